@@ -1,0 +1,42 @@
+/**
+ * The one list of error codes a client can see. Stable: apps switch on them, so a
+ * code is never renamed or reused; add new ones at the end.
+ */
+export const ERROR_CODES = [
+  'invalid_payload',
+  'not_found',
+  'room_full',
+  'already_started',
+  'not_host',
+  'invalid_state',
+  'not_in_session',
+  'invalid_token',
+  'rate_limited',
+  'unauthorized',
+  'unavailable',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** An expected failure: becomes `{ ok: false, error }` on the wire, never a stack trace. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  toWire(): WireError {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

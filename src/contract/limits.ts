@@ -1,0 +1,19 @@
+/** Protocol bounds: the one place the wire limits are defined (schemas and docs read them). */
+export const LIMITS = {
+  userNameMax: 40,
+  taskTitleMax: 200,
+  tasksPerRoom: 50,
+  sessionDurationMin: 1_000,
+  sessionDurationMax: 4 * 60 * 60 * 1000,
+  sessionDurationDefault: 25 * 60 * 1000,
+  maxParticipantsMin: 2,
+  maxParticipantsMax: 50,
+  /** Bounded per-room event log kept for `resume_session { last_seq }`. */
+  roomLogSize: 64,
+  /** Largest Socket.IO frame accepted, so one client cannot make the server buffer megabytes. */
+  maxFrameBytes: 16 * 1024,
+} as const;
+
+/** Room-code alphabet: no 0/O, 1/I/L look-alikes. */
+export const ROOM_CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
+export const ROOM_CODE_LENGTH = 6;

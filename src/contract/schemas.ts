@@ -1,0 +1,141 @@
+/**
+ * Payload validation for every client event. Validation comes before any lookup, and
+ * nothing is coerced or clamped: a value of the wrong type or out of range is rejected.
+ * Objects are strict, so an unknown key is an error rather than silently ignored.
+ */
+import { z } from 'zod';
+import { LIMITS, ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH } from './limits.js';
+
+const CONTROL_CHARS = /[\p{Cc}\p{Cs}]/u;
+const codePoints = (s: string): number => [...s].length;
+
+/** A display string: trimmed, 1..max code points, no control characters or lone surrogates. */
+const displayText = (field: string, max: number) =>
+  z
+    .string({ error: `${field} must be a string` })
+    .max(max * 4, { error: `${field} is too long` })
+    .transform((s) => s.trim())
+    .refine((s) => codePoints(s) >= 1, { error: `${field} must not be empty` })
+    .refine((s) => codePoints(s) <= max, { error: `${field} must be at most ${max} characters` })
+    .refine((s) => !CONTROL_CHARS.test(s), { error: `${field} must not contain control characters` });
+
+const roomCodePattern = new RegExp(`^[${ROOM_CODE_ALPHABET}]{${ROOM_CODE_LENGTH}}$`);
+
+/** Room codes are joined case-insensitively with surrounding spaces ignored. */
+export const roomCodeSchema = z
+  .string({ error: 'room_code must be a string' })
+  .max(64, { error: 'room_code is not a valid room code' })
+  .transform((s) => s.trim().toUpperCase())
+  .refine((s) => roomCodePattern.test(s), { error: 'room_code is not a valid room code' });
+
+const int = (field: string, min: number, max: number) =>
+  z
+    .number({ error: `${field} must be a number` })
+    .int({ error: `${field} must be a whole number` })
+    .min(min, { error: `${field} must be at least ${min}` })
+    .max(max, { error: `${field} must be at most ${max}` });
+
+export const sessionDurationSchema = int('session_duration', LIMITS.sessionDurationMin, LIMITS.sessionDurationMax);
+export const maxParticipantsSchema = int('max_participants', LIMITS.maxParticipantsMin, LIMITS.maxParticipantsMax);
+
+export const userNameSchema = displayText('user_name', LIMITS.userNameMax);
+export const taskTitleSchema = displayText('title', LIMITS.taskTitleMax);
+
+const idSchema = (field: string) =>
+  z
+    .string({ error: `${field} must be a string` })
+    .min(1, { error: `${field} must not be empty` })
+    .max(64, { error: `${field} is too long` });
+
+export const createSessionSchema = z.strictObject({
+  /** Optional only when the handshake carried a JWT with a name. */
+  user_name: userNameSchema.optional(),
+  session_duration: sessionDurationSchema.optional(),
+  max_participants: maxParticipantsSchema.optional(),
+  late_join: z.boolean({ error: 'late_join must be a boolean' }).optional(),
+});
+
+export const joinSessionSchema = z.strictObject({
+  room_code: roomCodeSchema,
+  user_name: userNameSchema.optional(),
+});
+
+export const resumeSessionSchema = z.strictObject({
+  room_code: roomCodeSchema,
+  participant_id: idSchema('participant_id'),
+  resume_token: idSchema('resume_token'),
+  last_seq: z
+    .number({ error: 'last_seq must be a number' })
+    .int({ error: 'last_seq must be a whole number' })
+    .min(0, { error: 'last_seq must be at least 0' })
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional(),
+});
+
+/** Events that take no arguments accept `{}` or no payload at all. */
+export const emptySchema = z.strictObject({});
+
+export const updateSettingsSchema = z
+  .strictObject({
+    session_duration: sessionDurationSchema.optional(),
+    max_participants: maxParticipantsSchema.optional(),
+    late_join: z.boolean({ error: 'late_join must be a boolean' }).optional(),
+  })
+  .refine((s) => Object.keys(s).length > 0, { error: 'update_settings needs at least one setting' });
+
+export const CLIENT_STATUSES = ['ready', 'focusing', 'paused', 'failed'] as const;
+export const updateStatusSchema = z.strictObject({
+  status: z.enum(CLIENT_STATUSES, { error: `status must be one of ${CLIENT_STATUSES.join(', ')}` }),
+});
+
+export const addTaskSchema = z.strictObject({ title: taskTitleSchema });
+export const updateTaskSchema = z
+  .strictObject({
+    task_id: idSchema('task_id'),
+    title: taskTitleSchema.optional(),
+    done: z.boolean({ error: 'done must be a boolean' }).optional(),
+  })
+  .refine((t) => t.title !== undefined || t.done !== undefined, { error: 'update_task needs title or done' });
+export const removeTaskSchema = z.strictObject({ task_id: idSchema('task_id') });
+
+export type CreateSessionInput = z.output<typeof createSessionSchema>;
+export type JoinSessionInput = z.output<typeof joinSessionSchema>;
+export type ResumeSessionInput = z.output<typeof resumeSessionSchema>;
+export type UpdateSettingsInput = z.output<typeof updateSettingsSchema>;
+export type UpdateStatusInput = z.output<typeof updateStatusSchema>;
+export type AddTaskInput = z.output<typeof addTaskSchema>;
+export type UpdateTaskInput = z.output<typeof updateTaskSchema>;
+export type RemoveTaskInput = z.output<typeof removeTaskSchema>;
+export type ClientStatus = (typeof CLIENT_STATUSES)[number];
+
+/** Every client event and the schema of its payload: the dispatcher's source of truth. */
+export const CLIENT_EVENT_SCHEMAS = {
+  create_session: createSessionSchema,
+  join_session: joinSessionSchema,
+  resume_session: resumeSessionSchema,
+  leave_session: emptySchema,
+  start_session: emptySchema,
+  pause_session: emptySchema,
+  resume_timer: emptySchema,
+  update_settings: updateSettingsSchema,
+  update_status: updateStatusSchema,
+  add_task: addTaskSchema,
+  update_task: updateTaskSchema,
+  remove_task: removeTaskSchema,
+} as const;
+
+export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;
+export const CLIENT_EVENT_NAMES = Object.keys(CLIENT_EVENT_SCHEMAS) as ClientEventName[];
+export const isClientEventName = (name: unknown): name is ClientEventName =>
+  typeof name === 'string' && Object.prototype.hasOwnProperty.call(CLIENT_EVENT_SCHEMAS, name);
+
+/** First issue of a failed parse, as one human sentence. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid payload';
+  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.slice(0, 5).map((k) => k.slice(0, 40)).join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.path.length === 0) return 'payload must be an object';
+  const path = issue.path.join('.');
+  if (issue.code === 'invalid_type' && issue.input === undefined && path) return `${path} is required`;
+  return issue.message;
+}

@@ -1,0 +1,126 @@
+/**
+ * The room countdown and participant statuses. Clock-based, never a decrementing
+ * counter: the room keeps `ends_at` (or `remaining_ms` while paused) and every
+ * reading is `ends_at − now`.
+ */
+import type { ClientStatus, UpdateSettingsInput } from '../contract/schemas.js';
+import { AppError } from '../contract/errors.js';
+import { Draft, type Outcome, unchanged } from './draft.js';
+import { accrueFocus } from './membership.js';
+import { findParticipant, type Participant, type Room } from './room-state.js';
+import { results } from './snapshot.js';
+
+function requireParticipant(room: Room, participantId: string): Participant {
+  const p = findParticipant(room, participantId);
+  if (!p) throw new AppError('not_in_session', 'you are not in this session');
+  return p;
+}
+
+function requireHost(room: Room, participantId: string): void {
+  requireParticipant(room, participantId);
+  if (room.host_id !== participantId) throw new AppError('not_host', 'only the host can do that');
+}
+
+/** Starts the countdown; also restarts a completed room for another round. */
+export function start(room: Room, participantId: string, now: number): Outcome {
+  requireHost(room, participantId);
+  if (room.status === 'active' || room.status === 'paused') {
+    throw new AppError('already_started', 'the session has already started');
+  }
+  const d = Draft.of(room, now);
+  const r = d.room;
+  r.status = 'active';
+  r.started_at = now;
+  r.ends_at = now + r.settings.session_duration;
+  r.remaining_ms = null;
+  r.completed_at = null;
+  for (const p of r.participants) {
+    p.status = 'focusing';
+    p.focus_since = now;
+    p.focused_ms = 0;
+    p.pauses = 0;
+  }
+  d.emit('session_started', {});
+  return d.done(undefined);
+}
+
+export function pause(room: Room, participantId: string, now: number): Outcome {
+  requireHost(room, participantId);
+  if (room.status !== 'active') throw new AppError('invalid_state', `cannot pause a session that is ${room.status}`);
+  if (room.ends_at! <= now) throw new AppError('invalid_state', 'the countdown has already finished');
+  const d = Draft.of(room, now);
+  const r = d.room;
+  r.status = 'paused';
+  r.remaining_ms = r.ends_at! - now;
+  r.ends_at = null;
+  for (const p of r.participants) accrueFocus(p, now);
+  d.emit('session_paused', {});
+  return d.done(undefined);
+}
+
+export function resumeTimer(room: Room, participantId: string, now: number): Outcome {
+  requireHost(room, participantId);
+  if (room.status !== 'paused') throw new AppError('invalid_state', `cannot resume a session that is ${room.status}`);
+  const d = Draft.of(room, now);
+  const r = d.room;
+  r.status = 'active';
+  r.ends_at = now + r.remaining_ms!;
+  r.remaining_ms = null;
+  for (const p of r.participants) if (p.status === 'focusing') p.focus_since = now;
+  d.emit('session_resumed', {});
+  return d.done(undefined);
+}
+
+export function updateSettings(room: Room, participantId: string, input: UpdateSettingsInput, now: number): Outcome {
+  requireHost(room, participantId);
+  if (room.status !== 'waiting' && room.status !== 'completed') {
+    throw new AppError('invalid_state', 'settings can only change before the countdown starts');
+  }
+  if (input.max_participants !== undefined && input.max_participants < room.participants.length) {
+    throw new AppError('invalid_state', `max_participants cannot be below the ${room.participants.length} participants present`);
+  }
+  const d = Draft.of(room, now);
+  const s = d.room.settings;
+  if (input.session_duration !== undefined) s.session_duration = input.session_duration;
+  if (input.max_participants !== undefined) s.max_participants = input.max_participants;
+  if (input.late_join !== undefined) s.late_join = input.late_join;
+  d.emit('settings_updated', {});
+  return d.done(undefined);
+}
+
+/**
+ * `ready` is for before the start; `focusing`, `paused` and `failed` for a running
+ * countdown. `failed` (gave up) is final until the next start. Same status: no-op.
+ */
+export function updateStatus(room: Room, participantId: string, status: ClientStatus, now: number): Outcome<{ status: ClientStatus }> {
+  const current = requireParticipant(room, participantId);
+  const running = room.status === 'active' || room.status === 'paused';
+  if (status === 'ready' && running) throw new AppError('invalid_state', 'ready is only for before the countdown starts');
+  if (status !== 'ready' && !running) throw new AppError('invalid_state', `cannot be ${status} when the session is ${room.status}`);
+  if (current.status === 'failed' && status !== 'failed') {
+    throw new AppError('invalid_state', 'you have given up this countdown; wait for the next one');
+  }
+  if (current.status === status) return unchanged(room, { status });
+  const d = Draft.of(room, now);
+  const p = findParticipant(d.room, participantId)!;
+  if (p.status === 'focusing' && status === 'paused') p.pauses += 1;
+  accrueFocus(p, now);
+  p.status = status;
+  if (status === 'focusing' && d.room.status === 'active') p.focus_since = now;
+  d.emit('participant_status_updated', { participant_id: p.id, status, user_name: p.user_name });
+  return d.done({ status });
+}
+
+/** Completion at `ends_at`: focus time is counted to `ends_at` exactly, however late this runs. */
+export function completeDraft(d: Draft): void {
+  const r = d.room;
+  if (r.status !== 'active' || r.ends_at === null || r.ends_at > d.now) return;
+  const endedAt = r.ends_at;
+  r.status = 'completed';
+  r.completed_at = endedAt;
+  for (const p of r.participants) {
+    accrueFocus(p, endedAt);
+    if (p.status === 'focusing') p.status = 'completed';
+  }
+  d.emit('session_completed', { results: results(r) });
+}

@@ -1,0 +1,40 @@
+/**
+ * A room's next deadline and what happens when it is due: completion at `ends_at`,
+ * grace expiry of dropped participants, and expiry of an idle room. The scheduler calls
+ * `runDue` at or after `nextDeadline`; running it early or twice changes nothing.
+ */
+import { completeDraft } from './countdown.js';
+import { Draft, type Outcome, unchanged } from './draft.js';
+import { removeParticipant } from './membership.js';
+import type { Room } from './room-state.js';
+
+/** When the room expires: `ttl_ms` after its last change, never before a running countdown ends. */
+export function expiresAt(room: Room): number {
+  const lastActivity = room.status === 'active' && room.ends_at !== null ? Math.max(room.updated_at, room.ends_at) : room.updated_at;
+  return lastActivity + room.ttl_ms;
+}
+
+export function nextDeadline(room: Room): number {
+  let due = expiresAt(room);
+  if (room.status === 'active' && room.ends_at !== null) due = Math.min(due, room.ends_at);
+  for (const p of room.participants) {
+    if (!p.connected && p.disconnected_at !== null) due = Math.min(due, p.disconnected_at + room.grace_ms);
+  }
+  return due;
+}
+
+export function runDue(room: Room, now: number): Outcome {
+  if (nextDeadline(room) > now) return unchanged(room, undefined);
+  const d = Draft.of(room, now);
+  completeDraft(d);
+  const expired = d.room.participants.filter((p) => !p.connected && p.disconnected_at !== null && p.disconnected_at + room.grace_ms <= now);
+  for (const p of expired) {
+    if (d.deleted) break;
+    removeParticipant(d, p.id, 'timeout');
+  }
+  if (!d.deleted && expiresAt(room) <= now) {
+    d.emit('room_closed', { room_code: room.code, reason: 'expired' });
+    d.delete();
+  }
+  return d.done(undefined);
+}

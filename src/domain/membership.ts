@@ -1,0 +1,161 @@
+/**
+ * Who is in a room: create, join, leave, disconnect/reconnect, host hand-over.
+ * Pure: state and `now` in, new state and events out. No I/O, no timers.
+ */
+import type { LeaveReason } from '../contract/events.js';
+import { AppError } from '../contract/errors.js';
+import { Draft, type Outcome, unchanged } from './draft.js';
+import { findParticipant, type Participant, type Room, type RoomSettings } from './room-state.js';
+import { participantView } from './snapshot.js';
+
+export interface NewParticipant {
+  id: string;
+  user_name: string;
+  token_hash: string;
+  socket_id: string;
+  user_sub?: string | null;
+}
+
+export interface NewRoom {
+  id: string;
+  code: string;
+  host: NewParticipant;
+  settings: RoomSettings;
+  grace_ms: number;
+  ttl_ms: number;
+}
+
+const seat = (p: NewParticipant, now: number): Participant => ({
+  id: p.id,
+  user_name: p.user_name,
+  status: 'ready',
+  joined_at: now,
+  connected: true,
+  token_hash: p.token_hash,
+  socket_id: p.socket_id,
+  disconnected_at: null,
+  focused_ms: 0,
+  focus_since: null,
+  pauses: 0,
+  user_sub: p.user_sub ?? null,
+});
+
+/** A new room with its creator as host and first participant. */
+export function createRoom(input: NewRoom, now: number): Room {
+  return {
+    id: input.id,
+    code: input.code,
+    created_at: now,
+    updated_at: now,
+    host_id: input.host.id,
+    settings: { ...input.settings },
+    status: 'waiting',
+    started_at: null,
+    ends_at: null,
+    remaining_ms: null,
+    completed_at: null,
+    participants: [seat(input.host, now)],
+    tasks: [],
+    seq: 1,
+    log: [],
+    grace_ms: input.grace_ms,
+    ttl_ms: input.ttl_ms,
+  };
+}
+
+export function join(room: Room, p: NewParticipant, now: number): Outcome {
+  if (room.participants.length >= room.settings.max_participants) {
+    throw new AppError('room_full', `room ${room.code} is full (${room.settings.max_participants} participants)`);
+  }
+  const running = room.status === 'active' || room.status === 'paused';
+  if (running && !room.settings.late_join) {
+    throw new AppError('already_started', 'this session has already started and does not accept late joins');
+  }
+  const d = Draft.of(room, now);
+  const joined = seat(p, now);
+  if (running) {
+    // A late joiner starts focusing on the running countdown; time accrues only while active.
+    joined.status = 'focusing';
+    joined.focus_since = room.status === 'active' ? now : null;
+  }
+  d.room.participants.push(joined);
+  d.emit('participant_joined', { participant: participantView(joined) });
+  return d.done(undefined);
+}
+
+/** Removes a participant; hands the room over when the host goes; deletes the room when empty. */
+export function leave(room: Room, participantId: string, reason: LeaveReason, now: number): Outcome {
+  if (!findParticipant(room, participantId)) throw new AppError('not_in_session', 'you are not in this session');
+  const d = Draft.of(room, now);
+  removeParticipant(d, participantId, reason);
+  return d.done(undefined);
+}
+
+export function removeParticipant(d: Draft, participantId: string, reason: LeaveReason): void {
+  const room = d.room;
+  const p = findParticipant(room, participantId);
+  if (!p) return;
+  accrueFocus(p, d.now);
+  room.participants = room.participants.filter((x) => x.id !== participantId);
+  if (room.participants.length === 0) {
+    d.delete();
+    return;
+  }
+  d.emit('participant_left', { participant_id: participantId, reason });
+  if (room.host_id === participantId) {
+    const next = nextHost(room.participants);
+    room.host_id = next.id;
+    d.emit('creator_changed', { new_creator_id: next.id });
+  }
+}
+
+/** The longest-present participant, preferring one who is connected right now. */
+function nextHost(participants: Participant[]): Participant {
+  return participants.find((p) => p.connected) ?? participants[0]!;
+}
+
+/**
+ * The participant's socket dropped. Only the socket currently attached counts, so a late
+ * disconnect from a replaced socket cannot evict a seat that has already been resumed.
+ */
+export function disconnect(room: Room, participantId: string, socketId: string, now: number): Outcome {
+  const p = findParticipant(room, participantId);
+  if (!p || p.socket_id !== socketId) return unchanged(room, undefined);
+  const d = Draft.of(room, now);
+  if (room.grace_ms === 0) {
+    removeParticipant(d, participantId, 'timeout');
+    return d.done(undefined);
+  }
+  const dp = findParticipant(d.room, participantId)!;
+  dp.connected = false;
+  dp.socket_id = null;
+  dp.disconnected_at = now;
+  d.emit('participant_connection', { participant_id: participantId, connected: false, grace_ms: room.grace_ms });
+  return d.done(undefined);
+}
+
+/** Re-attaches a participant (token already verified by the caller) to a new socket. */
+export function reconnect(room: Room, participantId: string, socketId: string, now: number): Outcome<{ replacedSocket: string | null }> {
+  const p = findParticipant(room, participantId);
+  if (!p) throw new AppError('invalid_token', 'unknown participant or wrong resume token');
+  const d = Draft.of(room, now);
+  const dp = findParticipant(d.room, participantId)!;
+  const replacedSocket = dp.socket_id !== socketId ? dp.socket_id : null;
+  dp.socket_id = socketId;
+  if (dp.connected) {
+    d.touch();
+  } else {
+    dp.connected = true;
+    dp.disconnected_at = null;
+    d.emit('participant_connection', { participant_id: participantId, connected: true, grace_ms: room.grace_ms });
+  }
+  return d.done({ replacedSocket });
+}
+
+/** Adds the focusing stretch that ends at `at` to the participant's total. */
+export function accrueFocus(p: Participant, at: number): void {
+  if (p.focus_since !== null) {
+    p.focused_ms += Math.max(0, at - p.focus_since);
+    p.focus_since = null;
+  }
+}

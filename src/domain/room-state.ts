@@ -1,0 +1,66 @@
+/**
+ * The stored shape of a room: plain JSON, so the memory and Redis stores hold the same
+ * thing and any instance can apply the next change. Wire views are built in snapshot.ts.
+ */
+import type { MissedEvent, ParticipantStatus, RoomStatus } from '../contract/events.js';
+
+export interface Participant {
+  id: string;
+  user_name: string;
+  status: ParticipantStatus;
+  joined_at: number;
+  connected: boolean;
+  /** sha256 of the resume token; the token itself is never stored. */
+  token_hash: string;
+  /** The socket currently attached, so a stale socket's disconnect cannot evict a resumed seat. */
+  socket_id: string | null;
+  disconnected_at: number | null;
+  focused_ms: number;
+  /** When the current focusing stretch began (null when not accruing). */
+  focus_since: number | null;
+  pauses: number;
+  user_sub: string | null;
+}
+
+export interface Task {
+  id: string;
+  title: string;
+  done: boolean;
+  created_by: string;
+  created_at: number;
+}
+
+export interface RoomSettings {
+  session_duration: number;
+  max_participants: number;
+  late_join: boolean;
+}
+
+export interface Room {
+  id: string;
+  code: string;
+  created_at: number;
+  /** Last change; the room expires `ttl_ms` after it (or after `ends_at`, whichever is later). */
+  updated_at: number;
+  host_id: string;
+  settings: RoomSettings;
+  status: RoomStatus;
+  started_at: number | null;
+  ends_at: number | null;
+  /** Countdown left while paused. */
+  remaining_ms: number | null;
+  completed_at: number | null;
+  /** Join order: the first is the longest-present. */
+  participants: Participant[];
+  tasks: Task[];
+  /** Bumped by every change clients can see. */
+  seq: number;
+  /** The last `LIMITS.roomLogSize` room events, for resume with `last_seq`. */
+  log: MissedEvent[];
+  /** Fixed at creation so every instance computes the same deadlines. */
+  grace_ms: number;
+  ttl_ms: number;
+}
+
+export const findParticipant = (room: Room, id: string): Participant | undefined =>
+  room.participants.find((p) => p.id === id);

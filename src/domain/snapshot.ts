@@ -1,0 +1,63 @@
+/** Wire views of a room: the snapshot every client sees, results, and the ticker's timer. */
+import type { ParticipantResult, ParticipantView, RoomTimer, SessionSnapshot } from '../contract/events.js';
+import type { Participant, Room } from './room-state.js';
+
+export const participantView = (p: Participant): ParticipantView => ({
+  id: p.id,
+  user_name: p.user_name,
+  status: p.status,
+  joined_at: p.joined_at,
+  connected: p.connected,
+});
+
+export function timeLeft(room: Room, now: number): number {
+  switch (room.status) {
+    case 'active':
+      return Math.max(0, room.ends_at! - now);
+    case 'paused':
+      return room.remaining_ms!;
+    case 'waiting':
+      return room.settings.session_duration;
+    case 'completed':
+      return 0;
+  }
+}
+
+/** The room as one client sees it; `viewerId` decides `is_creator`. */
+export function snapshot(room: Room, now: number, viewerId: string | null): SessionSnapshot {
+  return {
+    id: room.id,
+    room_code: room.code,
+    participants: room.participants.map(participantView),
+    max_participants: room.settings.max_participants,
+    status: room.status,
+    session_duration: room.settings.session_duration,
+    time_left_ms: timeLeft(room, now),
+    started_at: room.started_at,
+    created_at: room.created_at,
+    is_creator: viewerId !== null && viewerId === room.host_id,
+    host_id: room.host_id,
+    ends_at: room.status === 'active' ? room.ends_at : null,
+    server_now: now,
+    seq: room.seq,
+    late_join: room.settings.late_join,
+    tasks: room.tasks.map((t) => ({ ...t })),
+  };
+}
+
+export function results(room: Room): ParticipantResult[] {
+  return room.participants.map((p) => ({
+    participant_id: p.id,
+    user_name: p.user_name,
+    status: p.status,
+    focused_ms: p.focused_ms,
+    pauses: p.pauses,
+  }));
+}
+
+export const roomTimer = (room: Room): RoomTimer => ({
+  room_code: room.code,
+  status: room.status,
+  ends_at: room.status === 'active' ? room.ends_at : null,
+  session_duration: room.settings.session_duration,
+});

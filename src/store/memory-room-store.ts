@@ -1,0 +1,64 @@
+/** Rooms in this process's memory: single-instance mode. Same semantics as Redis. */
+import type { Outcome } from '../domain/draft.js';
+import { nextDeadline } from '../domain/deadlines.js';
+import type { Room } from '../domain/room-state.js';
+import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
+
+export class MemoryRoomStore implements RoomStore {
+  readonly kind = 'memory' as const;
+  private readonly rooms = new Map<string, Room>();
+  /** code → when the room next needs the scheduler (the due-queue). */
+  private readonly due = new Map<string, number>();
+
+  async create(room: Room): Promise<boolean> {
+    if (this.rooms.has(room.code)) return false;
+    this.rooms.set(room.code, room);
+    this.due.set(room.code, nextDeadline(room));
+    return true;
+  }
+
+  async get(code: string): Promise<Room | null> {
+    return this.rooms.get(code) ?? null;
+  }
+
+  async update<T>(code: string, change: RoomChange<T>): Promise<Outcome<T> | null> {
+    const room = this.rooms.get(code);
+    if (!room) return null;
+    // Synchronous from read to write: nothing can interleave, so no retry is needed.
+    const outcome = change(room);
+    if (!outcome.changed) return outcome;
+    if (outcome.room) {
+      this.rooms.set(code, outcome.room);
+      this.due.set(code, nextDeadline(outcome.room));
+    } else {
+      this.rooms.delete(code);
+      this.due.delete(code);
+    }
+    return outcome;
+  }
+
+  async claimDue(now: number, limit: number, leaseMs: number): Promise<string[]> {
+    const claimed: string[] = [];
+    for (const [code, at] of this.due) {
+      if (claimed.length >= limit) break;
+      if (at <= now) {
+        claimed.push(code);
+        this.due.set(code, now + leaseMs);
+      }
+    }
+    return claimed;
+  }
+
+  async countByStatus() {
+    const counts = emptyStatusCounts();
+    for (const room of this.rooms.values()) counts[room.status] += 1;
+    return counts;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.rooms.clear();
+    this.due.clear();
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Where rooms live. One interface, two implementations (memory for one process, Redis
+ * for a cluster), one shared test suite (test/contract/room-store.test.ts).
+ *
+ * Every change goes through `update`, which applies a pure domain function atomically:
+ * a concurrent change to the same room makes it retry on fresh state, so two instances
+ * never lose each other's updates and a thrown AppError writes nothing.
+ */
+import type { RoomStatus } from '../contract/events.js';
+import type { Outcome } from '../domain/draft.js';
+import type { Room } from '../domain/room-state.js';
+
+export type RoomChange<T> = (room: Room) => Outcome<T>;
+
+export interface RoomStore {
+  readonly kind: 'memory' | 'redis';
+  /** Stores a new room unless its code is already taken by a live room (atomic reservation). */
+  create(room: Room): Promise<boolean>;
+  /** The room, or null. Treat it as read-only. */
+  get(code: string): Promise<Room | null>;
+  /**
+   * Applies `change` atomically and records the room's next deadline in the due-queue.
+   * Returns null when the room does not exist; errors thrown by `change` propagate and
+   * nothing is written. `change` may run more than once (on conflicts), so it must be pure.
+   */
+  update<T>(code: string, change: RoomChange<T>): Promise<Outcome<T> | null>;
+  /**
+   * Claims up to `limit` rooms whose deadline is at or before `now`, hiding each from
+   * other claimers for `leaseMs`, so a deadline is worked by one instance at a time and
+   * is picked up again if that instance dies before finishing it.
+   */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<string[]>;
+  /** Live rooms by status, for metrics. */
+  countByStatus(): Promise<Record<RoomStatus, number>>;
+  /** Throws when the backing service is unreachable (health checks). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const emptyStatusCounts = (): Record<RoomStatus, number> => ({ waiting: 0, active: 0, paused: 0, completed: 0 });
