@@ -1,0 +1,212 @@
+/**
+ * Rooms in Redis: cluster mode. Each room is one hash `{prefix}room:{code}` with
+ * `rev` (revision), `id` (the room's id) and `data` (the Room as JSON). Two indexes sit
+ * beside it: the due-queue `{prefix}due` (sorted set, code → next deadline) and
+ * `{prefix}status` (hash, code → room status) for metrics.
+ *
+ * Every write is one Lua script, so a room and its indexes change together. `update` is
+ * optimistic: read, apply the pure change in Node, then compare-and-set on `rev` (and
+ * `id`, so a room deleted and re-created under the same code is never written with
+ * state computed from its predecessor). WATCH/MULTI is avoided on purpose: it is scoped
+ * to a connection, and the ioredis connection here is shared by concurrent requests.
+ *
+ * The scripts build room keys from the prefix, so they need one Redis (or one primary),
+ * not Redis Cluster with keys spread over slots.
+ */
+import type { Redis } from 'ioredis';
+import type { RoomStatus } from '../contract/events.js';
+import type { Outcome } from '../domain/draft.js';
+import { expiresAt, nextDeadline } from '../domain/deadlines.js';
+import type { Room } from '../domain/room-state.js';
+import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
+
+export interface RedisRoomStoreOptions {
+  /** Prepended to every key, so several deployments (or tests) can share one Redis. */
+  prefix?: string;
+}
+
+/** KEYS: room, due, status. ARGV: id, data, pexpire ms, deadline, code, status. */
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'rev', 1, 'id', ARGV[1], 'data', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+return 1`;
+
+/**
+ * KEYS: room, due, status. ARGV: expected rev, expected id, code, data ('' = delete),
+ * pexpire ms, deadline, status. Returns 1 when written, 0 when the room moved on.
+ */
+const COMMIT = `
+local cur = redis.call('HMGET', KEYS[1], 'rev', 'id')
+if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return 0 end
+if ARGV[4] == '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('HDEL', KEYS[3], ARGV[3])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'data', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[6], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[7])
+return 1`;
+
+/**
+ * KEYS: due, status. ARGV: now, limit, lease-until, room key prefix. Claims by pushing
+ * the score to the end of the lease, all in one script, so two claimers never get the
+ * same code. Entries whose room key expired (the safety-net TTL) are dropped here.
+ */
+const CLAIM = `
+local codes = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local claimed = {}
+for _, code in ipairs(codes) do
+  if redis.call('EXISTS', ARGV[4] .. code) == 1 then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[3], code)
+    claimed[#claimed + 1] = code
+  else
+    redis.call('ZREM', KEYS[1], code)
+    redis.call('HDEL', KEYS[2], code)
+  end
+end
+return claimed`;
+
+/** The scripts as ioredis methods (defineCommand loads them with EVALSHA, EVAL on NOSCRIPT). */
+interface ScriptedRedis {
+  focusroomCreate(room: string, due: string, status: string, ...argv: (string | number)[]): Promise<number>;
+  focusroomCommit(room: string, due: string, status: string, ...argv: (string | number)[]): Promise<number>;
+  focusroomClaim(due: string, status: string, ...argv: (string | number)[]): Promise<string[]>;
+}
+
+/** Conflicts are bounded by the number of concurrent writers to one room (≤ 50 seats). */
+const MAX_ATTEMPTS = 50;
+const PING_TIMEOUT_MS = 1_000;
+/** Slack past the room's own expiry before Redis drops an abandoned key on its own. */
+const EXPIRY_MARGIN_MS = 60_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class RedisRoomStore implements RoomStore {
+  readonly kind = 'redis' as const;
+  private readonly prefix: string;
+  private readonly scripts: ScriptedRedis;
+
+  /** The connection belongs to the caller: `close()` leaves it open. */
+  constructor(
+    private readonly redis: Redis,
+    opts: RedisRoomStoreOptions = {},
+  ) {
+    this.prefix = opts.prefix ?? 'fr:';
+    // Defining the same script twice on one connection (two stores) just replaces it.
+    redis.defineCommand('focusroomCreate', { numberOfKeys: 3, lua: CREATE });
+    redis.defineCommand('focusroomCommit', { numberOfKeys: 3, lua: COMMIT });
+    redis.defineCommand('focusroomClaim', { numberOfKeys: 2, lua: CLAIM });
+    this.scripts = redis as unknown as ScriptedRedis;
+  }
+
+  private roomKey(code: string): string {
+    return `${this.prefix}room:${code}`;
+  }
+
+  private get dueKey(): string {
+    return `${this.prefix}due`;
+  }
+
+  private get statusKey(): string {
+    return `${this.prefix}status`;
+  }
+
+  async create(room: Room): Promise<boolean> {
+    const created = await this.scripts.focusroomCreate(
+      this.roomKey(room.code),
+      this.dueKey,
+      this.statusKey,
+      room.id,
+      JSON.stringify(room),
+      safetyTtl(room),
+      nextDeadline(room),
+      room.code,
+      room.status,
+    );
+    return created === 1;
+  }
+
+  async get(code: string): Promise<Room | null> {
+    const data = await this.redis.hget(this.roomKey(code), 'data');
+    return data === null ? null : (JSON.parse(data) as Room);
+  }
+
+  async update<T>(code: string, change: RoomChange<T>): Promise<Outcome<T> | null> {
+    const key = this.roomKey(code);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const [rev, id, data] = await this.redis.hmget(key, 'rev', 'id', 'data');
+      if (rev == null || id == null || data == null) return null;
+      // A fresh parse per attempt: `change` always sees the state it will be compared against.
+      const outcome = change(JSON.parse(data) as Room);
+      if (!outcome.changed) return outcome;
+      const next = outcome.room;
+      const written = await this.scripts.focusroomCommit(
+        key,
+        this.dueKey,
+        this.statusKey,
+        rev,
+        id,
+        code,
+        next ? JSON.stringify(next) : '',
+        next ? safetyTtl(next) : 0,
+        next ? nextDeadline(next) : 0,
+        next ? next.status : '',
+      );
+      if (written === 1) return outcome;
+      // Someone else wrote first: back off a little, with jitter so the losers spread out.
+      await sleep(Math.random() * Math.min(attempt, 10));
+    }
+    throw new Error(`room ${code}: update gave up after ${MAX_ATTEMPTS} conflicting attempts`);
+  }
+
+  async claimDue(now: number, limit: number, leaseMs: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    return this.scripts.focusroomClaim(this.dueKey, this.statusKey, now, limit, now + leaseMs, this.roomKey(''));
+  }
+
+  async countByStatus(): Promise<Record<RoomStatus, number>> {
+    const counts = emptyStatusCounts();
+    for (const status of await this.redis.hvals(this.statusKey)) {
+      if (status in counts) counts[status as RoomStatus] += 1;
+    }
+    return counts;
+  }
+
+  /**
+   * ioredis queues commands while it reconnects, so a PING to a dead Redis would wait
+   * rather than fail: refuse at once when the connection is known to be down, and give
+   * up after a second otherwise (a first connect still in progress gets that second).
+   */
+  async ping(): Promise<void> {
+    const status = this.redis.status;
+    if (status === 'reconnecting' || status === 'close' || status === 'end') throw new Error(`redis is not connected (${status})`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`redis did not answer PING within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.redis.ping(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Nothing to release: the caller created the connection and quits it. */
+  async close(): Promise<void> {}
+}
+
+/**
+ * Key TTL as a safety net only: the scheduler deletes idle rooms at `expiresAt`; this
+ * makes sure a room nobody schedules any more (every instance gone) cannot live forever.
+ * Never less than `ttl_ms` from this write, so rooms built with a test clock survive too.
+ */
+function safetyTtl(room: Room): number {
+  return Math.max(room.ttl_ms, expiresAt(room) - Date.now()) + EXPIRY_MARGIN_MS;
+}

@@ -1,0 +1,153 @@
+/**
+ * A throwaway redis-server for tests: random free port on 127.0.0.1, no persistence,
+ * killed by PID. `kill()` + `restart()` on the same port simulate an outage. The system
+ * Redis (6379) is never touched.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, Socket } from 'node:net';
+
+export interface TestRedis {
+  port: number;
+  url: string;
+  /** PID of the current redis-server process (changes on restart). */
+  readonly pid: number;
+  /** Graceful: SIGTERM, SIGKILL if it lingers; resolves once the process has exited. */
+  stop(): Promise<void>;
+  /** Crash: SIGKILL at once (the process exits shortly after). */
+  kill(): void;
+  /** Starts again on the same port (stopping the old process first if it still runs). */
+  restart(): Promise<void>;
+}
+
+const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+const START_TIMEOUT_MS = 5_000;
+
+/** Every child still alive, so none outlives the test process. */
+const live = new Set<ChildProcess>();
+let cleanupInstalled = false;
+
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  const killAll = () => {
+    for (const child of live) child.kill('SIGKILL');
+    live.clear();
+  };
+  process.on('exit', killAll);
+  // 'exit' does not run on a fatal signal: kill the children, then let the signal act
+  // as it would have unless someone else handles it.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      killAll();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    });
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** One PING over a raw socket; true on +PONG. */
+function pingOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = new Socket();
+    let buf = '';
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.once('error', () => done(false));
+    sock.on('data', (chunk) => {
+      buf += chunk.toString();
+      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
+    });
+    sock.connect(port, '127.0.0.1', () => sock.write('PING\r\n'));
+  });
+}
+
+const exited = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+
+/** Spawns redis-server on `port` and waits until it answers PING; rejects if it dies first. */
+async function spawnOn(port: number): Promise<ChildProcess> {
+  installCleanup();
+  const child = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  let output = '';
+  child.stdout?.on('data', (c) => (output += c.toString()));
+  child.stderr?.on('data', (c) => (output += c.toString()));
+  child.once('exit', () => live.delete(child));
+  let spawnError: Error | null = null;
+  child.once('error', (e) => (spawnError = e));
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (spawnError) throw spawnError;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`redis-server on port ${port} exited early:\n${output.slice(-2000)}`);
+    }
+    if (await pingOnce(port)) {
+      // Only the startup output matters; stop buffering the log.
+      child.stdout?.removeAllListeners('data').resume();
+      child.stderr?.removeAllListeners('data').resume();
+      return child;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server on port ${port} did not answer PING within ${START_TIMEOUT_MS} ms:\n${output.slice(-2000)}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
+  await exited(child);
+  clearTimeout(timer);
+}
+
+export async function startRedis(): Promise<TestRedis> {
+  // The port is free when probed but may be taken before redis binds it: try a few.
+  let child: ChildProcess | undefined;
+  let port = 0;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5 && !child; attempt++) {
+    port = await freePort();
+    try {
+      child = await spawnOn(port);
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (!child) throw lastError;
+  let current: ChildProcess = child;
+
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return current.pid ?? -1;
+    },
+    stop: () => stopChild(current),
+    kill: () => {
+      current.kill('SIGKILL');
+    },
+    async restart() {
+      // Also waits for the exit of a process `kill()` just signalled, so the port is free.
+      await stopChild(current);
+      current = await spawnOn(port);
+    },
+  };
+}
