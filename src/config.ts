@@ -1,0 +1,124 @@
+/**
+ * Configuration from the environment: the one place defaults live. Validated at
+ * start; a bad value stops the process with a message naming the variable.
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { LIMITS } from './contract/limits.js';
+
+const intVar = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return def;
+      if (!/^-?\d+$/.test(v.trim())) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number, got "${v}"` });
+        return z.NEVER;
+      }
+      const n = Number(v);
+      if (n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be between ${min} and ${max}, got ${n}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const boolVar = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? def : v === 'true' || v === '1'));
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: intVar(3000, 0, 65535),
+  HOST: z.string().min(1).optional().default('0.0.0.0'),
+  REDIS_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), { message: 'must start with redis:// or rediss://' }),
+  CORS_ORIGINS: z.string().optional(),
+  MAX_PARTICIPANTS: intVar(4, LIMITS.maxParticipantsMin, LIMITS.maxParticipantsMax),
+  DISCONNECT_GRACE_MS: intVar(60_000, 0, 24 * 3600_000),
+  ROOM_TTL_MS: intVar(2 * 3600_000, 1_000, 7 * 24 * 3600_000),
+  SHUTDOWN_GRACE_MS: intVar(10_000, 0, 600_000),
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional().default('info'),
+  AUTH_JWT_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || v.length >= 16, { message: 'must be at least 16 characters' }),
+  INSTANCE_ID: z.string().max(64).optional(),
+  TRUST_PROXY: boolVar(false),
+  RATE_SOCKET_EVENTS_PER_SEC: intVar(20, 1, 100_000),
+  RATE_JOIN_FAILURES_PER_MIN: intVar(20, 1, 1_000_000),
+  RATE_CONNECTIONS_PER_MIN: intVar(300, 1, 10_000_000),
+  RATE_CREATES_PER_MIN: intVar(30, 1, 1_000_000),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  redisUrl: string | null;
+  /** null = allow any origin (development default). */
+  corsOrigins: string[] | null;
+  maxParticipants: number;
+  disconnectGraceMs: number;
+  roomTtlMs: number;
+  shutdownGraceMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  authJwtSecret: string | null;
+  instanceId: string;
+  trustProxy: boolean;
+  rateLimits: {
+    /** Events one socket may send per second (burst), beyond which it gets `rate_limited`. */
+    socketEventsPerSec: number;
+    /** Failed joins (unknown code) per client address per minute: makes guessing codes hopeless. */
+    joinFailuresPerMin: number;
+    /** New connections per client address per minute. */
+    connectionsPerMin: number;
+    /** Rooms created per client address per minute. */
+    createsPerMin: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const origins = (e.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL || null,
+    // Any origin in development; in production only the listed ones (none = same-origin only).
+    corsOrigins: origins.includes('*') || (origins.length === 0 && !production) ? null : origins,
+    maxParticipants: e.MAX_PARTICIPANTS,
+    disconnectGraceMs: e.DISCONNECT_GRACE_MS,
+    roomTtlMs: e.ROOM_TTL_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    logLevel: e.LOG_LEVEL,
+    authJwtSecret: e.AUTH_JWT_SECRET || null,
+    instanceId: e.INSTANCE_ID || `${hostname()}-${process.pid}`,
+    trustProxy: e.TRUST_PROXY,
+    rateLimits: {
+      socketEventsPerSec: e.RATE_SOCKET_EVENTS_PER_SEC,
+      joinFailuresPerMin: e.RATE_JOIN_FAILURES_PER_MIN,
+      connectionsPerMin: e.RATE_CONNECTIONS_PER_MIN,
+      createsPerMin: e.RATE_CREATES_PER_MIN,
+    },
+  };
+}

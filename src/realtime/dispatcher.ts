@@ -1,0 +1,125 @@
+/**
+ * Every client event enters here: rate limit → validate → handler → reply.
+ * Replies go both to the ack (`{ ok, ... }`) and as the Fidan events, so clients
+ * without acks work. Events of one socket run one at a time, in order, so a double
+ * `create_session` cannot create two rooms.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { z } from 'zod';
+import { AppError } from '../contract/errors.js';
+import { CLIENT_EVENT_SCHEMAS, type ClientEventName, describeIssue, emptySchema, isClientEventName } from '../contract/schemas.js';
+import type { Metrics } from '../metrics.js';
+import type { HandlerContext } from './handler-context.js';
+import { addTaskHandler, pauseSession, removeTaskHandler, resumeTimerHandler, startSession, updateSettingsHandler, updateStatusHandler, updateTaskHandler } from './handlers/room-handlers.js';
+import { createSession, joinSession, leaveSession, resumeSession } from './handlers/session-handlers.js';
+import type { TypedSocket } from './types.js';
+
+type Handlers = { [E in ClientEventName]: (ctx: HandlerContext, input: z.output<(typeof CLIENT_EVENT_SCHEMAS)[E]>) => Promise<object> };
+
+const HANDLERS: Handlers = {
+  create_session: createSession,
+  join_session: joinSession,
+  resume_session: resumeSession,
+  leave_session: leaveSession,
+  start_session: startSession,
+  pause_session: pauseSession,
+  resume_timer: resumeTimerHandler,
+  update_settings: updateSettingsHandler,
+  update_status: updateStatusHandler,
+  add_task: addTaskHandler,
+  update_task: updateTaskHandler,
+  remove_task: removeTaskHandler,
+};
+
+/** The Fidan reply event for a successful call, besides the ack. */
+const REPLY_EVENTS: Partial<Record<ClientEventName, 'session_created' | 'session_joined'>> = {
+  create_session: 'session_created',
+  join_session: 'session_joined',
+  resume_session: 'session_joined',
+};
+
+/** Events queued per socket before new ones are refused outright. */
+const MAX_QUEUED = 64;
+
+type AckFn = (response: unknown) => void;
+
+/** Store errors that mean "Redis is unreachable", as opposed to a bug. */
+const UNAVAILABLE = /connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|stream isn't writeable|ETIMEDOUT|timed out|MaxRetriesPerRequest/i;
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  if (UNAVAILABLE.test(text)) return new AppError('unavailable', 'the service is temporarily unavailable; try again');
+  return new AppError('internal', 'internal error');
+}
+
+export class Dispatcher {
+  private readonly queues = new WeakMap<TypedSocket, { tail: Promise<void>; size: number }>();
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly deps: Omit<HandlerContext, 'socket'>,
+    private readonly metrics: Metrics,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** Entry point for `socket.onAny`. */
+  handle(socket: TypedSocket, event: string, args: unknown[]): void {
+    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as AckFn) : null;
+    const queue = this.queues.get(socket) ?? { tail: Promise.resolve(), size: 0 };
+    if (queue.size >= MAX_QUEUED) {
+      this.fail(socket, event, ack, new AppError('rate_limited', 'too many events in flight; slow down'));
+      return;
+    }
+    queue.size += 1;
+    queue.tail = queue.tail.then(() => this.process(socket, event, args, ack)).finally(() => (queue.size -= 1));
+    this.queues.set(socket, queue);
+  }
+
+  /** Work that must finish for this socket even as it disconnects (its grace period). */
+  runInOrder(socket: TypedSocket, task: () => Promise<void>): void {
+    const queue = this.queues.get(socket) ?? { tail: Promise.resolve(), size: 0 };
+    const run = queue.tail.then(task).catch((err) => this.log.error({ err, socket: socket.id }, 'socket task failed'));
+    queue.tail = run;
+    this.queues.set(socket, queue);
+    this.inflight.add(run);
+    void run.finally(() => this.inflight.delete(run));
+  }
+
+  /** Resolves when every queued disconnect has reached the store (graceful shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private async process(socket: TypedSocket, event: string, args: unknown[], ack: AckFn | null): Promise<void> {
+    const known = isClientEventName(event);
+    this.metrics.eventsIn.inc({ event: known ? event : 'unknown' });
+    try {
+      await this.deps.limits.event(socket.id);
+      if (!known) throw new AppError('invalid_payload', `unknown event "${String(event).slice(0, 40)}"`);
+      if (args.length > 1) throw new AppError('invalid_payload', 'expected one payload object');
+      const schema = CLIENT_EVENT_SCHEMAS[event];
+      const raw = args[0] === undefined && schema === emptySchema ? {} : args[0];
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) throw new AppError('invalid_payload', describeIssue(parsed.error));
+      const handler = HANDLERS[event] as (ctx: HandlerContext, input: unknown) => Promise<object>;
+      const result = await handler({ ...this.deps, socket }, parsed.data);
+      ack?.({ ok: true, ...result });
+      const reply = REPLY_EVENTS[event];
+      if (reply) socket.emit(reply, result as never);
+    } catch (err) {
+      this.fail(socket, event, ack, err);
+    }
+  }
+
+  private fail(socket: TypedSocket, event: string, ack: AckFn | null, err: unknown): void {
+    const error = toAppError(err);
+    if (error.code === 'internal' || error.code === 'unavailable') {
+      this.log.error({ err, event: String(event).slice(0, 40), room: socket.data.roomCode, socket: socket.id }, 'event failed');
+    }
+    this.metrics.errors.inc({ code: error.code });
+    ack?.({ ok: false, error: error.toWire() });
+    if (event === 'join_session') socket.emit('join_error', { error: error.message, code: error.code });
+    else socket.emit('error', { message: error.message, code: error.code });
+  }
+}

@@ -1,0 +1,17 @@
+import type { Config } from '../config.js';
+import type { Clock } from '../domain/clock.js';
+import type { RateLimits } from './rate-limits.js';
+import type { RoomService } from './room-service.js';
+import type { Ticker } from './ticker.js';
+import type { TypedServer, TypedSocket } from './types.js';
+
+/** What a handler may use: everything comes in, nothing is global. */
+export interface HandlerContext {
+  socket: TypedSocket;
+  io: TypedServer;
+  rooms: RoomService;
+  clock: Clock;
+  config: Config;
+  limits: RateLimits;
+  ticker: Ticker;
+}

@@ -1,0 +1,59 @@
+/** Changes a seated participant makes: countdown, settings, status, tasks. */
+import { AppError } from '../../contract/errors.js';
+import type { SessionSnapshot, TaskView } from '../../contract/events.js';
+import type { AddTaskInput, RemoveTaskInput, UpdateSettingsInput, UpdateStatusInput, UpdateTaskInput } from '../../contract/schemas.js';
+import { pause, resumeTimer, start, updateSettings, updateStatus } from '../../domain/countdown.js';
+import type { Outcome } from '../../domain/draft.js';
+import type { Room } from '../../domain/room-state.js';
+import { snapshot } from '../../domain/snapshot.js';
+import { addTask, removeTask, updateTask } from '../../domain/tasks.js';
+import type { HandlerContext } from '../handler-context.js';
+import { detach, requireSeat } from '../seat.js';
+import { newTaskId } from '../tokens.js';
+
+/**
+ * Applies a change to the caller's room. A room that has vanished under a seated socket
+ * (expired, or the seat timed out) unseats it and answers `not_in_session`.
+ */
+async function applyToSeat<T>(ctx: HandlerContext, change: (room: Room, participantId: string, now: number) => Outcome<T>): Promise<Outcome<T>> {
+  const seat = requireSeat(ctx.socket);
+  try {
+    return await ctx.rooms.apply(seat.code, (room) => change(room, seat.participantId, ctx.clock.now()));
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'not_found') {
+      detach(ctx.socket);
+      throw new AppError('not_in_session', 'your session has ended');
+    }
+    if (err instanceof AppError && err.code === 'not_in_session') detach(ctx.socket);
+    throw err;
+  }
+}
+
+async function withSnapshot(ctx: HandlerContext, change: (room: Room, participantId: string, now: number) => Outcome): Promise<{ session: SessionSnapshot }> {
+  const outcome = await applyToSeat(ctx, change);
+  return { session: snapshot(outcome.room!, ctx.clock.now(), ctx.socket.data.participantId) };
+}
+
+export const startSession = (ctx: HandlerContext) => withSnapshot(ctx, start);
+export const pauseSession = (ctx: HandlerContext) => withSnapshot(ctx, pause);
+export const resumeTimerHandler = (ctx: HandlerContext) => withSnapshot(ctx, resumeTimer);
+export const updateSettingsHandler = (ctx: HandlerContext, input: UpdateSettingsInput) =>
+  withSnapshot(ctx, (room, pid, now) => updateSettings(room, pid, input, now));
+
+export async function updateStatusHandler(ctx: HandlerContext, input: UpdateStatusInput): Promise<{ status: string }> {
+  const outcome = await applyToSeat(ctx, (room, pid, now) => updateStatus(room, pid, input.status, now));
+  return outcome.result;
+}
+
+export async function addTaskHandler(ctx: HandlerContext, input: AddTaskInput): Promise<{ task: TaskView }> {
+  const taskId = newTaskId();
+  return (await applyToSeat(ctx, (room, pid, now) => addTask(room, pid, taskId, input.title, now))).result;
+}
+
+export async function updateTaskHandler(ctx: HandlerContext, input: UpdateTaskInput): Promise<{ task: TaskView }> {
+  return (await applyToSeat(ctx, (room, pid, now) => updateTask(room, pid, input, now))).result;
+}
+
+export async function removeTaskHandler(ctx: HandlerContext, input: RemoveTaskInput): Promise<{ task: TaskView }> {
+  return (await applyToSeat(ctx, (room, pid, now) => removeTask(room, pid, input.task_id, now))).result;
+}

@@ -1,0 +1,78 @@
+/**
+ * Abuse limits, with rate-limiter-flexible. Per-socket event bursts and connection
+ * rates are local; failed joins (room-code guessing) and creates are counted per client
+ * address in Redis in cluster mode, since a load balancer spreads one guesser over
+ * every instance. A Redis outage falls back to in-memory counting, never to "no limit".
+ */
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { AppError } from '../contract/errors.js';
+import type { Config } from '../config.js';
+
+export class RateLimits {
+  private readonly socketEvents: RateLimiterMemory;
+  private readonly connections: RateLimiterMemory;
+  private readonly joinFailures: RateLimiterAbstract;
+  private readonly creates: RateLimiterAbstract;
+
+  constructor(
+    private readonly limits: Config['rateLimits'],
+    redis: Redis | null,
+  ) {
+    this.socketEvents = new RateLimiterMemory({ points: limits.socketEventsPerSec, duration: 1 });
+    this.connections = new RateLimiterMemory({ points: limits.connectionsPerMin, duration: 60 });
+    const shared = (keyPrefix: string, points: number) =>
+      redis
+        ? new RateLimiterRedis({
+            storeClient: redis,
+            keyPrefix: `fr:rl:${keyPrefix}`,
+            points,
+            duration: 60,
+            insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }),
+          })
+        : new RateLimiterMemory({ keyPrefix, points, duration: 60 });
+    this.joinFailures = shared('join', limits.joinFailuresPerMin);
+    this.creates = shared('create', limits.createsPerMin);
+  }
+
+  /** One client event from a socket. */
+  async event(socketId: string): Promise<void> {
+    await this.take(this.socketEvents, socketId, 'too many events; slow down');
+  }
+
+  /** Returns false when the address opened too many connections. */
+  async connection(ip: string): Promise<boolean> {
+    try {
+      await this.connections.consume(ip);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async create(ip: string): Promise<void> {
+    await this.take(this.creates, ip, 'too many sessions created; try again in a minute');
+  }
+
+  /** Refuses a join/resume attempt from an address that has failed too often. */
+  async checkJoin(ip: string): Promise<void> {
+    const res = await this.joinFailures.get(ip).catch(() => null);
+    if (res && res.consumedPoints >= this.limits.joinFailuresPerMin) {
+      throw new AppError('rate_limited', 'too many failed join attempts; try again in a minute');
+    }
+  }
+
+  /** Counts a join/resume that named no live room or carried a wrong token. */
+  async joinFailed(ip: string): Promise<void> {
+    await this.joinFailures.consume(ip).catch(() => undefined);
+  }
+
+  private async take(limiter: RateLimiterAbstract, key: string, message: string): Promise<void> {
+    try {
+      await limiter.consume(key);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw new AppError('rate_limited', message);
+      // The limiter's store failed and its insurance too: let the request through.
+    }
+  }
+}

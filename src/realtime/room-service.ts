@@ -1,0 +1,107 @@
+/**
+ * The one path every room change takes: apply a pure domain change through the store,
+ * then broadcast its events, re-arm the room's deadline and re-align the tickers.
+ * Handlers and the scheduler both go through `apply`, so a change made by a timer
+ * looks exactly like one made by a client.
+ */
+import { performance } from 'node:perf_hooks';
+import type { RoomTimer } from '../contract/events.js';
+import { AppError } from '../contract/errors.js';
+import type { Clock } from '../domain/clock.js';
+import { nextDeadline, runDue } from '../domain/deadlines.js';
+import type { Outcome } from '../domain/draft.js';
+import type { Room } from '../domain/room-state.js';
+import { roomTimer } from '../domain/snapshot.js';
+import type { Metrics } from '../metrics.js';
+import type { DueScheduler } from '../scheduler/due-scheduler.js';
+import type { RoomChange, RoomStore } from '../store/room-store.js';
+import type { Broadcaster, PublishOptions } from './broadcaster.js';
+import type { Ticker } from './ticker.js';
+import { roomKey, type TypedServer } from './types.js';
+
+const TIMER_EVENTS = new Set(['session_started', 'session_paused', 'session_resumed', 'session_completed', 'room_closed']);
+
+export class RoomService {
+  private scheduler: DueScheduler | null = null;
+
+  constructor(
+    private readonly io: TypedServer,
+    readonly store: RoomStore,
+    private readonly clock: Clock,
+    private readonly broadcaster: Broadcaster,
+    private readonly ticker: Ticker,
+    private readonly metrics: Metrics,
+    /** Other instances exist (Redis adapter): timer changes are announced to them. */
+    private readonly clustered: boolean,
+  ) {}
+
+  /** The scheduler calls back into this service, so it is attached after both exist. */
+  attachScheduler(scheduler: DueScheduler): void {
+    this.scheduler = scheduler;
+  }
+
+  async get(code: string): Promise<Room | null> {
+    return this.timed('get', () => this.store.get(code));
+  }
+
+  async create(room: Room): Promise<boolean> {
+    const created = await this.timed('create', () => this.store.create(room));
+    if (created) this.scheduler?.watch(room.code, nextDeadline(room));
+    return created;
+  }
+
+  /** Applies a change; `not_found` when the room does not exist. */
+  async apply<T>(code: string, change: RoomChange<T>, opts: PublishOptions = {}): Promise<Outcome<T>> {
+    const outcome = await this.timed('update', () => this.store.update(code, change));
+    if (!outcome) throw new AppError('not_found', `no session with code ${code}`);
+    if (outcome.changed) this.afterChange(code, outcome, opts);
+    return outcome;
+  }
+
+  /** Runs whatever is due in a room (completion, grace expiry, expiry); safe to call any time. */
+  async runDue(code: string): Promise<void> {
+    try {
+      await this.apply(code, (room) => runDue(room, this.clock.now()));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'not_found') {
+        this.scheduler?.unwatch(code);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** A timer change from another instance (cluster mode). */
+  onRemoteTimer(timer: RoomTimer): void {
+    this.ticker.sync(timer);
+  }
+
+  private afterChange<T>(code: string, outcome: Outcome<T>, opts: PublishOptions): void {
+    const room = outcome.room;
+    this.broadcaster.publish(code, room, outcome.events, opts);
+    if (room) {
+      this.scheduler?.watch(code, nextDeadline(room));
+    } else {
+      this.scheduler?.unwatch(code);
+      this.ticker.stop(code);
+      // Sockets of a closed room (on every instance) leave it; their next event gets not_in_session.
+      this.io.in(roomKey(code)).socketsLeave(roomKey(code));
+    }
+    if (!room || outcome.events.some((e) => TIMER_EVENTS.has(e.event))) {
+      const timer: RoomTimer = room
+        ? roomTimer(room)
+        : { room_code: code, status: 'completed', ends_at: null, session_duration: 0 };
+      this.ticker.sync(timer);
+      if (this.clustered) this.io.serverSideEmit('room_timer', timer);
+    }
+  }
+
+  private async timed<R>(op: string, fn: () => Promise<R>): Promise<R> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.metrics.storeLatency.observe({ op }, (performance.now() - t0) / 1000);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/** Binding a socket to its seat in a room (Socket.IO rooms + socket.data). */
+import { AppError } from '../contract/errors.js';
+import type { Room } from '../domain/room-state.js';
+import { roomTimer } from '../domain/snapshot.js';
+import type { HandlerContext } from './handler-context.js';
+import { participantKey, roomKey, type TypedSocket } from './types.js';
+
+export interface Seat {
+  code: string;
+  participantId: string;
+}
+
+export function attach(ctx: HandlerContext, room: Room, participantId: string): void {
+  const { socket } = ctx;
+  socket.join([roomKey(room.code), participantKey(participantId)]);
+  socket.data.roomCode = room.code;
+  socket.data.participantId = participantId;
+  // A joiner on this instance may be the first local socket of a running room.
+  ctx.ticker.sync(roomTimer(room));
+}
+
+export function detach(socket: TypedSocket): void {
+  const { roomCode, participantId } = socket.data;
+  if (roomCode) socket.leave(roomKey(roomCode));
+  if (participantId) socket.leave(participantKey(participantId));
+  socket.data.roomCode = null;
+  socket.data.participantId = null;
+}
+
+/** The caller's seat, or `not_in_session`. */
+export function requireSeat(socket: TypedSocket): Seat {
+  const { roomCode, participantId } = socket.data;
+  if (!roomCode || !participantId) throw new AppError('not_in_session', 'you are not in a session');
+  return { code: roomCode, participantId };
+}
+
+/** Creating or joining while seated is refused: a socket is in at most one room. */
+export function requireNoSeat(socket: TypedSocket): void {
+  if (socket.data.roomCode) throw new AppError('invalid_state', `already in session ${socket.data.roomCode}; leave it first`);
+}

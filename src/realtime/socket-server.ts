@@ -1,0 +1,107 @@
+/**
+ * Socket.IO setup: transport limits, origin check, handshake auth and connection
+ * limits, then every event goes to the dispatcher.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import { jwtVerify } from 'jose';
+import { Server } from 'socket.io';
+import type { Config } from '../config.js';
+import { LIMITS } from '../contract/limits.js';
+import { disconnect } from '../domain/membership.js';
+import type { Clock } from '../domain/clock.js';
+import type { Metrics } from '../metrics.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { RateLimits } from './rate-limits.js';
+import type { RoomService } from './room-service.js';
+import type { TypedServer, TypedSocket } from './types.js';
+
+export function createSocketServer(httpServer: HttpServer, config: Config, isDraining: () => boolean): TypedServer {
+  return new Server(httpServer, {
+    // A huge frame is refused at the transport, before it can cost anyone else memory.
+    maxHttpBufferSize: LIMITS.maxFrameBytes,
+    serveClient: false,
+    cors: { origin: config.corsOrigins ?? true, credentials: true },
+    allowRequest: (req, cb) => {
+      if (isDraining()) return cb('draining', false);
+      if (!originAllowed(req, config.corsOrigins)) return cb('origin not allowed', false);
+      cb(null, true);
+    },
+  });
+}
+
+/**
+ * Browsers send Origin; WebSocket upgrades are not covered by CORS, so the check is
+ * here. Native apps send no Origin and are let through; our own page is same-origin.
+ */
+function originAllowed(req: IncomingMessage, allowed: string[] | null): boolean {
+  const origin = req.headers.origin;
+  if (!origin || allowed === null) return true;
+  if (allowed.includes(origin)) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export function clientIp(socket: TypedSocket, trustProxy: boolean): string {
+  if (trustProxy) {
+    const fwd = socket.handshake.headers['x-forwarded-for'];
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return socket.handshake.address;
+}
+
+interface WireDeps {
+  config: Config;
+  clock: Clock;
+  limits: RateLimits;
+  rooms: RoomService;
+  dispatcher: Dispatcher;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+}
+
+export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
+  const { config, limits, metrics } = deps;
+  const secret = config.authJwtSecret ? new TextEncoder().encode(config.authJwtSecret) : null;
+
+  io.use(async (socket, next) => {
+    const ip = clientIp(socket, config.trustProxy);
+    socket.data = { roomCode: null, participantId: null, userSub: null, userName: null, ip };
+    if (!(await limits.connection(ip))) return next(new Error('rate_limited'));
+    if (!secret) return next();
+    const token: unknown = socket.handshake.auth?.token;
+    if (typeof token !== 'string' || token.length > 4096) return next(new Error('unauthorized'));
+    try {
+      const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
+      socket.data.userSub = String(payload.sub).slice(0, 128);
+      const name = typeof payload.name === 'string' ? payload.name.trim().slice(0, LIMITS.userNameMax) : '';
+      socket.data.userName = name || null;
+      next();
+    } catch {
+      next(new Error('unauthorized'));
+    }
+  });
+
+  io.on('connection', (socket) => {
+    metrics.connections.inc();
+    socket.onAny((event: string, ...args: unknown[]) => deps.dispatcher.handle(socket, event, args));
+    socket.on('disconnect', () => {
+      metrics.connections.dec();
+      const { roomCode, participantId } = socket.data;
+      if (!roomCode || !participantId) return;
+      // Queued behind the socket's own events, so a join in flight is seen first.
+      deps.dispatcher.runInOrder(socket, async () => {
+        const code = socket.data.roomCode;
+        const pid = socket.data.participantId;
+        if (!code || !pid) return;
+        await deps.rooms
+          .apply(code, (room) => disconnect(room, pid, socket.id, deps.clock.now()))
+          .catch((err: unknown) => deps.log.warn({ err, room: code }, 'could not record disconnect'));
+      });
+    });
+  });
+}

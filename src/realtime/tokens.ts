@@ -1,0 +1,18 @@
+/** Participant identity: ids, secret resume tokens, and their constant-time check. */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { nanoid } from 'nanoid';
+
+export const newParticipantId = (): string => nanoid(16);
+export const newSessionId = (): string => nanoid(16);
+export const newTaskId = (): string => nanoid(10);
+/** 32 nanoid characters = 192 random bits. */
+export const newResumeToken = (): string => nanoid(32);
+
+/** Only the hash is stored, so a leaked room record cannot be replayed as a seat. */
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+export function tokenMatches(token: string, storedHash: string): boolean {
+  const a = Buffer.from(hashToken(token), 'hex');
+  const b = Buffer.from(storedHash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
