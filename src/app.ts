@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { createAdapter } from '@socket.io/redis-adapter';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { type Clock, systemClock } from './domain/clock.js';
@@ -82,7 +82,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const clock = deps.clock ?? systemClock;
   const startedAt = Date.now();
   let draining = false;
-  const fastify = Fastify({ logger: { level: config.logLevel }, trustProxy: config.trustProxy, forceCloseConnections: true, disableRequestLogging: true });
+  const fastify = Fastify({
+    logger: { level: config.logLevel },
+    trustProxy: config.trustProxy,
+    forceCloseConnections: true,
+    // One line per HTTP request would drown the log in load-balancer health checks.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   const log = fastify.log;
 
   const redisClients: Redis[] = [];

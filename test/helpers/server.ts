@@ -1,0 +1,30 @@
+/**
+ * A real focusroom server on port 0 for tests. Tests pass env overrides exactly as an
+ * operator would; defaults only silence logs and lift the per-address limits that a
+ * test (hundreds of clients from 127.0.0.1) would otherwise hit.
+ */
+import { type App, type AppDeps, buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+
+export interface TestServer {
+  app: App;
+  url: string;
+  close(): Promise<void>;
+}
+
+export const TEST_ENV: Record<string, string> = {
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'silent',
+  RATE_CONNECTIONS_PER_MIN: '1000000',
+  RATE_SOCKET_EVENTS_PER_SEC: '1000',
+  RATE_CREATES_PER_MIN: '1000000',
+  RATE_JOIN_FAILURES_PER_MIN: '1000000',
+};
+
+export async function startServer(env: Record<string, string> = {}, deps: AppDeps = {}): Promise<TestServer> {
+  const config = loadConfig({ ...TEST_ENV, ...env });
+  const app = await buildApp(config, deps);
+  const url = await app.listen();
+  return { app, url, close: () => app.close() };
+}
