@@ -1,0 +1,155 @@
+/**
+ * Wire views: timeLeft per status, the snapshot (viewer-relative, no secrets), results, roomTimer.
+ */
+import { describe, expect, it } from 'vitest';
+import { pause, start, updateStatus } from '../../src/domain/countdown.js';
+import { runDue } from '../../src/domain/deadlines.js';
+import type { Outcome } from '../../src/domain/draft.js';
+import { createRoom, disconnect, join, leave, type NewParticipant } from '../../src/domain/membership.js';
+import type { Room } from '../../src/domain/room-state.js';
+import { results, roomTimer, snapshot, timeLeft } from '../../src/domain/snapshot.js';
+import { addTask } from '../../src/domain/tasks.js';
+
+const T0 = 1_700_000_000_000;
+const D = 60_000;
+const person = (id: string): NewParticipant => ({ id, user_name: `user-${id}`, token_hash: `hash-${id}`, socket_id: `sock-${id}` });
+const ok = <T>(o: Outcome<T>): Room => {
+  if (!o.room) throw new Error('room unexpectedly deleted');
+  return o.room;
+};
+function duo(): Room {
+  const room = createRoom(
+    {
+      id: 'room-1',
+      code: 'ABC234',
+      host: person('h'),
+      settings: { session_duration: D, max_participants: 4, late_join: true },
+      grace_ms: 60_000,
+      ttl_ms: 7_200_000,
+    },
+    T0,
+  );
+  return ok(join(room, person('b'), T0 + 1_000));
+}
+const at = (ms: number): number => T0 + ms;
+
+describe('timeLeft', () => {
+  it('waiting → the full duration, whatever the time', () => {
+    expect(timeLeft(duo(), T0)).toBe(D);
+    expect(timeLeft(duo(), at(999_999))).toBe(D);
+  });
+
+  it('active → ends_at − now, never negative', () => {
+    const active = ok(start(duo(), 'h', at(2_000)));
+    expect(timeLeft(active, at(2_000))).toBe(D);
+    expect(timeLeft(active, at(2_001))).toBe(D - 1);
+    expect(timeLeft(active, at(2_000 + D - 1))).toBe(1);
+    expect(timeLeft(active, at(2_000 + D))).toBe(0);
+    expect(timeLeft(active, at(2_000 + D + 5_000))).toBe(0);
+  });
+
+  it('paused → the remaining time frozen at the pause', () => {
+    const paused = ok(pause(ok(start(duo(), 'h', T0)), 'h', at(12_345)));
+    expect(timeLeft(paused, at(12_345))).toBe(D - 12_345);
+    expect(timeLeft(paused, at(900_000))).toBe(D - 12_345);
+  });
+
+  it('completed → 0', () => {
+    const done = ok(runDue(ok(start(duo(), 'h', T0)), at(D)));
+    expect(timeLeft(done, at(D))).toBe(0);
+    expect(timeLeft(done, at(D + 1))).toBe(0);
+  });
+});
+
+describe('snapshot', () => {
+  it('a waiting room, as the host sees it', () => {
+    const room = duo();
+    expect(snapshot(room, at(3_000), 'h')).toEqual({
+      id: 'room-1',
+      room_code: 'ABC234',
+      participants: [
+        { id: 'h', user_name: 'user-h', status: 'ready', joined_at: T0, connected: true },
+        { id: 'b', user_name: 'user-b', status: 'ready', joined_at: at(1_000), connected: true },
+      ],
+      max_participants: 4,
+      status: 'waiting',
+      session_duration: D,
+      time_left_ms: D,
+      started_at: null,
+      created_at: T0,
+      is_creator: true,
+      host_id: 'h',
+      ends_at: null,
+      server_now: at(3_000),
+      seq: 2,
+      late_join: true,
+      tasks: [],
+    });
+  });
+
+  it('is_creator is relative to the viewer and follows a hand-over', () => {
+    const room = duo();
+    expect(snapshot(room, T0, 'h').is_creator).toBe(true);
+    expect(snapshot(room, T0, 'b').is_creator).toBe(false);
+    expect(snapshot(room, T0, null).is_creator).toBe(false);
+    expect(snapshot(room, T0, 'stranger').is_creator).toBe(false);
+    const handed = ok(leave(room, 'h', 'left', at(5_000)));
+    expect(snapshot(handed, at(5_000), 'b')).toMatchObject({ is_creator: true, host_id: 'b' });
+  });
+
+  it('active: ends_at and time_left_ms; paused: ends_at null, time_left_ms = remaining', () => {
+    const active = ok(start(duo(), 'h', at(2_000)));
+    expect(snapshot(active, at(10_000), 'b')).toMatchObject({
+      status: 'active', started_at: at(2_000), ends_at: at(2_000 + D), time_left_ms: D - 8_000, server_now: at(10_000), seq: 3,
+    });
+    const paused = ok(pause(active, 'h', at(10_000)));
+    expect(snapshot(paused, at(50_000), 'b')).toMatchObject({ status: 'paused', ends_at: null, time_left_ms: D - 8_000, seq: 4 });
+  });
+
+  it('shows connected:false for a dropped participant and statuses as they are', () => {
+    let r = ok(start(duo(), 'h', T0));
+    r = ok(updateStatus(r, 'b', 'paused', at(1_000)));
+    r = ok(disconnect(r, 'b', 'sock-b', at(2_000)));
+    expect(snapshot(r, at(2_000), 'h').participants[1]).toEqual({ id: 'b', user_name: 'user-b', status: 'paused', joined_at: at(1_000), connected: false });
+  });
+
+  it('never contains token hashes, socket ids or other server-only fields', () => {
+    let r = ok(start(ok(join(duo(), { ...person('c'), user_sub: 'sub-c' }, at(1_500))), 'h', at(2_000)));
+    r = ok(addTask(r, 'c', 'task-1', 'Write tests', at(3_000)));
+    const snap = snapshot(r, at(3_000), 'c');
+    const json = JSON.stringify(snap);
+    for (const secret of ['token_hash', 'hash-', 'socket_id', 'sock-', 'user_sub', 'sub-c', 'focus_since', 'focused_ms', 'disconnected_at', 'grace_ms', 'ttl_ms', '"log"']) {
+      expect(json).not.toContain(secret);
+    }
+    for (const p of snap.participants) expect(Object.keys(p).sort()).toEqual(['connected', 'id', 'joined_at', 'status', 'user_name']);
+  });
+
+  it('tasks are copies: editing the snapshot does not touch the room', () => {
+    const r = ok(addTask(duo(), 'b', 'task-1', 'Read', at(3_000)));
+    const snap = snapshot(r, at(3_000), 'b');
+    expect(snap.tasks).toEqual([{ id: 'task-1', title: 'Read', done: false, created_by: 'b', created_at: at(3_000) }]);
+    snap.tasks[0]!.title = 'changed';
+    snap.participants[0]!.user_name = 'changed';
+    expect(r.tasks[0]!.title).toBe('Read');
+    expect(r.participants[0]!.user_name).toBe('user-h');
+  });
+});
+
+describe('results and roomTimer', () => {
+  it('results list every participant with status, focused_ms and pauses', () => {
+    let r = ok(start(duo(), 'h', T0));
+    r = ok(updateStatus(r, 'b', 'paused', at(7_000)));
+    expect(results(r)).toEqual([
+      { participant_id: 'h', user_name: 'user-h', status: 'focusing', focused_ms: 0, pauses: 0 },
+      { participant_id: 'b', user_name: 'user-b', status: 'paused', focused_ms: 7_000, pauses: 1 },
+    ]);
+  });
+
+  it('roomTimer exposes ends_at only while active', () => {
+    const waiting = duo();
+    expect(roomTimer(waiting)).toEqual({ room_code: 'ABC234', status: 'waiting', ends_at: null, session_duration: D });
+    const active = ok(start(waiting, 'h', T0));
+    expect(roomTimer(active)).toEqual({ room_code: 'ABC234', status: 'active', ends_at: at(D), session_duration: D });
+    expect(roomTimer(ok(pause(active, 'h', at(1))))).toMatchObject({ status: 'paused', ends_at: null });
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * The room's shared task list: add / update / remove, membership, the per-room limit.
+ */
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../src/contract/errors.js';
+import { LIMITS } from '../../src/contract/limits.js';
+import { start } from '../../src/domain/countdown.js';
+import type { Outcome } from '../../src/domain/draft.js';
+import { createRoom, join, type NewParticipant } from '../../src/domain/membership.js';
+import type { Room } from '../../src/domain/room-state.js';
+import { addTask, removeTask, updateTask } from '../../src/domain/tasks.js';
+
+const T0 = 1_700_000_000_000;
+const person = (id: string): NewParticipant => ({ id, user_name: `user-${id}`, token_hash: `hash-${id}`, socket_id: `sock-${id}` });
+const ok = <T>(o: Outcome<T>): Room => {
+  if (!o.room) throw new Error('room unexpectedly deleted');
+  return o.room;
+};
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof AppError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+function duo(): Room {
+  const room = createRoom(
+    {
+      id: 'room-1',
+      code: 'ABC234',
+      host: person('h'),
+      settings: { session_duration: 60_000, max_participants: 4, late_join: true },
+      grace_ms: 60_000,
+      ttl_ms: 7_200_000,
+    },
+    T0,
+  );
+  return ok(join(room, person('b'), T0));
+}
+const at = (ms: number): number => T0 + ms;
+
+describe('addTask', () => {
+  it('any participant adds a task: task_added event, result, and the room list', () => {
+    const room = duo();
+    const o = addTask(room, 'b', 'task-1', 'Write the report', at(5_000));
+    const task = { id: 'task-1', title: 'Write the report', done: false, created_by: 'b', created_at: at(5_000) };
+    expect(o.result).toEqual({ task });
+    expect(o.events).toEqual([{ seq: room.seq + 1, event: 'task_added', data: { task } }]);
+    expect(ok(o).tasks).toEqual([task]);
+    expect(ok(o).updated_at).toBe(at(5_000));
+  });
+
+  it('works in any room status and keeps insertion order', () => {
+    let r = ok(addTask(duo(), 'h', 't1', 'one', at(1)));
+    r = ok(start(r, 'h', at(2)));
+    r = ok(addTask(r, 'b', 't2', 'two', at(3)));
+    expect(r.tasks.map((t) => t.id)).toEqual(['t1', 't2']);
+  });
+
+  it('a stranger is not_in_session', () => {
+    expect(codeOf(() => addTask(duo(), 'zz', 't1', 'x', at(1)))).toBe('not_in_session');
+  });
+
+  it(`holds at most LIMITS.tasksPerRoom (${LIMITS.tasksPerRoom}) tasks`, () => {
+    let r = duo();
+    for (let i = 0; i < LIMITS.tasksPerRoom; i++) r = ok(addTask(r, 'h', `t${i}`, `task ${i}`, at(i)));
+    expect(r.tasks).toHaveLength(LIMITS.tasksPerRoom);
+    expect(codeOf(() => addTask(r, 'h', 'one-more', 'overflow', at(100)))).toBe('invalid_state');
+    const fewer = ok(removeTask(r, 'b', 't0', at(101)));
+    expect(ok(addTask(fewer, 'h', 'one-more', 'fits again', at(102))).tasks).toHaveLength(LIMITS.tasksPerRoom);
+  });
+});
+
+describe('updateTask', () => {
+  it('updates title and/or done and emits task_updated with the full task', () => {
+    const r0 = ok(addTask(duo(), 'h', 't1', 'Draft', at(1_000)));
+    const o1 = updateTask(r0, 'b', { task_id: 't1', done: true }, at(2_000));
+    const t1 = { id: 't1', title: 'Draft', done: true, created_by: 'h', created_at: at(1_000) };
+    expect(o1.result).toEqual({ task: t1 });
+    expect(o1.events).toEqual([{ seq: r0.seq + 1, event: 'task_updated', data: { task: t1 } }]);
+    const o2 = updateTask(ok(o1), 'h', { task_id: 't1', title: 'Final' }, at(3_000));
+    expect(ok(o2).tasks).toEqual([{ ...t1, title: 'Final' }]);
+    const o3 = updateTask(ok(o2), 'h', { task_id: 't1', title: 'Again', done: false }, at(4_000));
+    expect(o3.result.task).toEqual({ ...t1, title: 'Again', done: false });
+  });
+
+  it('an unknown task is not_found; a stranger is not_in_session', () => {
+    const r = ok(addTask(duo(), 'h', 't1', 'Draft', at(1_000)));
+    expect(codeOf(() => updateTask(r, 'h', { task_id: 'nope', done: true }, at(2_000)))).toBe('not_found');
+    expect(codeOf(() => updateTask(r, 'zz', { task_id: 't1', done: true }, at(2_000)))).toBe('not_in_session');
+  });
+});
+
+describe('removeTask', () => {
+  it('removes the task and emits task_removed with it', () => {
+    let r = ok(addTask(duo(), 'h', 't1', 'one', at(1)));
+    r = ok(addTask(r, 'h', 't2', 'two', at(2)));
+    const o = removeTask(r, 'b', 't1', at(3));
+    const t1 = { id: 't1', title: 'one', done: false, created_by: 'h', created_at: at(1) };
+    expect(o.result).toEqual({ task: t1 });
+    expect(o.events).toEqual([{ seq: r.seq + 1, event: 'task_removed', data: { task: t1 } }]);
+    expect(ok(o).tasks.map((t) => t.id)).toEqual(['t2']);
+  });
+
+  it('an unknown (or already removed) task is not_found; a stranger is not_in_session', () => {
+    const r = ok(removeTask(ok(addTask(duo(), 'h', 't1', 'one', at(1))), 'h', 't1', at(2)));
+    expect(codeOf(() => removeTask(r, 'h', 't1', at(3)))).toBe('not_found');
+    expect(codeOf(() => removeTask(r, 'zz', 't1', at(3)))).toBe('not_in_session');
+  });
+});
+
+describe('task events in the room log', () => {
+  it('a logged task_added keeps the task as it was added, after later updates', () => {
+    const r1 = ok(addTask(duo(), 'h', 't1', 'Original', at(1_000)));
+    const r2 = ok(updateTask(r1, 'h', { task_id: 't1', title: 'Renamed', done: true }, at(2_000)));
+    const added = r2.log.find((e) => e.event === 'task_added')!;
+    // A client resuming from before the add replays task_added, then task_updated.
+    expect(added.data).toEqual({ task: { id: 't1', title: 'Original', done: false, created_by: 'h', created_at: at(1_000) } });
+  });
+
+  it('the result of addTask is not the stored task (editing it leaves the room alone)', () => {
+    const o = addTask(duo(), 'h', 't1', 'Original', at(1_000));
+    o.result.task.title = 'mutated by caller';
+    expect(ok(o).tasks[0]!.title).toBe('Original');
+  });
+});
