@@ -104,7 +104,8 @@ export function updateStatus(room: Room, participantId: string, status: ClientSt
   const d = Draft.of(room, now);
   const p = findParticipant(d.room, participantId)!;
   if (p.status === 'focusing' && status === 'paused') p.pauses += 1;
-  accrueFocus(p, now);
+  // Never count focus past the end, even if completion has not run yet.
+  accrueFocus(p, d.room.status === 'active' ? Math.min(now, d.room.ends_at!) : now);
   p.status = status;
   if (status === 'focusing' && d.room.status === 'active') p.focus_since = now;
   d.emit('participant_status_updated', { participant_id: p.id, status, user_name: p.user_name });

@@ -3,6 +3,7 @@
  * grace expiry of dropped participants, and expiry of an idle room. The scheduler calls
  * `runDue` at or after `nextDeadline`; running it early or twice changes nothing.
  */
+import { AppError } from '../contract/errors.js';
 import { completeDraft } from './countdown.js';
 import { Draft, type Outcome, unchanged } from './draft.js';
 import { removeParticipant } from './membership.js';
@@ -37,4 +38,18 @@ export function runDue(room: Room, now: number): Outcome {
     d.delete();
   }
   return d.done(undefined);
+}
+
+/**
+ * Applies `change` to the room as it is at `now`: whatever was already due (a countdown
+ * past `ends_at`, an expired grace) happens first, so a request that arrives before the
+ * scheduler has run still sees the truth (no focus time counted past `ends_at`, no
+ * resume of a seat whose grace has passed). `not_found` when the due work deleted it.
+ */
+export function settledThen<T>(room: Room, now: number, change: (room: Room) => Outcome<T>): Outcome<T> {
+  const due = runDue(room, now);
+  if (!due.changed) return change(room);
+  if (!due.room) throw new AppError('not_found', `no session with code ${room.code}`);
+  const next = change(due.room);
+  return { room: next.room, events: [...due.events, ...next.events], result: next.result, changed: true };
 }

@@ -15,8 +15,9 @@ export function addTask(room: Room, participantId: string, taskId: string, title
   if (room.tasks.length >= LIMITS.tasksPerRoom) throw new AppError('invalid_state', `a room holds at most ${LIMITS.tasksPerRoom} tasks`);
   const d = Draft.of(room, now);
   const task: TaskView = { id: taskId, title, done: false, created_by: participantId, created_at: now };
-  d.room.tasks.push(task);
-  d.emit('task_added', { task });
+  // Separate copies: the list, the logged event and the reply must not alias each other.
+  d.room.tasks.push({ ...task });
+  d.emit('task_added', { task: { ...task } });
   return d.done({ task });
 }
 

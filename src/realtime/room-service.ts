@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { RoomTimer } from '../contract/events.js';
 import { AppError } from '../contract/errors.js';
 import type { Clock } from '../domain/clock.js';
-import { nextDeadline, runDue } from '../domain/deadlines.js';
+import { nextDeadline, runDue, settledThen } from '../domain/deadlines.js';
 import type { Outcome } from '../domain/draft.js';
 import type { Room } from '../domain/room-state.js';
 import { roomTimer } from '../domain/snapshot.js';
@@ -50,8 +50,12 @@ export class RoomService {
     return created;
   }
 
-  /** Applies a change; `not_found` when the room does not exist. */
+  /** Applies a change to the room as of now (due work first); `not_found` when the room does not exist. */
   async apply<T>(code: string, change: RoomChange<T>, opts: PublishOptions = {}): Promise<Outcome<T>> {
+    return this.commit(code, (room) => settledThen(room, this.clock.now(), change), opts);
+  }
+
+  private async commit<T>(code: string, change: RoomChange<T>, opts: PublishOptions = {}): Promise<Outcome<T>> {
     const outcome = await this.timed('update', () => this.store.update(code, change));
     if (!outcome) throw new AppError('not_found', `no session with code ${code}`);
     if (outcome.changed) this.afterChange(code, outcome, opts);
@@ -61,7 +65,7 @@ export class RoomService {
   /** Runs whatever is due in a room (completion, grace expiry, expiry); safe to call any time. */
   async runDue(code: string): Promise<void> {
     try {
-      await this.apply(code, (room) => runDue(room, this.clock.now()));
+      await this.commit(code, (room) => runDue(room, this.clock.now()));
     } catch (err) {
       if (err instanceof AppError && err.code === 'not_found') {
         this.scheduler?.unwatch(code);
