@@ -1,0 +1,140 @@
+/**
+ * The deployment files pass scripts/lint-deploy.mjs (dockerfile-utils, dclint,
+ * the design's requirements, `haproxy -c` when installed), and the checks it is
+ * built from really fail on files that break the design.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** What scripts/deploy-checks.mjs exports (plain JS, typed here). */
+interface DeployChecks {
+  checkDockerfile(text: string): string[];
+  lintDockerfile(text: string): { errors: string[]; warnings: string[] };
+  checkCompose(text: string): string[];
+  checkHaproxyConfig(text: string, appServices?: string[]): string[];
+  composeAppServices(text: string): string[];
+  publishedPorts(ports: unknown): { published: string; target: string }[];
+}
+
+let checks: DeployChecks;
+const read = (p: string) => readFileSync(join(root, p), 'utf8');
+
+beforeAll(async () => {
+  // A computed specifier: the .mjs has no type declarations, the interface above types it.
+  checks = (await import(pathToFileURL(join(root, 'scripts', 'deploy-checks.mjs')).href)) as DeployChecks;
+});
+
+describe('deployment files', () => {
+  it('scripts/lint-deploy.mjs passes on the repository files', () => {
+    const res = spawnSync(process.execPath, ['scripts/lint-deploy.mjs'], { cwd: root, encoding: 'utf8' });
+    expect(res.stderr + res.stdout).toContain('lint-deploy: ok');
+    expect(res.status).toBe(0);
+  }, 30_000);
+
+  it('the real files satisfy each check directly', () => {
+    const compose = read('docker-compose.yml');
+    expect(checks.checkDockerfile(read('Dockerfile'))).toEqual([]);
+    expect(checks.lintDockerfile(read('Dockerfile')).errors).toEqual([]);
+    expect(checks.checkCompose(compose)).toEqual([]);
+    expect(checks.composeAppServices(compose).length).toBeGreaterThanOrEqual(2);
+    expect(checks.checkHaproxyConfig(read('deploy/haproxy.cfg'), checks.composeAppServices(compose))).toEqual([]);
+  });
+});
+
+describe('the checks fail on broken files', () => {
+  const good = () => read('Dockerfile');
+
+  it('Dockerfile without USER (would run as root)', () => {
+    const text = good().replace(/^USER .*$/m, '');
+    expect(checks.checkDockerfile(text).join('\n')).toMatch(/no USER/);
+  });
+
+  it('Dockerfile with USER root in the final stage', () => {
+    const text = good().replace(/^USER .*$/m, 'USER root');
+    expect(checks.checkDockerfile(text).join('\n')).toMatch(/USER is root/);
+  });
+
+  it('single-stage Dockerfile, dev dependencies, no HEALTHCHECK, no init, npm start', () => {
+    const text = [
+      'FROM node:20-bookworm-slim',
+      'WORKDIR /app',
+      'COPY . .',
+      'RUN npm ci && npm run build',
+      'USER node',
+      'CMD ["npm", "start"]',
+    ].join('\n');
+    const problems = checks.checkDockerfile(text).join('\n');
+    expect(problems).toMatch(/multi-stage/);
+    expect(problems).toMatch(/--omit=dev/);
+    expect(problems).toMatch(/no HEALTHCHECK/);
+    expect(problems).toMatch(/SIGTERM may not reach node/);
+    expect(problems).toMatch(/package manager/);
+    expect(problems).toMatch(/NODE_ENV=production/);
+  });
+
+  it('HEALTHCHECK that does not hit /health, or uses curl', () => {
+    const noHealth = good().replace(/\/health/g, '/ready');
+    expect(checks.checkDockerfile(noHealth).join('\n')).toMatch(/does not hit \/health/);
+    const curl = good().replace(/CMD \["node", "-e".*\]$/m, 'CMD curl -f http://127.0.0.1:3000/health || exit 1');
+    expect(checks.checkDockerfile(curl).join('\n')).toMatch(/curl/);
+  });
+
+  it('dockerfile-utils reports syntax errors', () => {
+    const { errors } = checks.lintDockerfile('FROM\nHEALTHCHECK --interval=abc CMD true\nSTOPSIGNAL\n');
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it('compose with one replica, no redis healthcheck, no load balancer on 3000', () => {
+    const text = `
+services:
+  app1:
+    build: .
+    environment:
+      REDIS_URL: redis://redis:6379
+      INSTANCE_ID: app1
+  lb:
+    image: haproxy:2.9-alpine
+    ports:
+      - '127.0.0.1:8080:3000'
+  redis:
+    image: redis:7-alpine
+`;
+    const problems = checks.checkCompose(text).join('\n');
+    expect(problems).toMatch(/>= 2 app replicas/);
+    expect(problems).toMatch(/redis service "redis" has no healthcheck/);
+    expect(problems).toMatch(/depend on redis with condition service_healthy/);
+    expect(problems).toMatch(/publishes port 3000/);
+    expect(problems).toMatch(/haproxy\.cfg read-only/);
+  });
+
+  it('compose replicas sharing an INSTANCE_ID', () => {
+    const text = read('docker-compose.yml').replace('INSTANCE_ID: app2', 'INSTANCE_ID: app1');
+    expect(checks.checkCompose(text).join('\n')).toMatch(/share INSTANCE_ID/);
+  });
+
+  it('port parsing handles short and long syntax', () => {
+    expect(checks.publishedPorts(['3000:3000', '0.0.0.0:3001:3000/tcp', '[::1]:3002:3000', { target: 3000, published: 3003 }])).toEqual([
+      { published: '3000', target: '3000' },
+      { published: '3001', target: '3000' },
+      { published: '3002', target: '3000' },
+      { published: '3003', target: '3000' },
+    ]);
+  });
+
+  it('haproxy.cfg without health check, tunnel timeout or stickiness', () => {
+    const cfg = read('deploy/haproxy.cfg')
+      .replace(/^\s*option httpchk.*$/m, '')
+      .replace(/^\s*timeout tunnel.*$/m, '')
+      .replace(/^\s*cookie .*$/m, '');
+    const problems = checks.checkHaproxyConfig(cfg, ['app1', 'app2', 'app3']).join('\n');
+    expect(problems).toMatch(/httpchk/);
+    expect(problems).toMatch(/timeout tunnel/);
+    expect(problems).toMatch(/cookie/);
+    expect(problems).toMatch(/"app3" is not a backend server/);
+  });
+});
