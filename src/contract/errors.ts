@@ -39,4 +39,15 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * `not_found` for the room itself, as opposed to something inside it (a task): callers
+ * that unseat a socket whose room has gone must not unseat it over a missing task.
+ */
+export class RoomNotFoundError extends AppError {
+  constructor(roomCode: string) {
+    super('not_found', `no session with code ${roomCode}`);
+    this.name = 'RoomNotFoundError';
+  }
+}
+
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

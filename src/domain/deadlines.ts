@@ -3,7 +3,7 @@
  * grace expiry of dropped participants, and expiry of an idle room. The scheduler calls
  * `runDue` at or after `nextDeadline`; running it early or twice changes nothing.
  */
-import { AppError } from '../contract/errors.js';
+import { RoomNotFoundError } from '../contract/errors.js';
 import { completeDraft } from './countdown.js';
 import { Draft, type Outcome, unchanged } from './draft.js';
 import { removeParticipant } from './membership.js';
@@ -49,7 +49,7 @@ export function runDue(room: Room, now: number): Outcome {
 export function settledThen<T>(room: Room, now: number, change: (room: Room) => Outcome<T>): Outcome<T> {
   const due = runDue(room, now);
   if (!due.changed) return change(room);
-  if (!due.room) throw new AppError('not_found', `no session with code ${room.code}`);
+  if (!due.room) throw new RoomNotFoundError(room.code);
   const next = change(due.room);
   return { room: next.room, events: [...due.events, ...next.events], result: next.result, changed: true };
 }

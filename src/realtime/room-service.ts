@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { RoomTimer } from '../contract/events.js';
-import { AppError } from '../contract/errors.js';
+import { AppError, RoomNotFoundError } from '../contract/errors.js';
 import type { Clock } from '../domain/clock.js';
 import { nextDeadline, runDue, settledThen } from '../domain/deadlines.js';
 import type { Outcome } from '../domain/draft.js';
@@ -57,7 +57,7 @@ export class RoomService {
 
   private async commit<T>(code: string, change: RoomChange<T>, opts: PublishOptions = {}): Promise<Outcome<T>> {
     const outcome = await this.timed('update', () => this.store.update(code, change));
-    if (!outcome) throw new AppError('not_found', `no session with code ${code}`);
+    if (!outcome) throw new RoomNotFoundError(code);
     if (outcome.changed) this.afterChange(code, outcome, opts);
     return outcome;
   }

@@ -1,6 +1,6 @@
 /** Binding a socket to its seat in a room (Socket.IO rooms + socket.data). */
 import { AppError } from '../contract/errors.js';
-import type { Room } from '../domain/room-state.js';
+import { findParticipant, type Room } from '../domain/room-state.js';
 import { roomTimer } from '../domain/snapshot.js';
 import type { HandlerContext } from './handler-context.js';
 import { participantKey, roomKey, type TypedSocket } from './types.js';
@@ -34,7 +34,19 @@ export function requireSeat(socket: TypedSocket): Seat {
   return { code: roomCode, participantId };
 }
 
-/** Creating or joining while seated is refused: a socket is in at most one room. */
-export function requireNoSeat(socket: TypedSocket): void {
-  if (socket.data.roomCode) throw new AppError('invalid_state', `already in session ${socket.data.roomCode}; leave it first`);
+/**
+ * Creating or joining while seated is refused: a socket is in at most one room. A seat
+ * whose room has since gone (expired, emptied, or closed by another instance) no longer
+ * counts, or a client told `room_closed` could never start over on the same socket:
+ * the socket is unseated and may go on.
+ */
+export async function requireNoSeat(ctx: HandlerContext): Promise<void> {
+  const { socket } = ctx;
+  const { roomCode, participantId } = socket.data;
+  if (!roomCode) return;
+  const room = await ctx.rooms.get(roomCode);
+  if (room && participantId && findParticipant(room, participantId)) {
+    throw new AppError('invalid_state', `already in session ${roomCode}; leave it first`);
+  }
+  detach(socket);
 }

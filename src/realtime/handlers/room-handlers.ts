@@ -1,5 +1,5 @@
 /** Changes a seated participant makes: countdown, settings, status, tasks. */
-import { AppError } from '../../contract/errors.js';
+import { AppError, RoomNotFoundError } from '../../contract/errors.js';
 import type { SessionSnapshot, TaskView } from '../../contract/events.js';
 import type { AddTaskInput, RemoveTaskInput, UpdateSettingsInput, UpdateStatusInput, UpdateTaskInput } from '../../contract/schemas.js';
 import { pause, resumeTimer, start, updateSettings, updateStatus } from '../../domain/countdown.js';
@@ -20,7 +20,8 @@ async function applyToSeat<T>(ctx: HandlerContext, change: (room: Room, particip
   try {
     return await ctx.rooms.apply(seat.code, (room) => change(room, seat.participantId, ctx.clock.now()));
   } catch (err) {
-    if (err instanceof AppError && err.code === 'not_found') {
+    // Only the room itself being gone unseats; a missing task is an ordinary not_found.
+    if (err instanceof RoomNotFoundError) {
       detach(ctx.socket);
       throw new AppError('not_in_session', 'your session has ended');
     }

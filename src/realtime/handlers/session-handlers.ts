@@ -31,7 +31,7 @@ function joinedPayload(ctx: HandlerContext, room: Room, participantId: string, t
 }
 
 export async function createSession(ctx: HandlerContext, input: CreateSessionInput): Promise<SessionJoinedPayload> {
-  requireNoSeat(ctx.socket);
+  await requireNoSeat(ctx);
   const userName = displayName(ctx, input.user_name);
   await ctx.limits.create(ctx.socket.data.ip);
   const participantId = newParticipantId();
@@ -61,7 +61,7 @@ export async function createSession(ctx: HandlerContext, input: CreateSessionInp
 }
 
 export async function joinSession(ctx: HandlerContext, input: JoinSessionInput): Promise<SessionJoinedPayload> {
-  requireNoSeat(ctx.socket);
+  await requireNoSeat(ctx);
   const userName = displayName(ctx, input.user_name);
   const ip = ctx.socket.data.ip;
   await ctx.limits.checkJoin(ip);
@@ -80,8 +80,9 @@ export async function joinSession(ctx: HandlerContext, input: JoinSessionInput):
 
 export async function resumeSession(ctx: HandlerContext, input: ResumeSessionInput): Promise<SessionResumedPayload> {
   const { socket } = ctx;
+  // Resuming the seat this socket already holds is allowed (idempotent); any other seat is not.
   if (socket.data.roomCode && (socket.data.roomCode !== input.room_code || socket.data.participantId !== input.participant_id)) {
-    throw new AppError('invalid_state', `already in session ${socket.data.roomCode}; leave it first`);
+    await requireNoSeat(ctx);
   }
   const ip = socket.data.ip;
   await ctx.limits.checkJoin(ip);
