@@ -31,8 +31,9 @@ function joinedPayload(ctx: HandlerContext, room: Room, participantId: string, t
 }
 
 export async function createSession(ctx: HandlerContext, input: CreateSessionInput): Promise<SessionJoinedPayload> {
-  await requireNoSeat(ctx);
+  // A missing name is a malformed payload, and validation comes before any state check.
   const userName = displayName(ctx, input.user_name);
+  await requireNoSeat(ctx);
   await ctx.limits.create(ctx.socket.data.ip);
   const participantId = newParticipantId();
   const token = newResumeToken();
@@ -61,8 +62,8 @@ export async function createSession(ctx: HandlerContext, input: CreateSessionInp
 }
 
 export async function joinSession(ctx: HandlerContext, input: JoinSessionInput): Promise<SessionJoinedPayload> {
-  await requireNoSeat(ctx);
   const userName = displayName(ctx, input.user_name);
+  await requireNoSeat(ctx);
   const ip = ctx.socket.data.ip;
   await ctx.limits.checkJoin(ip);
   const participantId = newParticipantId();
