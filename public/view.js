@@ -1,0 +1,151 @@
+// Rendering: everything goes through textContent / attributes, never innerHTML,
+// because names and goals are user input.
+
+export const $ = (id) => document.getElementById(id);
+
+const STATUS_LABEL = {
+  ready: 'Ready',
+  focusing: 'Focusing',
+  paused: 'Paused',
+  failed: 'Gave up',
+  completed: 'Completed',
+};
+const ROOM_STATUS_LABEL = {
+  waiting: 'Waiting for the host to start',
+  active: 'Focus time',
+  paused: 'Timer paused by the host',
+  completed: 'Session complete',
+};
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'text') node.textContent = v;
+    else if (k === 'class') node.className = v;
+    else if (k in node && typeof v !== 'string') node[k] = v;
+    else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}
+
+/** 3:05 → "03:05"; over an hour "1:02:03". Seconds round up, so a 3 s timer starts at 00:03. */
+export function formatClock(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const pad = (n) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
+}
+
+/** Focused time for results: "42 s", "12 min", "1 h 5 min". */
+export function formatDuration(ms) {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const min = Math.round(s / 60);
+  return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${min % 60} min`;
+}
+
+export function renderCountdown(ms) {
+  const node = $('countdown');
+  const text = formatClock(ms);
+  if (node.textContent !== text) {
+    node.textContent = text;
+    node.dataset.seconds = String(Math.max(0, Math.ceil(ms / 1000)));
+  }
+  return text;
+}
+
+export function showMessage(text, kind = 'info') {
+  const node = $('message');
+  node.textContent = text;
+  node.className = `message ${kind}`;
+  node.hidden = !text;
+}
+
+export function announce(text) {
+  $('announce').textContent = text;
+}
+
+function renderParticipants(session, me) {
+  const items = session.participants.map((p) => {
+    const name = el('span', { class: 'name', text: p.user_name });
+    const tags = el('span', { class: 'tags' });
+    if (p.id === me) tags.append(el('span', { class: 'tag', text: 'you' }));
+    if (p.id === session.host_id) tags.append(el('span', { class: 'tag host', text: 'host' }));
+    if (!p.connected) tags.append(el('span', { class: 'tag', text: 'offline' }));
+    const badge = el('span', { class: `badge badge-${p.status}`, text: STATUS_LABEL[p.status] ?? p.status });
+    return el('li', { class: p.connected ? 'participant' : 'participant offline', 'data-participant-id': p.id, 'data-status': p.status }, name, tags, badge);
+  });
+  $('participants').replaceChildren(...items);
+  $('people-count').textContent = `${session.participants.length}/${session.max_participants}`;
+}
+
+function renderTasks(session, actions) {
+  const items = session.tasks.map((t) => {
+    const id = `task-${t.id}`;
+    const box = el('input', { type: 'checkbox', id, checked: t.done });
+    box.addEventListener('change', () => actions.toggleTask(t.id, box.checked));
+    const remove = el('button', { type: 'button', class: 'link', text: 'Remove', 'aria-label': `Remove goal: ${t.title}` });
+    remove.addEventListener('click', () => actions.removeTask(t.id));
+    return el('li', { class: t.done ? 'task done' : 'task', 'data-task-id': t.id }, box, el('label', { for: id, text: t.title }), remove);
+  });
+  // Re-rendering replaces the checkboxes: keep keyboard focus on the one that had it.
+  const focused = document.activeElement?.closest?.('#tasks') ? document.activeElement.id : null;
+  $('tasks').replaceChildren(...items);
+  if (focused) document.getElementById(focused)?.focus();
+}
+
+function renderResults(session, results) {
+  const section = $('results');
+  section.hidden = session.status !== 'completed';
+  if (section.hidden) return;
+  // Results come with session_completed; after a reload that missed it, show statuses only.
+  const rows = results ?? session.participants.map((p) => ({ participant_id: p.id, user_name: p.user_name, status: p.status, focused_ms: null, pauses: null }));
+  $('results-body').replaceChildren(
+    ...rows.map((r) =>
+      el(
+        'tr',
+        { 'data-participant-id': r.participant_id },
+        el('th', { scope: 'row', text: r.user_name }),
+        el('td', {}, el('span', { class: `badge badge-${r.status}`, text: STATUS_LABEL[r.status] ?? r.status })),
+        el('td', { class: 'focused', text: r.focused_ms === null ? '–' : formatDuration(r.focused_ms) }),
+        el('td', { class: 'pauses', text: r.pauses === null ? '–' : String(r.pauses) }),
+      ),
+    ),
+  );
+}
+
+/** Shows the lobby (no session) or the room; `state` = { session, me, results }. */
+export function render(state, actions) {
+  const { session, me } = state;
+  $('lobby').hidden = Boolean(session) || state.resuming;
+  $('room').hidden = !session;
+  if (!session) return;
+
+  $('room-code').textContent = session.room_code;
+  const isHost = session.host_id === me;
+  $('room-status').textContent =
+    isHost && session.status === 'waiting' ? 'Press Start when everyone is here' : (ROOM_STATUS_LABEL[session.status] ?? session.status);
+  $('room').dataset.status = session.status;
+
+  const running = session.status === 'active' || session.status === 'paused';
+  $('host-controls').hidden = !isHost;
+  $('start').hidden = running;
+  $('start').textContent = session.status === 'completed' ? 'Start another round' : 'Start';
+  $('pause').hidden = session.status !== 'active';
+  $('resume').hidden = session.status !== 'paused';
+
+  const mine = session.participants.find((p) => p.id === me);
+  $('my-controls').hidden = !running || !mine || mine.status === 'failed';
+  for (const button of $('my-controls').querySelectorAll('button')) {
+    const current = mine?.status === button.dataset.status;
+    button.setAttribute('aria-pressed', String(current));
+    button.disabled = current;
+  }
+
+  renderParticipants(session, me);
+  renderTasks(session, actions);
+  renderResults(session, state.results);
+}

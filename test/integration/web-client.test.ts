@@ -1,0 +1,215 @@
+/**
+ * The web client at GET / in a real browser (Debian's Chromium through playwright-core):
+ * two people in two browser contexts create and join a room, see each other, share a
+ * goal, run a short countdown, change status, reload mid-countdown and finish.
+ *
+ * Skips, with a message, only when no Chromium binary is installed (CI installs one).
+ * Set SCREENSHOT_DIR to keep screenshots of the pages at 375 px and desktop width.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => Boolean(p && existsSync(p)));
+if (!CHROMIUM) {
+  console.warn('web-client test SKIPPED: no Chromium at /usr/bin/chromium (apt-get install -y chromium, or set CHROMIUM_PATH)');
+}
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+/** 0.15 min = 9 s: long enough to pause and reload mid-countdown on a slow CI machine. */
+const DURATION_MIN = '0.15';
+const WAIT_MS = 10_000;
+const B_NAME = 'Bea <img src=x onerror="window.__xss=1">';
+
+let server: TestServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const pageErrors: string[] = [];
+
+async function openPage(width: number, height: number): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height } });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  page.on('pageerror', (err) => pageErrors.push(`${width}px: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(`${width}px console: ${msg.text()}`);
+  });
+  await page.goto(server.url);
+  return page;
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.SCREENSHOT_DIR;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
+
+/** A participant's row in a page's list (by id). */
+const row = (page: Page, participantId: string) => page.locator(`#participants li[data-participant-id="${participantId}"]`);
+const seatOf = async (page: Page) => JSON.parse((await page.evaluate('sessionStorage.getItem("focusroom.seat")')) as string) as { participant_id: string; room_code: string };
+const seconds = async (page: Page) => Number(await page.locator('#countdown').getAttribute('data-seconds'));
+const waitForRoomStatus = (page: Page, status: string) => page.locator(`#room[data-status="${status}"]`).waitFor();
+const waitForRows = (page: Page, n: number) => page.waitForFunction(`document.querySelectorAll('#participants li').length === ${n}`);
+
+describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
+  beforeAll(async () => {
+    server = await startServer();
+    browser = await chromium.launch({ executablePath: CHROMIUM!, args: CHROMIUM_ARGS, timeout: 30_000 });
+  }, 60_000);
+
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  }, 30_000);
+
+  it('create, join by lowercase code, countdown, status, reload resume, completion', async () => {
+    const started = Date.now();
+    const a = await openPage(1280, 800);
+    const b = await openPage(375, 740);
+
+    // A creates a room.
+    await a.locator('#lobby').waitFor();
+    await screenshot(b, 'lobby-375');
+    await a.getByLabel('Your name').first().fill('Ada');
+    await a.getByLabel('Focus (minutes)').fill(DURATION_MIN);
+    await a.getByLabel('Max people').fill('3');
+    await a.getByRole('button', { name: 'Create room' }).click();
+    await waitForRoomStatus(a, 'waiting');
+    const code = (await a.locator('#room-code').textContent())!.trim();
+    expect(code).toMatch(/^[2-9A-HJ-NP-Z]{6}$/);
+    expect(await a.locator('#countdown').textContent()).toBe('00:09');
+    const aId = (await seatOf(a)).participant_id;
+
+    // B mistypes a code: the error is shown, B stays in the lobby.
+    await b.locator('#join-name').fill(B_NAME);
+    await b.locator('#join-code').fill('zzzzzz');
+    await b.getByRole('button', { name: 'Join room' }).click();
+    await b.locator('#message.error', { hasText: 'No room with that code' }).waitFor();
+    expect(await b.locator('#lobby').isVisible()).toBe(true);
+
+    // B joins with the code typed in lowercase.
+    await b.locator('#join-code').fill(` ${code.toLowerCase()} `);
+    await b.getByRole('button', { name: 'Join room' }).click();
+    await waitForRoomStatus(b, 'waiting');
+    expect(await b.locator('#message').isVisible()).toBe(false);
+    expect((await b.locator('#room-code').textContent())!.trim()).toBe(code);
+    const bId = (await seatOf(b)).participant_id;
+
+    // Both see both; the name is rendered as text, never as markup.
+    for (const page of [a, b]) {
+      await waitForRows(page, 2);
+      await row(page, aId).filter({ hasText: 'Ada' }).waitFor();
+      await row(page, bId).locator('.name', { hasText: B_NAME }).waitFor();
+      expect(await page.locator('#participants img').count()).toBe(0);
+      expect(await page.evaluate('window.__xss')).toBeUndefined();
+    }
+    expect(await a.locator('#host-controls').isVisible()).toBe(true);
+    expect(await b.locator('#host-controls').isVisible()).toBe(false);
+    expect(await row(a, aId).locator('.tag.host').count()).toBe(1);
+
+    // The shared goal list: A adds, B ticks it, A sees it ticked.
+    await a.getByLabel('New goal').fill('Write the intro');
+    await a.getByRole('button', { name: 'Add', exact: true }).click();
+    await b.getByLabel('Write the intro', { exact: true }).check();
+    await a.locator('#tasks li.done', { hasText: 'Write the intro' }).waitFor();
+    expect(await a.getByLabel('Write the intro', { exact: true }).isChecked()).toBe(true);
+
+    // B's connection drops (navigates away): A sees B dimmed; B comes back to the same seat.
+    await b.goto('about:blank');
+    await row(a, bId).and(a.locator('.offline')).waitFor();
+    await b.goto(server.url);
+    await waitForRoomStatus(b, 'waiting');
+    await a.locator(`#participants li[data-participant-id="${bId}"]:not(.offline)`).waitFor();
+    await waitForRows(b, 2);
+    expect((await seatOf(b)).participant_id).toBe(bId);
+    await screenshot(a, 'waiting-desktop');
+    await screenshot(b, 'waiting-375');
+
+    // A starts: both countdowns show and go down.
+    await a.getByRole('button', { name: 'Start', exact: true }).click();
+    for (const page of [a, b]) {
+      await waitForRoomStatus(page, 'active');
+      expect(await page.locator('#countdown').textContent()).toMatch(/^00:0\d$/);
+    }
+    const [secA, secB] = [await seconds(a), await seconds(b)];
+    expect(secA).toBeGreaterThan(0);
+    expect(secA).toBeLessThanOrEqual(9);
+    await a.waitForFunction(`Number(document.querySelector('#countdown').dataset.seconds) < ${secA}`);
+    await b.waitForFunction(`Number(document.querySelector('#countdown').dataset.seconds) < ${secB}`);
+    await row(a, bId).and(a.locator('[data-status="focusing"]')).waitFor();
+
+    // B pauses personally: A sees B's badge change; the room countdown keeps running.
+    await b.getByRole('button', { name: 'Paused', exact: true }).click();
+    await row(a, bId).locator('.badge', { hasText: 'Paused' }).waitFor();
+    await b.locator('#my-controls button[data-status="paused"][aria-pressed="true"]').waitFor();
+    await screenshot(a, 'active-desktop');
+    await screenshot(b, 'active-375');
+
+    // B reloads mid-countdown: same seat, shown once, status and countdown restored.
+    await b.reload();
+    await waitForRoomStatus(b, 'active');
+    expect((await seatOf(b)).participant_id).toBe(bId);
+    await waitForRows(b, 2);
+    await row(b, bId).and(b.locator('[data-status="paused"]')).filter({ hasText: 'you' }).waitFor();
+    expect(await seconds(b)).toBeGreaterThan(0);
+    await a.locator(`#participants li[data-participant-id="${bId}"]:not(.offline)`).waitFor();
+    expect(await a.locator('#participants li').count()).toBe(2);
+
+    // Completion on both, with results.
+    for (const page of [a, b]) {
+      await page.locator('#results').waitFor({ timeout: 20_000 });
+      await waitForRoomStatus(page, 'completed');
+      expect(await page.locator('#countdown').textContent()).toBe('00:00');
+      const ada = page.locator(`#results-body tr[data-participant-id="${aId}"]`);
+      const bea = page.locator(`#results-body tr[data-participant-id="${bId}"]`);
+      expect(await ada.locator('.badge').textContent()).toBe('Completed');
+      expect(await ada.locator('.focused').textContent()).toMatch(/^[89] s$/);
+      expect(await ada.locator('.pauses').textContent()).toBe('0');
+      expect(await bea.locator('.badge').textContent()).toBe('Paused');
+      expect(await bea.locator('.pauses').textContent()).toBe('1');
+      expect(await bea.locator('.focused').textContent()).toMatch(/^\d s$/);
+      expect(await page.locator('#my-controls').isVisible()).toBe(false);
+    }
+    expect(await a.getByRole('button', { name: 'Start another round' }).isVisible()).toBe(true);
+    await screenshot(a, 'completed-desktop');
+    await screenshot(b, 'completed-375');
+
+    // No horizontal scrolling at 375 px.
+    expect(await b.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    expect(pageErrors).toEqual([]);
+    console.info(`web-client flow took ${Date.now() - started} ms`);
+  }, 90_000);
+
+  it('hands the host controls over when the host leaves', async () => {
+    const a = await openPage(1280, 800);
+    const b = await openPage(375, 740);
+    await a.locator('#create-name').fill('Host');
+    await a.getByRole('button', { name: 'Create room' }).click();
+    await waitForRoomStatus(a, 'waiting');
+    const code = (await a.locator('#room-code').textContent())!.trim();
+    await b.locator('#join-name').fill('Guest');
+    await b.locator('#join-code').fill(code.toLowerCase());
+    await b.getByRole('button', { name: 'Join room' }).click();
+    await waitForRoomStatus(b, 'waiting');
+    await waitForRows(b, 2);
+    expect(await b.locator('#host-controls').isVisible()).toBe(false);
+
+    await a.getByRole('button', { name: 'Leave room' }).click();
+    await a.locator('#lobby').waitFor();
+    expect(await a.evaluate('sessionStorage.getItem("focusroom.seat")')).toBeNull();
+    await waitForRows(b, 1);
+    await b.locator('#host-controls').waitFor();
+    await b.locator('#participants li .tag.host').waitFor();
+    await b.getByRole('button', { name: 'Start', exact: true }).click();
+    await waitForRoomStatus(b, 'active');
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
