@@ -191,6 +191,20 @@ describe('one room per socket, and requests outside a room', () => {
     expect((await server.app.store.get(other.room_code))!.participants).toHaveLength(1);
   });
 
+  it('a double create on one socket makes one room; a race for the last seat has one winner', async () => {
+    const a = await connect(server.url);
+    const [first, second] = await Promise.all([call(a, 'create_session', { user_name: 'A' }), call(a, 'create_session', { user_name: 'A' })]);
+    expect(first.ok).toBe(true);
+    expectAckError(second, 'invalid_state');
+    const racers = await Promise.all([connect(server.url), connect(server.url), connect(server.url)]);
+    await call(racers[0]!, 'join_session', { room_code: first.room_code, user_name: 'B' });
+    await call(racers[1]!, 'join_session', { room_code: first.room_code, user_name: 'C' });
+    const late = await connect(server.url);
+    const replies = await Promise.all([racers[2]!, late].map((c) => call(c, 'join_session', { room_code: first.room_code, user_name: 'D' })));
+    expect(replies.map((r) => (r.ok ? 'ok' : r.error.code)).sort()).toEqual(['ok', 'room_full']);
+    expect((await server.app.store.get(first.room_code))!.participants).toHaveLength(4);
+  });
+
   it('room requests from a socket in no room → not_in_session (ack and error event)', async () => {
     const a = await connect(server.url);
     const requests: Array<[string, unknown]> = [

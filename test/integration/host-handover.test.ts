@@ -86,10 +86,15 @@ describe('leave_session', () => {
     const [host, guest] = await Promise.all([connect(server.url), connect(server.url)]);
     await roomWith(host, [guest], { session_duration: 2_000 });
     const started = await call(host, 'start_session');
+    const leaverHears = record(host, 'time_update');
+    const leaverDone = record(host, 'session_completed');
     await call(host, 'leave_session');
     const ticks = record(guest, 'time_update');
     const done = await waitFor(guest, 'session_completed', 3_000);
     expect(ticks.map((t) => t.ends_at)).toEqual([started.session.ends_at]);
+    // The leaver is out of the room: no ticks, no completion.
+    expect(leaverHears).toEqual([]);
+    expect(leaverDone).toEqual([]);
     expect(done.session.is_creator).toBe(true);
     expect(done.results).toHaveLength(1);
   });
