@@ -160,6 +160,19 @@ describe('refused resumes', () => {
   });
 });
 
+describe('resume from a seated socket', () => {
+  it('the seat the socket already holds: an idempotent success; another live seat: invalid_state', async () => {
+    const [host, guest, other] = await Promise.all([connect(server.url), connect(server.url), connect(server.url)]);
+    const { code, created, joined } = await roomWith(host, [guest]);
+    const again = await call(host, 'resume_session', resumeArgs(code, created, created.session.seq));
+    expect(again).toMatchObject({ ok: true, resumed: true, participant_id: created.participant_id });
+    expect(host.connected).toBe(true);
+    await roomWith(other, []);
+    expectAckError(await call(other, 'resume_session', resumeArgs(code, joined[0])), 'invalid_state');
+    expect((await server.app.store.get(code))!.participants.map((p) => p.connected)).toEqual([true, true]);
+  });
+});
+
 describe('after the grace', () => {
   it('the dropped host leaves with reason timeout and the host role moves on; resume is then refused', async () => {
     const [host, g1, g2] = await Promise.all([connect(server.url), connect(server.url), connect(server.url)]);
