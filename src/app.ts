@@ -48,14 +48,28 @@ export interface App {
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 const REDIS_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Cluster mode: a store command that gets no answer within this time fails, so a frozen
+ * or partitioned Redis (connection open, no replies) is answered `unavailable` like a
+ * dead one instead of hanging every event. A write that timed out may still be applied
+ * when Redis wakes up (docs/scaling.md, "Redis outage").
+ */
+const STORE_COMMAND_TIMEOUT_MS = 1_000;
 
-async function connectRedis(url: string, name: string, log: FastifyInstance['log'], offlineQueue: boolean): Promise<Redis> {
+interface RedisOptions {
+  /** Queue commands while reconnecting (the adapter's clients) instead of failing them. */
+  offlineQueue: boolean;
+  commandTimeoutMs?: number;
+}
+
+async function connectRedis(url: string, name: string, log: FastifyInstance['log'], opts: RedisOptions): Promise<Redis> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectionName: `focusroom-${name}`,
     // Fail fast while Redis is down: callers answer `unavailable` instead of hanging.
     maxRetriesPerRequest: 1,
-    enableOfflineQueue: offlineQueue,
+    enableOfflineQueue: opts.offlineQueue,
+    ...(opts.commandTimeoutMs ? { commandTimeout: opts.commandTimeoutMs } : {}),
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   });
   let lastLog = 0;
@@ -78,6 +92,36 @@ async function connectRedis(url: string, name: string, log: FastifyInstance['log
   return redis;
 }
 
+/**
+ * The Socket.IO Redis adapter publishes fire-and-forget and never handles a failed
+ * PUBLISH (Redis down past the retry, or the connection closed at shutdown): without
+ * this, each one is an unhandled rejection, which ends a Node process by default. The
+ * broadcast is lost either way (docs/scaling.md); this makes it a log line.
+ */
+function guardPublish(pub: Redis, log: FastifyInstance['log']): void {
+  type Publish = (...args: unknown[]) => Promise<unknown>;
+  const target = pub as unknown as { publish: Publish };
+  const publish = target.publish.bind(pub);
+  const warn = throttled(5_000, (err: unknown) =>
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'broadcast to other instances lost (redis publish failed)'),
+  );
+  target.publish = (...args) =>
+    publish(...args).catch((err: unknown) => {
+      warn(err);
+      return 0;
+    });
+}
+
+/** At most one call per `ms`: during a Redis outage every poll and publish fails. */
+function throttled<A extends unknown[]>(ms: number, fn: (...args: A) => void): (...args: A) => void {
+  let last = 0;
+  return (...args) => {
+    if (Date.now() - last < ms) return;
+    last = Date.now();
+    fn(...args);
+  };
+}
+
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const startedAt = Date.now();
@@ -95,7 +139,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   let storeRedis: Redis | null = null;
   try {
     if (config.redisUrl) {
-      storeRedis = await connectRedis(config.redisUrl, 'store', log, false);
+      storeRedis = await connectRedis(config.redisUrl, 'store', log, { offlineQueue: false, commandTimeoutMs: STORE_COMMAND_TIMEOUT_MS });
       redisClients.push(storeRedis);
     }
   } catch (err) {
@@ -108,9 +152,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const io = createSocketServer(fastify.server, config, () => draining);
   if (config.redisUrl) {
     // The adapter's clients queue while Redis blinks, so a broadcast is delayed, not thrown.
-    const pub = await connectRedis(config.redisUrl, 'pub', log, true);
-    const sub = await connectRedis(config.redisUrl, 'sub', log, true);
+    const pub = await connectRedis(config.redisUrl, 'pub', log, { offlineQueue: true });
+    const sub = await connectRedis(config.redisUrl, 'sub', log, { offlineQueue: true });
     redisClients.push(pub, sub);
+    guardPublish(pub, log);
     io.adapter(createAdapter(pub, sub, { key: `${deps.redisPrefix ?? 'fr:'}io` }));
   }
 
@@ -122,13 +167,24 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     store,
     clock,
     (code) => rooms.runDue(code),
-    (err, code) => log.warn({ err, room: code }, 'deadline run failed; will retry'),
+    throttled(5_000, (err: unknown, code: string | null) => log.warn({ err, room: code }, 'deadline run failed; will retry')),
     { ...defaultDueSchedulerOptions, ...deps.scheduler },
   );
   rooms.attachScheduler(scheduler);
   const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker }, metrics, log);
   wireSocketServer(io, { config, clock, limits, rooms, dispatcher, metrics, log });
   io.on('room_timer', (timer) => rooms.onRemoteTimer(timer));
+  // Redis is back after an outage (the first 'ready' was the initial connect, before this
+  // listener). A restarted Redis without persistence is empty: close lost rooms for
+  // this instance's clients instead of letting them count down a room that is gone.
+  storeRedis?.on('ready', () => {
+    rooms
+      .closeLostRooms()
+      .then((lost) => {
+        if (lost.length > 0) log.warn({ rooms: lost.length }, 'rooms lost with Redis (restarted empty): clients told room_closed');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'could not check rooms after Redis reconnected'));
+  });
 
   healthRoute(fastify, { store, instanceId: config.instanceId, startedAt, isDraining: () => draining, connections: () => io.engine.clientsCount });
   sessionRoute(fastify, { store, clock, limits });

@@ -137,7 +137,11 @@ export interface RoomEvents {
   task_added: { task: TaskView; seq: number };
   task_updated: { task: TaskView; seq: number };
   task_removed: { task: TaskView; seq: number };
-  room_closed: { room_code: string; reason: 'expired'; seq: number };
+  /**
+   * Final. `expired`: idle for ROOM_TTL_MS. `lost` (cluster mode): the store no longer has
+   * the room (Redis restarted without persistence); its log is gone too, so `seq` is 0.
+   */
+  room_closed: { room_code: string; reason: 'expired' | 'lost'; seq: number };
 }
 export type RoomEventName = keyof RoomEvents;
 

@@ -16,6 +16,7 @@ import type { Metrics } from '../metrics.js';
 import type { DueScheduler } from '../scheduler/due-scheduler.js';
 import type { RoomChange, RoomStore } from '../store/room-store.js';
 import type { Broadcaster, PublishOptions } from './broadcaster.js';
+import { detach } from './seat.js';
 import type { Ticker } from './ticker.js';
 import { roomKey, type TypedServer } from './types.js';
 
@@ -73,6 +74,29 @@ export class RoomService {
       }
       throw err;
     }
+  }
+
+  /**
+   * Cluster mode, after the store reconnected: rooms this instance has sockets in that the
+   * store no longer knows (a Redis restarted without persistence comes back empty) are
+   * closed for those sockets with `room_closed { reason: 'lost' }`, so their clients stop
+   * counting down a room that is gone and can create a new one. Returns the lost codes.
+   */
+  async closeLostRooms(): Promise<string[]> {
+    const nsp = this.io.of('/');
+    const codes = [...nsp.adapter.rooms.keys()].filter((k) => k.startsWith(roomKey(''))).map((k) => k.slice(roomKey('').length));
+    const rooms = await Promise.all(codes.map((code) => this.store.get(code)));
+    const lost = codes.filter((_, i) => rooms[i] === null);
+    for (const code of lost) {
+      this.scheduler?.unwatch(code);
+      this.ticker.stop(code);
+      this.io.local.to(roomKey(code)).emit('room_closed', { room_code: code, reason: 'lost', seq: 0 });
+      for (const id of [...(nsp.adapter.rooms.get(roomKey(code)) ?? [])]) {
+        const socket = nsp.sockets.get(id);
+        if (socket) detach(socket);
+      }
+    }
+    return lost;
   }
 
   /** A timer change from another instance (cluster mode). */

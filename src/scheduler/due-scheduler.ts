@@ -18,9 +18,11 @@ export interface DueSchedulerOptions {
   leaseMs: number;
   /** Rooms claimed per poll. */
   batch: number;
+  /** Delay before a local timer whose run failed tries again. */
+  retryMs: number;
 }
 
-export const defaultDueSchedulerOptions: DueSchedulerOptions = { pollMs: 250, leaseMs: 5_000, batch: 100 };
+export const defaultDueSchedulerOptions: DueSchedulerOptions = { pollMs: 250, leaseMs: 5_000, batch: 100, retryMs: 1_000 };
 
 /** setTimeout's largest delay; longer deadlines are re-armed when it fires. */
 const MAX_DELAY = 2 ** 31 - 1;
@@ -76,8 +78,16 @@ export class DueScheduler {
     return this.timers.size;
   }
 
+  /**
+   * A local timer's run that fails (store unreachable) is retried on a timer of its own:
+   * the shared poll alone could leave the room hidden for a whole lease after a Redis
+   * freeze, because claims sent during the freeze still execute when it ends.
+   */
   private runSafely(code: string): void {
-    this.run(code).catch((err) => this.onError(err, code));
+    this.run(code).catch((err) => {
+      this.onError(err, code);
+      if (this.poller && !this.timers.has(code)) this.watch(code, this.clock.now() + this.options.retryMs);
+    });
   }
 
   private async poll(): Promise<void> {
