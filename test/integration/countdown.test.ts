@@ -61,10 +61,10 @@ describe('a 3 s countdown with three clients', () => {
 
     // One gives up (final), one pauses and comes back: counted in the results.
     const failedAck = await call(quitter, 'update_status', { status: 'failed' });
-    expect(failedAck).toEqual({ ok: true, status: 'failed' });
+    expect(failedAck).toEqual({ ok: true, status: 'failed', seq: expect.any(Number) });
     const failedAt = Date.now();
-    expect(await call(pauser, 'update_status', { status: 'paused' })).toEqual({ ok: true, status: 'paused' });
-    expect(await call(pauser, 'update_status', { status: 'focusing' })).toEqual({ ok: true, status: 'focusing' });
+    expect(await call(pauser, 'update_status', { status: 'paused' })).toEqual({ ok: true, status: 'paused', seq: expect.any(Number) });
+    expect(await call(pauser, 'update_status', { status: 'focusing' })).toEqual({ ok: true, status: 'focusing', seq: expect.any(Number) });
 
     await Promise.all(clients.map((c) => waitFor(c, 'session_completed', 4_000)));
     await quietWindow(300); // a duplicate completion or a stray tick would show up here

@@ -30,9 +30,9 @@ describe('update_status', () => {
     const seen = clients.map((c) => record(c, 'participant_status_updated'));
     const seq = await seqOf(code);
 
-    expect(await call(g1!, 'update_status', { status: 'paused' })).toEqual({ ok: true, status: 'paused' });
-    expect(await call(g1!, 'update_status', { status: 'focusing' })).toEqual({ ok: true, status: 'focusing' });
-    expect(await call(g2!, 'update_status', { status: 'failed' })).toEqual({ ok: true, status: 'failed' });
+    expect(await call(g1!, 'update_status', { status: 'paused' })).toEqual({ ok: true, status: 'paused', seq: expect.any(Number) });
+    expect(await call(g1!, 'update_status', { status: 'focusing' })).toEqual({ ok: true, status: 'focusing', seq: expect.any(Number) });
+    expect(await call(g2!, 'update_status', { status: 'failed' })).toEqual({ ok: true, status: 'failed', seq: expect.any(Number) });
     await eventually(() => expect(seen[0]).toHaveLength(3));
     await quietWindow(150);
 
@@ -55,7 +55,7 @@ describe('update_status', () => {
     const [host, g1] = clients;
     const seen = record(host!, 'participant_status_updated');
     const seq = await seqOf(code);
-    expect(await call(g1!, 'update_status', { status: 'ready' })).toEqual({ ok: true, status: 'ready' });
+    expect(await call(g1!, 'update_status', { status: 'ready' })).toEqual({ ok: true, status: 'ready', seq: expect.any(Number) });
     for (const status of ['focusing', 'paused', 'failed']) expectAckError(await call(g1!, 'update_status', { status }), 'invalid_state');
     await quietWindow(150);
     expect(seen).toEqual([]);
@@ -71,7 +71,7 @@ describe('update_status', () => {
     const seq = await seqOf(code);
     expectAckError(await call(g1!, 'update_status', { status: 'focusing' }), 'invalid_state');
     expectAckError(await call(g1!, 'update_status', { status: 'paused' }), 'invalid_state');
-    expect(await call(g1!, 'update_status', { status: 'failed' })).toEqual({ ok: true, status: 'failed' });
+    expect(await call(g1!, 'update_status', { status: 'failed' })).toEqual({ ok: true, status: 'failed', seq: expect.any(Number) });
     expect(await seqOf(code)).toBe(seq);
     // A room-wide pause does not revive a failed participant either.
     await call(host!, 'pause_session');
@@ -102,7 +102,7 @@ describe('tasks', () => {
     const seq = await seqOf(code);
 
     const added = await call(g1!, 'add_task', { title: '  Write tests  ' });
-    expect(Object.keys(added).sort()).toEqual(['ok', 'task']);
+    expect(Object.keys(added).sort()).toEqual(['ok', 'seq', 'task']);
     expectTask(added.task);
     expect(added.task).toMatchObject({ title: 'Write tests', done: false, created_by: joined[0]!.participant_id });
     const taskId = added.task.id as string;

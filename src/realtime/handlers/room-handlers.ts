@@ -41,20 +41,22 @@ export const resumeTimerHandler = (ctx: HandlerContext) => withSnapshot(ctx, res
 export const updateSettingsHandler = (ctx: HandlerContext, input: UpdateSettingsInput) =>
   withSnapshot(ctx, (room, pid, now) => updateSettings(room, pid, input, now));
 
-export async function updateStatusHandler(ctx: HandlerContext, input: UpdateStatusInput): Promise<{ status: string }> {
-  const outcome = await applyToSeat(ctx, (room, pid, now) => updateStatus(room, pid, input.status, now));
-  return outcome.result;
+/** Acks carry the room's `seq` after the change, so a client's `last_seq` stays current. */
+const withSeq = <T extends object>(outcome: Outcome<T>): T & { seq: number } => ({ ...outcome.result, seq: outcome.room?.seq ?? 0 });
+
+export async function updateStatusHandler(ctx: HandlerContext, input: UpdateStatusInput): Promise<{ status: string; seq: number }> {
+  return withSeq(await applyToSeat(ctx, (room, pid, now) => updateStatus(room, pid, input.status, now)));
 }
 
-export async function addTaskHandler(ctx: HandlerContext, input: AddTaskInput): Promise<{ task: TaskView }> {
+export async function addTaskHandler(ctx: HandlerContext, input: AddTaskInput): Promise<{ task: TaskView; seq: number }> {
   const taskId = newTaskId();
-  return (await applyToSeat(ctx, (room, pid, now) => addTask(room, pid, taskId, input.title, now))).result;
+  return withSeq(await applyToSeat(ctx, (room, pid, now) => addTask(room, pid, taskId, input.title, now)));
 }
 
-export async function updateTaskHandler(ctx: HandlerContext, input: UpdateTaskInput): Promise<{ task: TaskView }> {
-  return (await applyToSeat(ctx, (room, pid, now) => updateTask(room, pid, input, now))).result;
+export async function updateTaskHandler(ctx: HandlerContext, input: UpdateTaskInput): Promise<{ task: TaskView; seq: number }> {
+  return withSeq(await applyToSeat(ctx, (room, pid, now) => updateTask(room, pid, input, now)));
 }
 
-export async function removeTaskHandler(ctx: HandlerContext, input: RemoveTaskInput): Promise<{ task: TaskView }> {
-  return (await applyToSeat(ctx, (room, pid, now) => removeTask(room, pid, input.task_id, now))).result;
+export async function removeTaskHandler(ctx: HandlerContext, input: RemoveTaskInput): Promise<{ task: TaskView; seq: number }> {
+  return withSeq(await applyToSeat(ctx, (room, pid, now) => removeTask(room, pid, input.task_id, now)));
 }
