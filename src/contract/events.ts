@@ -116,10 +116,10 @@ export interface ClientToServerEvents {
   pause_session: (payload?: Record<string, never>, ack?: Ack<{ session: SessionSnapshot }>) => void;
   resume_timer: (payload?: Record<string, never>, ack?: Ack<{ session: SessionSnapshot }>) => void;
   update_settings: (payload: UpdateSettingsInput, ack?: Ack<{ session: SessionSnapshot }>) => void;
-  update_status: (payload: { status: ClientStatus }, ack?: Ack<{ status: ParticipantStatus }>) => void;
-  add_task: (payload: AddTaskInput, ack?: Ack<{ task: TaskView }>) => void;
-  update_task: (payload: UpdateTaskInput, ack?: Ack<{ task: TaskView }>) => void;
-  remove_task: (payload: RemoveTaskInput, ack?: Ack<{ task: TaskView }>) => void;
+  update_status: (payload: { status: ClientStatus }, ack?: Ack<{ status: ParticipantStatus; seq: number }>) => void;
+  add_task: (payload: AddTaskInput, ack?: Ack<{ task: TaskView; seq: number }>) => void;
+  update_task: (payload: UpdateTaskInput, ack?: Ack<{ task: TaskView; seq: number }>) => void;
+  remove_task: (payload: RemoveTaskInput, ack?: Ack<{ task: TaskView; seq: number }>) => void;
 }
 
 /** Room broadcasts: kept in the room log with their `seq`. */
