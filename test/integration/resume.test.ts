@@ -42,7 +42,7 @@ describe('a dropped guest within grace', () => {
     await call(host, 'start_session');
     await call(guest, 'update_status', { status: 'paused' });
     // The guest saw participant_joined (Guest2) and session_started; its own status change
-    // reaches others only and its ack carries the seq after the change, so the app's last_seq stops before it.
+    // reaches others only (its ack carries that seq; this tracker follows events only), so it stops before it.
     await eventually(() => expect(lastSeen()).toBe((guestJoin.session.seq as number) + 2));
     const lastSeq = lastSeen();
 
