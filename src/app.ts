@@ -7,6 +7,7 @@ import fastifyStatic from '@fastify/static';
 import { createAdapter } from '@socket.io/redis-adapter';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { Redis } from 'ioredis';
+import { nanoid } from 'nanoid';
 import type { Config } from './config.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { healthRoute } from './http/health-route.js';
@@ -14,6 +15,7 @@ import { metricsRoute } from './http/metrics-route.js';
 import { sessionRoute } from './http/session-route.js';
 import { Metrics } from './metrics.js';
 import { Broadcaster } from './realtime/broadcaster.js';
+import { ClusterPresence } from './realtime/cluster-presence.js';
 import { Dispatcher } from './realtime/dispatcher.js';
 import { RateLimits } from './realtime/rate-limits.js';
 import { RoomService } from './realtime/room-service.js';
@@ -22,6 +24,7 @@ import { Ticker } from './realtime/ticker.js';
 import type { TypedServer } from './realtime/types.js';
 import { DueScheduler, type DueSchedulerOptions, defaultDueSchedulerOptions } from './scheduler/due-scheduler.js';
 import { MemoryRoomStore } from './store/memory-room-store.js';
+import { RedisPresence } from './store/redis-presence.js';
 import { RedisRoomStore } from './store/redis-room-store.js';
 import type { RoomStore } from './store/room-store.js';
 
@@ -128,7 +131,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   let draining = false;
   const fastify = Fastify({
     logger: { level: config.logLevel },
-    trustProxy: config.trustProxy,
+    // One trusted hop (the peer): req.ip is the last X-Forwarded-For entry, as in clientIp()
+    // in socket-server.ts, so a client-supplied X-Forwarded-For cannot pick its own address.
+    trustProxy: config.trustProxy ? (_addr: string, hop: number) => hop < 1 : false,
     forceCloseConnections: true,
     // One line per HTTP request would drown the log in load-balancer health checks.
     logController: new LogController({ disableRequestLogging: true }),
@@ -146,7 +151,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     await fastify.close();
     throw err;
   }
-  const store: RoomStore = storeRedis ? new RedisRoomStore(storeRedis, { prefix: deps.redisPrefix ?? 'fr:' }) : new MemoryRoomStore();
+  const prefix = deps.redisPrefix ?? 'fr:';
+  const store: RoomStore = storeRedis ? new RedisRoomStore(storeRedis, { prefix }) : new MemoryRoomStore();
   const metrics = new Metrics(() => store.countByStatus());
 
   const io = createSocketServer(fastify.server, config, () => draining);
@@ -156,7 +162,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     const sub = await connectRedis(config.redisUrl, 'sub', log, { offlineQueue: true });
     redisClients.push(pub, sub);
     guardPublish(pub, log);
-    io.adapter(createAdapter(pub, sub, { key: `${deps.redisPrefix ?? 'fr:'}io` }));
+    io.adapter(createAdapter(pub, sub, { key: `${prefix}io` }));
   }
 
   const limits = new RateLimits(config.rateLimits, storeRedis);
@@ -171,6 +177,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     { ...defaultDueSchedulerOptions, ...deps.scheduler },
   );
   rooms.attachScheduler(scheduler);
+  // Cluster mode: seats of an instance that dies without a word start their grace.
+  const presence = storeRedis
+    ? new ClusterPresence(io, rooms, new RedisPresence(storeRedis, `${config.instanceId}:${nanoid(6)}`, prefix), clock, log, {
+        instanceTimeoutMs: config.instanceTimeoutMs,
+      })
+    : null;
   const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker }, metrics, log);
   wireSocketServer(io, { config, clock, limits, rooms, dispatcher, metrics, log });
   io.on('room_timer', (timer) => rooms.onRemoteTimer(timer));
@@ -192,6 +204,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
 
   scheduler.start();
+  presence?.start();
   let closed: Promise<void> | null = null;
 
   return {
@@ -210,6 +223,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       closed ??= (async () => {
         draining = true;
         scheduler.stop();
+        await presence?.stop();
         ticker.stopAll();
         io.local.disconnectSockets(true);
         // Disconnects reach the store first, so in a cluster the seats wait out their grace.

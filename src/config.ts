@@ -51,6 +51,7 @@ const envSchema = z.object({
     .optional()
     .refine((v) => v === undefined || v === '' || v.length >= 16, { message: 'must be at least 16 characters' }),
   INSTANCE_ID: z.string().max(64).optional(),
+  INSTANCE_TIMEOUT_MS: intVar(10_000, 1_000, 600_000),
   TRUST_PROXY: boolVar(false),
   RATE_SOCKET_EVENTS_PER_SEC: intVar(20, 1, 100_000),
   RATE_JOIN_FAILURES_PER_MIN: intVar(20, 1, 1_000_000),
@@ -71,6 +72,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   authJwtSecret: string | null;
   instanceId: string;
+  /** Cluster mode: an instance silent this long is dead; its seats start their grace. */
+  instanceTimeoutMs: number;
   trustProxy: boolean;
   rateLimits: {
     /** Events one socket may send per second (burst), beyond which it gets `rate_limited`. */
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     authJwtSecret: e.AUTH_JWT_SECRET || null,
     instanceId: e.INSTANCE_ID || `${hostname()}-${process.pid}`,
+    instanceTimeoutMs: e.INSTANCE_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
     rateLimits: {
       socketEventsPerSec: e.RATE_SOCKET_EVENTS_PER_SEC,
