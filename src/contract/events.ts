@@ -14,7 +14,8 @@ import type {
 export type RoomStatus = 'waiting' | 'active' | 'paused' | 'completed';
 export type ParticipantStatus = ClientStatus | 'completed';
 export type LeaveReason = 'left' | 'timeout' | 'kicked';
-export type Phase = 'focus';
+/** Pomodoro cycle: focus and break phases alternate for `rounds` focus rounds. */
+export type Phase = 'focus' | 'break';
 
 export interface ParticipantView {
   id: string;
@@ -50,6 +51,11 @@ export interface SessionSnapshot {
   seq: number;
   late_join: boolean;
   tasks: TaskView[];
+  /** Pomodoro (ext): current phase and round (1-based), and the cycle's settings. */
+  phase: Phase;
+  round: number;
+  rounds: number;
+  break_duration: number;
 }
 
 export interface ParticipantResult {
@@ -91,6 +97,7 @@ export interface TimeUpdatePayload {
   ends_at: number;
   server_now: number;
   phase: Phase;
+  round: number;
 }
 
 export type AckResponse<T = object> = ({ ok: true } & T) | { ok: false; error: WireError };
@@ -100,6 +107,8 @@ export interface CreateSessionPayload {
   user_name?: string;
   session_duration?: number;
   max_participants?: number;
+  break_duration?: number;
+  rounds?: number;
   late_join?: boolean;
 }
 
@@ -132,7 +141,10 @@ export interface RoomEvents {
   session_paused: { session: SessionSnapshot; seq: number };
   session_resumed: { session: SessionSnapshot; seq: number };
   settings_updated: { session: SessionSnapshot; seq: number };
-  session_completed: { session: SessionSnapshot; results: ParticipantResult[]; seq: number };
+  /** End of a focus phase: `final` is true for the last round (the room is then `completed`). */
+  session_completed: { session: SessionSnapshot; results: ParticipantResult[]; phase: Phase; round: number; final: boolean; seq: number };
+  /** (ext) A pomodoro phase began: a break after a focus round, or the next focus round. */
+  phase_changed: { session: SessionSnapshot; phase: Phase; round: number; ends_at: number; seq: number };
   participant_status_updated: { participant_id: string; status: ParticipantStatus; user_name: string; seq: number };
   task_added: { task: TaskView; seq: number };
   task_updated: { task: TaskView; seq: number };
@@ -154,6 +166,7 @@ export const SNAPSHOT_EVENTS: ReadonlySet<RoomEventName> = new Set<RoomEventName
   'session_resumed',
   'settings_updated',
   'session_completed',
+  'phase_changed',
 ]);
 
 export type ServerToClientEvents = {
@@ -175,7 +188,10 @@ export interface RoomTimer {
   room_code: string;
   status: RoomStatus;
   ends_at: number | null;
-  session_duration: number;
+  /** Length of the current phase (focus or break), for `elapsed`. */
+  phase_duration: number;
+  phase: Phase;
+  round: number;
 }
 
 /** Per-socket state (Socket.IO `socket.data`). */

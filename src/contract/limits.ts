@@ -6,6 +6,11 @@ export const LIMITS = {
   sessionDurationMin: 1_000,
   sessionDurationMax: 4 * 60 * 60 * 1000,
   sessionDurationDefault: 25 * 60 * 1000,
+  breakDurationMin: 1_000,
+  breakDurationMax: 60 * 60 * 1000,
+  breakDurationDefault: 5 * 60 * 1000,
+  roundsMin: 1,
+  roundsMax: 12,
   maxParticipantsMin: 2,
   maxParticipantsMax: 50,
   /** Bounded per-room event log kept for `resume_session { last_seq }`. */

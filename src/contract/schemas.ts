@@ -36,6 +36,8 @@ const int = (field: string, min: number, max: number) =>
     .max(max, { error: `${field} must be at most ${max}` });
 
 export const sessionDurationSchema = int('session_duration', LIMITS.sessionDurationMin, LIMITS.sessionDurationMax);
+export const breakDurationSchema = int('break_duration', LIMITS.breakDurationMin, LIMITS.breakDurationMax);
+export const roundsSchema = int('rounds', LIMITS.roundsMin, LIMITS.roundsMax);
 export const maxParticipantsSchema = int('max_participants', LIMITS.maxParticipantsMin, LIMITS.maxParticipantsMax);
 
 export const userNameSchema = displayText('user_name', LIMITS.userNameMax);
@@ -52,6 +54,8 @@ export const createSessionSchema = z.strictObject({
   user_name: userNameSchema.optional(),
   session_duration: sessionDurationSchema.optional(),
   max_participants: maxParticipantsSchema.optional(),
+  break_duration: breakDurationSchema.optional(),
+  rounds: roundsSchema.optional(),
   late_join: z.boolean({ error: 'late_join must be a boolean' }).optional(),
 });
 
@@ -79,6 +83,8 @@ export const updateSettingsSchema = z
   .strictObject({
     session_duration: sessionDurationSchema.optional(),
     max_participants: maxParticipantsSchema.optional(),
+    break_duration: breakDurationSchema.optional(),
+    rounds: roundsSchema.optional(),
     late_join: z.boolean({ error: 'late_join must be a boolean' }).optional(),
   })
   .refine((s) => Object.keys(s).length > 0, { error: 'update_settings needs at least one setting' });

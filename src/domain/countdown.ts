@@ -6,7 +6,7 @@
 import type { ClientStatus, UpdateSettingsInput } from '../contract/schemas.js';
 import { AppError } from '../contract/errors.js';
 import { Draft, type Outcome, unchanged } from './draft.js';
-import { accrueFocus } from './membership.js';
+import { accrueFocus, isFocusing } from './membership.js';
 import { findParticipant, type Participant, type Room } from './room-state.js';
 import { results } from './snapshot.js';
 
@@ -34,6 +34,8 @@ export function start(room: Room, participantId: string, now: number): Outcome {
   r.ends_at = now + r.settings.session_duration;
   r.remaining_ms = null;
   r.completed_at = null;
+  r.phase = 'focus';
+  r.round = 1;
   for (const p of r.participants) {
     p.status = 'focusing';
     p.focus_since = now;
@@ -66,7 +68,7 @@ export function resumeTimer(room: Room, participantId: string, now: number): Out
   r.status = 'active';
   r.ends_at = now + r.remaining_ms!;
   r.remaining_ms = null;
-  for (const p of r.participants) if (p.status === 'focusing') p.focus_since = now;
+  if (r.phase === 'focus') for (const p of r.participants) if (p.status === 'focusing') p.focus_since = now;
   d.emit('session_resumed', {});
   return d.done(undefined);
 }
@@ -84,6 +86,8 @@ export function updateSettings(room: Room, participantId: string, input: UpdateS
   if (input.session_duration !== undefined) s.session_duration = input.session_duration;
   if (input.max_participants !== undefined) s.max_participants = input.max_participants;
   if (input.late_join !== undefined) s.late_join = input.late_join;
+  if (input.rounds !== undefined) s.rounds = input.rounds;
+  if (input.break_duration !== undefined) s.break_duration = input.break_duration;
   d.emit('settings_updated', {});
   return d.done(undefined);
 }
@@ -105,23 +109,49 @@ export function updateStatus(room: Room, participantId: string, status: ClientSt
   const p = findParticipant(d.room, participantId)!;
   if (p.status === 'focusing' && status === 'paused') p.pauses += 1;
   // Never count focus past the end, even if completion has not run yet.
-  accrueFocus(p, d.room.status === 'active' ? Math.min(now, d.room.ends_at!) : now);
+  accrueFocus(p, isFocusing(d.room) ? Math.min(now, d.room.ends_at!) : now);
   p.status = status;
-  if (status === 'focusing' && d.room.status === 'active') p.focus_since = now;
+  if (status === 'focusing' && isFocusing(d.room)) p.focus_since = now;
   d.emit('participant_status_updated', { participant_id: p.id, status, user_name: p.user_name });
   return d.done({ status });
 }
 
-/** Completion at `ends_at`: focus time is counted to `ends_at` exactly, however late this runs. */
+/**
+ * Every phase boundary at or before `now`, in order: the end of a focus round
+ * (`session_completed`; the room completes after the last round), the start of a break,
+ * the start of the next focus round. Each boundary is at the previous `ends_at` exactly,
+ * so phases never drift and focus time is counted to the boundary however late this runs.
+ */
 export function completeDraft(d: Draft): void {
   const r = d.room;
-  if (r.status !== 'active' || r.ends_at === null || r.ends_at > d.now) return;
-  const endedAt = r.ends_at;
-  r.status = 'completed';
-  r.completed_at = endedAt;
-  for (const p of r.participants) {
-    accrueFocus(p, endedAt);
-    if (p.status === 'focusing') p.status = 'completed';
+  while (r.status === 'active' && r.ends_at !== null && r.ends_at <= d.now) {
+    const boundary = r.ends_at;
+    if (r.phase === 'break') {
+      r.round += 1;
+      r.phase = 'focus';
+      r.ends_at = boundary + r.settings.session_duration;
+      for (const p of r.participants) {
+        if (p.status === 'failed') continue;
+        p.status = 'focusing';
+        p.focus_since = boundary;
+      }
+      d.emit('phase_changed', { phase: 'focus', round: r.round, ends_at: r.ends_at });
+      d.emit('session_started', {});
+      continue;
+    }
+    for (const p of r.participants) {
+      accrueFocus(p, boundary);
+      if (p.status === 'focusing') p.status = 'completed';
+    }
+    const final = r.round >= r.settings.rounds;
+    if (final) {
+      r.status = 'completed';
+      r.completed_at = boundary;
+    } else {
+      r.phase = 'break';
+      r.ends_at = boundary + r.settings.break_duration;
+    }
+    d.emit('session_completed', { results: results(r), phase: 'focus', round: r.round, final });
+    if (!final) d.emit('phase_changed', { phase: 'break', round: r.round, ends_at: r.ends_at! });
   }
-  d.emit('session_completed', { results: results(r) });
 }

@@ -54,6 +54,8 @@ export function createRoom(input: NewRoom, now: number): Room {
     ends_at: null,
     remaining_ms: null,
     completed_at: null,
+    phase: 'focus',
+    round: 1,
     participants: [seat(input.host, now)],
     tasks: [],
     seq: 1,
@@ -76,7 +78,7 @@ export function join(room: Room, p: NewParticipant, now: number): Outcome {
   if (running) {
     // A late joiner starts focusing on the running countdown; time accrues only while active.
     joined.status = 'focusing';
-    joined.focus_since = room.status === 'active' ? now : null;
+    joined.focus_since = isFocusing(room) ? now : null;
   }
   d.room.participants.push(joined);
   d.emit('participant_joined', { participant: participantView(joined) });
@@ -151,6 +153,9 @@ export function reconnect(room: Room, participantId: string, socketId: string, n
   }
   return d.done({ replacedSocket });
 }
+
+/** Focus time accrues only while a focus phase is counting down. */
+export const isFocusing = (room: Room): boolean => room.status === 'active' && room.phase === 'focus';
 
 /** Adds the focusing stretch that ends at `at` to the participant's total. */
 export function accrueFocus(p: Participant, at: number): void {

@@ -2,7 +2,7 @@
  * The stored shape of a room: plain JSON, so the memory and Redis stores hold the same
  * thing and any instance can apply the next change. Wire views are built in snapshot.ts.
  */
-import type { MissedEvent, ParticipantStatus, RoomStatus } from '../contract/events.js';
+import type { MissedEvent, ParticipantStatus, Phase, RoomStatus } from '../contract/events.js';
 
 export interface Participant {
   id: string;
@@ -34,6 +34,9 @@ export interface RoomSettings {
   session_duration: number;
   max_participants: number;
   late_join: boolean;
+  /** Pomodoro: focus rounds per start (1 = a single countdown) and the break between them. */
+  rounds: number;
+  break_duration: number;
 }
 
 export interface Room {
@@ -50,6 +53,9 @@ export interface Room {
   /** Countdown left while paused. */
   remaining_ms: number | null;
   completed_at: number | null;
+  /** Pomodoro position: which phase `ends_at` closes, in which round (1-based). */
+  phase: Phase;
+  round: number;
   /** Join order: the first is the longest-present. */
   participants: Participant[];
   tasks: Task[];

@@ -42,6 +42,10 @@ export function snapshot(room: Room, now: number, viewerId: string | null): Sess
     seq: room.seq,
     late_join: room.settings.late_join,
     tasks: room.tasks.map((t) => ({ ...t })),
+    phase: room.phase,
+    round: room.round,
+    rounds: room.settings.rounds,
+    break_duration: room.settings.break_duration,
   };
 }
 
@@ -59,5 +63,7 @@ export const roomTimer = (room: Room): RoomTimer => ({
   room_code: room.code,
   status: room.status,
   ends_at: room.status === 'active' ? room.ends_at : null,
-  session_duration: room.settings.session_duration,
+  phase_duration: room.phase === 'break' ? room.settings.break_duration : room.settings.session_duration,
+  phase: room.phase,
+  round: room.round,
 });

@@ -20,7 +20,7 @@ import { detach } from './seat.js';
 import type { Ticker } from './ticker.js';
 import { roomKey, type TypedServer } from './types.js';
 
-const TIMER_EVENTS = new Set(['session_started', 'session_paused', 'session_resumed', 'session_completed', 'room_closed']);
+const TIMER_EVENTS = new Set(['session_started', 'session_paused', 'session_resumed', 'session_completed', 'phase_changed', 'room_closed']);
 
 export class RoomService {
   private scheduler: DueScheduler | null = null;
@@ -118,7 +118,7 @@ export class RoomService {
     if (!room || outcome.events.some((e) => TIMER_EVENTS.has(e.event))) {
       const timer: RoomTimer = room
         ? roomTimer(room)
-        : { room_code: code, status: 'completed', ends_at: null, session_duration: 0 };
+        : { room_code: code, status: 'completed', ends_at: null, phase_duration: 0, phase: 'focus', round: 0 };
       this.ticker.sync(timer);
       if (this.clustered) this.io.serverSideEmit('room_timer', timer);
     }

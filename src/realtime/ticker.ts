@@ -27,7 +27,7 @@ export class Ticker {
   sync(timer: RoomTimer): void {
     const code = timer.room_code;
     const current = this.rooms.get(code);
-    if (current && current.timer.status === timer.status && current.timer.ends_at === timer.ends_at) return;
+    if (current && current.timer.status === timer.status && current.timer.ends_at === timer.ends_at && current.timer.phase === timer.phase) return;
     this.stop(code);
     if (timer.status !== 'active' || timer.ends_at === null || !this.hasLocalSockets(code)) return;
     const entry: Entry = { timer, handle: null };
@@ -79,10 +79,11 @@ export class Ticker {
     const timeLeft = k * 1000;
     const payload: TimeUpdatePayload = {
       time_left_ms: timeLeft,
-      elapsed: entry.timer.session_duration - timeLeft,
+      elapsed: entry.timer.phase_duration - timeLeft,
       ends_at: entry.timer.ends_at!,
       server_now: now,
-      phase: 'focus',
+      phase: entry.timer.phase,
+      round: entry.timer.round,
     };
     this.io.local.to(roomKey(code)).emit('time_update', payload);
     this.scheduleNext(code, entry, k);

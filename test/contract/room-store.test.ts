@@ -28,7 +28,7 @@ function makeRoom(code: string, opts: { max?: number; duration?: number; id?: st
       id: opts.id ?? `id-${code}`,
       code,
       host: person('host'),
-      settings: { session_duration: opts.duration ?? 60_000, max_participants: opts.max ?? 4, late_join: true },
+      settings: { session_duration: opts.duration ?? 60_000, max_participants: opts.max ?? 4, late_join: true, rounds: 1, break_duration: 300_000 },
       grace_ms: 60_000,
       ttl_ms: TTL,
     },

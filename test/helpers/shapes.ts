@@ -8,6 +8,10 @@ import { ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH } from '../../src/contract/limits.
 export const ROOM_CODE_RE = new RegExp(`^[${ROOM_CODE_ALPHABET}]{${ROOM_CODE_LENGTH}}$`);
 
 const SNAPSHOT_KEYS = [
+  'break_duration',
+  'phase',
+  'round',
+  'rounds',
   'created_at',
   'ends_at',
   'host_id',
@@ -72,6 +76,9 @@ export function expectSnapshot(s: any, expected: { is_creator?: boolean; status?
   expect(typeof s.late_join).toBe('boolean');
   expect(Array.isArray(s.tasks)).toBe(true);
   s.tasks.forEach(expectTask);
+  expect(['focus', 'break']).toContain(s.phase);
+  expect(isInt(s.round) && s.round >= 1 && s.round <= s.rounds).toBe(true);
+  expect(isInt(s.break_duration)).toBe(true);
   // ends_at is set exactly while the countdown runs.
   if (s.status === 'active') {
     expect(isEpochMs(s.ends_at)).toBe(true);

@@ -18,17 +18,18 @@ afterEach(() => closeAllClients());
 const LATE_MS = 50;
 const EARLY_MS = 5;
 
-type Tick = { time_left_ms: number; elapsed: number; ends_at: number; server_now: number; phase: string; _at: number };
+type Tick = { time_left_ms: number; elapsed: number; ends_at: number; server_now: number; phase: string; round: number; _at: number };
 
 function expectTicks(ticks: Tick[], endsAt: number, duration: number, expectedLeft: number[]): void {
   expect(ticks.map((t) => t.time_left_ms)).toEqual(expectedLeft);
   for (const t of ticks) {
     const { _at, ...payload } = t;
-    expect(Object.keys(payload).sort()).toEqual(['elapsed', 'ends_at', 'phase', 'server_now', 'time_left_ms']);
+    expect(Object.keys(payload).sort()).toEqual(['elapsed', 'ends_at', 'phase', 'round', 'server_now', 'time_left_ms']);
     expect(t.ends_at).toBe(endsAt);
     expect(t.time_left_ms % 1000).toBe(0);
     expect(t.elapsed).toBe(duration - t.time_left_ms);
     expect(t.phase).toBe('focus');
+    expect(t.round).toBe(1);
     const due = endsAt - t.time_left_ms;
     expect(t.server_now).toBeGreaterThanOrEqual(due - EARLY_MS);
     expect(t._at - due, `tick ${t.time_left_ms} arrival vs due`).toBeLessThanOrEqual(LATE_MS);
@@ -73,7 +74,8 @@ describe('a 3 s countdown with three clients', () => {
     for (const [i, d] of done.entries()) {
       expect(d, `client ${i} completions`).toHaveLength(1);
       const c = d[0]!;
-      expect(Object.keys(c).sort()).toEqual(['_at', 'results', 'seq', 'session']);
+      expect(Object.keys(c).sort()).toEqual(['_at', 'final', 'phase', 'results', 'round', 'seq', 'session']);
+      expect(c).toMatchObject({ phase: 'focus', round: 1, final: true });
       expect(c._at).toBeGreaterThanOrEqual(endsAt - EARLY_MS);
       expect(c._at - endsAt).toBeLessThanOrEqual(LATE_MS);
       expectSnapshot(c.session, { status: 'completed', is_creator: i === 0 });

@@ -33,7 +33,7 @@ function trio(settings: Partial<RoomSettings> = {}): Room {
       id: 'room-1',
       code: 'ABC234',
       host: person('h'),
-      settings: { session_duration: D, max_participants: 4, late_join: true, ...settings },
+      settings: { session_duration: D, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000, ...settings },
       grace_ms: 60_000,
       ttl_ms: 7_200_000,
     },
@@ -163,9 +163,9 @@ describe('updateSettings', () => {
     const room = trio();
     const o = updateSettings(room, 'h', { session_duration: 5_000 }, T0 + 3_000);
     expect(o.events).toEqual([{ seq: room.seq + 1, event: 'settings_updated', data: {} }]);
-    expect(ok(o).settings).toEqual({ session_duration: 5_000, max_participants: 4, late_join: true });
+    expect(ok(o).settings).toEqual({ session_duration: 5_000, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 });
     const o2 = ok(updateSettings(ok(o), 'h', { max_participants: 3, late_join: false }, T0 + 3_500));
-    expect(o2.settings).toEqual({ session_duration: 5_000, max_participants: 3, late_join: false });
+    expect(o2.settings).toEqual({ session_duration: 5_000, max_participants: 3, late_join: false, rounds: 1, break_duration: 300_000 });
     expect(ok(start(o2, 'h', T0 + 4_000)).ends_at).toBe(T0 + 9_000);
   });
 

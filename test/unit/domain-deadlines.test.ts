@@ -24,7 +24,7 @@ function trio(ttl_ms = TTL, duration = D): Room {
       id: 'room-1',
       code: 'ABC234',
       host: person('h'),
-      settings: { session_duration: duration, max_participants: 4, late_join: true },
+      settings: { session_duration: duration, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 },
       grace_ms: GRACE,
       ttl_ms,
     },
@@ -63,6 +63,9 @@ describe('completion via runDue', () => {
             { participant_id: 'b', user_name: 'user-b', status: 'failed', focused_ms: 20_000, pauses: 0 },
             { participant_id: 'c', user_name: 'user-c', status: 'paused', focused_ms: 45_000, pauses: 1 },
           ],
+          phase: 'focus',
+          round: 1,
+          final: true,
         },
       },
     ]);

@@ -26,7 +26,7 @@ const ok = <T>(o: Outcome<T>): Room => {
 };
 function newRoom(grace_ms = 20_000, ttl_ms = 300_000): Room {
   return createRoom(
-    { id: 'room-1', code: 'ABC234', host: person('h'), settings: { session_duration: D, max_participants: 4, late_join: true }, grace_ms, ttl_ms },
+    { id: 'room-1', code: 'ABC234', host: person('h'), settings: { session_duration: D, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 }, grace_ms, ttl_ms },
     T0,
   );
 }

@@ -20,7 +20,7 @@ function newRoom(settings: Partial<RoomSettings> = {}, grace_ms = 60_000, now = 
       id: 'room-1',
       code: 'ABC234',
       host: person('h'),
-      settings: { session_duration: 60_000, max_participants: 4, late_join: true, ...settings },
+      settings: { session_duration: 60_000, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000, ...settings },
       grace_ms,
       ttl_ms: 7_200_000,
     },
@@ -49,7 +49,7 @@ function roomWith(ids: string[], settings: Partial<RoomSettings> = {}, grace_ms 
 
 describe('createRoom', () => {
   it('seats the creator as host, ready and connected, with seq 1 and an empty log', () => {
-    const settings: RoomSettings = { session_duration: 60_000, max_participants: 4, late_join: true };
+    const settings: RoomSettings = { session_duration: 60_000, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 };
     const room = createRoom({ id: 'room-1', code: 'ABC234', host: person('h'), settings, grace_ms: 5_000, ttl_ms: 9_000 }, T0);
     expect(room).toEqual({
       id: 'room-1',
@@ -57,12 +57,14 @@ describe('createRoom', () => {
       created_at: T0,
       updated_at: T0,
       host_id: 'h',
-      settings: { session_duration: 60_000, max_participants: 4, late_join: true },
+      settings: { session_duration: 60_000, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 },
       status: 'waiting',
       started_at: null,
       ends_at: null,
       remaining_ms: null,
       completed_at: null,
+      phase: 'focus',
+      round: 1,
       participants: [
         {
           id: 'h', user_name: 'user-h', status: 'ready', joined_at: T0, connected: true, token_hash: 'hash-h',
@@ -128,7 +130,7 @@ describe('join', () => {
   });
 
   it('with late_join false, a running countdown refuses with already_started; waiting is fine', () => {
-    const waiting = newRoom({ late_join: false });
+    const waiting = newRoom({ late_join: false, rounds: 1, break_duration: 300_000 });
     expect(ok(join(waiting, person('b'), T0 + 1)).participants).toHaveLength(2);
     const active = ok(start(waiting, 'h', T0 + 10));
     expect(codeOf(() => join(active, person('b'), T0 + 20))).toBe('already_started');

@@ -23,7 +23,7 @@ function duo(): Room {
       id: 'room-1',
       code: 'ABC234',
       host: person('h'),
-      settings: { session_duration: D, max_participants: 4, late_join: true },
+      settings: { session_duration: D, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 },
       grace_ms: 60_000,
       ttl_ms: 7_200_000,
     },
@@ -84,6 +84,10 @@ describe('snapshot', () => {
       seq: 2,
       late_join: true,
       tasks: [],
+      phase: 'focus',
+      round: 1,
+      rounds: 1,
+      break_duration: 300_000,
     });
   });
 
@@ -147,9 +151,9 @@ describe('results and roomTimer', () => {
 
   it('roomTimer exposes ends_at only while active', () => {
     const waiting = duo();
-    expect(roomTimer(waiting)).toEqual({ room_code: 'ABC234', status: 'waiting', ends_at: null, session_duration: D });
+    expect(roomTimer(waiting)).toEqual({ room_code: 'ABC234', status: 'waiting', ends_at: null, phase_duration: D, phase: 'focus', round: 1 });
     const active = ok(start(waiting, 'h', T0));
-    expect(roomTimer(active)).toEqual({ room_code: 'ABC234', status: 'active', ends_at: at(D), session_duration: D });
+    expect(roomTimer(active)).toEqual({ room_code: 'ABC234', status: 'active', ends_at: at(D), phase_duration: D, phase: 'focus', round: 1 });
     expect(roomTimer(ok(pause(active, 'h', at(1))))).toMatchObject({ status: 'paused', ends_at: null });
   });
 });

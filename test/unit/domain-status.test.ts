@@ -32,7 +32,7 @@ function duo(): Room {
       id: 'room-1',
       code: 'ABC234',
       host: person('h'),
-      settings: { session_duration: D, max_participants: 4, late_join: true },
+      settings: { session_duration: D, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 },
       grace_ms: 60_000,
       ttl_ms: 7_200_000,
     },

@@ -1,6 +1,7 @@
 /** Entering and leaving rooms: create, join, resume, leave. */
 import type { SessionJoinedPayload, SessionResumedPayload } from '../../contract/events.js';
 import { AppError } from '../../contract/errors.js';
+import { LIMITS } from '../../contract/limits.js';
 import type { CreateSessionInput, JoinSessionInput, ResumeSessionInput } from '../../contract/schemas.js';
 import { createRoom, join, leave, reconnect } from '../../domain/membership.js';
 import { generateRoomCode } from '../../domain/room-code.js';
@@ -44,9 +45,11 @@ export async function createSession(ctx: HandlerContext, input: CreateSessionInp
         code: generateRoomCode(),
         host: { id: participantId, user_name: userName, token_hash: hashToken(token), socket_id: ctx.socket.id, user_sub: ctx.socket.data.userSub },
         settings: {
-          session_duration: input.session_duration ?? 25 * 60 * 1000,
+          session_duration: input.session_duration ?? LIMITS.sessionDurationDefault,
           max_participants: input.max_participants ?? ctx.config.maxParticipants,
           late_join: input.late_join ?? true,
+          rounds: input.rounds ?? 1,
+          break_duration: input.break_duration ?? LIMITS.breakDurationDefault,
         },
         grace_ms: ctx.config.disconnectGraceMs,
         ttl_ms: ctx.config.roomTtlMs,
