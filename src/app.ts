@@ -225,10 +225,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         scheduler.stop();
         await presence?.stop();
         ticker.stopAll();
-        io.local.disconnectSockets(true);
+        // Close the transports rather than sending Socket.IO's "disconnect": clients then see
+        // "transport close" and reconnect by themselves (through the load balancer, to
+        // another instance) and resume, instead of staying offline.
+        io.engine.close();
         // Disconnects reach the store first, so in a cluster the seats wait out their grace.
         await Promise.race([dispatcher.drain(), new Promise((r) => setTimeout(r, 2_000).unref())]);
-        io.engine.close();
         await fastify.close();
         for (const r of redisClients) r.disconnect();
         await store.close();
