@@ -45,11 +45,19 @@ function originAllowed(req: IncomingMessage, allowed: string[] | null): boolean 
   }
 }
 
+/**
+ * The client address for per-address limits. With TRUST_PROXY=true there is exactly one
+ * trusted proxy in front, and the address it saw is the LAST X-Forwarded-For entry: a proxy
+ * that appends (nginx's `$proxy_add_x_forwarded_for`) keeps whatever the client sent in
+ * front of it, so taking the first entry let a guesser pick a fresh "address" per request
+ * and escape the join-failure limit (hardening-rate-limits.test.ts). Fastify's `req.ip`
+ * for GET /session/:code is configured to match (one trusted hop, in app.ts).
+ */
 export function clientIp(socket: TypedSocket, trustProxy: boolean): string {
   if (trustProxy) {
     const fwd = socket.handshake.headers['x-forwarded-for'];
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-    if (first) return first;
+    const last = (Array.isArray(fwd) ? fwd.join(',') : fwd)?.split(',').at(-1)?.trim();
+    if (last) return last;
   }
   return socket.handshake.address;
 }

@@ -1,0 +1,443 @@
+/**
+ * Soak: a focusroom server (child process, loopback only) under ~2,000 clients that keep
+ * creating rooms, joining, running short countdowns, changing status, adding tasks,
+ * dropping and resuming, leaving and reconnecting, for a bounded time. Every few seconds
+ * the server's heap is sampled from /metrics (after a forced GC, see below); at the end
+ * a table and the least-squares slope of heap over time are printed.
+ *
+ *   npm run soak                                  # 60 s, 2,000 clients
+ *   npm run soak -- --duration 600 --clients 2000 # the 10-minute run of docs/reliability.md
+ *
+ * Options (or env): --duration SECONDS (SOAK_DURATION_S, 60), --clients N (SOAK_CLIENTS, 2000,
+ * at most 5,000), --sample SECONDS (SOAK_SAMPLE_S, 5), --warmup SECONDS (SOAK_WARMUP_S,
+ * 20% of the run: samples before it are shown but left out of the "steady" slope),
+ * --no-gc (sample the heap as it is, without forcing a GC first), --json FILE (write the samples).
+ *
+ * The server runs as `node --expose-gc --import tsx src/server.ts` with a tiny preloaded hook
+ * that runs `gc()` on SIGWINCH, so each sample is the live heap (SIGWINCH, because close-with-grace treats SIGUSR2 as a shutdown signal) rather than wherever V8's
+ * sawtooth happened to be. The script stops by itself, and kills only the child it spawned
+ * (by its PID), also on Ctrl-C.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { io, type Socket } from 'socket.io-client';
+
+// ---------------------------------------------------------------- options
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    clients: { type: 'string' },
+    sample: { type: 'string' },
+    warmup: { type: 'string' },
+    'no-gc': { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+
+function num(name: string, cli: string | undefined, env: string | undefined, def: number, min: number, max: number): number {
+  const raw = cli ?? env;
+  const n = raw === undefined || raw === '' ? def : Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    console.error(`soak: ${name} must be a number between ${min} and ${max}, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const DURATION_S = num('--duration', args.duration, process.env.SOAK_DURATION_S, 60, 10, 24 * 3600);
+const CLIENTS = Math.floor(num('--clients', args.clients, process.env.SOAK_CLIENTS, 2000, 4, 5000));
+const SAMPLE_S = num('--sample', args.sample, process.env.SOAK_SAMPLE_S, 5, 1, 600);
+const WARMUP_S = num('--warmup', args.warmup, process.env.SOAK_WARMUP_S, Math.round(DURATION_S * 0.2), 0, DURATION_S);
+const FORCE_GC = !args['no-gc'];
+const GROUP_SIZE = 4;
+const GROUPS = Math.max(1, Math.floor(CLIENTS / GROUP_SIZE));
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const GC_HOOK = 'data:text/javascript,process.on("SIGWINCH",()=>{if(globalThis.gc)globalThis.gc()})';
+
+// ---------------------------------------------------------------- the server child
+
+let child: ChildProcess | null = null;
+
+function startServer(): Promise<string> {
+  const nodeArgs = [...(FORCE_GC ? ['--expose-gc', '--import', GC_HOOK] : []), '--import', 'tsx', 'src/server.ts'];
+  child = spawn(process.execPath, nodeArgs, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'development',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      REDIS_URL: '',
+      MAX_PARTICIPANTS: String(GROUP_SIZE),
+      // Seats dropped without a leave time out quickly, so that path is soaked too.
+      DISCONNECT_GRACE_MS: '3000',
+      SHUTDOWN_GRACE_MS: '10000',
+      // Every client is 127.0.0.1: per-address limits would only measure themselves.
+      RATE_CONNECTIONS_PER_MIN: '10000000',
+      RATE_CREATES_PER_MIN: '1000000',
+      RATE_JOIN_FAILURES_PER_MIN: '1000000',
+      RATE_SOCKET_EVENTS_PER_SEC: '100',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const c = child;
+  let stderr = '';
+  c.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start within 20 s\n${stderr}`)), 20_000);
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const entry = JSON.parse(line) as { msg?: string; url?: string; level?: number };
+          if (entry.msg === 'focusroom listening' && entry.url) {
+            clearTimeout(timer);
+            resolve(entry.url);
+          } else if ((entry.level ?? 0) >= 50) {
+            serverErrors += 1;
+            if (serverErrors <= 5) console.error('server error log:', line.slice(0, 500));
+          }
+        } catch {
+          // not JSON (should not happen); ignore
+        }
+      }
+    };
+    c.stdout?.on('data', onData);
+    c.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early (code ${code}, signal ${signal})\n${stderr}`));
+    });
+  });
+}
+
+async function stopServer(): Promise<{ code: number | null; ms: number }> {
+  const c = child;
+  if (!c || c.exitCode !== null || c.signalCode !== null) return { code: c?.exitCode ?? null, ms: 0 };
+  const t0 = Date.now();
+  const exited = new Promise<number | null>((resolve) => c.once('exit', (code) => resolve(code)));
+  c.kill('SIGTERM');
+  const killer = setTimeout(() => c.kill('SIGKILL'), 15_000);
+  const code = await exited;
+  clearTimeout(killer);
+  return { code, ms: Date.now() - t0 };
+}
+
+// ---------------------------------------------------------------- load
+
+type Client = Socket;
+type Ack = { ok: boolean; error?: { code: string }; [k: string]: any };
+
+const stats = {
+  calls: 0,
+  ok: 0,
+  errors: new Map<string, number>(),
+  timeouts: 0,
+  connects: 0,
+  connectErrors: 0,
+  completions: 0,
+  resumes: 0,
+  cycles: 0,
+};
+let serverErrors = 0;
+let running = true;
+let url = '';
+const sockets = new Set<Client>();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
+
+function connectClient(): Promise<Client | null> {
+  return new Promise((resolve) => {
+    const s = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 10_000 });
+    sockets.add(s);
+    s.once('connect', () => {
+      stats.connects += 1;
+      resolve(s);
+    });
+    s.once('connect_error', () => {
+      stats.connectErrors += 1;
+      drop(s);
+      resolve(null);
+    });
+  });
+}
+
+function drop(s: Client | null): void {
+  if (!s) return;
+  s.removeAllListeners();
+  s.disconnect();
+  sockets.delete(s);
+}
+
+async function call(s: Client, event: string, payload: object = {}): Promise<Ack | null> {
+  stats.calls += 1;
+  try {
+    const res = (await s.timeout(10_000).emitWithAck(event, payload)) as Ack;
+    if (res.ok) stats.ok += 1;
+    else {
+      const code = res.error?.code ?? 'unknown';
+      stats.errors.set(code, (stats.errors.get(code) ?? 0) + 1);
+    }
+    return res;
+  } catch {
+    stats.timeouts += 1;
+    return null;
+  }
+}
+
+function completion(s: Client, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      s.off('session_completed', on);
+      resolve(false);
+    }, timeoutMs);
+    const on = () => {
+      clearTimeout(t);
+      stats.completions += 1;
+      resolve(true);
+    };
+    s.once('session_completed', on);
+  });
+}
+
+interface Member {
+  socket: Client | null;
+  participantId?: string;
+  token?: string;
+}
+
+/**
+ * One group of four clients, forever until the run ends: the host creates a room, the
+ * others join, statuses change, a task is added, the host starts a 2–5 s countdown, one
+ * member drops and resumes on a new socket mid-countdown, and at the end members either
+ * leave, or just disconnect (their seat times out), and come back on fresh sockets.
+ */
+async function group(index: number): Promise<void> {
+  await sleep((index / GROUPS) * Math.min(15_000, DURATION_S * 250)); // ramp up
+  const members: Member[] = Array.from({ length: GROUP_SIZE }, () => ({ socket: null }));
+  while (running) {
+    stats.cycles += 1;
+    for (const m of members) if (!m.socket?.connected) {
+      drop(m.socket);
+      m.socket = await connectClient();
+    }
+    const [host, ...guests] = members;
+    if (!host?.socket || guests.some((g) => !g.socket)) {
+      await sleep(1_000);
+      continue;
+    }
+    const created = await call(host.socket, 'create_session', { user_name: `Host ${index}`, session_duration: rand(2, 5) * 1000 });
+    if (!created?.ok) {
+      await sleep(1_000);
+      continue;
+    }
+    const code = created.room_code as string;
+    host.participantId = created.participant_id;
+    host.token = created.resume_token;
+    for (const [i, g] of guests.entries()) {
+      const joined = await call(g.socket!, 'join_session', { room_code: code, user_name: `G${index}.${i}` });
+      if (joined?.ok) {
+        g.participantId = joined.participant_id;
+        g.token = joined.resume_token;
+      }
+    }
+    await call(guests[0]!.socket!, 'add_task', { title: `task of ${index}` });
+    await call(guests[1]!.socket!, 'update_status', { status: 'ready' });
+    if (!running) break;
+
+    const done = completion(host.socket, 12_000);
+    await call(host.socket, 'start_session');
+    if (Math.random() < 0.5) await call(guests[1]!.socket!, 'update_status', { status: 'failed' });
+    await sleep(rand(200, 1_000));
+    await call(guests[0]!.socket!, 'update_status', { status: 'paused' });
+    await call(guests[0]!.socket!, 'update_status', { status: 'focusing' });
+    // A phone goes to sleep and comes back: new socket, same seat.
+    const sleeper = guests[2]!;
+    if (sleeper.participantId && sleeper.token) {
+      drop(sleeper.socket);
+      sleeper.socket = await connectClient();
+      if (sleeper.socket) {
+        const resumed = await call(sleeper.socket, 'resume_session', {
+          room_code: code,
+          participant_id: sleeper.participantId,
+          resume_token: sleeper.token,
+          last_seq: 1,
+        });
+        if (resumed?.ok) stats.resumes += 1;
+      }
+    }
+    await done;
+
+    // End of the cycle: leave and stay connected, leave and disconnect, or just vanish
+    // (the seat times out after DISCONNECT_GRACE_MS); the next cycle reconnects.
+    for (const m of members) {
+      m.participantId = undefined;
+      m.token = undefined;
+      if (!m.socket) continue;
+      const r = Math.random();
+      if (r < 0.8) await call(m.socket, 'leave_session');
+      if (r >= 0.5) {
+        drop(m.socket);
+        m.socket = null;
+      }
+    }
+    await sleep(rand(200, 2_000));
+  }
+}
+
+// ---------------------------------------------------------------- sampling
+
+interface Sample {
+  t_s: number;
+  heap_used_mb: number;
+  heap_total_mb: number;
+  rss_mb: number;
+  connections: number;
+  rooms: number;
+  calls_per_s: number;
+  completions: number;
+}
+
+function metric(text: string, name: string): number[] {
+  const out: number[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) {
+      const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (Number.isFinite(v)) out.push(v);
+    }
+  }
+  return out;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+
+async function sample(t0: number, lastCalls: { n: number; t: number }): Promise<Sample | null> {
+  try {
+    if (FORCE_GC && child?.pid) {
+      child.kill('SIGWINCH');
+      await sleep(300);
+    }
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    const text = await res.text();
+    const now = Date.now();
+    const rate = ((stats.calls - lastCalls.n) * 1000) / Math.max(1, now - lastCalls.t);
+    lastCalls.n = stats.calls;
+    lastCalls.t = now;
+    return {
+      t_s: Math.round((now - t0) / 1000),
+      heap_used_mb: mb(metric(text, 'focusroom_nodejs_heap_size_used_bytes')[0] ?? NaN),
+      heap_total_mb: mb(metric(text, 'focusroom_nodejs_heap_size_total_bytes')[0] ?? NaN),
+      rss_mb: mb(metric(text, 'focusroom_process_resident_memory_bytes')[0] ?? NaN),
+      connections: metric(text, 'focusroom_connections')[0] ?? NaN,
+      rooms: sum(metric(text, 'focusroom_rooms')),
+      calls_per_s: Math.round(rate),
+      completions: stats.completions,
+    };
+  } catch (err) {
+    console.error('sample failed:', (err as Error).message);
+    return null;
+  }
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: Array<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = sum(points.map((p) => p[0])) / n;
+  const my = sum(points.map((p) => p[1])) / n;
+  const num = sum(points.map(([x, y]) => (x - mx) * (y - my)));
+  const den = sum(points.map(([x]) => (x - mx) ** 2));
+  return den === 0 ? NaN : num / den;
+}
+
+function printRow(s: Sample): void {
+  console.log(
+    [
+      String(s.t_s).padStart(6),
+      s.heap_used_mb.toFixed(1).padStart(9),
+      s.heap_total_mb.toFixed(1).padStart(10),
+      s.rss_mb.toFixed(1).padStart(8),
+      String(s.connections).padStart(6),
+      String(s.rooms).padStart(6),
+      String(s.calls_per_s).padStart(8),
+      String(s.completions).padStart(11),
+    ].join(' '),
+  );
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const interrupted = () => {
+    console.error('\nsoak: interrupted; stopping the server');
+    running = false;
+    for (const s of sockets) drop(s);
+    void stopServer().then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  url = await startServer();
+  console.log(`soak: server ${url} (pid ${child?.pid}), ${GROUPS * GROUP_SIZE} clients in groups of ${GROUP_SIZE}, ${DURATION_S} s, sample every ${SAMPLE_S} s, forced GC before samples: ${FORCE_GC}`);
+  console.log('   t_s  heap_MB  heapTot_MB   rss_MB  conns  rooms  calls/s  completions');
+
+  const t0 = Date.now();
+  const samples: Sample[] = [];
+  const lastCalls = { n: 0, t: t0 };
+  const first = await sample(t0, lastCalls);
+  if (first) {
+    samples.push(first);
+    printRow(first);
+  }
+  const groups = Array.from({ length: GROUPS }, (_, i) => group(i).catch((err) => console.error('group failed:', err)));
+
+  while (Date.now() - t0 < DURATION_S * 1000) {
+    await sleep(Math.min(SAMPLE_S * 1000, DURATION_S * 1000 - (Date.now() - t0)));
+    const s = await sample(t0, lastCalls);
+    if (s) {
+      samples.push(s);
+      printRow(s);
+    }
+    if (child?.exitCode !== null) throw new Error(`server exited during the soak (code ${child?.exitCode})`);
+  }
+
+  running = false;
+  await Promise.race([Promise.all(groups), sleep(15_000)]);
+  for (const s of sockets) drop(s);
+  await sleep(4_000); // the last seats' grace runs out: rooms should go back to zero
+  const after = await sample(t0, lastCalls);
+  const stop = await stopServer();
+
+  const all = samples.map((s) => [s.t_s, s.heap_used_mb] as [number, number]);
+  const steady = all.filter(([t]) => t >= WARMUP_S);
+  const perMin = (x: number) => (Number.isFinite(x) ? `${(x * 60).toFixed(3)} MB/min` : 'n/a');
+  const heaps = steady.map(([, h]) => h);
+  console.log('');
+  console.log(`heap slope, all samples:         ${perMin(slope(all))}`);
+  console.log(`heap slope, after ${WARMUP_S} s warm-up: ${perMin(slope(steady))}  (n=${steady.length}, min ${Math.min(...heaps)} MB, max ${Math.max(...heaps)} MB)`);
+  console.log(`rss slope, after warm-up:        ${perMin(slope(samples.filter((s) => s.t_s >= WARMUP_S).map((s) => [s.t_s, s.rss_mb])))}`);
+  console.log(`calls ${stats.calls} (ok ${stats.ok}, timeouts ${stats.timeouts}); error replies ${JSON.stringify(Object.fromEntries(stats.errors))}`);
+  console.log(`connects ${stats.connects} (failed ${stats.connectErrors}), cycles ${stats.cycles}, completions seen by hosts ${stats.completions}, resumes ${stats.resumes}`);
+  console.log(`after the clients left: ${after ? `${after.connections} connections, ${after.rooms} rooms, heap ${after.heap_used_mb} MB` : 'n/a'}`);
+  console.log(`server: error-level log lines ${serverErrors}; SIGTERM → exit code ${stop.code} in ${stop.ms} ms`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ duration_s: DURATION_S, clients: GROUPS * GROUP_SIZE, samples, after, stats: { ...stats, errors: Object.fromEntries(stats.errors) } }, null, 2));
+  process.exit(0);
+}
+
+main().catch(async (err) => {
+  console.error('soak failed:', err instanceof Error ? err.message : err);
+  running = false;
+  for (const s of sockets) drop(s);
+  await stopServer();
+  process.exit(1);
+});

@@ -1,0 +1,250 @@
+/**
+ * Shared by the hardening-*.test.ts files: wire-error checks, a server in a child process
+ * (for signals, exit codes and log capture), a raw Engine.IO/Socket.IO WebSocket client
+ * (for frames socket.io-client would never send) and a free-port probe.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { ERROR_CODES } from '../../src/contract/errors.js';
+
+/** What must never reach a client: stack frames, file paths, error class names, library names. */
+export const LEAK = /\n\s+at |\bat \S*.*\(.*:\d+:\d+\)|node_modules|\/work\/|file:\/\/|\.ts:\d+|\.js:\d+|\b(TypeError|ReferenceError|SyntaxError|RangeError|ioredis|ECONNREFUSED)\b/;
+
+/** True when `text` shows internals that are not simply an echo of what the client sent (`sent`). */
+export function leaks(text: string, sent = ''): boolean {
+  const m = LEAK.exec(text);
+  return m !== null && !sent.includes(m[0]);
+}
+
+export function isWireErrorCode(code: unknown): boolean {
+  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
+}
+
+/**
+ * Returns what is wrong with an ack reply, or null when it is a proper reply:
+ * `{ ok: true, ... }` or `{ ok: false, error: { code (one of ERROR_CODES), message } }`,
+ * with no internals in it. `sent` is the request as text (user input the server may echo).
+ */
+export function badAck(reply: unknown, sent = ''): string | null {
+  if (typeof reply !== 'object' || reply === null) return `reply is not an object: ${String(reply)}`;
+  const r = reply as { ok?: unknown; error?: { code?: unknown; message?: unknown } };
+  const text = JSON.stringify(reply);
+  if (r.ok === true) return leaks(text, sent) ? `ok reply leaks internals: ${text.slice(0, 300)}` : null;
+  if (r.ok !== false) return `reply has no boolean ok: ${text.slice(0, 300)}`;
+  if (!r.error || !isWireErrorCode(r.error.code)) return `unknown error code: ${text.slice(0, 300)}`;
+  if (typeof r.error.message !== 'string') return `error without a message: ${text.slice(0, 300)}`;
+  if (leaks(r.error.message, sent)) return `error message leaks internals: ${text.slice(0, 300)}`;
+  return null;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+// ------------------------------------------------------------------ child server
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ChildServer {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** Everything the process wrote to stdout/stderr so far. */
+  output(): string;
+  /** Parsed pino lines of stdout so far. */
+  logs(): Array<Record<string, unknown>>;
+  /** Resolves with the exit code (null if killed by a signal) and the signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  /** SIGKILL if still running (cleanup). */
+  kill(): void;
+}
+
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of liveChildren) c.kill('SIGKILL');
+});
+
+/**
+ * `node --import tsx src/server.ts` with `env` (on top of this process's env, minus test
+ * noise), listening on 127.0.0.1:PORT (a free port unless given); resolves once it logs
+ * "focusroom listening".
+ */
+export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
+  const port = env.PORT && env.PORT !== '0' ? Number(env.PORT) : await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...env,
+      PORT: String(port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  liveChildren.add(proc);
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    proc.once('exit', (code, signal) => {
+      liveChildren.delete(proc);
+      resolve({ code, signal, at: Date.now() });
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  let exitedEarly = false;
+  void exited.then(() => (exitedEarly = true));
+  while (!out.includes('"msg":"focusroom listening"')) {
+    if (exitedEarly) throw new Error(`server exited before listening:\n${out}\n${err}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not listen within ${timeoutMs} ms:\n${out}\n${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    url,
+    port,
+    proc,
+    output: () => out + err,
+    logs: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => {
+          try {
+            return JSON.parse(l) as Record<string, unknown>;
+          } catch {
+            return { unparsed: l };
+          }
+        }),
+    exited,
+    kill: () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
+// ------------------------------------------------------------------ raw Socket.IO over WebSocket
+
+/**
+ * Speaks Engine.IO v4 / Socket.IO v5 frames by hand: `40` to join the default
+ * namespace, `42<id>[...]` events with ack ids, `43<id>[...]` ack replies, pings answered.
+ */
+export class RawClient {
+  readonly acks = new Map<number, unknown[]>();
+  readonly events: unknown[][] = [];
+  closed = false;
+  closeCode: number | null = null;
+  private waiters = new Map<number, (args: unknown[]) => void>();
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const text = data.toString();
+      if (text === '2') ws.send('3');
+      else if (text.startsWith('43')) {
+        const m = /^43(\d+)(\[.*)$/s.exec(text);
+        if (!m) return;
+        const id = Number(m[1]);
+        const args = JSON.parse(m[2]!) as unknown[];
+        this.acks.set(id, args);
+        this.waiters.get(id)?.(args);
+        this.waiters.delete(id);
+      } else if (text.startsWith('42')) {
+        this.events.push(JSON.parse(text.slice(2)) as unknown[]);
+      }
+    });
+    ws.on('close', (code) => {
+      this.closed = true;
+      this.closeCode = code;
+      for (const w of this.waiters.values()) w([]);
+      this.waiters.clear();
+    });
+  }
+
+  static connect(baseUrl: string, headers: Record<string, string> = {}): Promise<RawClient> {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`, { headers });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('raw connect timed out')), 5_000);
+      ws.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        clearTimeout(timer);
+        reject(new Error(`handshake refused: HTTP ${res.statusCode}`));
+      });
+      const onMessage = (data: WebSocket.RawData) => {
+        const text = data.toString();
+        if (text.startsWith('0')) ws.send('40');
+        else if (text.startsWith('40')) {
+          clearTimeout(timer);
+          ws.off('message', onMessage);
+          resolve(client);
+        } else if (text.startsWith('44')) {
+          clearTimeout(timer);
+          reject(new Error(`connect_error ${text.slice(2)}`));
+        }
+      };
+      ws.on('message', onMessage);
+      const client = new RawClient(ws);
+    });
+  }
+
+  send(frame: string | Buffer): void {
+    if (!this.closed && this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
+  }
+
+  /** Sends `42<id><json>` and waits for `43<id>`; resolves [] if the connection closes first. */
+  callRaw(id: number, json: string, timeoutMs = 5_000): Promise<unknown[] | 'timeout'> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve([]);
+      const timer = setTimeout(() => {
+        this.waiters.delete(id);
+        resolve('timeout');
+      }, timeoutMs);
+      this.waiters.set(id, (args) => {
+        clearTimeout(timer);
+        resolve(args);
+      });
+      this.send(`42${id}${json}`);
+    });
+  }
+
+  /** A binary event: `45<n>-<id><json>` followed by `n` binary frames; waits for `43<id>`. */
+  callBinary(id: number, json: string, buffers: Buffer[], timeoutMs = 5_000): Promise<unknown[] | 'timeout'> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve([]);
+      const timer = setTimeout(() => {
+        this.waiters.delete(id);
+        resolve('timeout');
+      }, timeoutMs);
+      this.waiters.set(id, (args) => {
+        clearTimeout(timer);
+        resolve(args);
+      });
+      this.send(`45${buffers.length}-${id}${json}`);
+      for (const b of buffers) this.send(b);
+    });
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
