@@ -56,6 +56,8 @@ export interface SessionSnapshot {
   round: number;
   rounds: number;
   break_duration: number;
+  /** (ext) Results once the room is `completed` (null before), so a client that reloads still has them. */
+  results: ParticipantResult[] | null;
 }
 
 export interface ParticipantResult {

@@ -46,6 +46,7 @@ export function snapshot(room: Room, now: number, viewerId: string | null): Sess
     round: room.round,
     rounds: room.settings.rounds,
     break_duration: room.settings.break_duration,
+    results: room.status === 'completed' ? results(room) : null,
   };
 }
 

@@ -8,6 +8,7 @@ import { ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH } from '../../src/contract/limits.
 export const ROOM_CODE_RE = new RegExp(`^[${ROOM_CODE_ALPHABET}]{${ROOM_CODE_LENGTH}}$`);
 
 const SNAPSHOT_KEYS = [
+  'results',
   'break_duration',
   'phase',
   'round',
@@ -79,6 +80,8 @@ export function expectSnapshot(s: any, expected: { is_creator?: boolean; status?
   expect(['focus', 'break']).toContain(s.phase);
   expect(isInt(s.round) && s.round >= 1 && s.round <= s.rounds).toBe(true);
   expect(isInt(s.break_duration)).toBe(true);
+  if (s.status === 'completed') expect(Array.isArray(s.results)).toBe(true);
+  else expect(s.results).toBeNull();
   // ends_at is set exactly while the countdown runs.
   if (s.status === 'active') {
     expect(isEpochMs(s.ends_at)).toBe(true);

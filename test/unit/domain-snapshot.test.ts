@@ -88,6 +88,7 @@ describe('snapshot', () => {
       round: 1,
       rounds: 1,
       break_duration: 300_000,
+      results: null,
     });
   });
 
