@@ -50,6 +50,14 @@ const envSchema = z.object({
     .string()
     .optional()
     .refine((v) => v === undefined || v === '' || v.length >= 16, { message: 'must be at least 16 characters' }),
+  // Asymmetric JWTs (RS256/PS256/ES256/ES384/EdDSA) checked against a JWKS, e.g. an identity provider's.
+  AUTH_JWKS_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http(s) URL' }),
+  /** When set, tokens must carry this `iss` / `aud` (either auth mode). */
+  AUTH_JWT_ISSUER: z.string().optional(),
+  AUTH_JWT_AUDIENCE: z.string().optional(),
   INSTANCE_ID: z.string().max(64).optional(),
   INSTANCE_TIMEOUT_MS: intVar(10_000, 1_000, 600_000),
   TRUST_PROXY: boolVar(false),
@@ -71,6 +79,10 @@ export interface Config {
   shutdownGraceMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   authJwtSecret: string | null;
+  /** JWKS URL for asymmetric tokens; with the secret also set, the token's `alg` picks the key. */
+  authJwksUrl: string | null;
+  authJwtIssuer: string | null;
+  authJwtAudience: string | null;
   instanceId: string;
   /** Cluster mode: an instance silent this long is dead; its seats start their grace. */
   instanceTimeoutMs: number;
@@ -115,6 +127,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
     authJwtSecret: e.AUTH_JWT_SECRET || null,
+    authJwksUrl: e.AUTH_JWKS_URL || null,
+    authJwtIssuer: e.AUTH_JWT_ISSUER || null,
+    authJwtAudience: e.AUTH_JWT_AUDIENCE || null,
     instanceId: e.INSTANCE_ID || `${hostname()}-${process.pid}`,
     instanceTimeoutMs: e.INSTANCE_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,

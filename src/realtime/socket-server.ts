@@ -4,10 +4,11 @@
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
-import { jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { Server } from 'socket.io';
 import type { Config } from '../config.js';
 import { LIMITS } from '../contract/limits.js';
+import { userNameSchema } from '../contract/schemas.js';
 import { disconnect } from '../domain/membership.js';
 import type { Clock } from '../domain/clock.js';
 import type { Metrics } from '../metrics.js';
@@ -72,24 +73,85 @@ interface WireDeps {
   log: FastifyBaseLogger;
 }
 
+/** Asymmetric algorithms accepted from a JWKS (never `none`, never HS* with a public key). */
+const JWKS_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+
+/** The key set could not be fetched or read: the token may be fine, the client may retry. */
+class KeySetUnavailable extends Error {}
+
+/** createRemoteJWKSet, with fetch/timeout/parse failures told apart from "no such key". */
+function remoteKeySet(url: string): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(new URL(url), { timeoutDuration: 5_000 });
+  return async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (err) {
+      const keyProblem =
+        err instanceof joseErrors.JWKSNoMatchingKey ||
+        err instanceof joseErrors.JWKSMultipleMatchingKeys ||
+        err instanceof joseErrors.JOSENotSupported ||
+        err instanceof joseErrors.JOSEAlgNotAllowed;
+      if (keyProblem) throw err;
+      throw new KeySetUnavailable(err instanceof Error ? err.message : String(err));
+    }
+  };
+}
+
+/**
+ * Verifies a handshake token: HS256 with AUTH_JWT_SECRET, or an asymmetric algorithm with a
+ * key from AUTH_JWKS_URL (the token's `alg` picks which when both are set). `sub` and an
+ * unexpired `exp` are required; `iss`/`aud` when configured. Null when auth is off.
+ */
+function tokenVerifier(config: Config): ((token: string) => Promise<JWTPayload>) | null {
+  const secret = config.authJwtSecret ? new TextEncoder().encode(config.authJwtSecret) : null;
+  const jwks = config.authJwksUrl ? remoteKeySet(config.authJwksUrl) : null;
+  if (!secret && !jwks) return null;
+  const claims = {
+    requiredClaims: ['sub', 'exp'],
+    ...(config.authJwtIssuer ? { issuer: config.authJwtIssuer } : {}),
+    ...(config.authJwtAudience ? { audience: config.authJwtAudience } : {}),
+  };
+  return async (token) => {
+    const { alg } = decodeProtectedHeader(token);
+    if (alg === 'HS256' && secret) return (await jwtVerify(token, secret, { ...claims, algorithms: ['HS256'] })).payload;
+    if (jwks) return (await jwtVerify(token, jwks, { ...claims, algorithms: JWKS_ALGORITHMS })).payload;
+    throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+  };
+}
+
+/**
+ * A display name from the token's `name` claim, held to the same rules as a `user_name`
+ * the client sends (cut to the limit in code points, no control characters or lone
+ * surrogates); null when it does not qualify. Before, the claim was cut by UTF-16 units
+ * and not validated, so a token could put control characters or half an emoji in a room.
+ */
+function nameFromClaim(claim: unknown): string | null {
+  if (typeof claim !== 'string') return null;
+  const parsed = userNameSchema.safeParse([...claim.trim()].slice(0, LIMITS.userNameMax).join(''));
+  return parsed.success ? parsed.data : null;
+}
+
 export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
   const { config, limits, metrics } = deps;
-  const secret = config.authJwtSecret ? new TextEncoder().encode(config.authJwtSecret) : null;
+  const verify = tokenVerifier(config);
 
   io.use(async (socket, next) => {
     const ip = clientIp(socket, config.trustProxy);
     socket.data = { roomCode: null, participantId: null, userSub: null, userName: null, ip };
     if (!(await limits.connection(ip))) return next(new Error('rate_limited'));
-    if (!secret) return next();
+    if (!verify) return next();
     const token: unknown = socket.handshake.auth?.token;
     if (typeof token !== 'string' || token.length > 4096) return next(new Error('unauthorized'));
     try {
-      const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
+      const payload = await verify(token);
       socket.data.userSub = String(payload.sub).slice(0, 128);
-      const name = typeof payload.name === 'string' ? payload.name.trim().slice(0, LIMITS.userNameMax) : '';
-      socket.data.userName = name || null;
+      socket.data.userName = nameFromClaim(payload.name);
       next();
-    } catch {
+    } catch (err) {
+      if (err instanceof KeySetUnavailable) {
+        deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not fetch the JWKS to verify a token');
+        return next(new Error('unavailable'));
+      }
       next(new Error('unauthorized'));
     }
   });
