@@ -10,7 +10,7 @@ import { $, announce, render, renderCountdown, showMessage } from './view.js';
 
 const ACK_TIMEOUT_MS = 8_000;
 const CONNECT_WAIT_MS = 5_000;
-const SNAPSHOT_EVENTS = ['participant_joined', 'participant_left', 'session_started', 'session_paused', 'session_resumed', 'settings_updated', 'session_completed'];
+const SNAPSHOT_EVENTS = ['participant_joined', 'participant_left', 'session_started', 'session_paused', 'session_resumed', 'settings_updated', 'session_completed', 'phase_changed'];
 const FRIENDLY = {
   not_found: 'No room with that code. Check the code and try again.',
   room_full: 'That room is full.',
@@ -33,9 +33,10 @@ function tick() {
   }
   const ms = remainingMs();
   const text = renderCountdown(ms);
-  document.title = s.status === 'active' ? `${text} · focusroom` : 'focusroom';
+  const onBreak = s.phase === 'break';
+  document.title = s.status === 'active' ? `${text}${onBreak ? ' break' : ''} · focusroom` : 'focusroom';
   const minute = Math.ceil(ms / 60_000);
-  if (s.status === 'active' && (minute === 1 || minute === 5) && lastMinute !== minute) announce(`${minute} minute${minute > 1 ? 's' : ''} left`);
+  if (s.status === 'active' && (minute === 1 || minute === 5) && lastMinute !== minute) announce(`${minute} minute${minute > 1 ? 's' : ''} ${onBreak ? 'of break ' : ''}left`);
   lastMinute = minute;
 }
 
@@ -109,11 +110,18 @@ async function resume() {
 
 const actions = {
   async create(form) {
-    const res = await act('create_session', {
-      user_name: form.elements.user_name.value,
-      session_duration: Math.round(Number(form.elements.duration.value) * 60_000),
-      max_participants: Number(form.elements.max_participants.value),
-    });
+    const { user_name, duration, max_participants, rounds, break_duration } = form.elements;
+    const payload = {
+      user_name: user_name.value,
+      session_duration: Math.round(Number(duration.value) * 60_000),
+      max_participants: Number(max_participants.value),
+    };
+    // The break only matters with several rounds; an empty field leaves the server's default.
+    if (Number(rounds.value) > 1) {
+      payload.rounds = Number(rounds.value);
+      if (break_duration.value !== '') payload.break_duration = Math.round(Number(break_duration.value) * 60_000);
+    }
+    const res = await act('create_session', payload);
     if (res) takeSeat(res);
   },
   async join(form) {
@@ -165,8 +173,13 @@ for (const name of SNAPSHOT_EVENTS) {
     }
     const who = name === 'participant_left' ? participant(data.participant_id) : data.participant;
     applySnapshot(data.session);
-    if (name === 'session_completed') setResults(data.results);
-    if (ANNOUNCE[name]) announce(ANNOUNCE[name]);
+    // A pomodoro focus round that is not the last one ends in a break, not in results.
+    const roundDone = name === 'session_completed' && data.final === false;
+    if (name === 'session_completed' && !roundDone) setResults(data.results);
+    if (roundDone) announce(`Round ${data.round} done`);
+    else if (name === 'phase_changed') announce(data.phase === 'break' ? `Round ${data.round} done. Break time` : `Round ${data.round}: focus`);
+    else if (name === 'session_started' && data.session.round > 1) announce(`Round ${data.session.round}: focus`);
+    else if (ANNOUNCE[name]) announce(ANNOUNCE[name]);
     else if (who) announce(`${who.user_name} ${name === 'participant_left' ? 'left' : 'joined'}`);
   });
 }

@@ -60,7 +60,7 @@ export function takeSeat(res) {
   applySnapshot(res.session);
   // Results come only with session_completed: from before a reload, or among the missed events.
   const saved = resultsStore.get();
-  const missed = res.missed?.findLast((e) => e.event === 'session_completed');
+  const missed = res.missed?.findLast((e) => e.event === 'session_completed' && e.data.final !== false);
   if (missed) setResults(missed.data.results);
   else if (res.session.status === 'completed' && saved?.started_at === res.session.started_at) setResults(saved.results);
 }
@@ -97,7 +97,10 @@ export function remainingMs() {
 }
 
 export function correctTimer(tick) {
-  if (state.session?.status !== 'active') return;
+  const s = state.session;
+  if (s?.status !== 'active') return;
+  // A tick of another phase (a late one, from before phase_changed) says nothing about this one.
+  if (tick.phase !== undefined && s.phase !== undefined && (tick.phase !== s.phase || tick.round !== s.round)) return;
   state.session.ends_at = tick.ends_at;
   state.offset = tick.server_now - Date.now();
 }

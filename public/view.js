@@ -68,6 +68,15 @@ export function announce(text) {
   $('announce').textContent = text;
 }
 
+/** "Focus · round 1 of 3", "Break · round 1 of 3"; just "Focus" for a single round. */
+export function phaseLabel(session) {
+  const { status, phase, round, rounds = 1, break_duration: breakMs } = session;
+  if (status === 'waiting') return rounds > 1 ? `${rounds} rounds · ${formatDuration(breakMs)} breaks` : '';
+  if (status === 'completed') return rounds > 1 ? `All ${rounds} rounds done` : '';
+  const name = phase === 'break' ? 'Break' : 'Focus';
+  return rounds > 1 ? `${name} · round ${round} of ${rounds}` : name;
+}
+
 function renderParticipants(session, me) {
   const items = session.participants.map((p) => {
     const name = el('span', { class: 'name', text: p.user_name });
@@ -126,19 +135,25 @@ export function render(state, actions) {
 
   $('room-code').textContent = session.room_code;
   const isHost = session.host_id === me;
+  const onBreak = session.phase === 'break' && session.status !== 'completed';
   $('room-status').textContent =
-    isHost && session.status === 'waiting' ? 'Press Start when everyone is here' : (ROOM_STATUS_LABEL[session.status] ?? session.status);
+    isHost && session.status === 'waiting' ? 'Press Start when everyone is here'
+    : onBreak && session.status === 'active' ? 'Break time' : (ROOM_STATUS_LABEL[session.status] ?? session.status);
   $('room').dataset.status = session.status;
+  $('room').dataset.phase = onBreak ? 'break' : 'focus';
+  $('phase').textContent = phaseLabel(session);
+  $('phase').hidden = !$('phase').textContent;
 
   const running = session.status === 'active' || session.status === 'paused';
   $('host-controls').hidden = !isHost;
   $('start').hidden = running;
-  $('start').textContent = session.status === 'completed' ? 'Start another round' : 'Start';
+  $('start').textContent = session.status !== 'completed' ? 'Start' : session.rounds > 1 ? 'Start again' : 'Start another round';
   $('pause').hidden = session.status !== 'active';
   $('resume').hidden = session.status !== 'paused';
 
   const mine = session.participants.find((p) => p.id === me);
-  $('my-controls').hidden = !running || !mine || mine.status === 'failed';
+  // Nothing to report during a break; the next focus round sets everyone focusing again.
+  $('my-controls').hidden = !running || onBreak || !mine || mine.status === 'failed';
   for (const button of $('my-controls').querySelectorAll('button')) {
     const current = mine?.status === button.dataset.status;
     button.setAttribute('aria-pressed', String(current));

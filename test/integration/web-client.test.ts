@@ -86,6 +86,7 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     const code = (await a.locator('#room-code').textContent())!.trim();
     expect(code).toMatch(/^[2-9A-HJ-NP-Z]{6}$/);
     expect(await a.locator('#countdown').textContent()).toBe('00:09');
+    expect(await a.locator('#phase').isVisible()).toBe(false); // a single round: no pomodoro label
     const aId = (await seatOf(a)).participant_id;
 
     // B mistypes a code: the error is shown, B stays in the lobby.
@@ -138,6 +139,7 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     for (const page of [a, b]) {
       await waitForRoomStatus(page, 'active');
       expect(await page.locator('#countdown').textContent()).toMatch(/^00:0\d$/);
+      expect(await page.locator('#phase').textContent()).toBe('Focus');
     }
     const [secA, secB] = [await seconds(a), await seconds(b)];
     expect(secA).toBeGreaterThan(0);
@@ -187,6 +189,77 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     expect(pageErrors).toEqual([]);
     console.info(`web-client flow took ${Date.now() - started} ms`);
   }, 90_000);
+
+  it('pomodoro: focus, break, focus round 2, results only at the end', async () => {
+    const started = Date.now();
+    const a = await openPage(1280, 800);
+    const b = await openPage(375, 740);
+    await a.locator('#create-name').fill('Ada');
+    await a.getByLabel('Focus (minutes)').fill('0.05'); // 3 s
+    await a.getByLabel('Rounds').fill('2');
+    await a.getByLabel('Break (minutes)').fill('0.05'); // 3 s
+    await a.getByRole('button', { name: 'Create room' }).click();
+    await waitForRoomStatus(a, 'waiting');
+    expect(await a.locator('#phase').textContent()).toBe('2 rounds · 3 s breaks');
+    const code = (await a.locator('#room-code').textContent())!.trim();
+    await b.locator('#join-name').fill('Bea');
+    await b.locator('#join-code').fill(code);
+    await b.getByRole('button', { name: 'Join room' }).click();
+    await waitForRoomStatus(b, 'waiting');
+    await waitForRows(a, 2);
+    const aId = (await seatOf(a)).participant_id;
+
+    // Note the phase label whenever the results table appears: it must be only at the very end.
+    for (const page of [a, b]) {
+      await page.evaluate(`(() => {
+        window.__resultsShown = [];
+        const results = document.getElementById('results');
+        new MutationObserver(() => {
+          if (!results.hidden) window.__resultsShown.push(document.getElementById('phase').textContent);
+        }).observe(results, { attributes: true, attributeFilter: ['hidden'] });
+      })()`);
+    }
+    const phaseOf = (page: Page, text: string) => page.locator('#phase', { hasText: text }).waitFor();
+    const countdownColor = (page: Page) => page.evaluate(`getComputedStyle(document.getElementById('countdown')).color`);
+
+    await a.getByRole('button', { name: 'Start', exact: true }).click();
+    for (const page of [a, b]) await phaseOf(page, 'Focus · round 1 of 2');
+    const focusColor = await countdownColor(b);
+    expect(await b.locator('#my-controls').isVisible()).toBe(true);
+
+    for (const page of [a, b]) {
+      await phaseOf(page, 'Break · round 1 of 2');
+      await page.locator('#room[data-status="active"][data-phase="break"]').waitFor();
+      expect(await page.locator('#room-status').textContent()).toBe('Break time');
+      expect(await page.locator('#results').isVisible()).toBe(false);
+      expect(await seconds(page)).toBeGreaterThan(0);
+      expect(await seconds(page)).toBeLessThanOrEqual(3);
+    }
+    expect(await countdownColor(b)).not.toBe(focusColor);
+    expect(await b.locator('#my-controls').isVisible()).toBe(false);
+    await screenshot(b, 'break-375');
+
+    for (const page of [a, b]) {
+      await phaseOf(page, 'Focus · round 2 of 2');
+      expect(await page.locator('#results').isVisible()).toBe(false);
+      await row(page, aId).and(page.locator('[data-status="focusing"]')).waitFor();
+    }
+    expect(await countdownColor(b)).toBe(focusColor);
+
+    for (const page of [a, b]) {
+      await page.locator('#results').waitFor();
+      await waitForRoomStatus(page, 'completed');
+      expect(await page.locator('#phase').textContent()).toBe('All 2 rounds done');
+      expect(await page.evaluate('window.__resultsShown')).toEqual(['All 2 rounds done']);
+      const ada = page.locator(`#results-body tr[data-participant-id="${aId}"]`);
+      expect(await ada.locator('.badge').textContent()).toBe('Completed');
+      expect(await ada.locator('.focused').textContent()).toBe('6 s'); // both focus rounds, not the break
+    }
+    expect(await a.getByRole('button', { name: 'Start again' }).isVisible()).toBe(true);
+    expect(await b.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    expect(pageErrors).toEqual([]);
+    console.info(`web-client pomodoro flow took ${Date.now() - started} ms`);
+  }, 60_000);
 
   it('hands the host controls over when the host leaves', async () => {
     const a = await openPage(1280, 800);
