@@ -1,0 +1,263 @@
+/**
+ * A bench client worker: one child process holding a share of the connections, so the
+ * clients do not run on the server's event loop. Speaks request/response IPC with the
+ * harness (bench/run.ts): connect, seat (rooms of 4), start, record ticks over a window,
+ * churn (create/join/leave at a fixed rate), close.
+ *
+ * Tick lateness is measured here, on arrival: `arrival − (ends_at − time_left_ms)`, the
+ * due time being the whole second of `ends_at` the tick announces. Arrival is read from
+ * the same wall clock the server stamps `ends_at` with (same machine), at sub-ms
+ * resolution; so it includes the server's own delay, loopback, and this process's delay
+ * in reading the frame.
+ */
+import { performance } from 'node:perf_hooks';
+import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+import { Hist } from './lib/hist.js';
+
+type Mode = 'sio' | 'ws';
+
+interface TickPayload {
+  time_left_ms: number;
+  ends_at: number;
+}
+
+const wallNow = (): number => performance.timeOrigin + performance.now();
+
+let mode: Mode = 'sio';
+const sios: Socket[] = [];
+const wss: WebSocket[] = [];
+/** Per connection: the last `time_left_ms` seen, to spot skipped or repeated seconds. */
+let lastLeft: Float64Array = new Float64Array(0);
+const rooms: string[] = [];
+
+let recording = false;
+let hist = new Hist();
+let delivered = 0;
+let skipped = 0;
+let repeated = 0;
+let ticksTotal = 0;
+let recordSince = 0;
+
+function onTick(i: number, p: TickPayload): void {
+  ticksTotal += 1;
+  const prev = lastLeft[i]!;
+  lastLeft[i] = p.time_left_ms;
+  if (!recording) return;
+  delivered += 1;
+  hist.add(wallNow() - (p.ends_at - p.time_left_ms));
+  if (prev > 0) {
+    if (p.time_left_ms >= prev) repeated += 1;
+    else if (prev - p.time_left_ms > 1000) skipped += (prev - p.time_left_ms) / 1000 - 1;
+  }
+}
+
+async function pool<T>(items: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
+  const results: PromiseSettledResult<T>[] = new Array(items);
+  let next = 0;
+  const worker = async () => {
+    while (next < items) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await fn(i) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items) }, worker));
+  return results;
+}
+
+function connectSio(url: string, i: number): Promise<void> {
+  const s = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 20_000 });
+  sios[i] = s;
+  s.on('time_update', (p: TickPayload) => onTick(i, p));
+  return new Promise((resolve, reject) => {
+    s.once('connect', () => resolve());
+    s.once('connect_error', (err) => reject(err));
+  });
+}
+
+function connectWs(url: string, i: number, group: number): Promise<void> {
+  const ws = new WebSocket(`${url}/?g=${group}`, { perMessageDeflate: false });
+  wss[i] = ws;
+  ws.on('message', (data) => {
+    const text = data.toString();
+    if (!text.startsWith('42')) return;
+    const [ev, p] = JSON.parse(text.slice(2)) as [string, TickPayload];
+    if (ev === 'time_update') onTick(i, p);
+  });
+  ws.on('error', () => {});
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', (err) => reject(err));
+  });
+}
+
+async function ack(s: Socket, event: string, payload: unknown, timeoutMs = 15_000): Promise<any> {
+  return s.timeout(timeoutMs).emitWithAck(event, payload);
+}
+
+const handlers: Record<string, (msg: any) => Promise<unknown>> = {
+  async connect(msg: { mode: Mode; urls: string[]; count: number; concurrency: number; groupBase: number }) {
+    mode = msg.mode;
+    lastLeft = new Float64Array(msg.count);
+    const t0 = performance.now();
+    const results = await pool(msg.count, msg.concurrency, (i) => {
+      // Members of one room alternate between the URLs (2 instances → 2 + 2), and the
+      // host's instance alternates from room to room.
+      const url = msg.urls[(i + Math.floor(i / 4)) % msg.urls.length]!;
+      return mode === 'sio' ? connectSio(url, i) : connectWs(url, i, msg.groupBase + Math.floor(i / 4));
+    });
+    const failed = results.filter((r) => r.status === 'rejected');
+    return {
+      connected: results.length - failed.length,
+      failed: failed.length,
+      firstError: failed[0] ? String((failed[0] as PromiseRejectedResult).reason?.message ?? failed[0]) : null,
+      ms: performance.now() - t0,
+    };
+  },
+
+  /** Consecutive sockets, 4 at a time, become one room: the first creates, three join. */
+  async seat(msg: { durationMs: number; concurrency: number }) {
+    const n = Math.floor(sios.length / 4);
+    const t0 = performance.now();
+    const results = await pool(n, msg.concurrency, async (r) => {
+      const [host, ...guests] = sios.slice(r * 4, r * 4 + 4) as [Socket, ...Socket[]];
+      const created = await ack(host, 'create_session', { user_name: `h${r}`, session_duration: msg.durationMs, max_participants: 4 });
+      if (!created.ok) throw new Error(`create: ${JSON.stringify(created.error)}`);
+      rooms[r] = created.room_code;
+      for (const [j, g] of guests.entries()) {
+        const joined = await ack(g, 'join_session', { room_code: created.room_code, user_name: `g${r}-${j}` });
+        if (!joined.ok) throw new Error(`join: ${JSON.stringify(joined.error)}`);
+      }
+    });
+    const failed = results.filter((r) => r.status === 'rejected');
+    return { rooms: n - failed.length, failed: failed.length, firstError: failed[0] ? String((failed[0] as PromiseRejectedResult).reason?.message) : null, ms: performance.now() - t0 };
+  },
+
+  /** Hosts start their rooms spread evenly over `spreadMs`, interleaved with the other workers' rooms. */
+  async start(msg: { spreadMs: number; slot: number; slots: number }) {
+    const n = rooms.length;
+    const t0 = performance.now();
+    let failed = 0;
+    let firstError: string | null = null;
+    await Promise.all(
+      rooms.map(
+        (_, r) =>
+          new Promise<void>((resolve) => {
+            const at = ((r * msg.slots + msg.slot) / Math.max(1, n * msg.slots)) * msg.spreadMs;
+            setTimeout(async () => {
+              try {
+                const res = await ack(sios[r * 4]!, 'start_session', {});
+                if (!res.ok) throw new Error(JSON.stringify(res.error));
+              } catch (err) {
+                failed += 1;
+                firstError ??= String((err as Error).message);
+              }
+              resolve();
+            }, at);
+          }),
+      ),
+    );
+    return { started: n - failed, failed, firstError, ms: performance.now() - t0 };
+  },
+
+  async 'record-start'() {
+    hist = new Hist();
+    delivered = 0;
+    skipped = 0;
+    repeated = 0;
+    recordSince = performance.now();
+    recording = true;
+    return {};
+  },
+
+  async 'record-stop'() {
+    recording = false;
+    return { delivered, skipped, repeated, ticksTotal, windowMs: performance.now() - recordSince, hist: hist.toJSON() };
+  },
+
+  /**
+   * Open-loop room churn at `rate` rooms/s for `durationMs`: 4 free sockets make a room
+   * (create, then 3 joins in parallel), then all leave and go back to the pool. Ack
+   * latency is measured from each emit. A room that finds no 4 free sockets is `starved`.
+   */
+  async churn(msg: { rate: number; durationMs: number }) {
+    const free = [...sios];
+    const create = new Hist();
+    const join = new Hist();
+    const leave = new Hist();
+    let launched = 0;
+    let completed = 0;
+    let starved = 0;
+    let errors = 0;
+    let firstError: string | null = null;
+    const inflight = new Set<Promise<void>>();
+    const timed = async (h: Hist, s: Socket, event: string, payload: unknown) => {
+      const t = performance.now();
+      const res = await ack(s, event, payload, 10_000);
+      h.add(performance.now() - t);
+      if (!res.ok) throw new Error(`${event}: ${JSON.stringify(res.error)}`);
+      return res;
+    };
+    const flow = async (four: Socket[]) => {
+      const [host, ...guests] = four as [Socket, ...Socket[]];
+      try {
+        const created = await timed(create, host, 'create_session', { user_name: 'h', max_participants: 4 });
+        await Promise.all(guests.map((g, j) => timed(join, g, 'join_session', { room_code: created.room_code, user_name: `g${j}` })));
+        await Promise.all(four.map((s) => timed(leave, s, 'leave_session', {})));
+        completed += 1;
+      } catch (err) {
+        errors += 1;
+        firstError ??= String((err as Error).message);
+        // Leave whatever was joined, so the sockets can be reused.
+        await Promise.allSettled(four.map((s) => ack(s, 'leave_session', {}, 10_000)));
+      }
+      free.push(...four);
+    };
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = performance.now() - t0;
+        const due = Math.floor((Math.min(elapsed, msg.durationMs) / 1000) * msg.rate);
+        while (launched < due) {
+          launched += 1;
+          if (free.length < 4) {
+            starved += 1;
+            continue;
+          }
+          const p = flow(free.splice(free.length - 4, 4));
+          inflight.add(p);
+          void p.finally(() => inflight.delete(p));
+        }
+        if (elapsed >= msg.durationMs) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    const wallMs = performance.now() - t0;
+    await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 15_000))]);
+    return { launched, completed, starved, errors, firstError, wallMs, create: create.toJSON(), join: join.toJSON(), leave: leave.toJSON() };
+  },
+
+  async close() {
+    for (const s of sios) s?.disconnect();
+    for (const w of wss) w?.terminate();
+    setTimeout(() => process.exit(0), 200);
+    return {};
+  },
+};
+
+process.on('message', (msg: any) => {
+  const h = handlers[msg?.type];
+  const run = h ? h(msg) : Promise.reject(new Error(`unknown request ${msg?.type}`));
+  run.then(
+    (result) => process.send?.({ id: msg.id, ok: true, result }),
+    (err: unknown) => process.send?.({ id: msg.id, ok: false, error: String((err as Error)?.stack ?? err) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ type: 'ready', pid: process.pid });

@@ -1,0 +1,80 @@
+/**
+ * The focusroom server as the bench runs it: the same buildApp + listen as
+ * src/server.ts (config from the environment), plus an IPC channel to the harness
+ * for the process's own numbers — CPU time, memory (after a forced GC when started
+ * with --expose-gc) and a CPU profile of a chosen window (the same V8 sampling profiler `node --cpu-prof`
+ * uses, started and stopped around the window through node:inspector) or a heap snapshot. Nothing here is added to src.
+ *
+ * BENCH_APP_DIR=dist (default: the compiled build, run with plain node) or src (run
+ * with `node --import tsx`, no build needed — the smoke test uses that).
+ */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { writeHeapSnapshot } from 'node:v8';
+
+const dir = process.env.BENCH_APP_DIR === 'src' ? 'src' : 'dist';
+const ext = dir === 'src' ? '.ts' : '.js';
+const { buildApp } = await import(new URL(`../${dir}/app${ext}`, import.meta.url).href);
+const { loadConfig } = await import(new URL(`../${dir}/config${ext}`, import.meta.url).href);
+
+const app = await buildApp(loadConfig(process.env));
+const url = await app.listen();
+
+let profiler = null;
+const post = (method, params) =>
+  new Promise((resolve, reject) => profiler.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+
+function stats(gc) {
+  if (gc && typeof globalThis.gc === 'function') {
+    // Two passes: the first may only promote what the second frees.
+    globalThis.gc();
+    globalThis.gc();
+  }
+  return {
+    cpu: process.cpuUsage(),
+    mem: process.memoryUsage(),
+    gced: gc && typeof globalThis.gc === 'function',
+    connections: app.io.engine.clientsCount,
+    hrtime: Number(process.hrtime.bigint() / 1000n),
+  };
+}
+
+async function handle(msg) {
+  switch (msg.type) {
+    case 'stats':
+      return stats(Boolean(msg.gc));
+    case 'profile-start':
+      profiler = new Session();
+      profiler.connect();
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval: msg.intervalUs ?? 1000 });
+      await post('Profiler.start');
+      return {};
+    case 'profile-stop': {
+      const { profile } = await post('Profiler.stop');
+      profiler.disconnect();
+      profiler = null;
+      writeFileSync(msg.file, JSON.stringify(profile));
+      return { file: msg.file };
+    }
+    case 'heap-snapshot':
+      if (typeof globalThis.gc === 'function') globalThis.gc();
+      return { file: writeHeapSnapshot(msg.file) };
+    case 'close':
+      await Promise.race([app.close(), new Promise((r) => setTimeout(r, 5_000))]);
+      setImmediate(() => process.exit(0));
+      return {};
+    default:
+      throw new Error(`unknown request ${msg.type}`);
+  }
+}
+
+process.on('message', (msg) => {
+  handle(msg).then(
+    (result) => process.send?.({ id: msg.id, ok: true, result }),
+    (err) => process.send?.({ id: msg.id, ok: false, error: String(err?.stack ?? err) }),
+  );
+});
+// The harness went away: do not linger.
+process.on('disconnect', () => process.exit(0));
+process.send?.({ type: 'ready', url, pid: process.pid });

@@ -1,0 +1,68 @@
+/**
+ * Keeps `npm run bench` from rotting: a tiny run of the real harness (a few hundred
+ * clients, windows of a couple of seconds, every scenario) must finish and produce
+ * every number. A benchmark is not a test — nothing here asserts a timing or a goal.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'focusroom-bench-smoke-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runBench(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, timeout: 150_000, maxBuffer: 10 * 2 ** 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stdout + stderr }),
+    );
+    child.stdin?.end();
+  });
+}
+
+const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+
+describe('npm run bench (smoke)', () => {
+  it('runs every scenario at a small scale and reports every number', { timeout: 180_000 }, async () => {
+    const out = join(dir, 'bench.json');
+    const { code, output } = await runBench([
+      '--quick', '--clients', '200', '--workers', '2', '--runtime', 'src', '--no-pin',
+      '--warmup', '1', '--window', '2', '--idle', '1', '--join-rates', '10,20', '--join-step', '1',
+      '--timeout', '140', '--out', out,
+    ]);
+    expect(code, output).toBe(0);
+    expect(output).toContain('1. CPU per delivered tick');
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+
+    for (const run of [r.ws, r.ticks, r.cluster]) {
+      expect(run.clients).toBe(200);
+      expect(run.delivered).toBeGreaterThan(0);
+      expect(run.lateness.count).toBe(run.delivered);
+      for (const k of ['p50', 'p99', 'max']) expect(finite(run.lateness[k]), `${run.kind} lateness ${k}`).toBe(true);
+      expect(run.cpuUsPerMsg).toBeGreaterThan(0);
+      expect(run.repeated).toBe(0);
+    }
+    expect(r.cpuRatio).toBeGreaterThan(0);
+    expect(finite(r.ticks.emit.p99LeMs) || r.ticks.emit.p99LeMs === null).toBe(true);
+
+    expect(r.memory.participants).toBe(200);
+    expect(r.memory.gced).toBe(true);
+    expect(finite(r.memory.seated.heapPerConnKb)).toBe(true);
+    expect(finite(r.memory.seated.rssPerConnKb)).toBe(true);
+
+    expect(r.cluster.cpuRatio).toBeGreaterThan(0);
+    expect(r.cluster.perInstanceCpuMs).toHaveLength(2);
+    expect(finite(r.cluster.redis.tickCpuMsPerS)).toBe(true);
+    expect(finite(r.cluster.redis.tickWindowPublish)).toBe(true);
+
+    expect(r.join.steps.length).toBeGreaterThan(0);
+    for (const s of r.join.steps) {
+      expect(s.completed).toBeGreaterThan(0);
+      expect(finite(s.ackP99Ms)).toBe(true);
+    }
+    expect(finite(r.join.maxRoomsPerS)).toBe(true);
+  });
+});
