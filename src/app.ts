@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
@@ -21,6 +21,7 @@ import { RateLimits } from './realtime/rate-limits.js';
 import { RoomService } from './realtime/room-service.js';
 import { createSocketServer, wireSocketServer } from './realtime/socket-server.js';
 import { Ticker } from './realtime/ticker.js';
+import { followTimersInBroadcasts } from './realtime/timer-follower.js';
 import type { TypedServer } from './realtime/types.js';
 import { DueScheduler, type DueSchedulerOptions, defaultDueSchedulerOptions } from './scheduler/due-scheduler.js';
 import { MemoryRoomStore } from './store/memory-room-store.js';
@@ -58,6 +59,11 @@ const REDIS_CONNECT_TIMEOUT_MS = 10_000;
  * when Redis wakes up (docs/scaling.md, "Redis outage").
  */
 const STORE_COMMAND_TIMEOUT_MS = 1_000;
+/**
+ * Broadcasts kept in the adapter's stream (approximate trimming): what an instance can
+ * catch up on after its connection blinked. At 1,000 broadcasts/s that is 10 s.
+ */
+const ADAPTER_STREAM_MAX_LEN = 10_000;
 
 interface RedisOptions {
   /** Queue commands while reconnecting (the adapter's clients) instead of failing them. */
@@ -68,7 +74,8 @@ interface RedisOptions {
 async function connectRedis(url: string, name: string, log: FastifyInstance['log'], opts: RedisOptions): Promise<Redis> {
   const redis = new Redis(url, {
     lazyConnect: true,
-    connectionName: `focusroom-${name}`,
+    // CLIENT LIST shows which instance and role each connection belongs to (name: [a-zA-Z0-9_.:-] only).
+    connectionName: `focusroom:${name}`.replace(/[^\w.:-]/g, '_'),
     // Fail fast while Redis is down: callers answer `unavailable` instead of hanging.
     maxRetriesPerRequest: 1,
     enableOfflineQueue: opts.offlineQueue,
@@ -96,23 +103,58 @@ async function connectRedis(url: string, name: string, log: FastifyInstance['log
 }
 
 /**
- * The Socket.IO Redis adapter publishes fire-and-forget and never handles a failed
- * PUBLISH (Redis down past the retry, or the connection closed at shutdown): without
- * this, each one is an unhandled rejection, which ends a Node process by default. The
- * broadcast is lost either way (docs/scaling.md); this makes it a log line.
+ * The streams adapter sends serverSideEmit messages with a PUBLISH whose promise it drops:
+ * while Redis is down each one would be an unhandled rejection, which ends a Node
+ * process by default. The message is lost either way (docs/scaling.md); this makes it a
+ * log line. (Its stream writes, XADD, are caught by the adapter itself.)
  */
-function guardPublish(pub: Redis, log: FastifyInstance['log']): void {
+function guardPublish(client: Redis, log: FastifyInstance['log']): void {
   type Publish = (...args: unknown[]) => Promise<unknown>;
-  const target = pub as unknown as { publish: Publish };
-  const publish = target.publish.bind(pub);
+  const target = client as unknown as { publish: Publish };
+  const publish = target.publish.bind(client);
   const warn = throttled(5_000, (err: unknown) =>
-    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'broadcast to other instances lost (redis publish failed)'),
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'message to other instances lost (redis publish failed)'),
   );
   target.publish = (...args) =>
     publish(...args).catch((err: unknown) => {
       warn(err);
       return 0;
     });
+}
+
+/**
+ * The streams adapter opens its reader and subscriber with `client.duplicate()` and, for
+ * a lazy client, calls `connect()` on them without handling a failure: a Redis that
+ * blinks at that moment would be an unhandled rejection and leave the instance without
+ * a reader for good. Duplicates of a non-lazy client connect (and reconnect) by
+ * themselves instead. They are collected so shutdown closes them and start-up waits.
+ */
+function trackDuplicates(client: Redis, into: Redis[]): Redis[] {
+  client.options.lazyConnect = false;
+  const duplicate = client.duplicate.bind(client);
+  const made: Redis[] = [];
+  client.duplicate = (override) => {
+    const d = duplicate(override);
+    made.push(d);
+    into.push(d);
+    return d;
+  };
+  return made;
+}
+
+function waitReady(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`Redis connection not ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
 }
 
 /** At most one call per `ms`: during a Redis outage every poll and publish fails. */
@@ -144,7 +186,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   let storeRedis: Redis | null = null;
   try {
     if (config.redisUrl) {
-      storeRedis = await connectRedis(config.redisUrl, 'store', log, { offlineQueue: false, commandTimeoutMs: STORE_COMMAND_TIMEOUT_MS });
+      storeRedis = await connectRedis(config.redisUrl, `${config.instanceId}:store`, log, { offlineQueue: false, commandTimeoutMs: STORE_COMMAND_TIMEOUT_MS });
       redisClients.push(storeRedis);
     }
   } catch (err) {
@@ -157,18 +199,39 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   const io = createSocketServer(fastify.server, config, () => draining);
   if (config.redisUrl) {
-    // The adapter's clients queue while Redis blinks, so a broadcast is delayed, not thrown.
-    const pub = await connectRedis(config.redisUrl, 'pub', log, { offlineQueue: true });
-    const sub = await connectRedis(config.redisUrl, 'sub', log, { offlineQueue: true });
-    redisClients.push(pub, sub);
-    guardPublish(pub, log);
-    io.adapter(createAdapter(pub, sub, { key: `${prefix}io` }));
+    // Broadcasts go through a Redis stream (@socket.io/redis-streams-adapter), not pub/sub:
+    // an instance whose connection blinks reads on from where it was instead of losing
+    // what was sent meanwhile (docs/scaling.md, "Adapter"). The adapter duplicates this
+    // connection for its blocking stream reader and its pub/sub subscriber (serverSideEmit).
+    try {
+      const adapterRedis = await connectRedis(config.redisUrl, `${config.instanceId}:adapter`, log, { offlineQueue: true });
+      redisClients.push(adapterRedis);
+      guardPublish(adapterRedis, log);
+      const readers = trackDuplicates(adapterRedis, redisClients);
+      io.adapter(
+        createAdapter(adapterRedis, {
+          streamName: `${prefix}io`,
+          channelPrefix: `${prefix}io`,
+          maxLen: ADAPTER_STREAM_MAX_LEN,
+          // The reader notices a close within this time (shutdown), and blocks no longer.
+          blockTimeInMs: 1_000,
+        }),
+      );
+      // Serve only once the stream reader and the subscriber are connected.
+      await Promise.all(readers.map((r) => waitReady(r, REDIS_CONNECT_TIMEOUT_MS)));
+    } catch (err) {
+      for (const r of redisClients) r.disconnect();
+      io.close();
+      await fastify.close();
+      throw err;
+    }
   }
 
   const limits = new RateLimits(config.rateLimits, storeRedis);
   const ticker = new Ticker(io, clock, (ms) => metrics.tickLateness.observe(ms / 1000));
   const broadcaster = new Broadcaster(io, clock, metrics);
   const rooms = new RoomService(io, store, clock, broadcaster, ticker, metrics, Boolean(config.redisUrl));
+  if (config.redisUrl) followTimersInBroadcasts(io, ticker);
   const scheduler = new DueScheduler(
     store,
     clock,
@@ -232,6 +295,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         // Disconnects reach the store first, so in a cluster the seats wait out their grace.
         await Promise.race([dispatcher.drain(), new Promise((r) => setTimeout(r, 2_000).unref())]);
         await fastify.close();
+        // Cluster mode: stops the adapter's stream reader and subscriber (its own connections).
+        if (config.redisUrl) await io.of('/').adapter.close();
         for (const r of redisClients) r.disconnect();
         await store.close();
       })();

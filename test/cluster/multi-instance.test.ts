@@ -80,11 +80,13 @@ describe('three instances, one room', () => {
       expect(t.every((x) => x.ends_at === endsAt)).toBe(true);
     }
     // Each instance ticks on its own, aligned to ends_at: the same second at about the same moment.
+    let spread = 0;
     for (const k of [0, 1]) {
       const at = ticks.map((t) => t[k]!._at);
-      expect(Math.max(...at) - Math.min(...at)).toBeLessThan(150);
+      spread = Math.max(spread, Math.max(...at) - Math.min(...at));
       expect(Math.min(...at)).toBeGreaterThanOrEqual(endsAt - (2 - k) * 1_000 - 5);
     }
+    expect(spread).toBeLessThan(150);
     for (const d of done) expect(d).toHaveLength(1);
     const [dh, db, dc] = done.map((d) => d[0]!);
     expect(new Set([dh!.seq, db!.seq, dc!.seq]).size).toBe(1);
@@ -92,6 +94,8 @@ describe('three instances, one room', () => {
     expect(dh!.results.map((r: { status: string }) => r.status)).toEqual(['completed', 'completed', 'completed']);
     expect(dh!._at).toBeGreaterThanOrEqual(endsAt - 5);
     expect(bStatus).toHaveLength(0);
+    const lateness = Math.max(...done.map((d) => d[0]!._at - endsAt));
+    console.log(`[cluster] 3 instances: same tick within ${spread} ms on all of them; completion ${lateness} ms after ends_at, once per client`);
 
     // Every instance answers for the room, from the shared store.
     const replies = await Promise.all([A, B, C].map((i) => getJson(`${url(i)}/session/${code}`)));

@@ -1,0 +1,58 @@
+/**
+ * Cluster mode: this instance's tickers follow the room broadcasts its own sockets get.
+ *
+ * A room's countdown can change on any instance; the ticker here must re-align for the
+ * local sockets. The snapshot events (session_started, session_paused, ...) carry the
+ * room's status, ends_at and seq and reach every instance with sockets in the room
+ * through the adapter's Redis stream, which replays what a briefly disconnected instance
+ * missed. So the ticker is synced from those, in `seq` order (a late, older event never
+ * undoes a newer one), instead of from `serverSideEmit`, whose pub/sub messages are lost
+ * during such a blip. Instances with no socket in the room need no timer at all.
+ */
+import { SNAPSHOT_EVENTS, type RoomEventName, type SessionSnapshot } from '../contract/events.js';
+import type { Ticker } from './ticker.js';
+import { roomKey, type TypedServer, type TypedSocket } from './types.js';
+
+const R = roomKey('');
+const REPLIES = new Set(['session_created', 'session_joined']);
+
+export function followTimersInBroadcasts(io: TypedServer, ticker: Ticker): void {
+  const nsp = io.of('/');
+  const followed = new WeakSet<TypedSocket>();
+  /** Highest seq applied per room with local sockets; dropped when the room has none. */
+  const lastSeq = new Map<string, number>();
+
+  const onEvent = (event: string, payload: unknown) => {
+    const p = payload as { session?: SessionSnapshot; room_code?: string } | undefined;
+    if (event === 'room_closed' && p?.room_code) {
+      ticker.stop(p.room_code);
+      return;
+    }
+    // Room snapshot events, and the create/join/resume replies (the snapshot a socket
+    // starts from): ordered by the snapshot's own seq, the version of the room state.
+    if (!SNAPSHOT_EVENTS.has(event as RoomEventName) && !REPLIES.has(event)) return;
+    const s = p?.session;
+    if (!s || typeof s.seq !== 'number' || typeof s.room_code !== 'string') return;
+    if (s.seq < (lastSeq.get(s.room_code) ?? -1)) return;
+    lastSeq.set(s.room_code, s.seq);
+    ticker.sync({
+      room_code: s.room_code,
+      status: s.status,
+      ends_at: s.ends_at,
+      phase_duration: s.phase === 'break' ? s.break_duration : s.session_duration,
+      phase: s.phase,
+      round: s.round,
+    });
+  };
+
+  nsp.adapter.on('join-room', (room: string, id: string) => {
+    if (!room.startsWith(R)) return;
+    const socket = nsp.sockets.get(id);
+    if (!socket || followed.has(socket)) return;
+    followed.add(socket);
+    socket.onAnyOutgoing(onEvent);
+  });
+  nsp.adapter.on('delete-room', (room: string) => {
+    if (room.startsWith(R)) lastSeq.delete(room.slice(R.length));
+  });
+}

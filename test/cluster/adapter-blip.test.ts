@@ -1,0 +1,79 @@
+/**
+ * One instance's connections to Redis blink (CLIENT KILL; Redis itself stays up, as on a
+ * network hiccup, a proxy or an idle timeout dropping connections, or Redis cutting a
+ * slow pub/sub subscriber at its output-buffer limit). Broadcasts made meanwhile on the
+ * other instance still reach this instance's clients: the streams adapter reads on from
+ * where it was (with the pub/sub adapter they are simply lost: docs/scaling.md,
+ * "Adapter"). The blinking instance's ticker follows those replayed events too, so it
+ * stops ticking a paused room although the pub/sub `room_timer` message was lost.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { call, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { sleep } from './cluster.js';
+
+let redis: TestRedis;
+let admin: Redis;
+let servers: TestServer[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = new Redis(redis.url);
+  servers = await Promise.all(['a', 'b'].map((id) => startServer({ REDIS_URL: redis.url, INSTANCE_ID: `blip-${id}` }, { redisPrefix: 'bl:' })));
+});
+afterAll(async () => {
+  closeAllClients();
+  await Promise.all(servers.map((s) => s.close()));
+  admin?.disconnect();
+  await redis?.stop();
+});
+afterEach(() => closeAllClients());
+
+/** Kills every adapter connection of one instance (its writer, stream reader and subscriber). */
+async function blink(instanceId: string): Promise<number> {
+  const list = (await admin.client('LIST')) as string;
+  const ids = list
+    .split('\n')
+    .filter((l) => l.includes(`name=focusroom:${instanceId}:adapter`))
+    .map((l) => /\bid=(\d+)/.exec(l)![1]!);
+  for (const id of ids) await admin.client('KILL', 'ID', id);
+  return ids.length;
+}
+
+describe("an instance's adapter connections blink", () => {
+  it('its clients still get every broadcast made meanwhile, and its ticker follows them', async () => {
+    const host = await connect(servers[0]!.url);
+    const guest = await connect(servers[1]!.url);
+    await roomWith(host, [guest], { session_duration: 60_000 });
+    expect((await call(host, 'start_session')).ok).toBe(true);
+    await waitFor(guest, 'time_update', 2_000);
+    const paused = record(guest, 'session_paused');
+    const tasks = record(guest, 'task_added');
+    const ticks = record(guest, 'time_update');
+
+    // Right after the kill (the connections come back ~200 ms later), from the other instance:
+    expect(await blink('blip-b')).toBeGreaterThanOrEqual(2);
+    const [task, pause] = await Promise.all([call(host, 'add_task', { title: 'during the blink' }), call(host, 'pause_session')]);
+    expect(task.ok && pause.ok).toBe(true);
+    const pausedAt = Date.now();
+
+    await eventually(() => {
+      expect(tasks.map((t) => t.task.title)).toEqual(['during the blink']);
+      expect(paused).toHaveLength(1);
+    }, 3_000);
+    const caughtUp = Math.max(paused[0]!._at, tasks[0]!._at) - pausedAt;
+    expect(paused[0]!.session).toMatchObject({ status: 'paused', ends_at: null });
+    // The paused room stops ticking on B (a tick in flight may precede the pause).
+    await sleep(1_500);
+    expect(ticks.filter((t) => t._at > paused[0]!._at + 50)).toHaveLength(0);
+
+    // And after the blink everything flows as usual.
+    const resumed = await call(host, 'resume_timer');
+    expect(resumed.ok).toBe(true);
+    const tick = await waitFor(guest, 'time_update', 2_500, (t) => t.ends_at === resumed.session.ends_at);
+    expect(tick.time_left_ms % 1_000).toBe(0);
+    console.log(`[cluster] adapter blink on B: broadcasts from A made during it reached B's client ${caughtUp} ms later`);
+  });
+});
