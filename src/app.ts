@@ -227,7 +227,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     }
   }
 
-  const limits = new RateLimits(config.rateLimits, storeRedis);
+  const limits = new RateLimits(config.rateLimits, storeRedis, prefix);
   const ticker = new Ticker(io, clock, (ms) => metrics.tickLateness.observe(ms / 1000));
   const broadcaster = new Broadcaster(io, clock, metrics);
   const rooms = new RoomService(io, store, clock, broadcaster, ticker, metrics, Boolean(config.redisUrl));

@@ -18,6 +18,8 @@ export class RateLimits {
   constructor(
     private readonly limits: Config['rateLimits'],
     redis: Redis | null,
+    /** The deployment's Redis key prefix (AppDeps.redisPrefix), so deployments sharing a Redis keep separate budgets. */
+    redisPrefix = 'fr:',
   ) {
     this.socketEvents = new RateLimiterMemory({ points: limits.socketEventsPerSec, duration: 1 });
     this.connections = new RateLimiterMemory({ points: limits.connectionsPerMin, duration: 60 });
@@ -25,7 +27,7 @@ export class RateLimits {
       redis
         ? new RateLimiterRedis({
             storeClient: redis,
-            keyPrefix: `fr:rl:${keyPrefix}`,
+            keyPrefix: `${redisPrefix}rl:${keyPrefix}`,
             points,
             duration: 60,
             insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }),

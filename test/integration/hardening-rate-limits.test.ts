@@ -243,4 +243,14 @@ describe('cluster mode: budgets shared through Redis', () => {
     const fresh = await connect(b.url, from('10.4.4.5'));
     expect(await call(fresh, 'create_session', { user_name: 'F' })).toMatchObject({ ok: true });
   });
+
+  it('keeps separate budgets for deployments that share a Redis under different key prefixes', async () => {
+    const other = await startServer({ REDIS_URL: redis.url, RATE_JOIN_FAILURES_PER_MIN: '5', TRUST_PROXY: 'true' }, { redisPrefix: 'other-deployment:' });
+    try {
+      expect((await getSession(a.url, ghost(8), '10.4.4.4')).status).toBe(429);
+      expect((await getSession(other.url, ghost(8), '10.4.4.4')).status).toBe(404);
+    } finally {
+      await other.close();
+    }
+  });
 });
