@@ -304,6 +304,8 @@ interface Sample {
   connections: number;
   rooms: number;
   calls_per_s: number;
+  /** Error replies since the previous sample. */
+  errors: number;
   completions: number;
 }
 
@@ -321,7 +323,7 @@ function metric(text: string, name: string): number[] {
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 
-async function sample(t0: number, lastCalls: { n: number; t: number }): Promise<Sample | null> {
+async function sample(t0: number, lastCalls: { n: number; t: number; errors: number }): Promise<Sample | null> {
   try {
     if (FORCE_GC && child?.pid) {
       child.kill('SIGWINCH');
@@ -331,8 +333,11 @@ async function sample(t0: number, lastCalls: { n: number; t: number }): Promise<
     const text = await res.text();
     const now = Date.now();
     const rate = ((stats.calls - lastCalls.n) * 1000) / Math.max(1, now - lastCalls.t);
+    const errorsNow = sum([...stats.errors.values()]) + stats.timeouts;
+    const errors = errorsNow - lastCalls.errors;
     lastCalls.n = stats.calls;
     lastCalls.t = now;
+    lastCalls.errors = errorsNow;
     return {
       t_s: Math.round((now - t0) / 1000),
       heap_used_mb: mb(metric(text, 'focusroom_nodejs_heap_size_used_bytes')[0] ?? NaN),
@@ -341,6 +346,7 @@ async function sample(t0: number, lastCalls: { n: number; t: number }): Promise<
       connections: metric(text, 'focusroom_connections')[0] ?? NaN,
       rooms: sum(metric(text, 'focusroom_rooms')),
       calls_per_s: Math.round(rate),
+      errors,
       completions: stats.completions,
     };
   } catch (err) {
@@ -370,6 +376,7 @@ function printRow(s: Sample): void {
       String(s.connections).padStart(6),
       String(s.rooms).padStart(6),
       String(s.calls_per_s).padStart(8),
+      String(s.errors).padStart(7),
       String(s.completions).padStart(11),
     ].join(' '),
   );
@@ -389,11 +396,11 @@ async function main(): Promise<void> {
 
   url = await startServer();
   console.log(`soak: server ${url} (pid ${child?.pid}), ${GROUPS * GROUP_SIZE} clients in groups of ${GROUP_SIZE}, ${DURATION_S} s, sample every ${SAMPLE_S} s, forced GC before samples: ${FORCE_GC}`);
-  console.log('   t_s  heap_MB  heapTot_MB   rss_MB  conns  rooms  calls/s  completions');
+  console.log('   t_s  heap_MB  heapTot_MB   rss_MB  conns  rooms  calls/s  errors  completions');
 
   const t0 = Date.now();
   const samples: Sample[] = [];
-  const lastCalls = { n: 0, t: t0 };
+  const lastCalls = { n: 0, t: t0, errors: 0 };
   const first = await sample(t0, lastCalls);
   if (first) {
     samples.push(first);
