@@ -11,6 +11,9 @@
  * reason `timeout`). A seat already resumed elsewhere has another socket id, so the
  * domain's `disconnect` leaves it alone.
  *
+ * The same seat list lets an instance record, once Redis answers again, a disconnect
+ * that failed during a Redis outage (see `prune`).
+ *
  * Safety: an instance judges others only after reaching Redis itself for a whole
  * timeout, so after a Redis outage nobody is reaped for having been cut off too. An
  * instance wrongly declared dead (a stall longer than the timeout) finds the tombstone
@@ -31,8 +34,6 @@ export interface ClusterPresenceOptions {
 
 const P = participantKey('');
 const R = roomKey('');
-/** A seat's entry outlives its socket this long, so its disconnect is surely recorded. */
-const PRUNE_AFTER_MS = 30_000;
 
 interface LocalSeat extends DeadSeat {
   /** When the socket left the seat (disconnect, leave, replaced); null while seated. */
@@ -128,11 +129,27 @@ export class ClusterPresence {
     }
   }
 
+  /**
+   * Forgets seats whose socket left more than a timeout ago (until then, were this
+   * instance to die, a survivor would still release them). First it records their
+   * disconnect once more: a no-op when it was recorded (the seat has no socket, or
+   * another one), but a disconnect that failed because Redis was unreachable is
+   * recorded now, so that seat still gets its grace instead of staying "connected".
+   */
   private async prune(now: number): Promise<void> {
-    const gone = [...this.seats.values()].filter((s) => s.goneAt !== null && now - s.goneAt > PRUNE_AFTER_MS).map((s) => s.socketId);
-    if (gone.length === 0) return;
-    await this.presence.unseat(gone);
-    for (const id of gone) this.seats.delete(id);
+    const due = [...this.seats.values()].filter((s) => s.goneAt !== null && now - s.goneAt > this.options.instanceTimeoutMs);
+    const done: string[] = [];
+    for (const s of due) {
+      try {
+        await this.rooms.apply(s.code, (room) => disconnect(room, s.participantId, s.socketId, this.clock.now()));
+      } catch (err) {
+        if (!(err instanceof AppError)) continue; // store unreachable: next time
+      }
+      done.push(s.socketId);
+    }
+    if (done.length === 0) return;
+    await this.presence.unseat(done);
+    for (const id of done) this.seats.delete(id);
   }
 
   private async reapDead(): Promise<void> {

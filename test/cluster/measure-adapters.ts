@@ -8,16 +8,15 @@
  *   freeze    Redis is stopped (SIGSTOP) for 2 s and continued
  *   crash     Redis is killed and restarted empty 1.5 s later
  *
- * The pub/sub adapter is a dependency; the streams adapter is not, so it is loaded from
- * STREAMS_ADAPTER (a path to its package), e.g.:
+ * Both adapters are installed (the streams adapter is what src/app.ts uses; the
+ * pub/sub adapter is a dev dependency for this comparison):
  *
- *   npm install --prefix /tmp/sa @socket.io/redis-streams-adapter
- *   STREAMS_ADAPTER=/tmp/sa/node_modules/@socket.io/redis-streams-adapter/dist/index.js \
- *     npx tsx test/cluster/measure-adapters.ts
+ *   npx tsx test/cluster/measure-adapters.ts [pubsub,streams]
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter as createPubSubAdapter } from '@socket.io/redis-adapter';
+import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
@@ -64,12 +63,9 @@ async function node(kind: Kind, redisUrl: string, name: string): Promise<Node> {
     clients.push(pub, sub);
     io.adapter(createPubSubAdapter(pub, sub, { key: 'm:io' }));
   } else {
-    const path = process.env.STREAMS_ADAPTER;
-    if (!path) throw new Error('set STREAMS_ADAPTER to the streams adapter entry point');
-    const { createAdapter } = (await import(path)) as { createAdapter: (c: Redis, o: object) => any };
     const c = await redisClient(redisUrl, `${name}-stream`);
     clients.push(c);
-    io.adapter(createAdapter(c, { streamName: 'm:stream', blockTimeInMs: 1_000 }));
+    io.adapter(createStreamsAdapter(c, { streamName: 'm:stream', blockTimeInMs: 1_000 }));
   }
   io.on('connection', (s) => s.join('room'));
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));

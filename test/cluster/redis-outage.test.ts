@@ -21,7 +21,8 @@ let servers: TestServer[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
-  servers = await Promise.all(['a', 'b'].map((id) => startServer({ REDIS_URL: redis.url, INSTANCE_ID: `out-${id}` }, { redisPrefix: 'ro:' })));
+  const env = { REDIS_URL: redis.url, INSTANCE_TIMEOUT_MS: '1000' };
+  servers = await Promise.all(['a', 'b'].map((id) => startServer({ ...env, INSTANCE_ID: `out-${id}` }, { redisPrefix: 'ro:' })));
 });
 afterAll(async () => {
   closeAllClients();
@@ -146,7 +147,9 @@ describe('Redis freeze (data kept)', () => {
   it('answers unavailable within the command timeout, then resumes with every room and runs missed deadlines', async () => {
     const host = await connect(url(A));
     const guest = await connect(url(B));
-    const { code } = await roomWith(host, [guest], { session_duration: 2_000 });
+    const leaver = await connect(url(B));
+    const { code, joined } = await roomWith(host, [guest, leaver], { session_duration: 2_000 });
+    const connection = record(host, 'participant_connection');
     const started = await call(host, 'start_session');
     expect(started.ok).toBe(true);
     const endsAt = started.session.ends_at as number;
@@ -160,6 +163,8 @@ describe('Redis freeze (data kept)', () => {
       [task, taskMs] = await timed(() => call(guest, 'add_task', { title: 'during the freeze' }, 5_000));
       expect(task).toMatchObject({ ok: false, error: { code: 'unavailable' } });
       expect(taskMs).toBeLessThan(2_000);
+      // A client that leaves during the freeze: its disconnect cannot be written now.
+      leaver.disconnect();
       await eventually(async () => {
         for (const i of [A, B]) expect(await health(i)).toMatchObject({ status: 503, body: { redis: 'down' } });
       }, 4_000, 100);
@@ -180,11 +185,17 @@ describe('Redis freeze (data kept)', () => {
     expect(late).toBeLessThan(1_500);
     await sleep(800);
     expect(done.map((d) => d.length)).toEqual([1, 1]);
-    expect(done[0]![0]!.results.map((r: { focused_ms: number }) => r.focused_ms)).toEqual([2_000, 2_000]);
+    expect(done[0]![0]!.results.map((r: { focused_ms: number }) => r.focused_ms)).toEqual([2_000, 2_000, 2_000]);
     const snap = await getJson(`${url(B)}/session/${code}`);
-    expect(snap.body).toMatchObject({ status: 'completed', participants: 2 });
+    expect(snap.body).toMatchObject({ status: 'completed', participants: 3 });
+    // The leaver's disconnect is recorded once Redis answers again (at the latest
+    // INSTANCE_TIMEOUT_MS after the leave), so its seat gets its grace like any other.
+    const leaverId = joined[1]!.participant_id as string;
+    await eventually(() => expect(connection.find((c) => c.participant_id === leaverId)).toMatchObject({ connected: false }), 4_000, 50);
+    const leaverRecorded = connection.find((c) => c.participant_id === leaverId)!._at - thawedAt;
     console.log(
-      `[cluster] redis freeze ${thawedAt - frozenAt} ms: event answered unavailable in ${taskMs} ms; /health 200 ${toHealthy} ms after thaw; completion ${late} ms after thaw`,
+      `[cluster] redis freeze ${thawedAt - frozenAt} ms: event answered unavailable in ${taskMs} ms; /health 200 ${toHealthy} ms after thaw; ` +
+        `completion ${late} ms after thaw; a disconnect made during the freeze recorded ${leaverRecorded} ms after thaw`,
     );
     await fullRoundTrip();
   });
