@@ -294,16 +294,25 @@ function describeCall(c: FuzzCall): string {
 // ------------------------------------------------------------------ the fuzz
 
 describe('payload fuzzing against a live server', () => {
+  // The server runs in this process: anything it fails to catch lands here.
+  const crashes: unknown[] = [];
+  const onCrash = (err: unknown) => crashes.push(err);
+  beforeAll(() => {
+    process.on('unhandledRejection', onCrash);
+    process.on('uncaughtException', onCrash);
+  });
+  afterAll(() => {
+    process.off('unhandledRejection', onCrash);
+    process.off('uncaughtException', onCrash);
+    expect(crashes).toEqual([]);
+  });
+
   it(`answers ${RUNS * BATCH} generated calls with typed errors while rooms keep ticking`, async () => {
     const protoBefore = {
       object: Object.getOwnPropertyNames(Object.prototype).sort(),
       array: Object.getOwnPropertyNames(Array.prototype).sort(),
       func: Object.getOwnPropertyNames(Function.prototype).sort(),
     };
-    const crashes: unknown[] = [];
-    const onCrash = (err: unknown) => crashes.push(err);
-    process.on('unhandledRejection', onCrash);
-    process.on('uncaughtException', onCrash);
 
     // Rooms in progress, all full (max 2), so fuzzed joins at their codes can only fail.
     const [a1, a2, b1, b2, c1, c2] = await Promise.all(Array.from({ length: 6 }, () => connect(server.url)));
@@ -467,9 +476,6 @@ describe('payload fuzzing against a live server', () => {
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoBefore.object);
     expect(Object.getOwnPropertyNames(Array.prototype).sort()).toEqual(protoBefore.array);
     expect(Object.getOwnPropertyNames(Function.prototype).sort()).toEqual(protoBefore.func);
-
-    process.off('unhandledRejection', onCrash);
-    process.off('uncaughtException', onCrash);
   }, 90_000);
 
   it('survives raw Socket.IO frames that socket.io-client would never send', async () => {
