@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import type { Config } from './config.js';
 import { type Clock, systemClock } from './domain/clock.js';
+import { generateRoomCode } from './domain/room-code.js';
 import { healthRoute } from './http/health-route.js';
 import { metricsRoute } from './http/metrics-route.js';
 import { sessionRoute } from './http/session-route.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   scheduler?: Partial<DueSchedulerOptions>;
   /** Key prefix in Redis, so tests (or deployments) can share one server. */
   redisPrefix?: string;
+  /** Room-code source (default: random nanoid codes); tests inject one that collides. */
+  generateRoomCode?: () => string;
 }
 
 export interface App {
@@ -246,7 +249,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         instanceTimeoutMs: config.instanceTimeoutMs,
       })
     : null;
-  const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker }, metrics, log);
+  const generateCode = deps.generateRoomCode ?? generateRoomCode;
+  const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, generateRoomCode: generateCode }, metrics, log);
   wireSocketServer(io, { config, clock, limits, rooms, dispatcher, metrics, log });
   io.on('room_timer', (timer) => rooms.onRemoteTimer(timer));
   // Redis is back after an outage (the first 'ready' was the initial connect, before this

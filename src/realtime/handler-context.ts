@@ -14,4 +14,5 @@ export interface HandlerContext {
   config: Config;
   limits: RateLimits;
   ticker: Ticker;
+  generateRoomCode: () => string;
 }

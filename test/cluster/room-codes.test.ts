@@ -1,10 +1,11 @@
 /**
  * Room codes are reserved atomically in Redis, so two instances can never hand out the
  * same live code. Random codes over 887M values would almost never collide on their own,
- * so the generator is rigged: its first calls all return the same code, which every
- * instance then tries to reserve at the same moment.
+ * so the instances are given a rigged generator (AppDeps.generateRoomCode): its first
+ * calls all return the same code, which every instance then tries to reserve at once.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { generateRoomCode } from '../../src/domain/room-code.js';
 import { call, type Client, closeAllClients, connect } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -14,18 +15,16 @@ const CONTESTED = 'QQQQQQ';
 /** Fewer than the 8 attempts a create makes, so every create still succeeds. */
 const CONTESTED_CALLS = 6;
 
-vi.mock('../../src/domain/room-code.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../src/domain/room-code.js')>();
-  let calls = 0;
-  return { ...real, generateRoomCode: () => (calls++ < CONTESTED_CALLS ? CONTESTED : real.generateRoomCode()) };
-});
+/** Shared by the three instances (one process), so they contend for the same code. */
+let calls = 0;
+const rigged = () => (calls++ < CONTESTED_CALLS ? CONTESTED : generateRoomCode());
 
 let redis: TestRedis;
 let servers: TestServer[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
-  servers = await Promise.all(['a', 'b', 'c'].map((id) => startServer({ REDIS_URL: redis.url, INSTANCE_ID: `codes-${id}` }, { redisPrefix: 'rc:' })));
+  servers = await Promise.all(['a', 'b', 'c'].map((id) => startServer({ REDIS_URL: redis.url, INSTANCE_ID: `codes-${id}` }, { redisPrefix: 'rc:', generateRoomCode: rigged })));
 });
 afterAll(async () => {
   closeAllClients();

@@ -4,7 +4,6 @@ import { AppError } from '../../contract/errors.js';
 import { LIMITS } from '../../contract/limits.js';
 import type { CreateSessionInput, JoinSessionInput, ResumeSessionInput } from '../../contract/schemas.js';
 import { createRoom, join, leave, reconnect } from '../../domain/membership.js';
-import { generateRoomCode } from '../../domain/room-code.js';
 import { findParticipant, type Room } from '../../domain/room-state.js';
 import { snapshot } from '../../domain/snapshot.js';
 import type { HandlerContext } from '../handler-context.js';
@@ -42,7 +41,7 @@ export async function createSession(ctx: HandlerContext, input: CreateSessionInp
     const room = createRoom(
       {
         id: newSessionId(),
-        code: generateRoomCode(),
+        code: ctx.generateRoomCode(),
         host: { id: participantId, user_name: userName, token_hash: hashToken(token), socket_id: ctx.socket.id, user_sub: ctx.socket.data.userSub },
         settings: {
           session_duration: input.session_duration ?? LIMITS.sessionDurationDefault,
