@@ -216,7 +216,8 @@ describe('load balancer (scripts/load-balancer.ts)', () => {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     await vi.waitFor(() => expect(out).toMatch(/listening on 127\.0\.0\.1:\d+/), { timeout: 10_000, interval: 20 });
     const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]);
-    expect(await get(port)).toBe('a');
+    // The first health check may not have passed yet (no healthy backend → connection reset).
+    await vi.waitFor(async () => expect(await get(port)).toBe('a'), { timeout: 5_000, interval: 50 });
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const [code] = (await exited) as [number | null];
