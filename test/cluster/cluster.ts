@@ -1,33 +1,13 @@
 /**
  * Cluster-test helpers: focusroom instances as child processes (for `kill -9` and
- * SIGTERM), free ports, and small HTTP probes. In-process instances come from
- * test/helpers/server.ts (`startServer({ REDIS_URL }, { redisPrefix })`).
+ * SIGTERM) on free ports (test/helpers/ports.ts), and small HTTP probes. In-process
+ * instances come from test/helpers/server.ts (`startServer({ REDIS_URL }, { redisPrefix })`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/ports.js';
+import { spawnServerProcess } from '../helpers/process.js';
 import { TEST_ENV } from '../helpers/server.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
-
-/** Every child still alive, so none outlives the test process. */
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface HttpReply {
   status: number;
@@ -85,20 +65,13 @@ export async function spawnInstance(opts: SpawnOptions): Promise<ChildInstance> 
     SHUTDOWN_GRACE_MS: '5000',
     ...opts.env,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
+  const { child, exited } = spawnServerProcess(env);
   let out = '';
   const keep = (c: Buffer) => {
     out = (out + c.toString()).slice(-20_000);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    });
-  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;
   let dead = false;

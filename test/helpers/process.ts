@@ -3,10 +3,17 @@
  * operator runs it: for signal handling and config validation. Killed by PID only.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** How a child process ended, and when (Date.now()). */
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: number;
+}
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -15,45 +22,39 @@ export interface ServerProcess {
   stdout(): string;
   stderr(): string;
   /** Resolves with the exit code (or signal) once the process has exited. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  exited: Promise<ProcessExit>;
 }
 
+/** Every server child still alive, so none outlives the test process. */
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** Spawns the server with `env` added to a quiet test environment (PORT on a free port unless given). */
-export async function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const port = env.PORT !== undefined && /^\d+$/.test(env.PORT) ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * `node --import tsx src/server.ts` from the repository root with exactly `env`, stdout and
+ * stderr piped (the caller reads them). SIGKILLed if still running when the test process exits.
+ */
+export function spawnServerProcess(env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<ProcessExit> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c) => (out += c.toString()));
-  child.stderr!.on('data', (c) => (err += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+  const exited = new Promise<ProcessExit>((resolve) =>
     child.once('exit', (code, signal) => {
       live.delete(child);
       resolve({ code, signal, at: Date.now() });
     }),
   );
+  return { child, exited };
+}
+
+/** Spawns the server with `env` added to a quiet test environment (PORT on a free port unless given). */
+export async function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = env.PORT !== undefined && /^\d+$/.test(env.PORT) ? Number(env.PORT) : await freePort();
+  const { child, exited } = spawnServerProcess({ PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c) => (out += c.toString()));
+  child.stderr!.on('data', (c) => (err += c.toString()));
   return { child, port, url: `http://127.0.0.1:${port}`, stdout: () => out, stderr: () => err, exited };
 }
 

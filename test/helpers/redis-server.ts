@@ -4,7 +4,8 @@
  * Redis (6379) is never touched.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
+import { freePort } from './ports.js';
 
 export interface TestRedis {
   port: number;
@@ -42,18 +43,6 @@ function installCleanup(): void {
       if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
     });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** One PING over a raw socket; true on +PONG. */

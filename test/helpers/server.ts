@@ -3,8 +3,10 @@
  * operator would; defaults only silence logs and lift the per-address limits that a
  * test (hundreds of clients from 127.0.0.1) would otherwise hit.
  */
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type App, type AppDeps, buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { closeAllClients } from './client.js';
 
 export interface TestServer {
   app: App;
@@ -27,4 +29,37 @@ export async function startServer(env: Record<string, string> = {}, deps: AppDep
   const app = await buildApp(config, deps);
   const url = await app.listen();
   return { app, url, close: () => app.close() };
+}
+
+export interface SharedServer extends TestServer {
+  /** The stored room's current seq. */
+  seqOf(code: string): Promise<number>;
+}
+
+/**
+ * One server for a whole test file: started in beforeAll, closed in afterAll, and every
+ * client from ./client.ts closed after each test. Call it at the top level of the file;
+ * `url` and `app` are there once beforeAll has run (inside tests and hooks).
+ */
+export function useSharedServer(env: Record<string, string> = {}, deps: AppDeps = {}): SharedServer {
+  let server: TestServer | undefined;
+  const current = (): TestServer => {
+    if (!server) throw new Error('useSharedServer: the server starts in beforeAll; use it inside tests and hooks');
+    return server;
+  };
+  beforeAll(async () => {
+    server = await startServer(env, deps);
+  });
+  afterAll(() => current().close());
+  afterEach(() => closeAllClients());
+  return {
+    get app() {
+      return current().app;
+    },
+    get url() {
+      return current().url;
+    },
+    close: () => current().close(),
+    seqOf: async (code) => (await current().app.store.get(code))!.seq,
+  };
 }

@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeAllClients, connect } from '../helpers/client.js';
+import { freePort } from '../helpers/ports.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { freePort } from './hardening-support.js';
 
 afterEach(() => closeAllClients());
 

@@ -1,13 +1,13 @@
 /**
  * Shared by the hardening-*.test.ts files: wire-error checks, a server in a child process
  * (for signals, exit codes and log capture), a raw Engine.IO/Socket.IO WebSocket client
- * (for frames socket.io-client would never send) and a free-port probe.
+ * (for frames socket.io-client would never send).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { ERROR_CODES } from '../../src/contract/errors.js';
+import { freePort } from '../helpers/ports.js';
+import { type ProcessExit, spawnServerProcess } from '../helpers/process.js';
 
 /** What must never reach a client: stack frames, file paths, error class names, library names. */
 export const LEAK = /\n\s+at |\bat \S*.*\(.*:\d+:\d+\)|node_modules|\/work\/|file:\/\/|\.ts:\d+|\.js:\d+|\b(TypeError|ReferenceError|SyntaxError|RangeError|ioredis|ECONNREFUSED)\b/;
@@ -39,21 +39,7 @@ export function badAck(reply: unknown, sent = ''): string | null {
   return null;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 // ------------------------------------------------------------------ child server
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface ChildServer {
   url: string;
@@ -64,15 +50,10 @@ export interface ChildServer {
   /** Parsed pino lines of stdout so far. */
   logs(): Array<Record<string, unknown>>;
   /** Resolves with the exit code (null if killed by a signal) and the signal. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  exited: Promise<ProcessExit>;
   /** SIGKILL if still running (cleanup). */
   kill(): void;
 }
-
-const liveChildren = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of liveChildren) c.kill('SIGKILL');
-});
 
 /**
  * `node --import tsx src/server.ts` with `env` (on top of this process's env, minus test
@@ -81,30 +62,19 @@ process.on('exit', () => {
  */
 export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
   const port = env.PORT && env.PORT !== '0' ? Number(env.PORT) : await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      ...env,
-      PORT: String(port),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child: proc, exited } = spawnServerProcess({
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    ...env,
+    PORT: String(port),
   });
-  liveChildren.add(proc);
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    proc.once('exit', (code, signal) => {
-      liveChildren.delete(proc);
-      resolve({ code, signal, at: Date.now() });
-    }),
-  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   let exitedEarly = false;
@@ -213,22 +183,19 @@ export class RawClient {
 
   /** Sends `42<id><json>` and waits for `43<id>`; resolves [] if the connection closes first. */
   callRaw(id: number, json: string, timeoutMs = 5_000): Promise<unknown[] | 'timeout'> {
-    return new Promise((resolve) => {
-      if (this.closed) return resolve([]);
-      const timer = setTimeout(() => {
-        this.waiters.delete(id);
-        resolve('timeout');
-      }, timeoutMs);
-      this.waiters.set(id, (args) => {
-        clearTimeout(timer);
-        resolve(args);
-      });
-      this.send(`42${id}${json}`);
-    });
+    return this.sendAwaitingAck(id, [`42${id}${json}`], timeoutMs);
   }
 
   /** A binary event: `45<n>-<id><json>` followed by `n` binary frames; waits for `43<id>`. */
   callBinary(id: number, json: string, buffers: Buffer[], timeoutMs = 5_000): Promise<unknown[] | 'timeout'> {
+    return this.sendAwaitingAck(id, [`45${buffers.length}-${id}${json}`, ...buffers], timeoutMs);
+  }
+
+  /**
+   * Sends `frames` in order and resolves with the args of ack `id`: [] if the connection is
+   * (or gets) closed first, 'timeout' after `timeoutMs`.
+   */
+  private sendAwaitingAck(id: number, frames: Array<string | Buffer>, timeoutMs: number): Promise<unknown[] | 'timeout'> {
     return new Promise((resolve) => {
       if (this.closed) return resolve([]);
       const timer = setTimeout(() => {
@@ -239,8 +206,7 @@ export class RawClient {
         clearTimeout(timer);
         resolve(args);
       });
-      this.send(`45${buffers.length}-${id}${json}`);
-      for (const b of buffers) this.send(b);
+      for (const frame of frames) this.send(frame);
     });
   }
 

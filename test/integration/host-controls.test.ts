@@ -2,19 +2,13 @@
  * start_session / pause_session / resume_timer / update_settings: host only, in the right
  * states, with their room events; a refused request changes nothing.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, type Client, closeAllClients, connect, record, roomWith, waitFor } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { call, type Client, connect, record, roomWith, waitFor } from '../helpers/client.js';
+import { useSharedServer } from '../helpers/server.js';
 import { expectAckError, expectSnapshot, quietWindow } from '../helpers/shapes.js';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(() => server.close());
-afterEach(() => closeAllClients());
-
-const seqOf = async (code: string) => (await server.app.store.get(code))!.seq;
+const server = useSharedServer();
+const { seqOf } = server;
 
 async function pair(create: Record<string, unknown> = {}) {
   const [host, guest] = await Promise.all([connect(server.url), connect(server.url)]);

@@ -2,19 +2,13 @@
  * update_status (ack, broadcast to the others only, transition rules) and the shared task
  * list (add/update/remove with task_* events and seq).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { call, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
+import { useSharedServer } from '../helpers/server.js';
 import { expectAckError, expectTask, quietWindow } from '../helpers/shapes.js';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(() => server.close());
-afterEach(() => closeAllClients());
-
-const seqOf = async (code: string) => (await server.app.store.get(code))!.seq;
+const server = useSharedServer();
+const { seqOf } = server;
 
 async function trio(create: Record<string, unknown> = {}) {
   const clients = await Promise.all([connect(server.url), connect(server.url), connect(server.url)]);

@@ -2,46 +2,20 @@
  * Countdown rules: start, room-wide pause/resume arithmetic, settings. Injected `now`.
  */
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/contract/errors.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { pause, resumeTimer, start, updateSettings, updateStatus } from '../../src/domain/countdown.js';
 import { runDue } from '../../src/domain/deadlines.js';
-import type { Outcome } from '../../src/domain/draft.js';
-import { createRoom, join, type NewParticipant } from '../../src/domain/membership.js';
+import { join } from '../../src/domain/membership.js';
 import type { Room, RoomSettings } from '../../src/domain/room-state.js';
+import { codeOf, hostedRoom, ok, person, T0, withJoined } from './fixtures.js';
 
-const T0 = 1_700_000_000_000;
 const D = 60_000;
-const person = (id: string): NewParticipant => ({ id, user_name: `user-${id}`, token_hash: `hash-${id}`, socket_id: `sock-${id}` });
-const ok = <T>(o: Outcome<T>): Room => {
-  if (!o.room) throw new Error('room unexpectedly deleted');
-  return o.room;
-};
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 /** Host h plus b and c (joined at T0+1s, T0+2s); duration D. */
 function trio(settings: Partial<RoomSettings> = {}): Room {
-  let room = createRoom(
-    {
-      id: 'room-1',
-      code: 'ABC234',
-      host: person('h'),
-      settings: { session_duration: D, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000, ...settings },
-      grace_ms: 60_000,
-      ttl_ms: 7_200_000,
-    },
-    T0,
-  );
-  room = ok(join(room, person('b'), T0 + 1_000));
-  room = ok(join(room, person('c'), T0 + 2_000));
-  return room;
+  return withJoined(hostedRoom({ settings: { session_duration: D, ...settings } }), [
+    ['b', T0 + 1_000],
+    ['c', T0 + 2_000],
+  ]);
 }
 
 describe('start', () => {

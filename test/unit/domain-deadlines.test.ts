@@ -5,36 +5,19 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import { pause, resumeTimer, start, updateStatus } from '../../src/domain/countdown.js';
 import { expiresAt, nextDeadline, runDue } from '../../src/domain/deadlines.js';
-import type { Outcome } from '../../src/domain/draft.js';
-import { createRoom, disconnect, join, reconnect, type NewParticipant } from '../../src/domain/membership.js';
+import { disconnect, reconnect } from '../../src/domain/membership.js';
 import type { Room } from '../../src/domain/room-state.js';
+import { at, hostedRoom, ok, T0, withJoined } from './fixtures.js';
 
-const T0 = 1_700_000_000_000;
 const D = 60_000;
 const GRACE = 30_000;
 const TTL = 7_200_000;
-const person = (id: string): NewParticipant => ({ id, user_name: `user-${id}`, token_hash: `hash-${id}`, socket_id: `sock-${id}` });
-const ok = <T>(o: Outcome<T>): Room => {
-  if (!o.room) throw new Error('room unexpectedly deleted');
-  return o.room;
-};
 function trio(ttl_ms = TTL, duration = D): Room {
-  let room = createRoom(
-    {
-      id: 'room-1',
-      code: 'ABC234',
-      host: person('h'),
-      settings: { session_duration: duration, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 },
-      grace_ms: GRACE,
-      ttl_ms,
-    },
-    T0,
-  );
-  room = ok(join(room, person('b'), T0));
-  room = ok(join(room, person('c'), T0));
-  return room;
+  return withJoined(hostedRoom({ settings: { session_duration: duration }, grace_ms: GRACE, ttl_ms }), [
+    ['b', T0],
+    ['c', T0],
+  ]);
 }
-const at = (ms: number): number => T0 + ms;
 
 describe('completion via runDue', () => {
   it('does nothing before ends_at', () => {

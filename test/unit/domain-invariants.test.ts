@@ -12,23 +12,15 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { pause, resumeTimer, start, updateSettings, updateStatus } from '../../src/domain/countdown.js';
 import { nextDeadline, runDue } from '../../src/domain/deadlines.js';
 import type { Outcome } from '../../src/domain/draft.js';
-import { createRoom, disconnect, join, leave, reconnect, type NewParticipant } from '../../src/domain/membership.js';
+import { disconnect, join, leave, reconnect } from '../../src/domain/membership.js';
 import type { Room } from '../../src/domain/room-state.js';
 import { snapshot, timeLeft } from '../../src/domain/snapshot.js';
 import { addTask, removeTask, updateTask } from '../../src/domain/tasks.js';
+import { hostedRoom, ok, person, T0 } from './fixtures.js';
 
-const T0 = 1_700_000_000_000;
 const D = 60_000;
-const person = (id: string): NewParticipant => ({ id, user_name: `user-${id}`, token_hash: `hash-${id}`, socket_id: `sock-${id}` });
-const ok = <T>(o: Outcome<T>): Room => {
-  if (!o.room) throw new Error('room unexpectedly deleted');
-  return o.room;
-};
 function newRoom(grace_ms = 20_000, ttl_ms = 300_000): Room {
-  return createRoom(
-    { id: 'room-1', code: 'ABC234', host: person('h'), settings: { session_duration: D, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 }, grace_ms, ttl_ms },
-    T0,
-  );
+  return hostedRoom({ settings: { session_duration: D }, grace_ms, ttl_ms });
 }
 
 /** Checks one transition: input untouched, seq/log/changed consistent. Returns the new room. */

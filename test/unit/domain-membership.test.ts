@@ -3,48 +3,22 @@
  * Pure functions with an injected `now`: no sleeping, no timers.
  */
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/contract/errors.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { pause, start } from '../../src/domain/countdown.js';
 import { runDue } from '../../src/domain/deadlines.js';
-import type { Outcome } from '../../src/domain/draft.js';
-import { createRoom, disconnect, join, leave, reconnect, type NewParticipant } from '../../src/domain/membership.js';
+import { createRoom, disconnect, join, leave, reconnect } from '../../src/domain/membership.js';
 import type { Room, RoomSettings } from '../../src/domain/room-state.js';
-
-const T0 = 1_700_000_000_000;
-const person = (id: string): NewParticipant => ({ id, user_name: `user-${id}`, token_hash: `hash-${id}`, socket_id: `sock-${id}` });
+import { codeOf, hostedRoom, ok, person, T0, withJoined } from './fixtures.js';
 
 function newRoom(settings: Partial<RoomSettings> = {}, grace_ms = 60_000, now = T0): Room {
-  return createRoom(
-    {
-      id: 'room-1',
-      code: 'ABC234',
-      host: person('h'),
-      settings: { session_duration: 60_000, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000, ...settings },
-      grace_ms,
-      ttl_ms: 7_200_000,
-    },
-    now,
-  );
-}
-const ok = <T>(o: Outcome<T>): Room => {
-  if (!o.room) throw new Error('room unexpectedly deleted');
-  return o.room;
-};
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e.code;
-    throw e;
-  }
-  return undefined;
+  return hostedRoom({ settings, grace_ms, now });
 }
 /** Host h plus joiners, each one second apart. */
 function roomWith(ids: string[], settings: Partial<RoomSettings> = {}, grace_ms = 60_000): Room {
-  let room = newRoom(settings, grace_ms);
-  ids.forEach((id, i) => (room = ok(join(room, person(id), T0 + (i + 1) * 1000))));
-  return room;
+  return withJoined(
+    newRoom(settings, grace_ms),
+    ids.map((id, i) => [id, T0 + (i + 1) * 1000] as const),
+  );
 }
 
 describe('createRoom', () => {

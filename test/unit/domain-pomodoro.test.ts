@@ -1,34 +1,17 @@
 /** Pomodoro cycle: focus and break phases alternate, boundaries exactly at the previous ends_at. */
 import { describe, expect, it } from 'vitest';
-import type { Outcome } from '../../src/domain/draft.js';
 import { pause, resumeTimer, start, updateStatus } from '../../src/domain/countdown.js';
 import { nextDeadline, runDue } from '../../src/domain/deadlines.js';
-import { createRoom, join } from '../../src/domain/membership.js';
 import type { Room } from '../../src/domain/room-state.js';
 import { roomTimer, snapshot, timeLeft } from '../../src/domain/snapshot.js';
+import { hostedRoom, ok, T0, withJoined } from './fixtures.js';
 
-const T0 = 1_700_000_000_000;
 const FOCUS = 10_000;
 const BREAK = 3_000;
-const ok = <T>(o: Outcome<T>): Room => {
-  if (!o.room) throw new Error('room deleted');
-  return o.room;
-};
-const person = (id: string) => ({ id, user_name: `user-${id}`, token_hash: `hash-${id}`, socket_id: `sock-${id}` });
 
 function cycle(rounds = 2): Room {
-  const room = createRoom(
-    {
-      id: 'room-1',
-      code: 'ABC234',
-      host: person('h'),
-      settings: { session_duration: FOCUS, max_participants: 4, late_join: true, rounds, break_duration: BREAK },
-      grace_ms: 60_000,
-      ttl_ms: 3_600_000,
-    },
-    T0,
-  );
-  return ok(start(ok(join(room, person('b'), T0)), 'h', T0));
+  const room = hostedRoom({ settings: { session_duration: FOCUS, rounds, break_duration: BREAK }, ttl_ms: 3_600_000 });
+  return ok(start(withJoined(room, [['b', T0]]), 'h', T0));
 }
 
 describe('pomodoro cycle', () => {

@@ -4,34 +4,16 @@
 import { describe, expect, it } from 'vitest';
 import { pause, start, updateStatus } from '../../src/domain/countdown.js';
 import { runDue } from '../../src/domain/deadlines.js';
-import type { Outcome } from '../../src/domain/draft.js';
-import { createRoom, disconnect, join, leave, type NewParticipant } from '../../src/domain/membership.js';
+import { disconnect, join, leave } from '../../src/domain/membership.js';
 import type { Room } from '../../src/domain/room-state.js';
 import { results, roomTimer, snapshot, timeLeft } from '../../src/domain/snapshot.js';
 import { addTask } from '../../src/domain/tasks.js';
+import { at, hostedRoom, ok, person, T0, withJoined } from './fixtures.js';
 
-const T0 = 1_700_000_000_000;
 const D = 60_000;
-const person = (id: string): NewParticipant => ({ id, user_name: `user-${id}`, token_hash: `hash-${id}`, socket_id: `sock-${id}` });
-const ok = <T>(o: Outcome<T>): Room => {
-  if (!o.room) throw new Error('room unexpectedly deleted');
-  return o.room;
-};
 function duo(): Room {
-  const room = createRoom(
-    {
-      id: 'room-1',
-      code: 'ABC234',
-      host: person('h'),
-      settings: { session_duration: D, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 },
-      grace_ms: 60_000,
-      ttl_ms: 7_200_000,
-    },
-    T0,
-  );
-  return ok(join(room, person('b'), T0 + 1_000));
+  return withJoined(hostedRoom({ settings: { session_duration: D } }), [['b', T0 + 1_000]]);
 }
-const at = (ms: number): number => T0 + ms;
 
 describe('timeLeft', () => {
   it('waiting → the full duration, whatever the time', () => {

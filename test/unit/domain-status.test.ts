@@ -2,47 +2,18 @@
  * Participant status rules (ready / focusing / paused / failed) and focus-time accounting.
  */
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/contract/errors.js';
 import { pause, resumeTimer, start, updateStatus } from '../../src/domain/countdown.js';
 import { runDue } from '../../src/domain/deadlines.js';
-import type { Outcome } from '../../src/domain/draft.js';
-import { createRoom, join, type NewParticipant } from '../../src/domain/membership.js';
 import type { Room } from '../../src/domain/room-state.js';
 import { results } from '../../src/domain/snapshot.js';
+import { at, codeOf, hostedRoom, ok, T0, withJoined } from './fixtures.js';
 
-const T0 = 1_700_000_000_000;
 const D = 100_000;
-const person = (id: string): NewParticipant => ({ id, user_name: `user-${id}`, token_hash: `hash-${id}`, socket_id: `sock-${id}` });
-const ok = <T>(o: Outcome<T>): Room => {
-  if (!o.room) throw new Error('room unexpectedly deleted');
-  return o.room;
-};
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 function duo(): Room {
-  const room = createRoom(
-    {
-      id: 'room-1',
-      code: 'ABC234',
-      host: person('h'),
-      settings: { session_duration: D, max_participants: 4, late_join: true, rounds: 1, break_duration: 300_000 },
-      grace_ms: 60_000,
-      ttl_ms: 7_200_000,
-    },
-    T0,
-  );
-  return ok(join(room, person('b'), T0));
+  return withJoined(hostedRoom({ settings: { session_duration: D } }), [['b', T0]]);
 }
 /** Started at T0: ends_at = T0 + D. */
 const running = (): Room => ok(start(duo(), 'h', T0));
-const at = (ms: number): number => T0 + ms;
 const participant = (room: Room, id: string) => room.participants.find((p) => p.id === id)!;
 
 describe('updateStatus: which status when', () => {
