@@ -57,6 +57,25 @@ async function handle(msg) {
       writeFileSync(msg.file, JSON.stringify(profile));
       return { file: msg.file };
     }
+    case 'alloc-start':
+      // Sampling heap profiler. With includeObjectsCollectedByMajorGC and without ...ByMinorGC,
+      // the samples are the allocations that outlived a scavenge (promoted to old space).
+      profiler = new Session();
+      profiler.connect();
+      await post('HeapProfiler.enable');
+      await post('HeapProfiler.startSampling', {
+        samplingInterval: msg.intervalBytes ?? 16384,
+        includeObjectsCollectedByMajorGC: Boolean(msg.major),
+        includeObjectsCollectedByMinorGC: Boolean(msg.minor),
+      });
+      return {};
+    case 'alloc-stop': {
+      const { profile } = await post('HeapProfiler.stopSampling');
+      profiler.disconnect();
+      profiler = null;
+      writeFileSync(msg.file, JSON.stringify(profile));
+      return { file: msg.file };
+    }
     case 'heap-snapshot':
       if (typeof globalThis.gc === 'function') globalThis.gc();
       return { file: writeHeapSnapshot(msg.file) };

@@ -4,24 +4,47 @@
  * `time_left_ms` crosses a whole second, so lateness never accumulates and every
  * instance ticking the same room sends the same second. Ticks never touch the store
  * or Redis (`io.local`), and each tick is encoded once per room.
+ *
+ * The hot path (one `fire` per room per second) is kept lean — bench/ measures it
+ * (docs/performance.md): everything that is fixed for a room's countdown (its Socket.IO
+ * room name and the `io.local.to(room)` broadcast operator) is built once per
+ * countdown, not once per tick, and the timer takes the entry as its argument instead
+ * of a fresh closure. What is left per tick is the payload itself and Socket.IO's own
+ * work (one encode per room, one pre-framed write per socket).
  */
 import type { RoomTimer, TimeUpdatePayload } from '../contract/events.js';
 import type { Clock } from '../domain/clock.js';
 import { roomKey, type TypedServer } from './types.js';
 
+type Namespace = TypedServer['sockets'];
+type Operator = ReturnType<Namespace['to']>;
+
 interface Entry {
+  code: string;
   timer: RoomTimer;
   handle: NodeJS.Timeout | null;
+  /** Socket.IO room of the focus room (`r:<code>`). */
+  key: string;
+  /** `io.local.to(key)`, built once: a BroadcastOperator is immutable, and emit() does not change it. */
+  to: Operator;
+  /** The adapter `to` was built on; rebuilt if the namespace's adapter is ever swapped. */
+  adapter: Namespace['adapter'];
+  /** The whole second (of time left) the pending timer will announce, and when it is due. */
+  k: number;
+  dueAt: number;
 }
 
 export class Ticker {
   private readonly rooms = new Map<string, Entry>();
+  private readonly nsp: Namespace;
 
   constructor(
     private readonly io: TypedServer,
     private readonly clock: Clock,
     private readonly onLateness: (ms: number) => void,
-  ) {}
+  ) {
+    this.nsp = io.sockets;
+  }
 
   /** Align to a room's countdown; idempotent, and a no-op when nothing changed. */
   sync(timer: RoomTimer): void {
@@ -29,10 +52,12 @@ export class Ticker {
     const current = this.rooms.get(code);
     if (current && current.timer.status === timer.status && current.timer.ends_at === timer.ends_at && current.timer.phase === timer.phase) return;
     this.stop(code);
-    if (timer.status !== 'active' || timer.ends_at === null || !this.hasLocalSockets(code)) return;
-    const entry: Entry = { timer, handle: null };
+    const key = roomKey(code);
+    if (timer.status !== 'active' || timer.ends_at === null || !this.hasLocalSockets(key)) return;
+    const adapter = this.nsp.adapter;
+    const entry: Entry = { code, timer, handle: null, key, to: this.io.local.to(key), adapter, k: 0, dueAt: 0 };
     this.rooms.set(code, entry);
-    this.scheduleNext(code, entry, Number.MAX_SAFE_INTEGER);
+    this.scheduleNext(entry, Number.MAX_SAFE_INTEGER);
   }
 
   stop(code: string): void {
@@ -55,41 +80,48 @@ export class Ticker {
    * millisecond early can never repeat a second) and at or below what is left now
    * (so a stalled event loop skips missed seconds instead of bursting them).
    */
-  private scheduleNext(code: string, entry: Entry, belowK: number): void {
+  private scheduleNext(entry: Entry, belowK: number): void {
     const endsAt = entry.timer.ends_at!;
     const now = this.clock.now();
     const k = Math.min(belowK - 1, Math.ceil((endsAt - now) / 1000) - 1);
     // The last second (0) is announced by `session_completed`, not by a tick.
     if (k < 1) {
-      this.rooms.delete(code);
+      this.rooms.delete(entry.code);
       return;
     }
-    const dueAt = endsAt - k * 1000;
-    entry.handle = setTimeout(() => this.fire(code, entry, k, dueAt), Math.max(0, dueAt - now));
+    entry.k = k;
+    entry.dueAt = endsAt - k * 1000;
+    entry.handle = setTimeout(this.fire, Math.max(0, entry.dueAt - now), entry);
   }
 
-  private fire(code: string, entry: Entry, k: number, dueAt: number): void {
-    if (this.rooms.get(code) !== entry) return;
-    if (!this.hasLocalSockets(code)) {
-      this.rooms.delete(code);
+  /** The timer callback: an arrow property, so one function serves every room and tick. */
+  private readonly fire = (entry: Entry): void => {
+    if (this.rooms.get(entry.code) !== entry) return;
+    if (!this.hasLocalSockets(entry.key)) {
+      this.rooms.delete(entry.code);
       return;
     }
     const now = this.clock.now();
-    this.onLateness(Math.max(0, now - dueAt));
-    const timeLeft = k * 1000;
+    this.onLateness(Math.max(0, now - entry.dueAt));
+    const timeLeft = entry.k * 1000;
+    const timer = entry.timer;
     const payload: TimeUpdatePayload = {
       time_left_ms: timeLeft,
-      elapsed: entry.timer.phase_duration - timeLeft,
-      ends_at: entry.timer.ends_at!,
+      elapsed: timer.phase_duration - timeLeft,
+      ends_at: timer.ends_at!,
       server_now: now,
-      phase: entry.timer.phase,
-      round: entry.timer.round,
+      phase: timer.phase,
+      round: timer.round,
     };
-    this.io.local.to(roomKey(code)).emit('time_update', payload);
-    this.scheduleNext(code, entry, k);
-  }
+    if (entry.adapter !== this.nsp.adapter) {
+      entry.adapter = this.nsp.adapter;
+      entry.to = this.io.local.to(entry.key);
+    }
+    entry.to.emit('time_update', payload);
+    this.scheduleNext(entry, entry.k);
+  };
 
-  private hasLocalSockets(code: string): boolean {
-    return (this.io.of('/').adapter.rooms.get(roomKey(code))?.size ?? 0) > 0;
+  private hasLocalSockets(key: string): boolean {
+    return (this.nsp.adapter.rooms.get(key)?.size ?? 0) > 0;
   }
 }

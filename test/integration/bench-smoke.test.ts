@@ -56,7 +56,7 @@ describe('npm run bench (smoke)', () => {
     expect(r.cluster.cpuRatio).toBeGreaterThan(0);
     expect(r.cluster.perInstanceCpuMs).toHaveLength(2);
     expect(finite(r.cluster.redis.tickCpuMsPerS)).toBe(true);
-    expect(finite(r.cluster.redis.tickWindowPublish)).toBe(true);
+    expect(finite(r.cluster.redis.tickWindowBroadcasts)).toBe(true);
 
     expect(r.join.steps.length).toBeGreaterThan(0);
     for (const s of r.join.steps) {
