@@ -135,17 +135,17 @@ const actions = {
   async status(status) {
     const res = await act('update_status', { status });
     // The others get participant_status_updated; the sender only the ack.
-    if (res) patchParticipant(state.me, { status: res.status });
+    if (res) patchParticipant(state.me, { status: res.status }, res.seq);
   },
   async addTask(form) {
     const res = await act('add_task', { title: form.elements.title.value });
     if (res) {
       form.reset();
-      upsertTask(res.task);
+      upsertTask(res.task, res.seq);
     }
   },
-  toggleTask: (taskId, done) => act('update_task', { task_id: taskId, done }).then((res) => (res ? upsertTask(res.task) : update())),
-  removeTask: (taskId) => act('remove_task', { task_id: taskId }).then((res) => res && dropTask(res.task.id)),
+  toggleTask: (taskId, done) => act('update_task', { task_id: taskId, done }).then((res) => (res ? upsertTask(res.task, res.seq) : update())),
+  removeTask: (taskId) => act('remove_task', { task_id: taskId }).then((res) => res && dropTask(res.task.id, res.seq)),
   async leave() {
     if (socket.connected && state.seated) await request('leave_session');
     leaveRoom('You left the room.');
@@ -186,20 +186,20 @@ for (const name of SNAPSHOT_EVENTS) {
 
 socket.on('participant_status_updated', (data) => {
   noteSeq(data.seq);
-  patchParticipant(data.participant_id, { status: data.status });
+  patchParticipant(data.participant_id, { status: data.status }, data.seq);
 });
 socket.on('participant_connection', (data) => {
   noteSeq(data.seq);
-  patchParticipant(data.participant_id, { connected: data.connected });
+  patchParticipant(data.participant_id, { connected: data.connected }, data.seq);
 });
 socket.on('creator_changed', (data) => {
   noteSeq(data.seq);
-  setHost(data.new_creator_id);
+  setHost(data.new_creator_id, data.seq);
   if (data.new_creator_id === state.me) announce('You are now the host');
 });
-socket.on('task_added', (data) => (noteSeq(data.seq), upsertTask(data.task)));
-socket.on('task_updated', (data) => (noteSeq(data.seq), upsertTask(data.task)));
-socket.on('task_removed', (data) => (noteSeq(data.seq), dropTask(data.task.id)));
+socket.on('task_added', (data) => (noteSeq(data.seq), upsertTask(data.task, data.seq)));
+socket.on('task_updated', (data) => (noteSeq(data.seq), upsertTask(data.task, data.seq)));
+socket.on('task_removed', (data) => (noteSeq(data.seq), dropTask(data.task.id, data.seq)));
 socket.on('time_update', (data) => (correctTimer(data), tick()));
 socket.on('room_closed', () => leaveRoom('The room has closed.'));
 

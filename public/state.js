@@ -9,9 +9,10 @@ const stored = (store, key) => ({
     try { value === null ? store.removeItem(key) : store.setItem(key, JSON.stringify(value)); } catch { /* storage disabled */ }
   },
 });
-const seatStore = stored(sessionStorage, 'focusroom.seat'); // { room_code, participant_id, resume_token, last_seq }
-const resultsStore = stored(sessionStorage, 'focusroom.results'); // { started_at, results } of the last completion
-export const nameStore = stored(localStorage, 'focusroom.name');
+// Through globalThis: undefined in Node (the unit test imports this module), where get() is null.
+const seatStore = stored(globalThis.sessionStorage, 'focusroom.seat'); // { room_code, participant_id, resume_token, last_seq }
+const resultsStore = stored(globalThis.sessionStorage, 'focusroom.results'); // { started_at, results } of the last completion
+export const nameStore = stored(globalThis.localStorage, 'focusroom.name');
 
 export const state = {
   seat: seatStore.get(),
@@ -22,6 +23,17 @@ export const state = {
   seated: false, // this connection is attached to the seat
   resuming: false,
 };
+
+// Across instances events can arrive out of `seq` order, or older than the join snapshot
+// (docs/scaling.md): each entity keeps the seq of its last applied change, so a late one is dropped.
+let snapshotSeq = 0; // every entity is at least as new as the applied snapshot
+const entitySeqs = new Map(); // 'status:<id>', 'connected:<id>', 'task:<id>' (kept after removal), 'host'
+function isNewer(key, seq) {
+  if (!Number.isInteger(seq)) return true; // nothing to order by
+  if (seq <= (entitySeqs.get(key) ?? snapshotSeq)) return false;
+  entitySeqs.set(key, seq);
+  return true;
+}
 
 let onChange = () => {};
 export const onStateChange = (fn) => { onChange = fn; };
@@ -46,6 +58,8 @@ export function applySnapshot(session) {
   // An ack's snapshot can be older than an event that already arrived.
   if (state.session && state.session.id === session.id && session.seq < state.session.seq) return;
   state.session = session;
+  snapshotSeq = session.seq;
+  entitySeqs.clear();
   state.offset = session.server_now - Date.now();
   if (session.status !== 'completed') state.results = null;
   noteSeq(session.seq);
@@ -74,15 +88,15 @@ export function clearSeat() {
 
 export const participant = (id) => state.session?.participants.find((p) => p.id === id);
 
-/** Patches a participant (status, connected) from an event without a snapshot. */
-export function patchParticipant(id, patch) {
+/** Patches one field of a participant (status or connected) from an event or ack with its `seq`. */
+export function patchParticipant(id, patch, seq) {
   const p = participant(id);
-  if (p) Object.assign(p, patch);
+  if (p && isNewer(`${Object.keys(patch).join()}:${id}`, seq)) Object.assign(p, patch);
   onChange();
 }
 
-export function setHost(hostId) {
-  if (!state.session) return;
+export function setHost(hostId, seq) {
+  if (!state.session || !isNewer('host', seq)) return;
   state.session.host_id = hostId;
   state.session.is_creator = hostId === state.me;
   onChange();
@@ -105,17 +119,20 @@ export function correctTimer(tick) {
   state.offset = tick.server_now - Date.now();
 }
 
-export function upsertTask(task) {
+export function upsertTask(task, seq) {
   if (!state.session) return;
-  const tasks = state.session.tasks;
-  const i = tasks.findIndex((t) => t.id === task.id);
-  if (i >= 0) tasks[i] = task;
-  else tasks.push(task);
+  // A removed task keeps its removal's seq: an older add or update does not bring it back.
+  if (isNewer(`task:${task.id}`, seq)) {
+    const tasks = state.session.tasks;
+    const i = tasks.findIndex((t) => t.id === task.id);
+    if (i >= 0) tasks[i] = task;
+    else tasks.push(task);
+  }
   onChange();
 }
 
-export function dropTask(taskId) {
+export function dropTask(taskId, seq) {
   if (!state.session) return;
-  state.session.tasks = state.session.tasks.filter((t) => t.id !== taskId);
+  if (isNewer(`task:${taskId}`, seq)) state.session.tasks = state.session.tasks.filter((t) => t.id !== taskId);
   onChange();
 }

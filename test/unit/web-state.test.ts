@@ -1,0 +1,114 @@
+/**
+ * The web client's state (public/state.js) under out-of-order delivery: in cluster mode
+ * events can arrive out of `seq` order or older than the join snapshot (docs/scaling.md).
+ * A late event must not revert newer state or re-apply what the snapshot already holds.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { SessionSnapshot, TaskView } from '../../src/contract/events.js';
+
+// Plain browser JS without types: imported through a URL so tsc leaves it untyped.
+const web: any = await import(new URL('../../public/state.js', import.meta.url).href);
+
+const task = (id: string, done = false): TaskView => ({ id, title: id, done, created_by: 'h', created_at: 0 });
+
+function snapshot(seq: number, patch: Partial<SessionSnapshot> = {}): SessionSnapshot {
+  return {
+    id: 'room-1', room_code: 'ABC123', status: 'waiting', seq, server_now: Date.now(),
+    participants: [
+      { id: 'h', user_name: 'Host', status: 'ready', joined_at: 0, connected: true },
+      { id: 'b', user_name: 'Bea', status: 'ready', joined_at: 0, connected: true },
+    ],
+    max_participants: 4, session_duration: 60_000, time_left_ms: 60_000, started_at: null, created_at: 0,
+    is_creator: false, host_id: 'h', ends_at: null, late_join: true, tasks: [task('t1')],
+    phase: 'focus', round: 1, rounds: 1, break_duration: 0, results: null,
+    ...patch,
+  } as SessionSnapshot;
+}
+
+/** The room events as public/app.js applies them. */
+const on = {
+  status: (seq: number, id: string, status: string) => (web.noteSeq(seq), web.patchParticipant(id, { status }, seq)),
+  connection: (seq: number, id: string, connected: boolean) => (web.noteSeq(seq), web.patchParticipant(id, { connected }, seq)),
+  creator: (seq: number, id: string) => (web.noteSeq(seq), web.setHost(id, seq)),
+  taskAdded: (seq: number, t: TaskView) => (web.noteSeq(seq), web.upsertTask(t, seq)),
+  taskUpdated: (seq: number, t: TaskView) => (web.noteSeq(seq), web.upsertTask(t, seq)),
+  taskRemoved: (seq: number, t: TaskView) => (web.noteSeq(seq), web.dropTask(t.id, seq)),
+};
+
+const bea = () => web.participant('b');
+const taskIds = () => web.state.session.tasks.map((t: TaskView) => t.id);
+
+beforeEach(() => {
+  web.clearSeat();
+  // Join as 'b' with a snapshot at seq 10.
+  web.takeSeat({ room_code: 'ABC123', participant_id: 'b', resume_token: 'tok', session: snapshot(10) });
+});
+
+describe('web client state: event order', () => {
+  it('an older status arriving after a newer one is ignored', () => {
+    on.status(12, 'b', 'focusing');
+    on.status(11, 'b', 'paused');
+    expect(bea().status).toBe('focusing');
+    // Connection is tracked on its own: an event older than the status change still applies.
+    on.connection(11, 'b', false);
+    expect(bea().connected).toBe(false);
+    on.connection(11, 'b', true); // the same seq twice: already applied
+    expect(bea().connected).toBe(false);
+  });
+
+  it('events older than (or as old as) the join snapshot are ignored', () => {
+    on.status(9, 'b', 'focusing');
+    on.connection(10, 'h', false);
+    on.creator(8, 'b');
+    on.taskAdded(7, task('gone')); // added and removed before the join: not in the snapshot
+    on.taskUpdated(9, task('t1', true));
+    on.taskRemoved(10, task('t1'));
+    expect(bea().status).toBe('ready');
+    expect(web.participant('h').connected).toBe(true);
+    expect(web.state.session.host_id).toBe('h');
+    expect(web.state.session.is_creator).toBe(false);
+    expect(web.state.session.tasks).toEqual([task('t1')]);
+  });
+
+  it('a removed task stays removed after a stale add or update, until a newer snapshot', () => {
+    on.taskRemoved(13, task('t1'));
+    on.taskUpdated(12, task('t1', true));
+    on.taskAdded(11, task('t1'));
+    expect(taskIds()).toEqual([]);
+    // A task added and removed by others, with the removal delivered first.
+    on.taskRemoved(15, task('t2'));
+    on.taskAdded(14, task('t2'));
+    expect(taskIds()).toEqual([]);
+    // A newer snapshot is the truth again (here: t1 re-added under the same id).
+    web.applySnapshot(snapshot(16, { tasks: [task('t1', true)] }));
+    expect(web.state.session.tasks).toEqual([task('t1', true)]);
+  });
+
+  it('newer events apply, and last_seq is the highest seq seen', () => {
+    on.status(11, 'b', 'focusing');
+    on.connection(12, 'h', false);
+    on.creator(13, 'b');
+    on.taskAdded(14, task('t2'));
+    on.taskUpdated(15, task('t1', true));
+    on.taskRemoved(16, task('t2'));
+    on.status(9, 'h', 'paused'); // stale: ignored, but last_seq stays the max
+    expect(bea().status).toBe('focusing');
+    expect(web.participant('h')).toMatchObject({ status: 'ready', connected: false });
+    expect(web.state.session).toMatchObject({ host_id: 'b', is_creator: true, seq: 16 });
+    expect(web.state.session.tasks).toEqual([task('t1', true)]);
+    expect(web.state.seat.last_seq).toBe(16);
+  });
+
+  it('a snapshot resets every entity to its seq; acks are ordered the same way', () => {
+    on.status(12, 'b', 'focusing');
+    web.applySnapshot(snapshot(20, { participants: snapshot(0).participants.map((p) => ({ ...p, status: 'paused' })) }));
+    on.status(19, 'b', 'focusing');
+    expect(bea().status).toBe('paused');
+    // My own status from an update_status ack (seq 21), then a late event from before it.
+    web.patchParticipant('b', { status: 'focusing' }, 21);
+    on.status(20, 'b', 'ready');
+    expect(bea().status).toBe('focusing');
+    on.status(22, 'b', 'ready');
+    expect(bea().status).toBe('ready');
+  });
+});
