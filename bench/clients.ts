@@ -8,7 +8,9 @@
  * due time being the whole second of `ends_at` the tick announces. Arrival is read from
  * the same wall clock the server stamps `ends_at` with (same machine), at sub-ms
  * resolution; so it includes the server's own delay, loopback, and this process's delay
- * in reading the frame.
+ * in reading the frame. The two parts are also kept apart, from the tick's `server_now`
+ * (stamped by the server just before it sends): `server_now − due` is the server's own
+ * lateness, `arrival − server_now` the delivery (loopback + client).
  */
 import { performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
@@ -20,6 +22,7 @@ type Mode = 'sio' | 'ws';
 interface TickPayload {
   time_left_ms: number;
   ends_at: number;
+  server_now: number;
 }
 
 const wallNow = (): number => performance.timeOrigin + performance.now();
@@ -33,6 +36,10 @@ const rooms: string[] = [];
 
 let recording = false;
 let hist = new Hist();
+/** `server_now − due`: how late the server emitted (its own clock, no client-side delay). */
+let emitHist = new Hist();
+/** `arrival − server_now`: loopback + this process's delay in reading the frame. */
+let transitHist = new Hist();
 let delivered = 0;
 let skipped = 0;
 let repeated = 0;
@@ -45,7 +52,11 @@ function onTick(i: number, p: TickPayload): void {
   lastLeft[i] = p.time_left_ms;
   if (!recording) return;
   delivered += 1;
-  hist.add(wallNow() - (p.ends_at - p.time_left_ms));
+  const due = p.ends_at - p.time_left_ms;
+  const now = wallNow();
+  hist.add(now - due);
+  emitHist.add(p.server_now - due);
+  transitHist.add(now - p.server_now);
   if (prev > 0) {
     if (p.time_left_ms >= prev) repeated += 1;
     else if (prev - p.time_left_ms > 1000) skipped += (prev - p.time_left_ms) / 1000 - 1;
@@ -166,6 +177,8 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
 
   async 'record-start'() {
     hist = new Hist();
+    emitHist = new Hist();
+    transitHist = new Hist();
     delivered = 0;
     skipped = 0;
     repeated = 0;
@@ -176,7 +189,7 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
 
   async 'record-stop'() {
     recording = false;
-    return { delivered, skipped, repeated, ticksTotal, windowMs: performance.now() - recordSince, hist: hist.toJSON() };
+    return { delivered, skipped, repeated, ticksTotal, windowMs: performance.now() - recordSince, hist: hist.toJSON(), emit: emitHist.toJSON(), transit: transitHist.toJSON() };
   },
 
   /**

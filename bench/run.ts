@@ -22,7 +22,7 @@
  * harness to the other cores.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -69,7 +69,7 @@ const HELP = `usage: npm run bench -- [options]
   --only LIST        comma list of: ${SCENARIOS.join(', ')} (default: all)
   --quick            small and short: windows of a few seconds
   --warmup S         seconds of ticking before a window (default 5; quick 2)
-  --window S         measurement window in seconds (default 20; quick 4)
+  --window S         measurement window in seconds (default 60, so a major GC falls inside; quick 4)
   --idle S           cluster: Redis baseline window with rooms seated, no countdown (default 10; quick 2)
   --workers N        client processes (default 4)
   --runtime R        dist (build, then plain node; default) or src (node --import tsx)
@@ -82,7 +82,7 @@ const HELP = `usage: npm run bench -- [options]
   --join-rates LIST  rooms/s steps (default 50,100,200,400,600,800,1000,1300,1600,2000,2500,3000)
   --out FILE         JSON results (default .bench-out/bench-<time>.json, also .bench-out/latest.json)
   (env BENCH_LOG_DIR=dir copies every child's output to dir/<name>.log)
-  --timeout S        hard bound on the whole run (default 1200)
+  --timeout S        hard bound on the whole run (default 1800)
   --server-node-args "FLAGS"  extra node flags for the servers, focusroom and ws baseline (e.g. "--no-turbo-inlining" to attribute inlined frames in --profile)`;
 
 function parseArgs(argv: string[]): Options {
@@ -124,7 +124,8 @@ function parseArgs(argv: string[]): Options {
     only: only as Scenario[],
     quick,
     warmupS: num('warmup', quick ? 2 : 5),
-    windowS: num('window', quick ? 4 : 20),
+    // Long enough to contain a major GC at 10k+ connections (every ~30 s under ticks).
+    windowS: num('window', quick ? 4 : 60),
     workers: Math.floor(num('workers', 4)),
     runtime,
     build: runtime === 'dist' && !flags.has('no-build'),
@@ -141,7 +142,7 @@ function parseArgs(argv: string[]): Options {
         ? [25, 50, 100, 200]
         : [50, 100, 200, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3000],
     idleS: num('idle', quick ? 2 : 10),
-    timeoutS: num('timeout', 1200),
+    timeoutS: num('timeout', 1800),
     serverNodeArgs: flags.has('server-node-args') ? String(flags.get('server-node-args')).split(/\s+/).filter(Boolean) : [],
   };
 }
@@ -241,9 +242,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface ServerStats {
   cpu: { user: number; system: number };
+  /** focusroom server only: event-loop delay (monitorEventLoopDelay, 10 ms resolution) and utilisation since the previous stats call. */
+  loop?: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; utilization: number };
   mem: NodeJS.MemoryUsage;
   gced: boolean;
   connections: number;
+  uptimeMs?: number;
   hrtime: number;
 }
 
@@ -282,6 +286,8 @@ interface Recorded {
   skipped: number;
   repeated: number;
   lateness: Hist;
+  emit: Hist;
+  transit: Hist;
 }
 
 /**
@@ -293,7 +299,9 @@ async function recordWindow(workers: Array<{ w: NodeChild; count: number }>, win
   await around.before();
   await Promise.all(workers.map(({ w }) => w.request({ type: 'record-start' })));
   await sleep(windowMs);
-  const parts = await Promise.all(workers.map(({ w }) => w.request<{ delivered: number; skipped: number; repeated: number; windowMs: number; hist: HistJSON }>({ type: 'record-stop' })));
+  const parts = await Promise.all(
+    workers.map(({ w }) => w.request<{ delivered: number; skipped: number; repeated: number; windowMs: number; hist: HistJSON; emit: HistJSON; transit: HistJSON }>({ type: 'record-stop' })),
+  );
   await around.after();
   return {
     delivered: parts.reduce((a, p) => a + p.delivered, 0),
@@ -302,6 +310,8 @@ async function recordWindow(workers: Array<{ w: NodeChild; count: number }>, win
     skipped: parts.reduce((a, p) => a + p.skipped, 0),
     repeated: parts.reduce((a, p) => a + p.repeated, 0),
     lateness: Hist.from(parts.map((p) => p.hist)),
+    emit: Hist.from(parts.map((p) => p.emit)),
+    transit: Hist.from(parts.map((p) => p.transit)),
   };
 }
 
@@ -334,6 +344,24 @@ function emitLateness(before: Map<number, number>, after: Map<number, number>): 
   return { count, p50LeMs: at(0.5), p99LeMs: at(0.99), within1msPct: count ? Math.round((1000 * (cum[les.indexOf(0.001)] ?? 0)) / count) / 10 : NaN };
 }
 
+interface CoreTimes {
+  busy: number;
+  total: number;
+}
+
+/** Per-core jiffies from /proc/stat: busy (everything but idle and iowait) and total. */
+function coreTimes(): CoreTimes[] {
+  const out: CoreTimes[] = [];
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = line.match(/^cpu(\d+) (.*)$/);
+    if (!m) continue;
+    const v = m[2]!.trim().split(/\s+/).map(Number);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    out[Number(m[1])] = { busy: total - v[3]! - v[4]!, total };
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------
 // Scenarios
 
@@ -351,7 +379,18 @@ interface TickResult {
   /** Server CPU (all server processes, plus redis-server in the cluster run) per delivered tick. */
   cpuUsPerMsg: number;
   cpuUtilPct: number;
+  /** arrival − due, at the clients. */
   lateness: Percentiles;
+  /** server_now − due: the server's own part (its clock when it sent the tick). */
+  serverLateness: Percentiles;
+  /** arrival − server_now: loopback and client-side delay. */
+  delivery: Percentiles;
+  /** Server event loop over the window (the worst instance): delay p99/max and utilisation. */
+  loop?: { delayP99Ms: number; delayMaxMs: number; utilizationPct: number };
+  /** Busy % of each core over the window (all processes on the machine). */
+  coreBusyPct: number[];
+  /** Busy % of the server core not spent by the bench's own server processes (others' load). */
+  otherOnServerCorePct: number | null;
   serverRssMb: number;
   serverHeapMb: number;
   emit?: EmitLateness;
@@ -424,18 +463,23 @@ async function tickScenario(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', log:
     let m1: Map<number, number> | null = null;
     let r0: RedisSample | null = null;
     let r1: RedisSample | null = null;
+    let c0: CoreTimes[] = [];
+    let c1: CoreTimes[] = [];
     const rec = await recordWindow(workers, opts.windowS * 1000, {
       async before() {
         if (kind !== 'ws') m0 = await emitLatenessBuckets(servers[0]!.url);
         if (redis) r0 = await redis.sample();
         s0 = await Promise.all(servers.map((s) => s.request<ServerStats>({ type: 'stats' })));
+        c0 = coreTimes();
       },
       async after() {
+        c1 = coreTimes();
         s1 = await Promise.all(servers.map((s) => s.request<ServerStats>({ type: 'stats' })));
         if (redis) r1 = await redis.sample();
         if (kind !== 'ws') m1 = await emitLatenessBuckets(servers[0]!.url);
       },
     });
+    if (s0[0]!.uptimeMs !== undefined) log(`  window: server uptime ${s0[0]!.uptimeMs}–${s1[0]!.uptimeMs} ms (for matching --trace-gc output)`);
     const perInstance = servers.map((_, i) => (cpuUs(s1[i]!) - cpuUs(s0[i]!)) / 1000);
     const wallMs = (s1[0]!.hrtime - s0[0]!.hrtime) / 1000;
     let serverCpuMs = perInstance.reduce((a, b) => a + b, 0);
@@ -463,6 +507,16 @@ async function tickScenario(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', log:
       serverCpuMs += (b.cpuS - a.cpuS) * 1000;
     }
     const expected = rec.expected;
+    // How busy each core was over the window, and on the server core how much of that was
+    // not ours (other processes on a shared machine): the noise floor of this run.
+    const cores = c1.map((c, i) => {
+      const busy = c.busy - c0[i]!.busy;
+      const total = c.total - c0[i]!.total;
+      return round((100 * busy) / Math.max(1, total), 1);
+    });
+    const serverCore = ctx.cores.server === null ? null : Number(ctx.cores.server);
+    const otherOnServerCorePct =
+      serverCore === null || cores[serverCore] === undefined ? null : round(Math.max(0, cores[serverCore]! - (100 * serverCpuMs) / wallMs), 1);
     const result: TickResult = {
       kind,
       clients: n,
@@ -477,6 +531,13 @@ async function tickScenario(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', log:
       cpuUsPerMsg: round((serverCpuMs * 1000) / Math.max(1, rec.delivered), 2),
       cpuUtilPct: round((100 * serverCpuMs) / wallMs, 1),
       lateness: summarize(rec.lateness),
+      serverLateness: summarize(rec.emit),
+      delivery: summarize(rec.transit),
+      ...(s1[0]!.loop
+        ? { loop: { delayP99Ms: round(Math.max(...s1.map((x) => x.loop!.delayP99Ms)), 1), delayMaxMs: round(Math.max(...s1.map((x) => x.loop!.delayMaxMs)), 1), utilizationPct: round(100 * Math.max(...s1.map((x) => x.loop!.utilization)), 1) } }
+        : {}),
+      coreBusyPct: cores,
+      otherOnServerCorePct,
       serverRssMb: round(s1.reduce((a, s) => a + s.mem.rss, 0) / 2 ** 20, 1),
       serverHeapMb: round(s1.reduce((a, s) => a + s.mem.heapUsed, 0) / 2 ** 20, 1),
       ...(m0 && m1 ? { emit: emitLateness(m0, m1) } : {}),
@@ -757,12 +818,16 @@ function table(r: Results): string {
       `p50 ${l.p50} · p99 ${l.p99} · max ${l.max} ms (${r.ticks.delivered} ticks, ${r.ticks.deliveredPct}% delivered, ${r.ticks.skipped} skipped, ${r.ticks.repeated} repeated)`,
       `p99 ≤ ${r.ticks.clients > 12_000 ? 25 : 10} ms ${goal(l.p99 <= (r.ticks.clients > 12_000 ? 25 : 10))}`,
     ]);
-    if (r.ticks.emit) rows.push(['   server-side emit lateness', `p50 ≤ ${r.ticks.emit.p50LeMs} · p99 ≤ ${r.ticks.emit.p99LeMs} ms (bucket bounds); ${r.ticks.emit.within1msPct}% within 1 ms`, '']);
-    rows.push(['   server under tick load', `CPU ${r.ticks.cpuUtilPct}% of one core · RSS ${r.ticks.serverRssMb} MB · heap ${r.ticks.serverHeapMb} MB`, '']);
+    const sl = r.ticks.serverLateness;
+    const dl = r.ticks.delivery;
+    rows.push(['   of which server (server_now − due)', `p50 ${sl.p50} · p99 ${sl.p99} · max ${sl.max} ms; delivery (arrival − server_now) p50 ${dl.p50} · p99 ${dl.p99} · max ${dl.max} ms`, '']);
+    if (r.ticks.emit) rows.push(['   /metrics tick lateness', `p50 ≤ ${r.ticks.emit.p50LeMs} · p99 ≤ ${r.ticks.emit.p99LeMs} ms (bucket bounds); ${r.ticks.emit.within1msPct}% within 1 ms`, '']);
+    if (r.ticks.loop) rows.push(['   server event loop', `delay p99 ${r.ticks.loop.delayP99Ms} · max ${r.ticks.loop.delayMaxMs} ms · utilisation ${r.ticks.loop.utilizationPct}%`, '']);
+    rows.push(['   server under tick load', `CPU ${r.ticks.cpuUtilPct}% of one core · RSS ${r.ticks.serverRssMb} MB · heap ${r.ticks.serverHeapMb} MB · other processes on its core ${fmt(r.ticks.otherOnServerCorePct ?? undefined, '%')}`, '']);
   }
   if (r.ws) {
     const l = r.ws.lateness;
-    rows.push(['   ws baseline lateness', `p50 ${l.p50} · p99 ${l.p99} · max ${l.max} ms; CPU ${r.ws.cpuUtilPct}% of one core`, '']);
+    rows.push(['   ws baseline lateness', `p50 ${l.p50} · p99 ${l.p99} · max ${l.max} ms (server p99 ${r.ws.serverLateness.p99}, delivery p99 ${r.ws.delivery.p99}); CPU ${r.ws.cpuUtilPct}% of one core · other processes on its core ${fmt(r.ws.otherOnServerCorePct ?? undefined, '%')}`, '']);
   }
   if (r.memory) {
     const m = r.memory;
@@ -838,6 +903,7 @@ async function main(): Promise<void> {
       cpuModel: os.cpus()[0]?.model,
       memGb: round(os.totalmem() / 2 ** 30, 1),
       loadavgAtStart: load.map((v) => round(v, 2)),
+      loadavgBySection: {},
       nofile: limits,
       cores: cores.description,
       options: { ...opts, out: undefined },
@@ -849,7 +915,9 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   for (const s of opts.only) {
     const ts = Date.now();
-    log(`\n[${s}]`);
+    const load1 = round(os.loadavg()[0]!, 2);
+    (results.meta.loadavgBySection as Record<string, number>)[s] = load1;
+    log(`\n[${s}] (1-min load ${load1})`);
     if (s === 'ws') results.ws = await tickScenario(ctx, 'ws', log);
     if (s === 'ticks') results.ticks = await tickScenario(ctx, 'focusroom', log);
     if (s === 'memory') results.memory = await memoryScenario(ctx, log);
