@@ -376,6 +376,8 @@ interface TickResult {
   skipped: number;
   repeated: number;
   serverCpuMs: number;
+  /** Share of the server processes' CPU time spent in user space (the rest is the kernel: socket writes, loopback). */
+  serverUserPct: number;
   /** Server CPU (all server processes, plus redis-server in the cluster run) per delivered tick. */
   cpuUsPerMsg: number;
   cpuUtilPct: number;
@@ -481,6 +483,7 @@ async function tickScenario(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', log:
     });
     if (s0[0]!.uptimeMs !== undefined) log(`  window: server uptime ${s0[0]!.uptimeMs}–${s1[0]!.uptimeMs} ms (for matching --trace-gc output)`);
     const perInstance = servers.map((_, i) => (cpuUs(s1[i]!) - cpuUs(s0[i]!)) / 1000);
+    const userMs = servers.reduce((a, _, i) => a + (s1[i]!.cpu.user - s0[i]!.cpu.user) / 1000, 0);
     const wallMs = (s1[0]!.hrtime - s0[0]!.hrtime) / 1000;
     let serverCpuMs = perInstance.reduce((a, b) => a + b, 0);
     let redisWindow: RedisWindow | undefined;
@@ -528,6 +531,7 @@ async function tickScenario(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', log:
       skipped: rec.skipped,
       repeated: rec.repeated,
       serverCpuMs: round(serverCpuMs, 1),
+      serverUserPct: round((100 * userMs) / Math.max(1, perInstance.reduce((a, b) => a + b, 0)), 1),
       cpuUsPerMsg: round((serverCpuMs * 1000) / Math.max(1, rec.delivered), 2),
       cpuUtilPct: round((100 * serverCpuMs) / wallMs, 1),
       lateness: summarize(rec.lateness),
@@ -823,11 +827,11 @@ function table(r: Results): string {
     rows.push(['   of which server (server_now − due)', `p50 ${sl.p50} · p99 ${sl.p99} · max ${sl.max} ms; delivery (arrival − server_now) p50 ${dl.p50} · p99 ${dl.p99} · max ${dl.max} ms`, '']);
     if (r.ticks.emit) rows.push(['   /metrics tick lateness', `p50 ≤ ${r.ticks.emit.p50LeMs} · p99 ≤ ${r.ticks.emit.p99LeMs} ms (bucket bounds); ${r.ticks.emit.within1msPct}% within 1 ms`, '']);
     if (r.ticks.loop) rows.push(['   server event loop', `delay p99 ${r.ticks.loop.delayP99Ms} · max ${r.ticks.loop.delayMaxMs} ms · utilisation ${r.ticks.loop.utilizationPct}%`, '']);
-    rows.push(['   server under tick load', `CPU ${r.ticks.cpuUtilPct}% of one core · RSS ${r.ticks.serverRssMb} MB · heap ${r.ticks.serverHeapMb} MB · other processes on its core ${fmt(r.ticks.otherOnServerCorePct ?? undefined, '%')}`, '']);
+    rows.push(['   server under tick load', `CPU ${r.ticks.cpuUtilPct}% of one core (${r.ticks.serverUserPct}% user) · RSS ${r.ticks.serverRssMb} MB · heap ${r.ticks.serverHeapMb} MB · other processes on its core ${fmt(r.ticks.otherOnServerCorePct ?? undefined, '%')}`, '']);
   }
   if (r.ws) {
     const l = r.ws.lateness;
-    rows.push(['   ws baseline lateness', `p50 ${l.p50} · p99 ${l.p99} · max ${l.max} ms (server p99 ${r.ws.serverLateness.p99}, delivery p99 ${r.ws.delivery.p99}); CPU ${r.ws.cpuUtilPct}% of one core · other processes on its core ${fmt(r.ws.otherOnServerCorePct ?? undefined, '%')}`, '']);
+    rows.push(['   ws baseline lateness', `p50 ${l.p50} · p99 ${l.p99} · max ${l.max} ms (server p99 ${r.ws.serverLateness.p99}, delivery p99 ${r.ws.delivery.p99}); CPU ${r.ws.cpuUtilPct}% of one core (${r.ws.serverUserPct}% user) · other processes on its core ${fmt(r.ws.otherOnServerCorePct ?? undefined, '%')}`, '']);
   }
   if (r.memory) {
     const m = r.memory;
