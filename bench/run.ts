@@ -69,13 +69,13 @@ const HELP = `usage: npm run bench -- [options]
   --only LIST        comma list of: ${SCENARIOS.join(', ')} (default: all)
   --quick            small and short: windows of a few seconds
   --warmup S         seconds of ticking before a window (default 5; quick 2)
-  --window S         measurement window in seconds (default 60, so a major GC falls inside; quick 4)
+  --window S         measurement window in seconds (default 60, so a major GC usually falls inside; quick 4)
   --idle S           cluster: Redis baseline window with rooms seated, no countdown (default 10; quick 2)
   --workers N        client processes (default 4)
   --runtime R        dist (build, then plain node; default) or src (node --import tsx)
   --no-build         with --runtime dist: use dist/ as it is
   --no-pin           do not pin servers/clients to separate cores
-  --profile          CPU-profile the focusroom server over a tick window (after the measured one)
+  --profile          CPU-profile the server over an extra window after the measured one (ws, ticks, join)
   --memory-clients N participants for the memory scenario (default: --clients)
   --join-pool N      connected sockets reused by the join scenario (default min(clients, 2000))
   --join-step S      seconds per join rate step (default 3; quick 1.5)
@@ -83,7 +83,8 @@ const HELP = `usage: npm run bench -- [options]
   --out FILE         JSON results (default .bench-out/bench-<time>.json, also .bench-out/latest.json)
   (env BENCH_LOG_DIR=dir copies every child's output to dir/<name>.log)
   --timeout S        hard bound on the whole run (default 1800)
-  --server-node-args "FLAGS"  extra node flags for the servers, focusroom and ws baseline (e.g. "--no-turbo-inlining" to attribute inlined frames in --profile)`;
+  --server-node-args=FLAGS   extra node flags for the servers, focusroom and ws baseline, space-separated
+                     (e.g. --server-node-args=--max-semi-space-size=64, or =--trace-gc with BENCH_LOG_DIR)`;
 
 function parseArgs(argv: string[]): Options {
   const flags = new Map<string, string | true>();
