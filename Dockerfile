@@ -46,4 +46,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # Not `npm start`: it has a prestart build step, and npm would sit between tini and node.
-CMD ["node", "dist/server.js"]
+# A 64 MB young-generation semi-space: fewer scavenges and promotions under tick load
+# (at 10k connections tick p99 10.7 → 6.6 ms, 10–15% less CPU; docs/performance.md).
+CMD ["node", "--max-semi-space-size=64", "dist/server.js"]
