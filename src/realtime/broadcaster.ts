@@ -8,7 +8,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Room } from '../domain/room-state.js';
 import { snapshot } from '../domain/snapshot.js';
 import type { Metrics } from '../metrics.js';
-import { participantKey, roomKey, type TypedServer } from './types.js';
+import { roomKey, type TypedServer } from './types.js';
 
 export interface PublishOptions {
   /** A socket that must not receive the events (e.g. the one that just left). */
@@ -16,6 +16,10 @@ export interface PublishOptions {
 }
 
 type Emit = (event: keyof ServerToClientEvents, payload: object) => void;
+
+/** The socket a participant is attached to right now (null while disconnected). */
+const socketOf = (room: Room, participantId: string): string | null =>
+  room.participants.find((p) => p.id === participantId)?.socket_id ?? null;
 
 export class Broadcaster {
   constructor(
@@ -37,14 +41,19 @@ export class Broadcaster {
       const emit = toRoom.emit.bind(toRoom) as Emit;
       this.metrics.eventsOut.inc({ event: e.event });
       if (SNAPSHOT_EVENTS.has(e.event) && room && hostSnapshot && guestSnapshot) {
-        const host = participantKey(room.host_id);
-        const toGuests = this.io.to(roomKey(code)).except([...except, host]);
-        const toHost = this.io.to(host).except(except);
+        // Every socket is in a Socket.IO room named by its id (on every instance), so the
+        // host's current socket is addressed directly: no per-participant room to keep.
+        const host = socketOf(room, room.host_id);
+        const toGuests = this.io.to(roomKey(code)).except(host ? [...except, host] : except);
         (toGuests.emit.bind(toGuests) as Emit)(e.event, { ...data, session: guestSnapshot });
-        (toHost.emit.bind(toHost) as Emit)(e.event, { ...data, session: hostSnapshot });
+        if (host && !except.includes(host)) {
+          const toHost = this.io.to(host);
+          (toHost.emit.bind(toHost) as Emit)(e.event, { ...data, session: hostSnapshot });
+        }
       } else if (e.event === 'participant_status_updated') {
         // Fidan sends status updates to the others only; the sender has its ack.
-        const others = this.io.to(roomKey(code)).except([...except, participantKey(String(e.data.participant_id))]);
+        const sender = room ? socketOf(room, String(e.data.participant_id)) : null;
+        const others = this.io.to(roomKey(code)).except(sender ? [...except, sender] : except);
         (others.emit.bind(others) as Emit)(e.event, data);
       } else {
         emit(e.event, data);

@@ -25,14 +25,13 @@ import type { Clock } from '../domain/clock.js';
 import { disconnect, reconnect } from '../domain/membership.js';
 import type { Beat, DeadSeat, RedisPresence } from '../store/redis-presence.js';
 import type { RoomService } from './room-service.js';
-import { participantKey, roomKey, type TypedServer } from './types.js';
+import { roomKey, type TypedServer } from './types.js';
 
 export interface ClusterPresenceOptions {
   /** Silence after which an instance counts as dead; heartbeats go 5 times as often. */
   instanceTimeoutMs: number;
 }
 
-const P = participantKey('');
 const R = roomKey('');
 
 interface LocalSeat extends DeadSeat {
@@ -59,19 +58,20 @@ export class ClusterPresence {
   start(): void {
     if (this.timer) return;
     const adapter = this.io.of('/').adapter;
-    // A seat is a socket in a participant room (realtime/seat.ts joins the room first).
+    // A seat is a socket in a focus room; realtime/seat.ts sets socket.data before joining.
     adapter.on('join-room', (room: string, id: string) => {
-      if (!room.startsWith(P)) return;
-      const code = [...(adapter.socketRooms(id) ?? [])].find((r) => r.startsWith(R))?.slice(R.length);
-      if (!code) return;
-      const seat: LocalSeat = { socketId: id, code, participantId: room.slice(P.length), goneAt: null };
+      if (!room.startsWith(R)) return;
+      const participantId = this.io.of('/').sockets.get(id)?.data.participantId;
+      if (!participantId) return;
+      const code = room.slice(R.length);
+      const seat: LocalSeat = { socketId: id, code, participantId, goneAt: null };
       this.seats.set(id, seat);
       // Failing here (Redis down) is repaired by the next heartbeat that finds us 'new'.
       this.presence.seat(id, code, seat.participantId).catch(() => undefined);
     });
     adapter.on('leave-room', (room: string, id: string) => {
       const seat = this.seats.get(id);
-      if (seat && room === P + seat.participantId) seat.goneAt = Date.now();
+      if (seat && room === R + seat.code) seat.goneAt = Date.now();
     });
     const every = Math.max(100, Math.floor(this.options.instanceTimeoutMs / 5));
     this.timer = setInterval(() => void this.tick(), every);

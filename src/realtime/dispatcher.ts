@@ -66,24 +66,37 @@ export class Dispatcher {
   /** Entry point for `socket.onAny`. */
   handle(socket: TypedSocket, event: string, args: unknown[]): void {
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as AckFn) : null;
-    const queue = this.queues.get(socket) ?? { tail: Promise.resolve(), size: 0 };
-    if (queue.size >= MAX_QUEUED) {
+    if ((this.queues.get(socket)?.size ?? 0) >= MAX_QUEUED) {
       this.fail(socket, event, ack, new AppError('rate_limited', 'too many events in flight; slow down'));
       return;
     }
-    queue.size += 1;
-    queue.tail = queue.tail.then(() => this.process(socket, event, args, ack)).finally(() => (queue.size -= 1));
-    this.queues.set(socket, queue);
+    this.enqueue(socket, () => this.process(socket, event, args, ack));
   }
 
   /** Work that must finish for this socket even as it disconnects (its grace period). */
   runInOrder(socket: TypedSocket, task: () => Promise<void>): void {
-    const queue = this.queues.get(socket) ?? { tail: Promise.resolve(), size: 0 };
-    const run = queue.tail.then(task).catch((err) => this.log.error({ err, socket: socket.id }, 'socket task failed'));
-    queue.tail = run;
-    this.queues.set(socket, queue);
+    const run = this.enqueue(socket, () => task().catch((err) => this.log.error({ err, socket: socket.id }, 'socket task failed')));
     this.inflight.add(run);
     void run.finally(() => this.inflight.delete(run));
+  }
+
+  /**
+   * Chains `task` after the socket's pending ones. The queue is dropped once empty, so
+   * an idle socket costs the dispatcher nothing (memory per idle connection).
+   */
+  private enqueue(socket: TypedSocket, task: () => Promise<void>): Promise<void> {
+    let queue = this.queues.get(socket);
+    if (!queue) {
+      queue = { tail: Promise.resolve(), size: 0 };
+      this.queues.set(socket, queue);
+    }
+    const q = queue;
+    q.size += 1;
+    q.tail = q.tail.then(task).finally(() => {
+      q.size -= 1;
+      if (q.size === 0 && this.queues.get(socket) === q) this.queues.delete(socket);
+    });
+    return q.tail;
   }
 
   /** Resolves when every queued disconnect has reached the store (graceful shutdown). */

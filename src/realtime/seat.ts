@@ -3,7 +3,7 @@ import { AppError } from '../contract/errors.js';
 import { findParticipant, type Room } from '../domain/room-state.js';
 import { roomTimer } from '../domain/snapshot.js';
 import type { HandlerContext } from './handler-context.js';
-import { participantKey, roomKey, type TypedSocket } from './types.js';
+import { roomKey, type TypedSocket } from './types.js';
 
 export interface Seat {
   code: string;
@@ -12,17 +12,17 @@ export interface Seat {
 
 export function attach(ctx: HandlerContext, room: Room, participantId: string): void {
   const { socket } = ctx;
-  socket.join([roomKey(room.code), participantKey(participantId)]);
+  // socket.data first: listeners of the adapter's join-room event (cluster presence) read it.
   socket.data.roomCode = room.code;
   socket.data.participantId = participantId;
+  socket.join(roomKey(room.code));
   // A joiner on this instance may be the first local socket of a running room.
   ctx.ticker.sync(roomTimer(room));
 }
 
 export function detach(socket: TypedSocket): void {
-  const { roomCode, participantId } = socket.data;
+  const { roomCode } = socket.data;
   if (roomCode) socket.leave(roomKey(roomCode));
-  if (participantId) socket.leave(participantKey(participantId));
   socket.data.roomCode = null;
   socket.data.participantId = null;
 }

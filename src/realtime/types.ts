@@ -4,6 +4,9 @@ import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, Soc
 export type TypedServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type TypedSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
-/** Socket.IO room names: one per focus room, one per participant (its current socket). */
+/**
+ * The Socket.IO room of a focus room. A participant's own socket needs no room of its
+ * own: every socket is already in a room named by its id, and the room state keeps the
+ * participant's current `socket_id`.
+ */
 export const roomKey = (code: string): string => `r:${code}`;
-export const participantKey = (participantId: string): string => `p:${participantId}`;
