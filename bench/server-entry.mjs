@@ -8,10 +8,9 @@
  * BENCH_APP_DIR=dist (default: the compiled build, run with plain node) or src (run
  * with `node --import tsx`, no build needed — the smoke test uses that).
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
+import { startAllocProfile, startCpuProfile, stopAllocProfile, stopCpuProfile } from './lib/inspector.mjs';
 
 const dir = process.env.BENCH_APP_DIR === 'src' ? 'src' : 'dist';
 const ext = dir === 'src' ? '.ts' : '.js';
@@ -28,9 +27,6 @@ const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
 eld.enable();
 let lastElu = performance.eventLoopUtilization();
 
-let profiler = null;
-const post = (method, params) =>
-  new Promise((resolve, reject) => profiler.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
 
 function stats(gc) {
   if (gc && typeof globalThis.gc === 'function') {
@@ -60,38 +56,15 @@ async function handle(msg) {
     case 'stats':
       return stats(Boolean(msg.gc));
     case 'profile-start':
-      profiler = new Session();
-      profiler.connect();
-      await post('Profiler.enable');
-      await post('Profiler.setSamplingInterval', { interval: msg.intervalUs ?? 1000 });
-      await post('Profiler.start');
+      await startCpuProfile(msg.intervalUs);
       return {};
-    case 'profile-stop': {
-      const { profile } = await post('Profiler.stop');
-      profiler.disconnect();
-      profiler = null;
-      writeFileSync(msg.file, JSON.stringify(profile));
-      return { file: msg.file };
-    }
+    case 'profile-stop':
+      return stopCpuProfile(msg.file);
     case 'alloc-start':
-      // Sampling heap profiler. With includeObjectsCollectedByMajorGC and without ...ByMinorGC,
-      // the samples are the allocations that outlived a scavenge (promoted to old space).
-      profiler = new Session();
-      profiler.connect();
-      await post('HeapProfiler.enable');
-      await post('HeapProfiler.startSampling', {
-        samplingInterval: msg.intervalBytes ?? 16384,
-        includeObjectsCollectedByMajorGC: Boolean(msg.major),
-        includeObjectsCollectedByMinorGC: Boolean(msg.minor),
-      });
+      await startAllocProfile({ intervalBytes: msg.intervalBytes, major: Boolean(msg.major), minor: Boolean(msg.minor) });
       return {};
-    case 'alloc-stop': {
-      const { profile } = await post('HeapProfiler.stopSampling');
-      profiler.disconnect();
-      profiler = null;
-      writeFileSync(msg.file, JSON.stringify(profile));
-      return { file: msg.file };
-    }
+    case 'alloc-stop':
+      return stopAllocProfile(msg.file);
     case 'heap-snapshot':
       if (typeof globalThis.gc === 'function') globalThis.gc();
       return { file: writeHeapSnapshot(msg.file) };

@@ -7,8 +7,7 @@
  * has the same size). No Socket.IO, no rooms, no heartbeats, no compression.
  * Same IPC as server-entry.mjs for CPU, memory and CPU profiles.
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { startCpuProfile, stopCpuProfile } from './lib/inspector.mjs';
 import { WebSocketServer } from 'ws';
 
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
@@ -42,9 +41,6 @@ function startGroup(members, endsAt, duration) {
   schedule(Number.MAX_SAFE_INTEGER);
 }
 
-let profiler = null;
-const post = (method, params) =>
-  new Promise((resolve, reject) => profiler.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
 
 async function handle(msg) {
   switch (msg.type) {
@@ -60,19 +56,10 @@ async function handle(msg) {
       return { cpu: process.cpuUsage(), mem: process.memoryUsage(), gced: false, connections, hrtime: Number(process.hrtime.bigint() / 1000n) };
     }
     case 'profile-start':
-      profiler = new Session();
-      profiler.connect();
-      await post('Profiler.enable');
-      await post('Profiler.setSamplingInterval', { interval: msg.intervalUs ?? 1000 });
-      await post('Profiler.start');
+      await startCpuProfile(msg.intervalUs);
       return {};
-    case 'profile-stop': {
-      const { profile } = await post('Profiler.stop');
-      profiler.disconnect();
-      profiler = null;
-      writeFileSync(msg.file, JSON.stringify(profile));
-      return { file: msg.file };
-    }
+    case 'profile-stop':
+      return stopCpuProfile(msg.file);
     case 'close':
       setImmediate(() => process.exit(0));
       return {};
