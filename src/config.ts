@@ -45,6 +45,7 @@ const envSchema = z.object({
   DISCONNECT_GRACE_MS: intVar(60_000, 0, 24 * 3600_000),
   ROOM_TTL_MS: intVar(2 * 3600_000, 1_000, 7 * 24 * 3600_000),
   SHUTDOWN_GRACE_MS: intVar(10_000, 0, 600_000),
+  SHUTDOWN_DRAIN_MS: intVar(1_000, 0, 600_000),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional().default('info'),
   AUTH_JWT_SECRET: z
     .string()
@@ -77,6 +78,8 @@ export interface Config {
   disconnectGraceMs: number;
   roomTtlMs: number;
   shutdownGraceMs: number;
+  /** After a signal: how long /health answers 503 while sockets still work, before they are closed (at most half the grace). */
+  shutdownDrainMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   authJwtSecret: string | null;
   /** JWKS URL for asymmetric tokens; with the secret also set, the token's `alg` picks the key. */
@@ -125,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     disconnectGraceMs: e.DISCONNECT_GRACE_MS,
     roomTtlMs: e.ROOM_TTL_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    shutdownDrainMs: Math.min(e.SHUTDOWN_DRAIN_MS, Math.floor(e.SHUTDOWN_GRACE_MS / 2)),
     logLevel: e.LOG_LEVEL,
     authJwtSecret: e.AUTH_JWT_SECRET || null,
     authJwksUrl: e.AUTH_JWKS_URL || null,

@@ -25,7 +25,11 @@ async function main(): Promise<void> {
 
   closeWithGrace({ delay: config.shutdownGraceMs || 1, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'fatal error; closing');
-    log.info({ signal }, 'shutting down: draining');
+    log.info({ signal, drain_ms: config.shutdownDrainMs }, 'shutting down: draining');
+    // /health says 503 first, while sockets keep working, so the load balancer stops
+    // sending new clients here before the current ones are closed and reconnect elsewhere.
+    app.startDraining();
+    if (!err) await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
     await app.close();
     log.info('closed');
     process.exit(err ? 1 : 0);

@@ -4,7 +4,7 @@
  * and the process exits 0 within SHUTDOWN_GRACE_MS even with a countdown running.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, closeAllClients, connect, record, roomWith, waitFor } from '../helpers/client.js';
+import { call, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
 import { killIfRunning, type ServerProcess, spawnServer, waitUntilHealthy } from '../helpers/process.js';
 
 const GRACE = 3_000;
@@ -39,12 +39,17 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('%s', (signal) => {
 
     const sentAt = Date.now();
     proc.child.kill(signal);
+    // The drain window (SHUTDOWN_DRAIN_MS, default 1 s): /health says 503 draining and
+    // newcomers are refused while the current clients are still connected.
+    const server = proc;
+    await eventually(async () => expect(await healthAfterSignal(server.url)).toBe(503), 900, 20);
+    expect([a.connected, b.connected]).toEqual([true, true]);
+    await expect(connect(proc.url, { timeout: 1_000 })).rejects.toThrow();
     const reasons = await Promise.all(disconnects);
     // "transport close", not "io server disconnect": socket.io-client reconnects by itself
     // after the former (to another instance behind the load balancer) and not after the latter.
     for (const r of reasons) expect(r).toBe('transport close');
     expect([503, 'refused']).toContain(await healthAfterSignal(proc.url));
-    await expect(connect(proc.url, { timeout: 1_000 })).rejects.toThrow();
 
     const exit = await proc.exited;
     expect(exit).toMatchObject({ code: 0, signal: null });
