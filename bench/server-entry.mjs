@@ -11,6 +11,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { startAllocProfile, startCpuProfile, stopAllocProfile, stopCpuProfile } from './lib/inspector.mjs';
+import { serveHarness } from './lib/harness-ipc.mjs';
 
 const dir = process.env.BENCH_APP_DIR === 'src' ? 'src' : 'dist';
 const ext = dir === 'src' ? '.ts' : '.js';
@@ -77,12 +78,5 @@ async function handle(msg) {
   }
 }
 
-process.on('message', (msg) => {
-  handle(msg).then(
-    (result) => process.send?.({ id: msg.id, ok: true, result }),
-    (err) => process.send?.({ id: msg.id, ok: false, error: String(err?.stack ?? err) }),
-  );
-});
-// The harness went away: do not linger.
-process.on('disconnect', () => process.exit(0));
+serveHarness(handle);
 process.send?.({ type: 'ready', url, pid: process.pid });

@@ -8,6 +8,7 @@
  * Same IPC as server-entry.mjs for CPU, memory and CPU profiles.
  */
 import { startCpuProfile, stopCpuProfile } from './lib/inspector.mjs';
+import { serveHarness } from './lib/harness-ipc.mjs';
 import { WebSocketServer } from 'ws';
 
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
@@ -68,13 +69,7 @@ async function handle(msg) {
   }
 }
 
-process.on('message', (msg) => {
-  handle(msg).then(
-    (result) => process.send?.({ id: msg.id, ok: true, result }),
-    (err) => process.send?.({ id: msg.id, ok: false, error: String(err?.stack ?? err) }),
-  );
-});
-process.on('disconnect', () => process.exit(0));
+serveHarness(handle);
 wss.on('listening', () => {
   const { port } = wss.address();
   process.send?.({ type: 'ready', url: `ws://127.0.0.1:${port}`, pid: process.pid });
