@@ -1,18 +1,17 @@
 /**
- * Socket.IO setup: transport limits, origin check, handshake auth and connection
- * limits, then every event goes to the dispatcher.
+ * Socket.IO setup: transport limits, origin check, handshake auth (handshake-auth.ts)
+ * and connection limits, then every event goes to the dispatcher.
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
-import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { Server } from 'socket.io';
 import type { Config } from '../config.js';
 import { LIMITS } from '../contract/limits.js';
-import { userNameSchema } from '../contract/schemas.js';
 import { disconnect } from '../domain/membership.js';
 import type { Clock } from '../domain/clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Dispatcher } from './dispatcher.js';
+import { KeySetUnavailable, nameFromClaim, tokenVerifier } from './handshake-auth.js';
 import type { RateLimits } from './rate-limits.js';
 import type { RoomService } from './room-service.js';
 import type { TypedServer, TypedSocket } from './types.js';
@@ -71,64 +70,6 @@ interface WireDeps {
   dispatcher: Dispatcher;
   metrics: Metrics;
   log: FastifyBaseLogger;
-}
-
-/** Asymmetric algorithms accepted from a JWKS (never `none`, never HS* with a public key). */
-const JWKS_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
-
-/** The key set could not be fetched or read: the token may be fine, the client may retry. */
-class KeySetUnavailable extends Error {}
-
-/** createRemoteJWKSet, with fetch/timeout/parse failures told apart from "no such key". */
-function remoteKeySet(url: string): JWTVerifyGetKey {
-  const remote = createRemoteJWKSet(new URL(url), { timeoutDuration: 5_000 });
-  return async (header, token) => {
-    try {
-      return await remote(header, token);
-    } catch (err) {
-      const keyProblem =
-        err instanceof joseErrors.JWKSNoMatchingKey ||
-        err instanceof joseErrors.JWKSMultipleMatchingKeys ||
-        err instanceof joseErrors.JOSENotSupported ||
-        err instanceof joseErrors.JOSEAlgNotAllowed;
-      if (keyProblem) throw err;
-      throw new KeySetUnavailable(err instanceof Error ? err.message : String(err));
-    }
-  };
-}
-
-/**
- * Verifies a handshake token: HS256 with AUTH_JWT_SECRET, or an asymmetric algorithm with a
- * key from AUTH_JWKS_URL (the token's `alg` picks which when both are set). `sub` and an
- * unexpired `exp` are required; `iss`/`aud` when configured. Null when auth is off.
- */
-function tokenVerifier(config: Config): ((token: string) => Promise<JWTPayload>) | null {
-  const secret = config.authJwtSecret ? new TextEncoder().encode(config.authJwtSecret) : null;
-  const jwks = config.authJwksUrl ? remoteKeySet(config.authJwksUrl) : null;
-  if (!secret && !jwks) return null;
-  const claims = {
-    requiredClaims: ['sub', 'exp'],
-    ...(config.authJwtIssuer ? { issuer: config.authJwtIssuer } : {}),
-    ...(config.authJwtAudience ? { audience: config.authJwtAudience } : {}),
-  };
-  return async (token) => {
-    const { alg } = decodeProtectedHeader(token);
-    if (alg === 'HS256' && secret) return (await jwtVerify(token, secret, { ...claims, algorithms: ['HS256'] })).payload;
-    if (jwks) return (await jwtVerify(token, jwks, { ...claims, algorithms: JWKS_ALGORITHMS })).payload;
-    throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
-  };
-}
-
-/**
- * A display name from the token's `name` claim, held to the same rules as a `user_name`
- * the client sends (cut to the limit in code points, no control characters or lone
- * surrogates); null when it does not qualify. Before, the claim was cut by UTF-16 units
- * and not validated, so a token could put control characters or half an emoji in a room.
- */
-function nameFromClaim(claim: unknown): string | null {
-  if (typeof claim !== 'string') return null;
-  const parsed = userNameSchema.safeParse([...claim.trim()].slice(0, LIMITS.userNameMax).join(''));
-  return parsed.success ? parsed.data : null;
 }
 
 export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
