@@ -22,8 +22,7 @@ export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
         await deps.store.ping();
         redis = 'ok';
       }
-      const counts = await deps.store.countByStatus();
-      sessions = Object.values(counts).reduce((a, b) => a + b, 0);
+      sessions = await deps.store.countRooms();
     } catch {
       redis = 'down';
     }

@@ -55,6 +55,10 @@ export class MemoryRoomStore implements RoomStore {
     return counts;
   }
 
+  async countRooms(): Promise<number> {
+    return this.rooms.size;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {

@@ -179,6 +179,10 @@ export class RedisRoomStore implements RoomStore {
     return counts;
   }
 
+  async countRooms(): Promise<number> {
+    return this.redis.hlen(this.statusKey);
+  }
+
   /**
    * ioredis queues commands while it reconnects, so a PING to a dead Redis would wait
    * rather than fail: refuse at once when the connection is known to be down, and give

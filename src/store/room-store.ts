@@ -32,6 +32,8 @@ export interface RoomStore {
   claimDue(now: number, limit: number, leaseMs: number): Promise<string[]>;
   /** Live rooms by status, for metrics. */
   countByStatus(): Promise<Record<RoomStatus, number>>;
+  /** Live rooms, for /health: O(1), since load balancers poll it often. */
+  countRooms(): Promise<number>;
   /** Throws when the backing service is unreachable (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -215,8 +215,10 @@ describe.each([memory, redisBackend()])('RoomStore contract: $name', (backend) =
     await a.update('PAUSE2', (r) => start(r, 'p-host', T0));
     await b.update('PAUSE2', (r) => pause(r, 'p-host', T0 + 10));
     expect(await b.countByStatus()).toEqual({ waiting: 2, active: 1, paused: 1, completed: 0 });
+    expect(await b.countRooms()).toBe(4);
     await a.update('WAIT33', (r) => leave(r, 'p-host', 'left', T0 + 20));
     expect(await a.countByStatus()).toEqual({ waiting: 1, active: 1, paused: 1, completed: 0 });
+    expect(await a.countRooms()).toBe(3);
   });
 
   it('loses no update when two instances join the same room concurrently', async () => {
