@@ -46,6 +46,11 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # Not `npm start`: it has a prestart build step, and npm would sit between tini and node.
-# A 64 MB young-generation semi-space: fewer scavenges and promotions under tick load
-# (at 10k connections tick p99 10.7 → 6.6 ms, 10–15% less CPU; docs/performance.md).
-CMD ["node", "--max-semi-space-size=64", "dist/server.js"]
+# GC flags, measured in docs/performance.md (keep them equal to `npm start`; the deploy
+# lint checks). Tick garbage must die young: 128 MB semi-spaces (a scavenge every ~1.7 s
+# at 19.5k connections, longer than a tick's objects live) and no allocation-site
+# pretenuring (V8 otherwise moves Socket.IO's per-write objects straight to the old
+# generation, which then needs a major GC every ~30 s instead of every ~100 s). One V8
+# worker thread keeps a major GC's helpers from crowding the event loop off its core
+# (one instance per core; with the default 4, major GCs stalled the loop 0.1–0.45 s).
+CMD ["node", "--max-semi-space-size=128", "--v8-pool-size=1", "--no-allocation-site-pretenuring", "dist/server.js"]

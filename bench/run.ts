@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Hist, type HistJSON, summarize, type Percentiles } from './lib/hist.js';
 import { NodeChild, killAllChildren, nofileLimits, procCpuSeconds, spawnChild, tools } from './lib/procs.js';
+import { deployedNodeFlags } from './lib/deployed-flags.js';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './lib/profile.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -81,10 +82,14 @@ const HELP = `usage: npm run bench -- [options]
   --join-step S      seconds per join rate step (default 3; quick 1.5)
   --join-rates LIST  rooms/s steps (default 50,100,200,400,600,800,1000,1300,1600,2000,2500,3000)
   --out FILE         JSON results (default .bench-out/bench-<time>.json, also .bench-out/latest.json)
-  (env BENCH_LOG_DIR=dir copies every child's output to dir/<name>.log)
+  (env BENCH_LOG_DIR=dir copies every child's output to dir/<name>.log;
+   BENCH_STALL_MS=n makes the focusroom server log every event-loop gap over n ms with its uptime,
+   to line stalls up with --trace-gc; BENCH_PROMOTED_S=s samples, after the window, s seconds of the
+   allocations that outlive the young generation into .bench-out/profiles/promoted-*.heapprofile)
   --timeout S        hard bound on the whole run (default 1800)
-  --server-node-args=FLAGS   extra node flags for the servers, focusroom and ws baseline, space-separated
-                     (e.g. --server-node-args=--max-semi-space-size=64, or =--trace-gc with BENCH_LOG_DIR)`;
+  --server-node-args=FLAGS   node flags for the servers, focusroom and ws baseline, space-separated
+                     (default: the deployed ones, from package.json's "start"; --server-node-args= for
+                     Node's defaults; add --trace-gc with BENCH_LOG_DIR to see the GCs)`;
 
 function parseArgs(argv: string[]): Options {
   const flags = new Map<string, string | true>();
@@ -144,7 +149,8 @@ function parseArgs(argv: string[]): Options {
         : [50, 100, 200, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3000],
     idleS: num('idle', quick ? 2 : 10),
     timeoutS: num('timeout', 1800),
-    serverNodeArgs: flags.has('server-node-args') ? String(flags.get('server-node-args')).split(/\s+/).filter(Boolean) : [],
+    // Default: the flags `npm start` and the Dockerfile run the server with.
+    serverNodeArgs: flags.has('server-node-args') ? String(flags.get('server-node-args')).split(/\s+/).filter(Boolean) : deployedNodeFlags(ROOT),
   };
 }
 
@@ -550,6 +556,13 @@ async function tickScenario(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', log:
       ...(redisWindow ? { redis: redisWindow } : {}),
     };
 
+    if (process.env.BENCH_PROMOTED_S && kind !== 'cluster') {
+      const file = profileFile(opts, `promoted-${kind}-${n}`).replace(/cpuprofile$/, 'heapprofile');
+      await servers[0]!.request({ type: 'alloc-start', intervalBytes: 4096, major: true, minor: false });
+      await sleep(Number(process.env.BENCH_PROMOTED_S) * 1000);
+      await servers[0]!.request({ type: 'alloc-stop', file });
+      log(`  promoted-allocation profile: ${file}`);
+    }
     if (opts.profile && kind !== 'cluster') {
       const file = profileFile(opts, `${kind === 'ws' ? 'ws' : 'ticks'}-${n}`);
       await servers[0]!.request({ type: 'profile-start', intervalUs: 500 });
@@ -914,7 +927,7 @@ async function main(): Promise<void> {
       options: { ...opts, out: undefined },
     },
   };
-  log(`focusroom bench — ${opts.clients} clients, scenarios ${opts.only.join(',')}, runtime ${opts.runtime}, ${NPROC} cores (${cores.description}), node ${process.version}, load ${load.map((v) => v.toFixed(2)).join(' ')}`);
+  log(`focusroom bench — ${opts.clients} clients, scenarios ${opts.only.join(',')}, runtime ${opts.runtime}, ${NPROC} cores (${cores.description}), node ${process.version} ${opts.serverNodeArgs.join(' ') || '(default flags)'}, load ${load.map((v) => v.toFixed(2)).join(' ')}`);
   if (load[0]! > 0.5 * NPROC) log(`  note: the machine is busy (1-min load ${load[0]!.toFixed(2)}); numbers will be noisy`);
 
   const t0 = Date.now();

@@ -28,6 +28,18 @@ const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
 eld.enable();
 let lastElu = performance.eventLoopUtilization();
 
+// BENCH_STALL_MS=n: log every event-loop gap longer than n ms with the process uptime, to
+// line stalls up with --trace-gc output (BENCH_LOG_DIR keeps it).
+if (process.env.BENCH_STALL_MS) {
+  const limit = Number(process.env.BENCH_STALL_MS);
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (now - last > limit) console.error(`[stall] uptime ${Math.round(now)} ms: loop blocked ${Math.round(now - last)} ms`);
+    last = now;
+  }, 5).unref();
+}
+
 
 function stats(gc) {
   if (gc && typeof globalThis.gc === 'function') {
@@ -65,6 +77,9 @@ async function handle(msg) {
       await startAllocProfile({ intervalBytes: msg.intervalBytes, major: Boolean(msg.major), minor: Boolean(msg.minor) });
       return {};
     case 'alloc-stop':
+      // Young garbage not yet scavenged still counts as a sample; two forced minor GCs
+      // leave only what really outlived the young generation.
+      if (typeof globalThis.gc === 'function') for (let i = 0; i < 2; i++) globalThis.gc({ type: 'minor', execution: 'sync' });
       return stopAllocProfile(msg.file);
     case 'heap-snapshot':
       if (typeof globalThis.gc === 'function') globalThis.gc();

@@ -68,6 +68,50 @@ export function lintDockerfile(text) {
   return { errors, warnings };
 }
 
+/**
+ * The node flags of a command that runs dist/server.js: the words between `node` and
+ * `dist/server.js`. Takes a Dockerfile CMD (exec form `["node", ...]` or shell form)
+ * or an npm script. Returns null when the command does not run node dist/server.js.
+ * @param {string} command
+ * @returns {string[] | null}
+ */
+export function serverNodeFlags(command) {
+  let words;
+  const trimmed = command.trim();
+  if (trimmed.startsWith('[')) {
+    try {
+      words = JSON.parse(trimmed).map(String);
+    } catch {
+      return null;
+    }
+  } else {
+    words = trimmed.split(/\s+/);
+  }
+  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+  const entry = words.indexOf('dist/server.js');
+  if (node < 0 || entry < node) return null;
+  return words.slice(node + 1, entry);
+}
+
+/**
+ * The Dockerfile's CMD and `npm start` must start node with the same flags (GC sizing,
+ * V8 thread pool: measured in docs/performance.md, and what `npm run bench` runs with).
+ * @param {string} dockerfile
+ * @param {string} startScript package.json's scripts.start
+ * @returns {string[]}
+ */
+export function checkNodeFlags(dockerfile, startScript) {
+  const cmd = parseDockerfile(dockerfile).filter((i) => i.keyword === 'CMD').at(-1);
+  const inDocker = cmd ? serverNodeFlags(cmd.args) : null;
+  const inStart = serverNodeFlags(startScript);
+  if (!inDocker) return ['Dockerfile CMD does not run `node [flags] dist/server.js`'];
+  if (!inStart) return ['package.json "start" does not run `node [flags] dist/server.js`'];
+  if (inDocker.join(' ') !== inStart.join(' ')) {
+    return [`node flags differ: Dockerfile CMD "${inDocker.join(' ')}" vs npm start "${inStart.join(' ')}"`];
+  }
+  return [];
+}
+
 const ROOT_USERS = new Set(['root', '0']);
 
 /**

@@ -13,6 +13,7 @@ import {
   checkCompose,
   checkDockerfile,
   checkHaproxyConfig,
+  checkNodeFlags,
   composeAppServices,
   haproxySyntaxCheck,
   lintCompose,
@@ -49,6 +50,8 @@ if (dockerfile !== null) {
   failures.push(...lint.errors);
   warnings.push(...lint.warnings);
   failures.push(...checkDockerfile(dockerfile).map((p) => `Dockerfile: ${p}`));
+  const pkg = read(join(root, 'package.json'));
+  if (pkg !== null) failures.push(...checkNodeFlags(dockerfile, JSON.parse(pkg).scripts?.start ?? ''));
 }
 
 const compose = read(files.compose);

@@ -14,6 +14,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** What scripts/deploy-checks.mjs exports (plain JS, typed here). */
 interface DeployChecks {
   checkDockerfile(text: string): string[];
+  checkNodeFlags(dockerfile: string, startScript: string): string[];
+  serverNodeFlags(command: string): string[] | null;
   lintDockerfile(text: string): { errors: string[]; warnings: string[] };
   checkCompose(text: string): string[];
   checkHaproxyConfig(text: string, appServices?: string[]): string[];
@@ -39,6 +41,7 @@ describe('deployment files', () => {
   it('the real files satisfy each check directly', () => {
     const compose = read('docker-compose.yml');
     expect(checks.checkDockerfile(read('Dockerfile'))).toEqual([]);
+    expect(checks.checkNodeFlags(read('Dockerfile'), JSON.parse(read('package.json')).scripts.start)).toEqual([]);
     expect(checks.lintDockerfile(read('Dockerfile')).errors).toEqual([]);
     expect(checks.checkCompose(compose)).toEqual([]);
     expect(checks.composeAppServices(compose).length).toBeGreaterThanOrEqual(2);
@@ -75,6 +78,16 @@ describe('the checks fail on broken files', () => {
     expect(problems).toMatch(/SIGTERM may not reach node/);
     expect(problems).toMatch(/package manager/);
     expect(problems).toMatch(/NODE_ENV=production/);
+  });
+
+  it('Dockerfile CMD and npm start with different node flags', () => {
+    const docker = 'FROM a AS b\nFROM c\nCMD ["node", "--max-semi-space-size=64", "dist/server.js"]\n';
+    expect(checks.serverNodeFlags('node --a --b=1 dist/server.js')).toEqual(['--a', '--b=1']);
+    expect(checks.serverNodeFlags('["node", "--a", "dist/server.js"]')).toEqual(['--a']);
+    expect(checks.serverNodeFlags('npm start')).toBeNull();
+    expect(checks.checkNodeFlags(docker, 'node --max-semi-space-size=64 dist/server.js')).toEqual([]);
+    expect(checks.checkNodeFlags(docker, 'node --max-semi-space-size=64 --v8-pool-size=1 dist/server.js').join('\n')).toMatch(/node flags differ/);
+    expect(checks.checkNodeFlags('FROM a\nCMD ["npm", "start"]\n', 'node dist/server.js').join('\n')).toMatch(/Dockerfile CMD does not run/);
   });
 
   it('HEALTHCHECK that does not hit /health, or uses curl', () => {
