@@ -13,7 +13,7 @@
  * 20% of the run: samples before it are shown but left out of the "steady" slope),
  * --no-gc (sample the heap as it is, without forcing a GC first), --json FILE (write the samples).
  *
- * The server runs as `node --expose-gc --import tsx src/server.ts` with a tiny preloaded hook
+ * The server runs as `node <deployed flags> --expose-gc --import tsx src/server.ts` with a tiny preloaded hook
  * that runs `gc()` on SIGWINCH, so each sample is the live heap (SIGWINCH, because close-with-grace treats SIGUSR2 as a shutdown signal) rather than wherever V8's
  * sawtooth happened to be. The script stops by itself, and kills only the child it spawned
  * (by its PID), also on Ctrl-C.
@@ -23,6 +23,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
+import { deployedNodeFlags } from './lib/deployed-flags.js';
 
 // ---------------------------------------------------------------- options
 
@@ -63,7 +64,9 @@ const GC_HOOK = 'data:text/javascript,process.on("SIGWINCH",()=>{if(globalThis.g
 let child: ChildProcess | null = null;
 
 function startServer(): Promise<string> {
-  const nodeArgs = [...(FORCE_GC ? ['--expose-gc', '--import', GC_HOOK] : []), '--import', 'tsx', 'src/server.ts'];
+  // The deployed node flags (package.json "start", same as the Dockerfile), so the soak
+  // covers the GC settings production runs with.
+  const nodeArgs = [...deployedNodeFlags(ROOT), ...(FORCE_GC ? ['--expose-gc', '--import', GC_HOOK] : []), '--import', 'tsx', 'src/server.ts'];
   child = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env: {
