@@ -203,5 +203,7 @@ export interface SocketData {
   /** From a verified JWT (`sub`, `name`) when auth is on. */
   userSub: string | null;
   userName: string | null;
+  /** The verified JWT's `exp` (ms since epoch) when auth is on: the socket is closed then. */
+  tokenExpiresAt: number | null;
   ip: string;
 }

@@ -78,7 +78,7 @@ export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
 
   io.use(async (socket, next) => {
     const ip = clientIp(socket, config.trustProxy);
-    socket.data = { roomCode: null, participantId: null, userSub: null, userName: null, ip };
+    socket.data = { roomCode: null, participantId: null, userSub: null, userName: null, tokenExpiresAt: null, ip };
     if (!(await limits.connection(ip))) return next(new Error('rate_limited'));
     if (!verify) return next();
     const token: unknown = socket.handshake.auth?.token;
@@ -87,6 +87,7 @@ export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
       const payload = await verify(token);
       socket.data.userSub = String(payload.sub).slice(0, 128);
       socket.data.userName = nameFromClaim(payload.name);
+      socket.data.tokenExpiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : null;
       next();
     } catch (err) {
       if (err instanceof KeySetUnavailable) {
@@ -105,6 +106,8 @@ export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
   function onDisconnect(this: TypedSocket): void {
     metrics.connections.dec();
     const socket = this;
+    const expiry = expiryTimers.get(socket);
+    if (expiry) clearTimeout(expiry);
     if (!socket.data.roomCode || !socket.data.participantId) return;
     // Queued behind the socket's own events, so a join in flight is seen first.
     deps.dispatcher.runInOrder(socket, async () => {
@@ -117,9 +120,35 @@ export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
     });
   }
 
+  /**
+   * A token is checked at the handshake, and the connection does not outlive it: when
+   * its `exp` passes the socket gets `error {code: 'unauthorized'}` and is closed, like a
+   * dropped connection — the seat keeps its grace period, and the client resumes it after
+   * reconnecting with a fresh token (socket.io-client's `auth` may be a callback for that).
+   * One timer per authenticated socket, none when auth is off.
+   */
+  const expiryTimers = new WeakMap<TypedSocket, NodeJS.Timeout>();
+  function armExpiry(socket: TypedSocket): void {
+    const at = socket.data.tokenExpiresAt;
+    if (at === null) return;
+    // setTimeout holds at most ~24.8 days; a longer-lived token is re-armed when that passes.
+    const wait = Math.min(Math.max(0, at - deps.clock.now()), MAX_TIMER_MS);
+    const timer = setTimeout(() => {
+      if (!socket.connected) return;
+      if (deps.clock.now() < at) return armExpiry(socket);
+      socket.emit('error', { message: 'token expired', code: 'unauthorized' });
+      socket.disconnect(true);
+    }, wait);
+    timer.unref();
+    expiryTimers.set(socket, timer);
+  }
+
   io.on('connection', (socket) => {
     metrics.connections.inc();
     socket.onAny(onAnyEvent);
     socket.on('disconnect', onDisconnect);
+    armExpiry(socket);
   });
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;

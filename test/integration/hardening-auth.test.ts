@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, closeAllClients, connect } from '../helpers/client.js';
+import { call, closeAllClients, connect, record, waitFor } from '../helpers/client.js';
 import { freePort } from '../helpers/ports.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -93,6 +93,52 @@ describe('AUTH_JWT_SECRET (HS256)', () => {
     const name: string = created.session.participants[0].user_name;
     expect([...name]).toHaveLength(40);
     expect(name).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/); // no lone surrogate
+  });
+});
+
+describe('token expiry while connected', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ AUTH_JWT_SECRET: SECRET });
+  });
+  afterAll(() => server.close());
+
+  it('closes the socket when its token expires, keeps the seat, and a fresh token resumes it', async () => {
+    const exp = now() + 2; // whole seconds: expires 1–2 s from now
+    const host = await connect(server.url, { auth: { token: await hs256({ sub: 'host', exp }) } });
+    const guest = await connect(server.url, { auth: { token: await hs256({ sub: 'guest', exp: now() + 600 }) } });
+    const created = await call(host, 'create_session', { user_name: 'Host' });
+    expect(created.ok).toBe(true);
+    expect((await call(guest, 'join_session', { room_code: created.room_code, user_name: 'Guest' })).ok).toBe(true);
+
+    const errors = record(host, 'error');
+    const reason = await new Promise<{ reason: string; at: number }>((resolve) => host.once('disconnect', (r) => resolve({ reason: r, at: Date.now() })));
+    // Closed by the server (no automatic reconnect), told why first, not before exp.
+    expect(reason.reason).toBe('io server disconnect');
+    expect(errors.map(({ _at, ...e }) => e)).toEqual([{ message: 'token expired', code: 'unauthorized' }]);
+    expect(errors[0]!._at).toBeLessThanOrEqual(reason.at);
+    expect(reason.at).toBeGreaterThanOrEqual(exp * 1000);
+    expect(reason.at).toBeLessThan(exp * 1000 + 1_000);
+
+    // Like a dropped connection: the guest stays, and the host's seat is kept for its
+    // grace period (the resume below gets the same participant back).
+    expect(guest.connected).toBe(true);
+
+    // The expired token cannot come back; a fresh one resumes the same seat.
+    expect(await handshake(server.url, { token: await hs256({ sub: 'host', exp }) })).toBe('unauthorized');
+    host.auth = { token: await hs256({ sub: 'host', exp: now() + 600 }) };
+    host.connect();
+    await waitFor(host, 'connect');
+    const resumed = await call(host, 'resume_session', { room_code: created.room_code, participant_id: created.participant_id, resume_token: created.resume_token });
+    expect(resumed.ok).toBe(true);
+    expect(resumed.participant_id).toBe(created.participant_id);
+  }, 10_000);
+
+  it('sockets with long-lived tokens are left alone', async () => {
+    const a = await connect(server.url, { auth: { token: await hs256({ sub: 'a', exp: now() + 3_600 }) } });
+    const created = await call(a, 'create_session', { user_name: 'A' });
+    expect(created).toMatchObject({ ok: true });
+    expect(a.connected).toBe(true);
   });
 });
 
