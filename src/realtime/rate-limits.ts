@@ -1,8 +1,9 @@
 /**
- * Abuse limits, with rate-limiter-flexible. Per-socket event bursts and connection
- * rates are local; failed joins (room-code guessing) and creates are counted per client
- * address in Redis in cluster mode, since a load balancer spreads one guesser over
- * every instance. A Redis outage falls back to in-memory counting, never to "no limit".
+ * Abuse limits, with rate-limiter-flexible. Per-socket event bursts are local (a socket
+ * lives on one instance); new connections, failed joins (room-code guessing) and creates
+ * are counted per client address in Redis in cluster mode, since a load balancer spreads
+ * one client over every instance (counted per instance, N instances gave N× the budget).
+ * A Redis outage falls back to in-memory counting, never to "no limit".
  */
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -11,7 +12,7 @@ import type { Config } from '../config.js';
 
 export class RateLimits {
   private readonly socketEvents: RateLimiterMemory;
-  private readonly connections: RateLimiterMemory;
+  private readonly connections: RateLimiterAbstract;
   private readonly joinFailures: RateLimiterAbstract;
   private readonly creates: RateLimiterAbstract;
 
@@ -22,7 +23,6 @@ export class RateLimits {
     redisPrefix = 'fr:',
   ) {
     this.socketEvents = new RateLimiterMemory({ points: limits.socketEventsPerSec, duration: 1 });
-    this.connections = new RateLimiterMemory({ points: limits.connectionsPerMin, duration: 60 });
     const shared = (keyPrefix: string, points: number) =>
       redis
         ? new RateLimiterRedis({
@@ -33,6 +33,7 @@ export class RateLimits {
             insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }),
           })
         : new RateLimiterMemory({ keyPrefix, points, duration: 60 });
+    this.connections = shared('conn', limits.connectionsPerMin);
     this.joinFailures = shared('join', limits.joinFailuresPerMin);
     this.creates = shared('create', limits.createsPerMin);
   }
@@ -47,8 +48,9 @@ export class RateLimits {
     try {
       await this.connections.consume(ip);
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      // Refused only when over the budget; a store failure (Redis and its insurance) lets it in.
+      return !(err instanceof RateLimiterRes);
     }
   }
 

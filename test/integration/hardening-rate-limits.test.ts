@@ -218,7 +218,7 @@ describe('cluster mode: budgets shared through Redis', () => {
   let b: TestServer;
   beforeAll(async () => {
     redis = await startRedis();
-    const env = { REDIS_URL: redis.url, RATE_JOIN_FAILURES_PER_MIN: '5', RATE_CREATES_PER_MIN: '2', TRUST_PROXY: 'true' };
+    const env = { REDIS_URL: redis.url, RATE_JOIN_FAILURES_PER_MIN: '5', RATE_CREATES_PER_MIN: '2', RATE_CONNECTIONS_PER_MIN: '4', TRUST_PROXY: 'true' };
     a = await startServer({ ...env, INSTANCE_ID: 'rl-a' });
     b = await startServer({ ...env, INSTANCE_ID: 'rl-b' });
   });
@@ -242,6 +242,17 @@ describe('cluster mode: budgets shared through Redis', () => {
     // Another address, on either instance, is untouched.
     const fresh = await connect(b.url, from('10.4.4.5'));
     expect(await call(fresh, 'create_session', { user_name: 'F' })).toMatchObject({ ok: true });
+  });
+
+  it('counts new connections of one address across instances', async () => {
+    const open: Client[] = [];
+    for (const server of [a, b, a, b]) open.push(await connect(server.url, from('10.4.4.6')));
+    // Per instance this address has used 2 of 4; together, all 4.
+    await expect(connect(a.url, from('10.4.4.6'))).rejects.toThrow('rate_limited');
+    await expect(connect(b.url, from('10.4.4.6'))).rejects.toThrow('rate_limited');
+    // Open sockets and other addresses carry on.
+    expect(await call(open[3]!, 'create_session', { user_name: 'Still open' })).toMatchObject({ ok: true });
+    expect((await connect(b.url, from('10.4.4.7'))).connected).toBe(true);
   });
 
   it('keeps separate budgets for deployments that share a Redis under different key prefixes', async () => {
