@@ -55,14 +55,57 @@ export function setResults(results) {
 }
 
 export function applySnapshot(session) {
-  // An ack's snapshot can be older than an event that already arrived.
-  if (state.session && state.session.id === session.id && session.seq < state.session.seq) return;
+  const cur = state.session;
+  if (cur && cur.id === session.id && session.seq < cur.seq) {
+    // Older than what we hold: nothing new if a snapshot at least as new is applied...
+    if (session.seq <= snapshotSeq) return;
+    // ...but overtaken only by per-entity events (cluster reordering), it still carries
+    // its own change (the timer, settings, who is seated): merge it under them.
+    return mergeOlderSnapshot(session, cur);
+  }
   state.session = session;
   snapshotSeq = session.seq;
   entitySeqs.clear();
   state.offset = session.server_now - Date.now();
   if (session.status !== 'completed') state.results = null;
   noteSeq(session.seq);
+  onChange();
+}
+
+/**
+ * A snapshot (seq S) that arrived after per-entity events newer than S: it becomes the
+ * base, and every entity changed after S (a status, a connection, the host, a task) keeps
+ * the value those newer events gave it.
+ */
+function mergeOlderSnapshot(session, cur) {
+  const newer = [...entitySeqs].filter(([, seq]) => seq > session.seq);
+  const next = { ...session, seq: cur.seq, participants: session.participants.map((p) => ({ ...p })), tasks: [...session.tasks] };
+  for (const [key] of newer) {
+    if (key === 'host') {
+      next.host_id = cur.host_id;
+      next.is_creator = cur.is_creator;
+      continue;
+    }
+    const colon = key.indexOf(':');
+    const field = key.slice(0, colon);
+    const id = key.slice(colon + 1);
+    if (field === 'task') {
+      const kept = cur.tasks.find((t) => t.id === id);
+      const i = next.tasks.findIndex((t) => t.id === id);
+      if (kept && i >= 0) next.tasks[i] = kept;
+      else if (kept) next.tasks.push(kept);
+      else if (i >= 0) next.tasks.splice(i, 1); // removed after S
+    } else {
+      const p = next.participants.find((x) => x.id === id);
+      const was = cur.participants.find((x) => x.id === id);
+      if (p && was) p[field] = was[field];
+    }
+  }
+  state.session = next;
+  snapshotSeq = session.seq;
+  entitySeqs.clear();
+  for (const [key, seq] of newer) entitySeqs.set(key, seq);
+  if (session.status !== 'completed') state.results = null;
   onChange();
 }
 

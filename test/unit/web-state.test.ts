@@ -99,6 +99,42 @@ describe('web client state: event order', () => {
     expect(web.state.seat.last_seq).toBe(16);
   });
 
+  it('a snapshot event overtaken by newer per-entity events still applies, under them', () => {
+    // session_started (seq 12) is delivered after a status (13), a task (14) and a host change (15).
+    on.status(13, 'b', 'focusing');
+    on.taskAdded(14, task('t2'));
+    on.creator(15, 'b');
+    const started = snapshot(12, {
+      status: 'active', ends_at: 1_000_000, started_at: 5,
+      participants: snapshot(0).participants.map((p) => ({ ...p, status: 'paused' })),
+    });
+    web.applySnapshot(started);
+    // The snapshot's own change lands...
+    expect(web.state.session).toMatchObject({ status: 'active', ends_at: 1_000_000, started_at: 5, seq: 15 });
+    expect(web.participant('h').status).toBe('paused');
+    // ...and what changed after it stays.
+    expect(bea().status).toBe('focusing');
+    expect(taskIds()).toEqual(['t1', 't2']);
+    expect(web.state.session).toMatchObject({ host_id: 'b', is_creator: true });
+    // Still ordered afterwards: older than the merged snapshot or the kept changes, ignored.
+    on.status(12, 'h', 'ready');
+    on.status(13, 'b', 'ready');
+    expect(web.participant('h').status).toBe('paused');
+    expect(bea().status).toBe('focusing');
+    on.status(16, 'h', 'ready');
+    expect(web.participant('h').status).toBe('ready');
+    // A snapshot no newer than the merged one changes nothing.
+    web.applySnapshot(snapshot(11));
+    expect(web.state.session.status).toBe('active');
+    expect(web.state.seat.last_seq).toBe(16);
+  });
+
+  it('a merged snapshot drops a task removed after it and adds the ones it brings', () => {
+    on.taskRemoved(12, task('t1'));
+    web.applySnapshot(snapshot(11, { tasks: [task('t1'), task('t3')] }));
+    expect(taskIds()).toEqual(['t3']);
+  });
+
   it('a snapshot resets every entity to its seq; acks are ordered the same way', () => {
     on.status(12, 'b', 'focusing');
     web.applySnapshot(snapshot(20, { participants: snapshot(0).participants.map((p) => ({ ...p, status: 'paused' })) }));
