@@ -110,7 +110,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const limits = new RateLimits(config.rateLimits, storeRedis, prefix);
   const ticker = new Ticker(io, clock, (ms) => metrics.tickLateness.observe(ms / 1000));
   const broadcaster = new Broadcaster(io, clock, metrics);
-  const rooms = new RoomService(io, store, clock, broadcaster, ticker, metrics, Boolean(config.redisUrl));
+  const rooms = new RoomService(io, store, clock, broadcaster, ticker, metrics);
   if (config.redisUrl) followTimersInBroadcasts(io, ticker);
   const scheduler = new DueScheduler(
     store,
@@ -129,7 +129,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const generateCode = deps.generateRoomCode ?? generateRoomCode;
   const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, generateRoomCode: generateCode }, metrics, log);
   wireSocketServer(io, { config, clock, limits, rooms, dispatcher, metrics, log });
-  io.on('room_timer', (timer) => rooms.onRemoteTimer(timer));
   // Redis is back after an outage (the first 'ready' was the initial connect, before this
   // listener). A restarted Redis without persistence is empty: close lost rooms for
   // this instance's clients instead of letting them count down a room that is gone.

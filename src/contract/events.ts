@@ -179,11 +179,13 @@ export type ServerToClientEvents = {
   time_update: (payload: TimeUpdatePayload) => void;
 } & { [K in RoomEventName]: (payload: RoomEvents[K]) => void };
 
-/** Messages between instances (cluster mode), carried by the Socket.IO adapter. */
-export interface InterServerEvents {
-  /** A room's countdown changed: every instance re-aligns its local ticker. */
-  room_timer: (timer: RoomTimer) => void;
-}
+/**
+ * Messages between instances (`serverSideEmit`): none. Instances share rooms through the
+ * store, and tickers follow the snapshot events their own sockets receive
+ * (realtime/timer-follower.ts): pub/sub messages would be lost in a Redis blink, the
+ * adapter's stream is replayed. (A `room_timer` message used to duplicate that.)
+ */
+export type InterServerEvents = Record<string, never>;
 
 /** What an instance needs to tick a room for its own sockets, without reading the store. */
 export interface RoomTimer {

@@ -33,7 +33,6 @@ export class RoomService {
     private readonly ticker: Ticker,
     private readonly metrics: Metrics,
     /** Other instances exist (Redis adapter): timer changes are announced to them. */
-    private readonly clustered: boolean,
   ) {}
 
   /** The scheduler calls back into this service, so it is attached after both exist. */
@@ -99,11 +98,6 @@ export class RoomService {
     return lost;
   }
 
-  /** A timer change from another instance (cluster mode). */
-  onRemoteTimer(timer: RoomTimer): void {
-    this.ticker.sync(timer);
-  }
-
   private afterChange<T>(code: string, outcome: Outcome<T>, opts: PublishOptions): void {
     const room = outcome.room;
     this.broadcaster.publish(code, room, outcome.events, opts);
@@ -119,8 +113,9 @@ export class RoomService {
       const timer: RoomTimer = room
         ? roomTimer(room)
         : { room_code: code, status: 'completed', ends_at: null, phase_duration: 0, phase: 'focus', round: 0 };
+      // Other instances follow the snapshot events their own sockets receive
+      // (timer-follower.ts), replayed after a Redis blink; no extra message is needed.
       this.ticker.sync(timer);
-      if (this.clustered) this.io.serverSideEmit('room_timer', timer);
     }
   }
 

@@ -5,7 +5,8 @@
  * other instance still reach this instance's clients: the streams adapter reads on from
  * where it was (with the pub/sub adapter they are simply lost: docs/scaling.md,
  * "Adapter"). The blinking instance's ticker follows those replayed events too, so it
- * stops ticking a paused room although the pub/sub `room_timer` message was lost.
+ * stops ticking a paused room: the replayed stream is how every other instance learns of
+ * a timer change.
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

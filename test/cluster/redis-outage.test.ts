@@ -112,7 +112,6 @@ describe('Redis crash and restart (data lost)', () => {
     // Broadcasts during the outage (say, of a change committed just before it) are lost,
     // never thrown: an unhandled rejection here would fail this file.
     servers[A]!.app.io.to('r:QQQQQQ').emit('participant_status_updated', { participant_id: 'x', status: 'paused', user_name: 'x', seq: 1 });
-    servers[A]!.app.io.serverSideEmit('room_timer', { room_code: 'QQQQQQ', status: 'completed', ends_at: null, phase_duration: 0, phase: 'focus', round: 1 });
 
     await sleep(Math.max(0, 3_000 - (Date.now() - down)));
     const closedHost = waitFor(host, 'room_closed', 8_000);
