@@ -32,7 +32,6 @@ export class RoomService {
     private readonly broadcaster: Broadcaster,
     private readonly ticker: Ticker,
     private readonly metrics: Metrics,
-    /** Other instances exist (Redis adapter): timer changes are announced to them. */
   ) {}
 
   /** The scheduler calls back into this service, so it is attached after both exist. */
