@@ -6,11 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serverNodeFlags } from '../../scripts/node-flags.mjs';
 
 export function deployedNodeFlags(root: string): string[] {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   const start = pkg.scripts?.start ?? '';
-  const m = /^node\s+(.*?)\s*dist\/server\.js$/.exec(start.trim());
-  if (!m) throw new Error(`package.json "start" is not "node [flags] dist/server.js": ${start}`);
-  return m[1]!.split(/\s+/).filter(Boolean);
+  const flags = serverNodeFlags(start);
+  if (!flags) throw new Error(`package.json "start" is not "node [flags] dist/server.js": ${start}`);
+  return flags;
 }

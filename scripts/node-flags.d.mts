@@ -1,0 +1,1 @@
+export function serverNodeFlags(command: string): string[] | null;
