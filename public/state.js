@@ -56,31 +56,30 @@ export function setResults(results) {
 
 export function applySnapshot(session) {
   const cur = state.session;
-  if (cur && cur.id === session.id && session.seq < cur.seq) {
-    // Older than what we hold: nothing new if a snapshot at least as new is applied...
-    if (session.seq <= snapshotSeq) return;
-    // ...but overtaken only by per-entity events (cluster reordering), it still carries
-    // its own change (the timer, settings, who is seated): merge it under them.
-    return mergeOlderSnapshot(session, cur);
-  }
-  state.session = session;
+  const older = Boolean(cur) && cur.id === session.id && session.seq < cur.seq;
+  // Older than what we hold: nothing new if a snapshot at least as new is applied...
+  if (older && session.seq <= snapshotSeq) return;
+  // ...but overtaken only by per-entity events (cluster reordering), it still carries its
+  // own change (the timer, settings, who is seated): it becomes the base, under the
+  // entities those newer events changed.
+  const kept = older ? [...entitySeqs].filter(([, seq]) => seq > session.seq) : [];
+  state.session = older ? withNewerChanges(session, cur, kept) : session;
   snapshotSeq = session.seq;
   entitySeqs.clear();
-  state.offset = session.server_now - Date.now();
+  for (const [key, seq] of kept) entitySeqs.set(key, seq);
+  if (!older) state.offset = session.server_now - Date.now();
   if (session.status !== 'completed') state.results = null;
   noteSeq(session.seq);
   onChange();
 }
 
 /**
- * A snapshot (seq S) that arrived after per-entity events newer than S: it becomes the
- * base, and every entity changed after S (a status, a connection, the host, a task) keeps
- * the value those newer events gave it.
+ * `session` (seq S) with every entity changed after S (a status, a connection, the host,
+ * a task: the `kept` entity seqs) set back to its value in `cur`, and `cur`'s seq.
  */
-function mergeOlderSnapshot(session, cur) {
-  const newer = [...entitySeqs].filter(([, seq]) => seq > session.seq);
+function withNewerChanges(session, cur, kept) {
   const next = { ...session, seq: cur.seq, participants: session.participants.map((p) => ({ ...p })), tasks: [...session.tasks] };
-  for (const [key] of newer) {
+  for (const [key] of kept) {
     if (key === 'host') {
       next.host_id = cur.host_id;
       next.is_creator = cur.is_creator;
@@ -90,10 +89,10 @@ function mergeOlderSnapshot(session, cur) {
     const field = key.slice(0, colon);
     const id = key.slice(colon + 1);
     if (field === 'task') {
-      const kept = cur.tasks.find((t) => t.id === id);
+      const task = cur.tasks.find((t) => t.id === id);
       const i = next.tasks.findIndex((t) => t.id === id);
-      if (kept && i >= 0) next.tasks[i] = kept;
-      else if (kept) next.tasks.push(kept);
+      if (task && i >= 0) next.tasks[i] = task;
+      else if (task) next.tasks.push(task);
       else if (i >= 0) next.tasks.splice(i, 1); // removed after S
     } else {
       const p = next.participants.find((x) => x.id === id);
@@ -101,12 +100,7 @@ function mergeOlderSnapshot(session, cur) {
       if (p && was) p[field] = was[field];
     }
   }
-  state.session = next;
-  snapshotSeq = session.seq;
-  entitySeqs.clear();
-  for (const [key, seq] of newer) entitySeqs.set(key, seq);
-  if (session.status !== 'completed') state.results = null;
-  onChange();
+  return next;
 }
 
 /** After create, join or resume: `res` is the ack (`session_joined` payload). */
