@@ -45,13 +45,11 @@ export class RateLimits {
 
   /** Returns false when the address opened too many connections. */
   async connection(ip: string): Promise<boolean> {
-    try {
-      await this.connections.consume(ip);
-      return true;
-    } catch (err) {
-      // Refused only when over the budget; a store failure (Redis and its insurance) lets it in.
-      return !(err instanceof RateLimiterRes);
-    }
+    // take() refuses only over the budget; a store failure (Redis and its insurance) lets it in.
+    return this.take(this.connections, ip, 'too many connections').then(
+      () => true,
+      () => false,
+    );
   }
 
   async create(ip: string): Promise<void> {
