@@ -7,6 +7,8 @@ import type {
   AddTaskInput,
   ClientStatus,
   RemoveTaskInput,
+  SetTicksInput,
+  TimeSyncInput,
   UpdateSettingsInput,
   UpdateTaskInput,
 } from './schemas.js';
@@ -131,6 +133,15 @@ export interface ClientToServerEvents {
   add_task: (payload: AddTaskInput, ack?: Ack<{ task: TaskView; seq: number }>) => void;
   update_task: (payload: UpdateTaskInput, ack?: Ack<{ task: TaskView; seq: number }>) => void;
   remove_task: (payload: RemoveTaskInput, ack?: Ack<{ task: TaskView; seq: number }>) => void;
+  /** (ext) One clock sample: the ack echoes `t0` with the server's clock (`server_now`, epoch ms). */
+  time_sync: (payload: TimeSyncInput, ack?: Ack<TimeSyncResult>) => void;
+  /** (ext) `enabled: false` = no `time_update` to this socket (it counts down from `ends_at`). Ticks are on by default. */
+  set_ticks: (payload: SetTicksInput, ack?: Ack<{ enabled: boolean }>) => void;
+}
+
+export interface TimeSyncResult {
+  t0: number;
+  server_now: number;
 }
 
 /** Room broadcasts: kept in the room log with their `seq`. */
@@ -208,4 +219,6 @@ export interface SocketData {
   /** The verified JWT's `exp` (ms since epoch) when auth is on: the socket is closed then. */
   tokenExpiresAt: number | null;
   ip: string;
+  /** (ext) `set_ticks { enabled: false }`: this socket gets no `time_update`. */
+  quiet: boolean;
 }

@@ -104,6 +104,13 @@ export const updateTaskSchema = z
   .refine((t) => t.title !== undefined || t.done !== undefined, { error: 'update_task needs title or done' });
 export const removeTaskSchema = z.strictObject({ task_id: idSchema('task_id') });
 
+/** (ext) Clock sync: `t0` is the client's own clock reading, echoed back beside `server_now`. */
+export const timeSyncSchema = z.strictObject({
+  t0: z.number({ error: 't0 must be a number' }).refine(Number.isFinite, { error: 't0 must be a finite number' }),
+});
+/** (ext) Quiet clients: `enabled: false` stops `time_update` ticks to this socket. */
+export const setTicksSchema = z.strictObject({ enabled: z.boolean({ error: 'enabled must be a boolean' }) });
+
 export type CreateSessionInput = z.output<typeof createSessionSchema>;
 export type JoinSessionInput = z.output<typeof joinSessionSchema>;
 export type ResumeSessionInput = z.output<typeof resumeSessionSchema>;
@@ -112,6 +119,8 @@ export type UpdateStatusInput = z.output<typeof updateStatusSchema>;
 export type AddTaskInput = z.output<typeof addTaskSchema>;
 export type UpdateTaskInput = z.output<typeof updateTaskSchema>;
 export type RemoveTaskInput = z.output<typeof removeTaskSchema>;
+export type TimeSyncInput = z.output<typeof timeSyncSchema>;
+export type SetTicksInput = z.output<typeof setTicksSchema>;
 export type ClientStatus = (typeof CLIENT_STATUSES)[number];
 
 /** Every client event and the schema of its payload: the dispatcher's source of truth. */
@@ -128,6 +137,8 @@ export const CLIENT_EVENT_SCHEMAS = {
   add_task: addTaskSchema,
   update_task: updateTaskSchema,
   remove_task: removeTaskSchema,
+  time_sync: timeSyncSchema,
+  set_ticks: setTicksSchema,
 } as const;
 
 export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;

@@ -11,6 +11,7 @@ import { CLIENT_EVENT_SCHEMAS, type ClientEventName, describeIssue, emptySchema,
 import type { Metrics } from '../metrics.js';
 import type { HandlerContext } from './handler-context.js';
 import { addTaskHandler, pauseSession, removeTaskHandler, resumeTimerHandler, startSession, updateSettingsHandler, updateStatusHandler, updateTaskHandler } from './handlers/room-handlers.js';
+import { setTicks, timeSync } from './handlers/connection-handlers.js';
 import { createSession, joinSession, leaveSession, resumeSession } from './handlers/session-handlers.js';
 import type { TypedSocket } from './types.js';
 
@@ -29,6 +30,8 @@ const HANDLERS: Handlers = {
   add_task: addTaskHandler,
   update_task: updateTaskHandler,
   remove_task: removeTaskHandler,
+  time_sync: timeSync,
+  set_ticks: setTicks,
 };
 
 /** The Fidan reply event for a successful call, besides the ack. */

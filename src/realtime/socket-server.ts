@@ -78,7 +78,7 @@ export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
 
   io.use(async (socket, next) => {
     const ip = clientIp(socket, config.trustProxy);
-    socket.data = { roomCode: null, participantId: null, userSub: null, userName: null, tokenExpiresAt: null, ip };
+    socket.data = { roomCode: null, participantId: null, userSub: null, userName: null, tokenExpiresAt: null, ip, quiet: false };
     if (!(await limits.connection(ip))) return next(new Error('rate_limited'));
     if (!verify) return next();
     const token: unknown = socket.handshake.auth?.token;

@@ -11,10 +11,14 @@
  * countdown, not once per tick, and the timer takes the entry as its argument instead
  * of a fresh closure. What is left per tick is the payload itself and Socket.IO's own
  * work (one encode per room, one pre-framed write per socket).
+ *
+ * Quiet sockets (`set_ticks { enabled: false }`) sit in a second Socket.IO room per focus
+ * room (`q:<code>`) that the broadcast excepts: a ticking-only room pays one map lookup
+ * for it, and a room whose local sockets are all quiet has no timer at all.
  */
 import type { RoomTimer, TimeUpdatePayload } from '../contract/events.js';
 import type { Clock } from '../domain/clock.js';
-import { roomKey, type TypedServer } from './types.js';
+import { quietKey, roomKey, type TypedServer } from './types.js';
 
 type Namespace = TypedServer['sockets'];
 type Operator = ReturnType<Namespace['to']>;
@@ -23,9 +27,10 @@ interface Entry {
   code: string;
   timer: RoomTimer;
   handle: NodeJS.Timeout | null;
-  /** Socket.IO room of the focus room (`r:<code>`). */
+  /** Socket.IO room of the focus room (`r:<code>`), and of its quiet sockets (`q:<code>`). */
   key: string;
-  /** `io.local.to(key)`, built once: a BroadcastOperator is immutable, and emit() does not change it. */
+  quiet: string;
+  /** `io.local.to(key).except(quiet)`, built once: a BroadcastOperator is immutable, and emit() does not change it. */
   to: Operator;
   /** The adapter `to` was built on; rebuilt if the namespace's adapter is ever swapped. */
   adapter: Namespace['adapter'];
@@ -53,9 +58,10 @@ export class Ticker {
     if (current && current.timer.status === timer.status && current.timer.ends_at === timer.ends_at && current.timer.phase === timer.phase) return;
     this.stop(code);
     const key = roomKey(code);
-    if (timer.status !== 'active' || timer.ends_at === null || !this.hasLocalSockets(key)) return;
+    const quiet = quietKey(code);
+    if (timer.status !== 'active' || timer.ends_at === null || !this.hasTickingSockets(key, quiet)) return;
     const adapter = this.nsp.adapter;
-    const entry: Entry = { code, timer, handle: null, key, to: this.io.local.to(key), adapter, k: 0, dueAt: 0 };
+    const entry: Entry = { code, timer, handle: null, key, quiet, to: this.io.local.to(key).except(quiet), adapter, k: 0, dueAt: 0 };
     this.rooms.set(code, entry);
     this.scheduleNext(entry, Number.MAX_SAFE_INTEGER);
   }
@@ -97,7 +103,7 @@ export class Ticker {
   /** The timer callback: an arrow property, so one function serves every room and tick. */
   private readonly fire = (entry: Entry): void => {
     if (this.rooms.get(entry.code) !== entry) return;
-    if (!this.hasLocalSockets(entry.key)) {
+    if (!this.hasTickingSockets(entry.key, entry.quiet)) {
       this.rooms.delete(entry.code);
       return;
     }
@@ -115,13 +121,15 @@ export class Ticker {
     };
     if (entry.adapter !== this.nsp.adapter) {
       entry.adapter = this.nsp.adapter;
-      entry.to = this.io.local.to(entry.key);
+      entry.to = this.io.local.to(entry.key).except(entry.quiet);
     }
     entry.to.emit('time_update', payload);
     this.scheduleNext(entry, entry.k);
   };
 
-  private hasLocalSockets(key: string): boolean {
-    return (this.nsp.adapter.rooms.get(key)?.size ?? 0) > 0;
+  /** Local sockets of the room that want ticks (quiet ones are a subset of the room). */
+  private hasTickingSockets(key: string, quiet: string): boolean {
+    const rooms = this.nsp.adapter.rooms;
+    return (rooms.get(key)?.size ?? 0) > (rooms.get(quiet)?.size ?? 0);
   }
 }

@@ -10,3 +10,10 @@ export type TypedSocket = Socket<ClientToServerEvents, ServerToClientEvents, Int
  * participant's current `socket_id`.
  */
 export const roomKey = (code: string): string => `r:${code}`;
+
+/**
+ * The quiet sockets of a focus room (`set_ticks { enabled: false }`): the ticker sends
+ * `time_update` to the room except these. One per focus room, not one for every quiet
+ * socket on the instance, because excluding a room costs a walk over its members.
+ */
+export const quietKey = (code: string): string => `q:${code}`;

@@ -205,6 +205,8 @@ function generators(live: Live) {
     add_task: { title: goodTitle },
     update_task: { task_id: id, title: goodTitle, done: fc.boolean() },
     remove_task: { task_id: id },
+    time_sync: { t0: fc.oneof(fc.double(), fc.integer()) },
+    set_ticks: { enabled: fc.boolean() },
   };
   const extraKeys = fc.dictionary(
     fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'isAdmin', 'host_id', 'seq', 'participant_id'), fc.string({ maxLength: 10 })),
