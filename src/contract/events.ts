@@ -193,7 +193,7 @@ export type ServerToClientEvents = {
 /**
  * Messages between instances (`serverSideEmit`): none. Instances share rooms through the
  * store, and tickers follow the snapshot events their own sockets receive
- * (realtime/timer-follower.ts): pub/sub messages would be lost in a Redis blink, the
+ * (cluster/timer-follower.ts): pub/sub messages would be lost in a Redis blink, the
  * adapter's stream is replayed. (A `room_timer` message used to duplicate that.)
  */
 export type InterServerEvents = Record<string, never>;

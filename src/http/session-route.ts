@@ -8,7 +8,7 @@ import { AppError } from '../contract/errors.js';
 import type { Clock } from '../domain/clock.js';
 import { normalizeRoomCode } from '../domain/room-code.js';
 import { timeLeft } from '../domain/snapshot.js';
-import type { RateLimits } from '../realtime/rate-limits.js';
+import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomStore } from '../store/room-store.js';
 
 export interface SessionRouteDeps {

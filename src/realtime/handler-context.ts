@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Clock } from '../domain/clock.js';
-import type { RateLimits } from './rate-limits.js';
+import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from './room-service.js';
 import type { Ticker } from './ticker.js';
 import type { TypedServer, TypedSocket } from './types.js';

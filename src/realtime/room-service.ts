@@ -16,7 +16,6 @@ import type { Metrics } from '../metrics.js';
 import type { DueScheduler } from '../scheduler/due-scheduler.js';
 import type { RoomChange, RoomStore } from '../store/room-store.js';
 import type { Broadcaster, PublishOptions } from './broadcaster.js';
-import { detach } from './seat.js';
 import type { Ticker } from './ticker.js';
 import { roomKey, type TypedServer } from './types.js';
 
@@ -74,27 +73,9 @@ export class RoomService {
     }
   }
 
-  /**
-   * Cluster mode, after the store reconnected: rooms this instance has sockets in that the
-   * store no longer knows (a Redis restarted without persistence comes back empty) are
-   * closed for those sockets with `room_closed { reason: 'lost' }`, so their clients stop
-   * counting down a room that is gone and can create a new one. Returns the lost codes.
-   */
-  async closeLostRooms(): Promise<string[]> {
-    const nsp = this.io.of('/');
-    const codes = [...nsp.adapter.rooms.keys()].filter((k) => k.startsWith(roomKey(''))).map((k) => k.slice(roomKey('').length));
-    const rooms = await Promise.all(codes.map((code) => this.store.get(code)));
-    const lost = codes.filter((_, i) => rooms[i] === null);
-    for (const code of lost) {
-      this.scheduler?.unwatch(code);
-      this.ticker.stop(code);
-      this.io.local.to(roomKey(code)).emit('room_closed', { room_code: code, reason: 'lost', seq: 0 });
-      for (const id of [...(nsp.adapter.rooms.get(roomKey(code)) ?? [])]) {
-        const socket = nsp.sockets.get(id);
-        if (socket) detach(socket);
-      }
-    }
-    return lost;
+  /** Stops running deadlines of a room this instance learned is gone (cluster/lost-rooms.ts). */
+  unwatch(code: string): void {
+    this.scheduler?.unwatch(code);
   }
 
   private afterChange<T>(code: string, outcome: Outcome<T>, opts: PublishOptions): void {
@@ -113,7 +94,7 @@ export class RoomService {
         ? roomTimer(room)
         : { room_code: code, status: 'completed', ends_at: null, phase_duration: 0, phase: 'focus', round: 0 };
       // Other instances follow the snapshot events their own sockets receive
-      // (timer-follower.ts), replayed after a Redis blink; no extra message is needed.
+      // (cluster/timer-follower.ts), replayed after a Redis blink; no extra message is needed.
       this.ticker.sync(timer);
     }
   }

@@ -12,7 +12,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Dispatcher } from './dispatcher.js';
 import { KeySetUnavailable, nameFromClaim, tokenVerifier } from './handshake-auth.js';
-import type { RateLimits } from './rate-limits.js';
+import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from './room-service.js';
 import type { TypedServer, TypedSocket } from './types.js';
 

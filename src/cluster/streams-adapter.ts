@@ -6,9 +6,9 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import { connectRedis, REDIS_CONNECT_TIMEOUT_MS, waitReady } from '../store/redis-connection.js';
+import type { TypedServer } from '../realtime/types.js';
 import { throttled } from '../throttled.js';
-import type { TypedServer } from './types.js';
+import { connectRedis, REDIS_CONNECT_TIMEOUT_MS, waitReady } from './redis-connection.js';
 
 /**
  * Broadcasts kept in the adapter's stream (approximate trimming): what an instance can

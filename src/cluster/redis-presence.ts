@@ -4,7 +4,7 @@
  * A `kill -9` (or a lost host) records no disconnects, so its participants would stay
  * "connected" with a socket that no longer exists: never timed out, never handing over
  * the host role. Each instance therefore heartbeats into Redis and lists the seats its
- * sockets hold (store/redis-presence.ts). An instance silent for INSTANCE_TIMEOUT_MS is
+ * sockets hold (instance-registry.ts). An instance silent for INSTANCE_TIMEOUT_MS is
  * claimed by exactly one survivor, which records a disconnect for each of its seats:
  * the room sees `participant_connection { connected: false }` and the seat waits out its
  * grace like any dropped connection (resume within grace, else `participant_left` with
@@ -23,11 +23,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../contract/errors.js';
 import type { Clock } from '../domain/clock.js';
 import { disconnect, reconnect } from '../domain/membership.js';
-import type { Beat, DeadSeat, RedisPresence } from '../store/redis-presence.js';
-import type { RoomService } from './room-service.js';
-import { roomKey, type TypedServer } from './types.js';
+import type { RoomService } from '../realtime/room-service.js';
+import { roomKey, type TypedServer } from '../realtime/types.js';
+import type { Beat, DeadSeat, InstanceRegistry } from './instance-registry.js';
+import type { Presence } from './presence.js';
 
-export interface ClusterPresenceOptions {
+export interface RedisPresenceOptions {
   /** Silence after which an instance counts as dead; heartbeats go 5 times as often. */
   instanceTimeoutMs: number;
 }
@@ -39,7 +40,10 @@ interface LocalSeat extends DeadSeat {
   goneAt: number | null;
 }
 
-export class ClusterPresence {
+export class RedisPresence implements Presence {
+  /** Set by `start`: the socket server whose seats are followed, and the rooms they sit in. */
+  private io!: TypedServer;
+  private rooms!: RoomService;
   private timer: NodeJS.Timeout | null = null;
   private healthySince: number | null = null;
   private beaten = false;
@@ -47,27 +51,27 @@ export class ClusterPresence {
   private readonly seats = new Map<string, LocalSeat>();
 
   constructor(
-    private readonly io: TypedServer,
-    private readonly rooms: RoomService,
-    private readonly presence: RedisPresence,
+    private readonly registry: InstanceRegistry,
     private readonly clock: Clock,
     private readonly log: FastifyBaseLogger,
-    private readonly options: ClusterPresenceOptions,
+    private readonly options: RedisPresenceOptions,
   ) {}
 
-  start(): void {
+  start(io: TypedServer, rooms: RoomService): void {
     if (this.timer) return;
-    const adapter = this.io.of('/').adapter;
+    this.io = io;
+    this.rooms = rooms;
+    const adapter = io.of('/').adapter;
     // A seat is a socket in a focus room; realtime/seat.ts sets socket.data before joining.
     adapter.on('join-room', (room: string, id: string) => {
       if (!room.startsWith(R)) return;
-      const participantId = this.io.of('/').sockets.get(id)?.data.participantId;
+      const participantId = io.of('/').sockets.get(id)?.data.participantId;
       if (!participantId) return;
       const code = room.slice(R.length);
       const seat: LocalSeat = { socketId: id, code, participantId, goneAt: null };
       this.seats.set(id, seat);
       // Failing here (Redis down) is repaired by the next heartbeat that finds us 'new'.
-      this.presence.seat(id, code, seat.participantId).catch(() => undefined);
+      this.registry.seat(id, code, seat.participantId).catch(() => undefined);
     });
     adapter.on('leave-room', (room: string, id: string) => {
       const seat = this.seats.get(id);
@@ -96,7 +100,7 @@ export class ClusterPresence {
   private async beat(): Promise<void> {
     let beat: Beat;
     try {
-      beat = await this.presence.heartbeat();
+      beat = await this.registry.heartbeat();
     } catch {
       this.healthySince = null; // Redis unreachable: judge nobody until reachable again for a while
       return;
@@ -112,9 +116,9 @@ export class ClusterPresence {
   /** Redis lost our seat list (`new`: restarted) or we were declared dead (`reaped`). */
   private async repair(beat: Beat): Promise<void> {
     const live = [...this.seats.values()].filter((s) => s.goneAt === null);
-    await this.presence.seatAll(live);
+    await this.registry.seatAll(live);
     if (beat !== 'reaped') return;
-    this.log.warn({ instance: this.presence.id, seats: live.length }, 'cluster presence: this instance was declared dead; taking its seats back');
+    this.log.warn({ instance: this.registry.id, seats: live.length }, 'cluster presence: this instance was declared dead; taking its seats back');
     const sockets = this.io.of('/').sockets;
     for (const s of live) {
       const socket = sockets.get(s.socketId);
@@ -148,12 +152,12 @@ export class ClusterPresence {
       done.push(s.socketId);
     }
     if (done.length === 0) return;
-    await this.presence.unseat(done);
+    await this.registry.unseat(done);
     for (const id of done) this.seats.delete(id);
   }
 
   private async reapDead(): Promise<void> {
-    for (const dead of await this.presence.reap(this.options.instanceTimeoutMs)) {
+    for (const dead of await this.registry.reap(this.options.instanceTimeoutMs)) {
       this.log.warn({ instance: dead.id, seats: dead.seats.length }, 'cluster presence: instance silent; its seats start their disconnect grace');
       for (const s of dead.seats) {
         await this.rooms
@@ -162,7 +166,7 @@ export class ClusterPresence {
             if (!(err instanceof AppError && err.code === 'not_found')) this.log.warn({ err, room: s.code }, 'cluster presence: could not release a seat');
           });
       }
-      await this.presence.release(dead.id);
+      await this.registry.release(dead.id);
     }
   }
 }

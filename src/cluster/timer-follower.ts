@@ -10,8 +10,8 @@
  * during such a blip. Instances with no socket in the room need no timer at all.
  */
 import { SNAPSHOT_EVENTS, type RoomEventName, type SessionSnapshot } from '../contract/events.js';
-import type { Ticker } from './ticker.js';
-import { roomKey, type TypedServer, type TypedSocket } from './types.js';
+import type { Ticker } from '../realtime/ticker.js';
+import { roomKey, type TypedServer, type TypedSocket } from '../realtime/types.js';
 
 const R = roomKey('');
 const REPLIES = new Set(['session_created', 'session_joined']);

@@ -1,8 +1,8 @@
 /**
- * Cluster presence in Redis: which instances are alive and which seats each one holds,
- * so the seats of an instance that died without a word (`kill -9`, a lost host) start
- * their disconnect grace like any dropped connection instead of staying "connected"
- * forever.
+ * The instance registry in Redis, under cluster presence (redis-presence.ts): which
+ * instances are alive and which seats each one holds, so the seats of an instance that
+ * died without a word (`kill -9`, a lost host) start their disconnect grace like any
+ * dropped connection instead of staying "connected" forever.
  *
  * Keys (one Redis, same prefix as the room store):
  * - `{prefix}instances`        sorted set: presence id → last heartbeat (Redis time, ms)
@@ -64,7 +64,7 @@ interface ScriptedRedis {
   focusroomReap(instances: string, deadAfterMs: number, id: string, prefix: string, limit: number): Promise<string[]>;
 }
 
-export class RedisPresence {
+export class InstanceRegistry {
   private readonly scripts: ScriptedRedis;
 
   constructor(

@@ -7,8 +7,8 @@
  */
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { AppError } from '../contract/errors.js';
 import type { Config } from '../config.js';
+import { AppError } from '../contract/errors.js';
 
 export class RateLimits {
   private readonly socketEvents: RateLimiterMemory;

@@ -1,0 +1,54 @@
+/**
+ * The runtime: every backend the app runs on, chosen from the config in one place, so
+ * app.ts wires one shape and has no mode branches. `local-runtime.ts` is one process
+ * (memory store, in-process limits, no presence); `redis-runtime.ts` is a cluster of
+ * instances sharing one Redis. Part two plugs in here (docs/architecture.md): a Redis
+ * Cluster / Sentinel runtime is a third implementation of this interface, and the
+ * database / outbox, the history log and the booking index become fields created in
+ * `createRuntime` and closed in `close`.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Presence } from '../cluster/presence.js';
+import type { Config } from '../config.js';
+import type { Clock } from '../domain/clock.js';
+import type { RateLimits } from '../limits/rate-limits.js';
+import type { RoomService } from '../realtime/room-service.js';
+import type { Ticker } from '../realtime/ticker.js';
+import type { TypedServer } from '../realtime/types.js';
+import type { RoomStore } from '../store/room-store.js';
+import { createLocalRuntime } from './local-runtime.js';
+import { createRedisRuntime } from './redis-runtime.js';
+
+export interface RuntimeDeps {
+  log: FastifyBaseLogger;
+  clock: Clock;
+  /** Key prefix in Redis, so tests (or deployments) can share one server. */
+  redisPrefix?: string;
+}
+
+/** The realtime parts a runtime hooks into once they exist. */
+export interface RealtimeParts {
+  rooms: RoomService;
+  ticker: Ticker;
+}
+
+export interface Runtime {
+  /** Which store backs the rooms (logged at start, `/health` pings only `redis`). */
+  readonly kind: RoomStore['kind'];
+  readonly store: RoomStore;
+  readonly limits: RateLimits;
+  /** Seats other instances must see; start it once the app is wired (`start(io, rooms)`). */
+  readonly presence: Presence;
+  /**
+   * Binds the runtime to the socket server before any client connects: the cluster
+   * adapter (resolves once it is connected), the tickers following other instances'
+   * changes, and closing rooms lost with a restarted Redis.
+   */
+  attach(io: TypedServer, parts: RealtimeParts): Promise<void>;
+  /** Releases every backend; the socket server and HTTP server are closed first. Also safe after a failed `attach`. */
+  close(): Promise<void>;
+}
+
+export async function createRuntime(config: Config, deps: RuntimeDeps): Promise<Runtime> {
+  return config.redisUrl ? createRedisRuntime(config.redisUrl, config, deps) : createLocalRuntime(config);
+}
