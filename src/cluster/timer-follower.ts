@@ -9,12 +9,12 @@
  * undoes a newer one), instead of from `serverSideEmit`, whose pub/sub messages are lost
  * during such a blip. Instances with no socket in the room need no timer at all.
  */
-import { SNAPSHOT_EVENTS, type RoomEventName, type SessionSnapshot } from '../contract/events.js';
+import { SNAPSHOT_BEARING_EVENTS, type ServerEventName } from '../contract/event-facts.js';
+import type { SessionSnapshot } from '../contract/events.js';
 import type { Ticker } from '../realtime/ticker.js';
 import { roomKey, type TypedServer, type TypedSocket } from '../realtime/types.js';
 
 const R = roomKey('');
-const REPLIES = new Set(['session_created', 'session_joined']);
 
 export function followTimersInBroadcasts(io: TypedServer, ticker: Ticker): void {
   const nsp = io.of('/');
@@ -30,7 +30,7 @@ export function followTimersInBroadcasts(io: TypedServer, ticker: Ticker): void 
     }
     // Room snapshot events, and the create/join/resume replies (the snapshot a socket
     // starts from): ordered by the snapshot's own seq, the version of the room state.
-    if (!SNAPSHOT_EVENTS.has(event as RoomEventName) && !REPLIES.has(event)) return;
+    if (!SNAPSHOT_BEARING_EVENTS.has(event as ServerEventName)) return;
     const s = p?.session;
     if (!s || typeof s.seq !== 'number' || typeof s.room_code !== 'string') return;
     if (s.seq < (lastSeq.get(s.room_code) ?? -1)) return;

@@ -3,15 +3,8 @@
  * the tests and the benchmark clients. Field names are snake_case on the wire.
  */
 import type { WireError } from './errors.js';
-import type {
-  AddTaskInput,
-  ClientStatus,
-  RemoveTaskInput,
-  SetTicksInput,
-  TimeSyncInput,
-  UpdateSettingsInput,
-  UpdateTaskInput,
-} from './schemas.js';
+import type { z } from 'zod';
+import type { CLIENT_EVENT_SCHEMAS, ClientEventName, ClientStatus } from './schemas.js';
 
 export type RoomStatus = 'waiting' | 'active' | 'paused' | 'completed';
 export type ParticipantStatus = ClientStatus | 'completed';
@@ -107,37 +100,44 @@ export interface TimeUpdatePayload {
 export type AckResponse<T = object> = ({ ok: true } & T) | { ok: false; error: WireError };
 export type Ack<T = object> = (response: AckResponse<T>) => void;
 
-export interface CreateSessionPayload {
-  user_name?: string;
-  session_duration?: number;
-  max_participants?: number;
-  break_duration?: number;
-  rounds?: number;
-  late_join?: boolean;
+/** What the client sends for event `E`: the input type of the zod schema that validates it. */
+export type ClientPayload<E extends ClientEventName> = z.input<(typeof CLIENT_EVENT_SCHEMAS)[E]>;
+export type CreateSessionPayload = ClientPayload<'create_session'>;
+
+/** The ack result of each client event (the part after `ok: true`). */
+export interface ClientEventResults {
+  create_session: SessionJoinedPayload;
+  join_session: SessionJoinedPayload;
+  resume_session: SessionResumedPayload;
+  leave_session: object;
+  start_session: { session: SessionSnapshot };
+  pause_session: { session: SessionSnapshot };
+  resume_timer: { session: SessionSnapshot };
+  update_settings: { session: SessionSnapshot };
+  update_status: { status: ParticipantStatus; seq: number };
+  add_task: { task: TaskView; seq: number };
+  update_task: { task: TaskView; seq: number };
+  remove_task: { task: TaskView; seq: number };
+  /** (ext) One clock sample: the ack echoes `t0` with the server's clock (`server_now`, epoch ms). */
+  time_sync: TimeSyncResult;
+  /** (ext) `enabled: false` = no `time_update` to this socket (it counts down from `ends_at`). Ticks are on by default. */
+  set_ticks: { enabled: boolean };
 }
 
-/** Client → server. Payloads are validated at runtime; these types are for clients and tests. */
-export interface ClientToServerEvents {
-  create_session: (payload: CreateSessionPayload, ack?: Ack<SessionJoinedPayload>) => void;
-  join_session: (payload: { room_code: string; user_name?: string }, ack?: Ack<SessionJoinedPayload>) => void;
-  resume_session: (
-    payload: { room_code: string; participant_id: string; resume_token: string; last_seq?: number },
-    ack?: Ack<SessionResumedPayload>,
+/** Events whose payload may be left out: their schema is the empty strict object (`Record<string, never>`). */
+type PayloadOptional<E extends ClientEventName> = string extends keyof ClientPayload<E> ? true : false;
+
+/**
+ * Client → server. Payloads are validated at runtime by CLIENT_EVENT_SCHEMAS; these types,
+ * derived from the same schemas, are for clients and tests.
+ */
+export type ClientToServerEvents = {
+  [E in ClientEventName]: (
+    ...args: PayloadOptional<E> extends true
+      ? [payload?: ClientPayload<E>, ack?: Ack<ClientEventResults[E]>]
+      : [payload: ClientPayload<E>, ack?: Ack<ClientEventResults[E]>]
   ) => void;
-  leave_session: (payload?: Record<string, never>, ack?: Ack) => void;
-  start_session: (payload?: Record<string, never>, ack?: Ack<{ session: SessionSnapshot }>) => void;
-  pause_session: (payload?: Record<string, never>, ack?: Ack<{ session: SessionSnapshot }>) => void;
-  resume_timer: (payload?: Record<string, never>, ack?: Ack<{ session: SessionSnapshot }>) => void;
-  update_settings: (payload: UpdateSettingsInput, ack?: Ack<{ session: SessionSnapshot }>) => void;
-  update_status: (payload: { status: ClientStatus }, ack?: Ack<{ status: ParticipantStatus; seq: number }>) => void;
-  add_task: (payload: AddTaskInput, ack?: Ack<{ task: TaskView; seq: number }>) => void;
-  update_task: (payload: UpdateTaskInput, ack?: Ack<{ task: TaskView; seq: number }>) => void;
-  remove_task: (payload: RemoveTaskInput, ack?: Ack<{ task: TaskView; seq: number }>) => void;
-  /** (ext) One clock sample: the ack echoes `t0` with the server's clock (`server_now`, epoch ms). */
-  time_sync: (payload: TimeSyncInput, ack?: Ack<TimeSyncResult>) => void;
-  /** (ext) `enabled: false` = no `time_update` to this socket (it counts down from `ends_at`). Ticks are on by default. */
-  set_ticks: (payload: SetTicksInput, ack?: Ack<{ enabled: boolean }>) => void;
-}
+};
 
 export interface TimeSyncResult {
   t0: number;
@@ -169,18 +169,6 @@ export interface RoomEvents {
   room_closed: { room_code: string; reason: 'expired' | 'lost'; seq: number };
 }
 export type RoomEventName = keyof RoomEvents;
-
-/** Room events whose payload carries the room snapshot. */
-export const SNAPSHOT_EVENTS: ReadonlySet<RoomEventName> = new Set<RoomEventName>([
-  'participant_joined',
-  'participant_left',
-  'session_started',
-  'session_paused',
-  'session_resumed',
-  'settings_updated',
-  'session_completed',
-  'phase_changed',
-]);
 
 export type ServerToClientEvents = {
   session_created: (payload: SessionJoinedPayload) => void;

@@ -1,9 +1,11 @@
 /**
- * Sends a change's room events to everyone in the room, through the Socket.IO adapter
- * (so across instances in cluster mode). Snapshot events go out twice, once to the
- * host's socket and once to the rest, because `is_creator` is relative to the receiver.
+ * Sends a change's room events to the room, through the Socket.IO adapter (so across
+ * instances in cluster mode), each to the audience the contract's event table gives it
+ * (contract/event-facts.ts): `host_copy` events go out twice, once to the host's socket and
+ * once to the rest, because `is_creator` is relative to the receiver.
  */
-import { SNAPSHOT_EVENTS, type MissedEvent, type ServerToClientEvents } from '../contract/events.js';
+import { audienceOf } from '../contract/event-facts.js';
+import type { MissedEvent, ServerToClientEvents } from '../contract/events.js';
 import type { Clock } from '../domain/clock.js';
 import type { Room } from '../domain/room-state.js';
 import { snapshot } from '../domain/snapshot.js';
@@ -40,7 +42,8 @@ export class Broadcaster {
       const toRoom = this.io.to(roomKey(code)).except(except);
       const emit = toRoom.emit.bind(toRoom) as Emit;
       this.metrics.eventsOut.inc({ event: e.event });
-      if (SNAPSHOT_EVENTS.has(e.event) && room && hostSnapshot && guestSnapshot) {
+      const audience = audienceOf(e.event);
+      if (audience === 'host_copy' && room && hostSnapshot && guestSnapshot) {
         // Every socket is in a Socket.IO room named by its id (on every instance), so the
         // host's current socket is addressed directly: no per-participant room to keep.
         const host = socketOf(room, room.host_id);
@@ -50,7 +53,7 @@ export class Broadcaster {
           const toHost = this.io.to(host);
           (toHost.emit.bind(toHost) as Emit)(e.event, { ...data, session: hostSnapshot });
         }
-      } else if (e.event === 'participant_status_updated') {
+      } else if (audience === 'others') {
         // Fidan sends status updates to the others only; the sender has its ack.
         const sender = room ? socketOf(room, String(e.data.participant_id)) : null;
         const others = this.io.to(roomKey(code)).except(sender ? [...except, sender] : except);

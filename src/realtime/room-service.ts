@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { RoomTimer } from '../contract/events.js';
 import { AppError, RoomNotFoundError } from '../contract/errors.js';
+import { TIMER_EVENTS } from '../contract/event-facts.js';
 import type { Clock } from '../domain/clock.js';
 import { nextDeadline, runDue, settledThen } from '../domain/deadlines.js';
 import type { Outcome } from '../domain/draft.js';
@@ -18,8 +19,6 @@ import type { RoomChange, RoomStore } from '../store/room-store.js';
 import type { Broadcaster, PublishOptions } from './broadcaster.js';
 import type { Ticker } from './ticker.js';
 import { roomKey, type TypedServer } from './types.js';
-
-const TIMER_EVENTS = new Set(['session_started', 'session_paused', 'session_resumed', 'session_completed', 'phase_changed', 'room_closed']);
 
 export class RoomService {
   private scheduler: DueScheduler | null = null;
