@@ -16,6 +16,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/build-client.mjs ./scripts/
 RUN npm run build
 
 # ---- runtime: production dependencies + compiled output only ------------------

@@ -1,108 +1,109 @@
-// focusroom web client: one Socket.IO connection (WebSocket only, same origin), user
-// actions sent with acknowledgements, server events applied to the state, and a
-// resume of the saved seat on every (re)connect.
-import { io } from './vendor/socket.io.esm.min.js';
-import {
-  applySnapshot, clearSeat, correctTimer, dropTask, nameStore, noteSeq, onStateChange, participant,
-  patchParticipant, remainingMs, setHost, setResults, state, takeSeat, upsertTask,
-} from './state.js';
+// focusroom web client, built on the SDK (focusroom/client, bundled at /sdk/): the SDK
+// keeps the room snapshot, the seat (in sessionStorage, so a reload resumes it), the
+// clock offset and every resume; this file only renders and turns clicks into calls.
+import { connect } from '/sdk/focusroom-client.js';
 import { $, announce, render, renderCountdown, showMessage } from './view.js';
 
-const ACK_TIMEOUT_MS = 8_000;
-const CONNECT_WAIT_MS = 5_000;
-const SNAPSHOT_EVENTS = ['participant_joined', 'participant_left', 'session_started', 'session_paused', 'session_resumed', 'settings_updated', 'session_completed', 'phase_changed'];
 const FRIENDLY = {
   not_found: 'No room with that code. Check the code and try again.',
   room_full: 'That room is full.',
   already_started: 'That room has already started and does not take late joiners.',
   rate_limited: 'Too many attempts. Wait a moment and try again.',
+  timeout: 'The server did not answer. Check your connection and try again.',
+  disconnected: 'Not connected to the server; reconnecting…',
 };
-const ANNOUNCE = { session_started: 'Focus started', session_paused: 'Timer paused', session_resumed: 'Timer resumed', session_completed: 'Session complete' };
+const ANNOUNCE = { session_started: 'Focus started', session_paused: 'Timer paused', session_resumed: 'Timer resumed' };
 
-const socket = io({ transports: ['websocket'] });
-state.resuming = Boolean(state.seat);
+const nameStore = {
+  get: () => { try { return localStorage.getItem('focusroom.name'); } catch { return null; } },
+  set: (v) => { try { localStorage.setItem('focusroom.name', v); } catch { /* storage disabled */ } },
+};
+
+// Same origin, WebSocket only; ticks off (the SDK counts down from ends_at with its measured offset).
+const client = connect(location.origin, { storage: 'sessionStorage' });
+window.focusroom = client; // for the console, and for tests
+
+const view = { session: null, me: null, results: null, resuming: client.seatPending };
 
 // ---- display ---------------------------------------------------------------
 
 let lastMinute = null;
 function tick() {
-  const s = state.session;
+  const s = client.session;
   if (!s) {
     document.title = 'focusroom';
     return;
   }
-  const ms = remainingMs();
+  const ms = client.timeLeft();
   const text = renderCountdown(ms);
   const onBreak = s.phase === 'break';
-  document.title = s.status === 'active' ? `${text}${onBreak ? ' break' : ''} · focusroom` : 'focusroom';
+  document.title = s.status === 'active' ? `${text}${onBreak ? ' break' : ''} · focusroom` : s.status === 'paused' ? `${text} paused · focusroom` : 'focusroom';
   const minute = Math.ceil(ms / 60_000);
   if (s.status === 'active' && (minute === 1 || minute === 5) && lastMinute !== minute) announce(`${minute} minute${minute > 1 ? 's' : ''} ${onBreak ? 'of break ' : ''}left`);
   lastMinute = minute;
 }
 
 function update() {
-  render(state, actions);
+  const s = client.session;
+  view.session = s;
+  view.me = client.participantId;
+  view.results = s?.status === 'completed' ? s.results : null;
+  view.resuming = client.seatPending;
+  render(view, actions);
+  renderShare(s);
   tick();
 }
-onStateChange(update);
 
-function leaveRoom(message) {
-  clearSeat();
-  showMessage(message);
+function renderShare(s) {
+  const link = $('share-link');
+  if (!s) return;
+  const url = `${location.origin}/?code=${encodeURIComponent(s.room_code)}`;
+  if (link.href !== url) {
+    link.href = url;
+    link.textContent = url.replace(/^https?:\/\//, '');
+  }
+}
+
+// ---- end of a phase: chime and (opt-in) notification ------------------------
+
+let audio = null;
+function chime() {
+  try {
+    audio ??= new AudioContext();
+    const t = audio.currentTime;
+    for (const [i, freq] of [880, 660].entries()) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.0001, t + i * 0.25);
+      gain.gain.exponentialRampToValueAtTime(0.2, t + i * 0.25 + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + i * 0.25 + 0.4);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(t + i * 0.25);
+      osc.stop(t + i * 0.25 + 0.45);
+    }
+  } catch { /* no audio (autoplay policy, old browser): the live region still announces */ }
+}
+
+function phaseEnded(title, body) {
+  if ($('sound').checked) chime();
+  if ($('notify').checked && 'Notification' in window && Notification.permission === 'granted' && document.hidden) {
+    try { new Notification(title, { body, tag: 'focusroom-phase' }); } catch { /* mobile browsers want a service worker */ }
+  }
 }
 
 // ---- requests ----------------------------------------------------------------
 
-/** Emits with an ack; always resolves to `{ ok, ... }` (a timeout becomes an error). */
-function request(event, payload = {}) {
-  return new Promise((resolve) => {
-    socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, res) => {
-      if (err) resolve({ ok: false, error: { code: 'timeout', message: 'The server did not answer. Check your connection and try again.' } });
-      else resolve(res);
-    });
-  });
-}
-
-async function waitUntil(predicate, timeoutMs) {
-  for (const end = Date.now() + timeoutMs; !predicate(); await new Promise((r) => setTimeout(r, 100))) {
-    if (Date.now() > end) return false;
-  }
-  return true;
-}
-
 /** A user action: shows any failure in the message area and returns the result or null. */
-async function act(event, payload) {
-  // A click right after load, or during a reconnect, waits for the connection (and the resume).
-  const needsSeat = event !== 'create_session' && event !== 'join_session';
-  if (!(await waitUntil(() => socket.connected && (!needsSeat || state.seated), CONNECT_WAIT_MS))) {
-    showMessage('Not connected to the server; reconnecting…', 'error');
-    return null;
-  }
-  const res = await request(event, payload);
-  if (!res?.ok) {
-    const error = res?.error ?? { code: 'internal', message: 'Unexpected reply from the server.' };
-    showMessage(FRIENDLY[error.code] ?? error.message, 'error');
-    return null;
-  }
-  showMessage('');
-  return res;
-}
-
-async function resume() {
-  state.resuming = true;
-  showMessage('Rejoining your room…');
-  update();
-  const { room_code, participant_id, resume_token, last_seq } = state.seat;
-  const res = await request('resume_session', { room_code, participant_id, resume_token, last_seq });
-  if (!state.seat || !socket.connected) return; // left meanwhile, or the next connect resumes
-  if (res?.ok) {
+async function act(call) {
+  try {
+    const res = await call();
     showMessage('');
-    takeSeat(res);
-  } else if (['timeout', 'unavailable', 'internal', 'rate_limited'].includes(res?.error?.code)) {
-    showMessage(`Could not rejoin yet (${res.error.message}); retrying…`, 'error');
-    setTimeout(() => state.seat && socket.connected && !state.seated && resume(), 3_000);
-  } else {
-    leaveRoom('Your previous room has ended or your seat has expired.');
+    return res;
+  } catch (err) {
+    showMessage(FRIENDLY[err.code] ?? err.message ?? 'Unexpected reply from the server.', 'error');
+    update(); // e.g. a checkbox the server did not take goes back
+    return null;
   }
 }
 
@@ -121,116 +122,88 @@ const actions = {
       payload.rounds = Number(rounds.value);
       if (break_duration.value !== '') payload.break_duration = Math.round(Number(break_duration.value) * 60_000);
     }
-    const res = await act('create_session', payload);
-    if (res) takeSeat(res);
+    await act(() => client.create(payload));
   },
-  async join(form) {
-    const res = await act('join_session', { room_code: form.elements.room_code.value.trim(), user_name: form.elements.user_name.value });
-    if (res) takeSeat(res);
-  },
-  async host(event) {
-    const res = await act(event);
-    if (res) applySnapshot(res.session);
-  },
-  async status(status) {
-    const res = await act('update_status', { status });
-    // The others get participant_status_updated; the sender only the ack.
-    if (res) patchParticipant(state.me, { status: res.status }, res.seq);
-  },
+  join: (form) => act(() => client.join(form.elements.room_code.value.trim(), form.elements.user_name.value)),
+  start: () => act(() => client.start()),
+  pause: () => act(() => client.pause()),
+  resume: () => act(() => client.resumeTimer()),
+  status: (status) => act(() => client.setStatus(status)),
   async addTask(form) {
-    const res = await act('add_task', { title: form.elements.title.value });
-    if (res) {
-      form.reset();
-      upsertTask(res.task, res.seq);
-    }
+    if (await act(() => client.addTask(form.elements.title.value))) form.reset();
   },
-  toggleTask: (taskId, done) => act('update_task', { task_id: taskId, done }).then((res) => (res ? upsertTask(res.task, res.seq) : update())),
-  removeTask: (taskId) => act('remove_task', { task_id: taskId }).then((res) => res && dropTask(res.task.id, res.seq)),
+  toggleTask: (taskId, done) => act(() => client.updateTask(taskId, { done })),
+  removeTask: (taskId) => act(() => client.removeTask(taskId)),
   async leave() {
-    if (socket.connected && state.seated) await request('leave_session');
-    leaveRoom('You left the room.');
+    await client.leave().catch(() => undefined);
+    showMessage('You left the room.');
   },
-  async copyCode() {
-    const code = state.session?.room_code ?? '';
+  async copy(text, what) {
     try {
-      await navigator.clipboard.writeText(code);
-      showMessage(`Copied ${code}`);
+      await navigator.clipboard.writeText(text);
+      showMessage(`Copied ${what}`);
     } catch {
-      // No clipboard API (e.g. plain http on a LAN address): select the code for manual copy.
-      getSelection().selectAllChildren($('room-code'));
-      showMessage('Press Ctrl+C (or long-press) to copy the selected code.');
+      // No clipboard API (e.g. plain http on a LAN address): select it for manual copy.
+      getSelection().selectAllChildren(what === 'link' ? $('share-link') : $('room-code'));
+      showMessage('Press Ctrl+C (or long-press) to copy the selection.');
     }
   },
 };
 
-// ---- server events -----------------------------------------------------------
+// ---- SDK events --------------------------------------------------------------
 
-for (const name of SNAPSHOT_EVENTS) {
-  socket.on(name, (data) => {
-    if (name === 'participant_left' && data.participant_id === state.me) {
-      leaveRoom(data.reason === 'timeout' ? 'You were away too long and lost your seat.' : 'You are no longer in the room.');
-      return;
-    }
-    const who = name === 'participant_left' ? participant(data.participant_id) : data.participant;
-    applySnapshot(data.session);
-    // A pomodoro focus round that is not the last one ends in a break, not in results.
-    const roundDone = name === 'session_completed' && data.final === false;
-    if (name === 'session_completed' && !roundDone) setResults(data.results);
-    if (roundDone) announce(`Round ${data.round} done`);
-    else if (name === 'phase_changed') announce(data.phase === 'break' ? `Round ${data.round} done. Break time` : `Round ${data.round}: focus`);
-    else if (name === 'session_started' && data.session.round > 1) announce(`Round ${data.session.round}: focus`);
-    else if (ANNOUNCE[name]) announce(ANNOUNCE[name]);
-    else if (who) announce(`${who.user_name} ${name === 'participant_left' ? 'left' : 'joined'}`);
-  });
-}
-
-socket.on('participant_status_updated', (data) => {
-  noteSeq(data.seq);
-  patchParticipant(data.participant_id, { status: data.status }, data.seq);
+// Names of everyone seen in the room, for "X left" after the SDK has removed them.
+const names = new Map();
+client.on('change', (s) => {
+  for (const p of s?.participants ?? []) names.set(p.id, p.user_name);
+  update();
 });
-socket.on('participant_connection', (data) => {
-  noteSeq(data.seq);
-  patchParticipant(data.participant_id, { connected: data.connected }, data.seq);
+client.on('participant_joined', (d) => announce(`${d.participant.user_name} joined`));
+client.on('participant_left', (d) => {
+  if (d.participant_id !== client.participantId) announce(`${names.get(d.participant_id) ?? 'Someone'} left`);
 });
-socket.on('creator_changed', (data) => {
-  noteSeq(data.seq);
-  setHost(data.new_creator_id, data.seq);
-  if (data.new_creator_id === state.me) announce('You are now the host');
-});
-socket.on('task_added', (data) => (noteSeq(data.seq), upsertTask(data.task, data.seq)));
-socket.on('task_updated', (data) => (noteSeq(data.seq), upsertTask(data.task, data.seq)));
-socket.on('task_removed', (data) => (noteSeq(data.seq), dropTask(data.task.id, data.seq)));
-socket.on('time_update', (data) => (correctTimer(data), tick()));
-socket.on('room_closed', () => leaveRoom('The room has closed.'));
-
-// ---- connection ------------------------------------------------------------
-
-const setConn = (text, online) => {
-  $('conn').textContent = text;
-  $('conn').className = online ? 'conn online' : 'conn';
-};
-
-socket.on('connect', () => {
-  setConn('Online', true);
-  if (state.seat) resume();
-});
-
-let serverKicks = [];
-socket.on('disconnect', (reason) => {
-  state.seated = false;
-  setConn('Offline – reconnecting…', false);
-  if (state.session) showMessage('Connection lost; reconnecting…', 'error');
-  // The client retries by itself except when the server closed the connection (shutdown,
-  // or this seat was resumed elsewhere). Retry a few times, but never fight another tab.
-  if (reason === 'io server disconnect') {
-    serverKicks = [...serverKicks.filter((t) => Date.now() - t < 60_000), Date.now()];
-    if (serverKicks.length <= 3) setTimeout(() => socket.connect(), 500 + Math.random() * 1_500);
-    else showMessage('Disconnected by the server. Is this room open in another tab? Reload to rejoin here.', 'error');
+client.on('creator_changed', (d) => d.new_creator_id === client.participantId && announce('You are now the host'));
+for (const name of Object.keys(ANNOUNCE)) client.on(name, (d) => announce(name === 'session_started' && d.session.round > 1 ? `Round ${d.session.round}: focus` : ANNOUNCE[name]));
+client.on('session_completed', (d) => {
+  if (d.final === false) {
+    announce(`Round ${d.round} done`);
+    phaseEnded(`Round ${d.round} done`, 'Time for a break.');
+  } else {
+    announce('Session complete');
+    phaseEnded('Focus session complete', 'Well done.');
   }
 });
+client.on('phase_changed', (d) => {
+  if (d.phase === 'break') announce(`Round ${d.round} done. Break time`);
+  else {
+    announce(`Round ${d.round}: focus`);
+    phaseEnded('Break over', `Round ${d.round}: focus.`);
+  }
+});
+client.on('resumed', () => showMessage(''));
+client.on('seat_lost', ({ reason }) => {
+  const text = {
+    taken_over: 'This room is open in another tab or device. Reload to rejoin here.',
+    expired: 'Your previous room has ended or your seat has expired.',
+    timeout: 'You were away too long and lost your seat.',
+    kicked: 'You are no longer in the room.',
+    closed: 'The room has closed.',
+  }[reason];
+  showMessage(text, reason === 'closed' || reason === 'expired' ? 'info' : 'error');
+  update();
+});
 
-socket.on('connect_error', (err) => {
-  setConn('Offline – reconnecting…', false);
+const CONN_TEXT = { connecting: 'Connecting…', connected: 'Online', reconnecting: 'Offline – reconnecting…', offline: 'Offline', closed: 'Offline' };
+client.on('connection', (state) => {
+  $('conn').textContent = CONN_TEXT[state];
+  $('conn').className = state === 'connected' ? 'conn online' : 'conn';
+  $('room').dataset.connection = state;
+  if (state === 'reconnecting' && client.session) showMessage('Connection lost; reconnecting… Your seat is kept.', 'error');
+  else if (state === 'connected' && client.seatPending) showMessage('Rejoining your room…');
+  else if (state === 'connected') showMessage('');
+  update();
+});
+client.socket.on('connect_error', (err) => {
   if (err.message === 'unauthorized') showMessage('The server requires sign-in; this page cannot join.', 'error');
 });
 
@@ -253,19 +226,35 @@ onSubmit('create-form', actions.create);
 onSubmit('join-form', actions.join);
 onSubmit('task-form', actions.addTask);
 
-$('start').addEventListener('click', () => actions.host('start_session'));
-$('pause').addEventListener('click', () => actions.host('pause_session'));
-$('resume').addEventListener('click', () => actions.host('resume_timer'));
-$('copy-code').addEventListener('click', () => actions.copyCode());
+$('start').addEventListener('click', () => actions.start());
+$('pause').addEventListener('click', () => actions.pause());
+$('resume').addEventListener('click', () => actions.resume());
+$('copy-code').addEventListener('click', () => actions.copy(client.session?.room_code ?? '', 'code'));
+$('copy-link').addEventListener('click', () => actions.copy($('share-link').href, 'link'));
 $('leave').addEventListener('click', () => actions.leave());
 for (const button of $('my-controls').querySelectorAll('button')) {
   button.addEventListener('click', () => actions.status(button.dataset.status));
 }
 
+// Notifications are opt-in: the permission prompt comes from the user's click.
+const prefs = { sound: 'focusroom.sound', notify: 'focusroom.notify' };
+for (const [id, key] of Object.entries(prefs)) {
+  try { if (localStorage.getItem(key) !== null) $(id).checked = localStorage.getItem(key) === '1'; } catch { /* storage disabled */ }
+  $(id).addEventListener('change', async () => {
+    if (id === 'notify' && $(id).checked && 'Notification' in window && Notification.permission !== 'granted') {
+      $(id).checked = (await Notification.requestPermission()) === 'granted';
+      if (!$(id).checked) showMessage('Notifications are blocked for this site.', 'error');
+    }
+    try { localStorage.setItem(key, $(id).checked ? '1' : '0'); } catch { /* storage disabled */ }
+  });
+}
+if (!('Notification' in window)) $('notify').disabled = true;
+
 const savedName = nameStore.get();
 if (typeof savedName === 'string') for (const id of ['create-name', 'join-name']) $(id).value = savedName;
 const codeParam = new URLSearchParams(location.search).get('code');
 if (codeParam) $('join-code').value = codeParam;
+if (client.seatPending) showMessage('Rejoining your room…');
 
 setInterval(tick, 250);
 update();

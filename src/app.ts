@@ -47,6 +47,8 @@ export interface App {
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+/** The browser bundle of the SDK (scripts/build-client.mjs, part of `npm run build`); the same path from src/ and dist/. */
+const SDK_BUNDLE_DIR = fileURLToPath(new URL('../dist/browser/', import.meta.url));
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
@@ -102,6 +104,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   sessionRoute(fastify, { store, clock, limits });
   metricsRoute(fastify, metrics);
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
+  await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });
 
   scheduler.start();
   presence.start(io, rooms);

@@ -20,7 +20,9 @@ export function createSocketServer(httpServer: HttpServer, config: Config, isDra
   return new Server(httpServer, {
     // A huge frame is refused at the transport, before it can cost anyone else memory.
     maxHttpBufferSize: LIMITS.maxFrameBytes,
-    serveClient: false,
+    // The web page's Socket.IO client comes from the installed socket.io-client package
+    // (/socket.io/socket.io.esm.min.js), so it always matches the server's version.
+    serveClient: true,
     cors: { origin: config.corsOrigins ?? true, credentials: true },
     allowRequest: (req, cb) => {
       if (isDraining()) return cb('draining', false);

@@ -261,6 +261,52 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     console.info(`web-client pomodoro flow took ${Date.now() - started} ms`);
   }, 60_000);
 
+  it('network drop: "reconnecting…" with the seat kept, back by itself; share link, countdown in the title, 360 px', async () => {
+    const a = await openPage(360, 740);
+    await a.locator('#create-name').fill('Ada');
+    await a.getByLabel('Focus (minutes)').fill('0.5');
+    await a.getByRole('button', { name: 'Create room' }).click();
+    await waitForRoomStatus(a, 'waiting');
+    const code = (await a.locator('#room-code').textContent())!.trim();
+    const share = await a.locator('#share-link').getAttribute('href');
+    expect(share).toBe(`${server.url}/?code=${code}`);
+    expect(await a.getByRole('button', { name: 'Copy link' }).isVisible()).toBe(true);
+    expect(await a.getByLabel('Show a browser notification').isChecked()).toBe(false); // opt-in
+    const me = (await seatOf(a)).participant_id;
+    await a.getByRole('button', { name: 'Start', exact: true }).click();
+    await waitForRoomStatus(a, 'active');
+    await a.waitForFunction(`/^00:[0-3]\\d · focusroom$/.test(document.title)`);
+
+    // Every state the connection indicator shows, and whether the room stayed on screen.
+    await a.evaluate(`(() => {
+      window.__conn = [];
+      const conn = document.getElementById('conn');
+      new MutationObserver(() => window.__conn.push([conn.textContent, document.getElementById('room').hidden, document.getElementById('message').textContent]))
+        .observe(conn, { childList: true, characterData: true, subtree: true });
+    })()`);
+    // The network drops (the server side of the connection goes away).
+    for (const s of server.app.io.of('/').sockets.values()) s.conn.close();
+    await a.locator('#conn.online').waitFor({ timeout: 10_000 });
+    await a.waitForFunction(`window.__conn.some(([t]) => t === 'Online')`);
+    const seen = (await a.evaluate('window.__conn')) as Array<[string, boolean, string]>;
+    const offline = seen.find(([t]) => t.includes('reconnecting'));
+    expect(offline, JSON.stringify(seen)).toBeDefined();
+    expect(offline![1]).toBe(false); // the room stayed visible
+    expect(offline![2]).toMatch(/seat is kept/);
+    expect((await seatOf(a)).participant_id).toBe(me);
+    await waitForRoomStatus(a, 'active');
+    expect(await seconds(a)).toBeGreaterThan(0);
+    await row(a, me).filter({ hasText: 'you' }).waitFor();
+    expect(await a.locator('#participants li').count()).toBe(1);
+
+    // The share link opens the lobby with the code filled in.
+    const b = await openPage(360, 740);
+    await b.goto(share!);
+    expect(await b.locator('#join-code').inputValue()).toBe(code);
+    for (const page of [a, b]) expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
   it('hands the host controls over when the host leaves', async () => {
     const a = await openPage(1280, 800);
     const b = await openPage(375, 740);

@@ -1,13 +1,12 @@
 /**
- * The web client's state (public/state.js) under out-of-order delivery: in cluster mode
- * events can arrive out of `seq` order or older than the join snapshot (docs/scaling.md).
- * A late event must not revert newer state or re-apply what the snapshot already holds.
+ * The SDK's reducer (src/client/session-state.ts; the web client runs the same one) under
+ * out-of-order delivery: in cluster mode events can arrive out of `seq` order or older
+ * than the join snapshot (docs/scaling.md). A late event must not revert newer state or
+ * re-apply what the snapshot already holds.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { SessionState } from '../../src/client/session-state.js';
 import type { SessionSnapshot, TaskView } from '../../src/contract/events.js';
-
-// Plain browser JS without types: imported through a URL so tsc leaves it untyped.
-const web: any = await import(new URL('../../public/state.js', import.meta.url).href);
 
 const task = (id: string, done = false): TaskView => ({ id, title: id, done, created_by: 'h', created_at: 0 });
 
@@ -25,26 +24,38 @@ function snapshot(seq: number, patch: Partial<SessionSnapshot> = {}): SessionSna
   } as SessionSnapshot;
 }
 
-/** The room events as public/app.js applies them. */
+let state: SessionState;
+
+/** The room events as the server sends them, through the reducer. */
 const on = {
-  status: (seq: number, id: string, status: string) => (web.noteSeq(seq), web.patchParticipant(id, { status }, seq)),
-  connection: (seq: number, id: string, connected: boolean) => (web.noteSeq(seq), web.patchParticipant(id, { connected }, seq)),
-  creator: (seq: number, id: string) => (web.noteSeq(seq), web.setHost(id, seq)),
-  taskAdded: (seq: number, t: TaskView) => (web.noteSeq(seq), web.upsertTask(t, seq)),
-  taskUpdated: (seq: number, t: TaskView) => (web.noteSeq(seq), web.upsertTask(t, seq)),
-  taskRemoved: (seq: number, t: TaskView) => (web.noteSeq(seq), web.dropTask(t.id, seq)),
+  status: (seq: number, id: string, status: string) => state.apply('participant_status_updated', { participant_id: id, status: status as 'ready', user_name: id, seq }),
+  connection: (seq: number, id: string, connected: boolean) => state.apply('participant_connection', { participant_id: id, connected, grace_ms: 60_000, seq }),
+  creator: (seq: number, id: string) => state.apply('creator_changed', { new_creator_id: id, seq }),
+  taskAdded: (seq: number, t: TaskView) => state.apply('task_added', { task: t, seq }),
+  taskUpdated: (seq: number, t: TaskView) => state.apply('task_updated', { task: t, seq }),
+  taskRemoved: (seq: number, t: TaskView) => state.apply('task_removed', { task: t, seq }),
 };
 
-const bea = () => web.participant('b');
+/** The old web-client names, kept so the assertions below read as they did. */
+const web = {
+  get state() {
+    return { session: state.session as SessionSnapshot, seat: { last_seq: state.lastSeq } };
+  },
+  participant: (id: string) => state.participant(id),
+  applySnapshot: (s: SessionSnapshot) => state.snapshot(s),
+  patchParticipant: (id: string, patch: { status: 'focusing' | 'ready' }, seq: number) => state.patchParticipant(id, patch, seq),
+};
+
+const bea = () => web.participant('b')!;
 const taskIds = () => web.state.session.tasks.map((t: TaskView) => t.id);
 
 beforeEach(() => {
-  web.clearSeat();
+  state = new SessionState();
   // Join as 'b' with a snapshot at seq 10.
-  web.takeSeat({ room_code: 'ABC123', participant_id: 'b', resume_token: 'tok', session: snapshot(10) });
+  state.seat('b', snapshot(10));
 });
 
-describe('web client state: event order', () => {
+describe('SDK reducer: event order', () => {
   it('an older status arriving after a newer one is ignored', () => {
     on.status(12, 'b', 'focusing');
     on.status(11, 'b', 'paused');
@@ -64,7 +75,7 @@ describe('web client state: event order', () => {
     on.taskUpdated(9, task('t1', true));
     on.taskRemoved(10, task('t1'));
     expect(bea().status).toBe('ready');
-    expect(web.participant('h').connected).toBe(true);
+    expect(web.participant('h')!.connected).toBe(true);
     expect(web.state.session.host_id).toBe('h');
     expect(web.state.session.is_creator).toBe(false);
     expect(web.state.session.tasks).toEqual([task('t1')]);
@@ -111,7 +122,7 @@ describe('web client state: event order', () => {
     web.applySnapshot(started);
     // The snapshot's own change lands...
     expect(web.state.session).toMatchObject({ status: 'active', ends_at: 1_000_000, started_at: 5, seq: 15 });
-    expect(web.participant('h').status).toBe('paused');
+    expect(web.participant('h')!.status).toBe('paused');
     // ...and what changed after it stays.
     expect(bea().status).toBe('focusing');
     expect(taskIds()).toEqual(['t1', 't2']);
@@ -119,10 +130,10 @@ describe('web client state: event order', () => {
     // Still ordered afterwards: older than the merged snapshot or the kept changes, ignored.
     on.status(12, 'h', 'ready');
     on.status(13, 'b', 'ready');
-    expect(web.participant('h').status).toBe('paused');
+    expect(web.participant('h')!.status).toBe('paused');
     expect(bea().status).toBe('focusing');
     on.status(16, 'h', 'ready');
-    expect(web.participant('h').status).toBe('ready');
+    expect(web.participant('h')!.status).toBe('ready');
     // A snapshot no newer than the merged one changes nothing.
     web.applySnapshot(snapshot(11));
     expect(web.state.session.status).toBe('active');
@@ -146,5 +157,43 @@ describe('web client state: event order', () => {
     expect(bea().status).toBe('focusing');
     on.status(22, 'b', 'ready');
     expect(bea().status).toBe('ready');
+  });
+});
+
+describe('SDK reducer: snapshots and ticks', () => {
+  it('a snapshot event replaces the session; a stale one is dropped', () => {
+    expect(state.apply('session_started', { session: snapshot(12, { status: 'active', ends_at: 5_000 }), seq: 12 })).toBe(true);
+    expect(state.session).toMatchObject({ status: 'active', ends_at: 5_000, seq: 12 });
+    expect(state.apply('settings_updated', { session: snapshot(11), seq: 11 })).toBe(false);
+    expect(state.session!.status).toBe('active');
+  });
+
+  it('is_creator follows the host id for this client, whoever the snapshot was built for', () => {
+    state.snapshot(snapshot(11, { host_id: 'b', is_creator: false }));
+    expect(state.session!.is_creator).toBe(true);
+  });
+
+  it('a tick of the current phase corrects ends_at; a late one of another phase does not', () => {
+    state.snapshot(snapshot(11, { status: 'active', ends_at: 10_000, phase: 'focus', round: 1 }));
+    expect(state.tick({ time_left_ms: 3_000, elapsed: 1_000, ends_at: 10_050, server_now: 7_050, phase: 'focus', round: 1 })).toBe(true);
+    expect(state.session!.ends_at).toBe(10_050);
+    expect(state.tick({ time_left_ms: 3_000, elapsed: 1_000, ends_at: 99, server_now: 7_050, phase: 'break', round: 1 })).toBe(false);
+    expect(state.session!.ends_at).toBe(10_050);
+  });
+
+  it('the snapshot is a copy: changing what the server sent does not change the state', () => {
+    const s = snapshot(11);
+    state.snapshot(s);
+    s.participants[0]!.status = 'failed';
+    expect(state.participant('h')!.status).toBe('ready');
+  });
+
+  it('another room\'s seat starts from scratch', () => {
+    on.status(20, 'b', 'focusing');
+    state.seat('x', snapshot(3, { id: 'room-2', participants: [{ id: 'x', user_name: 'X', status: 'ready', joined_at: 0, connected: true }] }));
+    expect(state.session!.id).toBe('room-2');
+    expect(state.lastSeq).toBe(3);
+    on.status(4, 'x', 'focusing');
+    expect(state.participant('x')!.status).toBe('focusing');
   });
 });
