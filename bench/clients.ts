@@ -175,6 +175,15 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
     return { started: n - failed, failed, firstError, ms: performance.now() - t0 };
   },
 
+  /** `set_ticks` on every socket (quiet clients, DESIGN.md §9). */
+  async ticks(msg: { enabled: boolean; concurrency: number }) {
+    const results = await pool(sios.length, msg.concurrency, async (i) => {
+      const res = await ack(sios[i]!, 'set_ticks', { enabled: msg.enabled });
+      if (!res.ok) throw new Error(`set_ticks: ${JSON.stringify(res.error)}`);
+    });
+    return { failed: results.filter((r) => r.status === 'rejected').length };
+  },
+
   async 'record-start'() {
     hist = new Hist();
     emitHist = new Hist();

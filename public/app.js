@@ -67,6 +67,10 @@ function renderShare(s) {
 // ---- end of a phase: chime and (opt-in) notification ------------------------
 
 let audio = null;
+// Browsers only let a page play sound after a user gesture: the context is made on the first click.
+addEventListener('pointerdown', () => {
+  try { audio ??= new AudioContext(); void audio.resume(); } catch { /* no Web Audio */ }
+}, { once: true });
 function chime() {
   try {
     audio ??= new AudioContext();

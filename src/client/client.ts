@@ -17,6 +17,7 @@ import type {
   SessionSnapshot,
   TimeUpdatePayload,
 } from '../contract/events.js';
+import { ROOM_EVENT_NAMES } from '../contract/event-facts.js';
 import type { ClientStatus, UpdateSettingsInput, UpdateTaskInput } from '../contract/schemas.js';
 import { type ClockSample, ClockSync } from './clock-sync.js';
 import { type ClientErrorCode, FocusroomError } from './errors.js';
@@ -542,10 +543,8 @@ export class FocusroomClient {
       this.emit('time_update', tick);
     });
 
-    socket.onAny((event: string, data: unknown) => {
-      if (event === 'time_update' || event === 'error' || event === 'join_error' || event === 'session_created' || event === 'session_joined') return;
-      this.onRoomEvent(event as RoomEventName, data as RoomEvents[RoomEventName]);
-    });
+    // The room events, from the contract's table of event facts.
+    for (const name of ROOM_EVENT_NAMES) socket.on(name, (data: RoomEvents[RoomEventName]) => this.onRoomEvent(name, data));
   }
 
   private onRoomEvent(event: RoomEventName, data: RoomEvents[RoomEventName]): void {

@@ -9,7 +9,7 @@
  * change (the timer, settings, who is seated) and becomes the base under them.
  */
 import type { ParticipantView, RoomEventName, RoomEvents, SessionSnapshot, TaskView, TimeUpdatePayload } from '../contract/events.js';
-import { SNAPSHOT_EVENTS } from '../contract/events.js';
+import { SNAPSHOT_EVENTS } from '../contract/event-facts.js';
 
 /** An entity whose changes are ordered by seq: 'status:<id>', 'connected:<id>', 'task:<id>', 'host'. */
 type EntityKey = string;

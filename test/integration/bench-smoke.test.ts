@@ -64,5 +64,13 @@ describe('npm run bench (smoke)', () => {
       expect(finite(s.ackP99Ms)).toBe(true);
     }
     expect(finite(r.join.maxRoomsPerS)).toBe(true);
+
+    // Quiet clients: the same participants ticking, then quiet (no tick reaches them).
+    expect(r.quiet.clients).toBe(200);
+    expect(r.quiet.ticking.delivered).toBeGreaterThan(0);
+    expect(r.quiet.quiet.delivered).toBe(0);
+    for (const k of ['idle', 'ticking', 'quiet']) expect(finite(r.quiet[k].cpuUsPerParticipantS), k).toBe(true);
+    expect(finite(r.quiet.quietPct)).toBe(true);
+    expect(r.quiet.bundle.gzipBytes).toBeGreaterThan(1_000);
   });
 });
