@@ -12,6 +12,7 @@ import { healthRoute } from './http/health-route.js';
 import { metricsRoute } from './http/metrics-route.js';
 import { sessionRoute } from './http/session-route.js';
 import { Metrics } from './metrics.js';
+import { Bookings } from './realtime/bookings.js';
 import { Broadcaster } from './realtime/broadcaster.js';
 import { Dispatcher } from './realtime/dispatcher.js';
 import { RoomService } from './realtime/room-service.js';
@@ -88,6 +89,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     await fastify.close();
     throw err;
   }
+  const bookings = new Bookings(runtime.bookingIndex, store, clock);
+  rooms.attachBookings(
+    bookings,
+    throttled(5_000, (err: unknown, code: string) => log.warn({ err, room: code }, 'could not release bookings; stale entries are reconciled later')),
+  );
   const scheduler = new DueScheduler(
     store,
     clock,
@@ -97,7 +103,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   );
   rooms.attachScheduler(scheduler);
   const generateCode = deps.generateRoomCode ?? generateRoomCode;
-  const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, generateRoomCode: generateCode }, metrics, log);
+  const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, bookings, generateRoomCode: generateCode }, metrics, log);
   wireSocketServer(io, { config, clock, limits, rooms, dispatcher, metrics, log });
 
   healthRoute(fastify, { store, instanceId: config.instanceId, startedAt, isDraining: () => draining, connections: () => io.engine.clientsCount });

@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'unauthorized',
   'unavailable',
   'internal',
+  /** The caller's identity already holds a seat in a room whose window overlaps (HTTP 409). */
+  'time_slot_taken',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -53,6 +53,9 @@ export interface SessionSnapshot {
   break_duration: number;
   /** (ext) Results once the room is `completed` (null before), so a client that reloads still has them. */
   results: ParticipantResult[] | null;
+  /** (ext) Scheduled start (DESIGN.md §6), null when unscheduled; the session's title, null when none. */
+  starts_at: number | null;
+  title: string | null;
 }
 
 export interface ParticipantResult {
@@ -206,6 +209,8 @@ export interface SocketData {
   userName: string | null;
   /** The verified JWT's `exp` (ms since epoch) when auth is on: the socket is closed then. */
   tokenExpiresAt: number | null;
+  /** Who this socket is across rooms (domain/identity.ts): from the JWT `sub`; null when anonymous. */
+  identity: string | null;
   ip: string;
   /** (ext) `set_ticks { enabled: false }`: this socket gets no `time_update`. */
   quiet: boolean;

@@ -2,6 +2,10 @@
 export const LIMITS = {
   userNameMax: 40,
   taskTitleMax: 200,
+  /** Title of a (scheduled) session. */
+  sessionTitleMax: 80,
+  /** How far ahead `starts_at` may lie: 30 days. */
+  scheduleAheadMaxMs: 30 * 24 * 60 * 60 * 1000,
   tasksPerRoom: 50,
   sessionDurationMin: 1_000,
   sessionDurationMax: 4 * 60 * 60 * 1000,

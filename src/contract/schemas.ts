@@ -42,6 +42,17 @@ export const maxParticipantsSchema = int('max_participants', LIMITS.maxParticipa
 
 export const userNameSchema = displayText('user_name', LIMITS.userNameMax);
 export const taskTitleSchema = displayText('title', LIMITS.taskTitleMax);
+export const sessionTitleSchema = displayText('title', LIMITS.sessionTitleMax);
+
+/**
+ * Epoch ms of a scheduled start. Only the type and a sane range here; "later than now,
+ * at most 30 days ahead" needs the clock and is checked by domain/schedule.ts first thing.
+ */
+export const startsAtSchema = z
+  .number({ error: 'starts_at must be a number (epoch ms)' })
+  .int({ error: 'starts_at must be a whole number of ms' })
+  .min(0, { error: 'starts_at must be later than now' })
+  .max(8.64e15, { error: 'starts_at must be at most 30 days ahead' });
 
 const idSchema = (field: string) =>
   z
@@ -57,6 +68,8 @@ export const createSessionSchema = z.strictObject({
   break_duration: breakDurationSchema.optional(),
   rounds: roundsSchema.optional(),
   late_join: z.boolean({ error: 'late_join must be a boolean' }).optional(),
+  starts_at: startsAtSchema.optional(),
+  title: sessionTitleSchema.optional(),
 });
 
 export const joinSessionSchema = z.strictObject({
@@ -86,6 +99,8 @@ export const updateSettingsSchema = z
     break_duration: breakDurationSchema.optional(),
     rounds: roundsSchema.optional(),
     late_join: z.boolean({ error: 'late_join must be a boolean' }).optional(),
+    /** Reschedules; null unschedules. */
+    starts_at: startsAtSchema.nullable().optional(),
   })
   .refine((s) => Object.keys(s).length > 0, { error: 'update_settings needs at least one setting' });
 

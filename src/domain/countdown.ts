@@ -8,6 +8,7 @@ import { AppError } from '../contract/errors.js';
 import { Draft, type Outcome, unchanged } from './draft.js';
 import { accrueFocus, isFocusing } from './membership.js';
 import { findParticipant, type Participant, type Room } from './room-state.js';
+import { checkStartsAt } from './schedule.js';
 import { results } from './snapshot.js';
 
 function requireParticipant(room: Room, participantId: string): Participant {
@@ -28,6 +29,13 @@ export function start(room: Room, participantId: string, now: number): Outcome {
     throw new AppError('already_started', 'the session has already started');
   }
   const d = Draft.of(room, now);
+  startDraft(d);
+  return d.done(undefined);
+}
+
+/** The start itself, shared by the host's start_session and the scheduled start (deadlines.ts). */
+export function startDraft(d: Draft): void {
+  const now = d.now;
   const r = d.room;
   r.status = 'active';
   r.started_at = now;
@@ -43,7 +51,6 @@ export function start(room: Room, participantId: string, now: number): Outcome {
     p.pauses = 0;
   }
   d.emit('session_started', {});
-  return d.done(undefined);
 }
 
 export function pause(room: Room, participantId: string, now: number): Outcome {
@@ -81,7 +88,12 @@ export function updateSettings(room: Room, participantId: string, input: UpdateS
   if (input.max_participants !== undefined && input.max_participants < room.participants.length) {
     throw new AppError('invalid_state', `max_participants cannot be below the ${room.participants.length} participants present`);
   }
+  if (input.starts_at !== undefined && room.status !== 'waiting') {
+    throw new AppError('invalid_state', 'only a session that has not started yet can be scheduled');
+  }
+  if (input.starts_at !== undefined && input.starts_at !== null) checkStartsAt(input.starts_at, now);
   const d = Draft.of(room, now);
+  if (input.starts_at !== undefined) d.room.starts_at = input.starts_at;
   const s = d.room.settings;
   if (input.session_duration !== undefined) s.session_duration = input.session_duration;
   if (input.max_participants !== undefined) s.max_participants = input.max_participants;

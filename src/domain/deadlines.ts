@@ -4,22 +4,26 @@
  * `runDue` at or after `nextDeadline`; running it early or twice changes nothing.
  */
 import { RoomNotFoundError } from '../contract/errors.js';
-import { completeDraft } from './countdown.js';
+import { completeDraft, startDraft } from './countdown.js';
 import { Draft, type Outcome, unchanged } from './draft.js';
 import { removeParticipant } from './membership.js';
 import type { Room } from './room-state.js';
+import { isBooked, scheduledKeepUntil, scheduledStartDue, seatExpiresAt } from './schedule.js';
 
 /** When the room expires: `ttl_ms` after its last change, never before a running countdown ends. */
 export function expiresAt(room: Room): number {
   const lastActivity = room.status === 'active' && room.ends_at !== null ? Math.max(room.updated_at, room.ends_at) : room.updated_at;
-  return lastActivity + room.ttl_ms;
+  // A booked room is kept (even empty) until its start + ttl.
+  return Math.max(lastActivity + room.ttl_ms, isBooked(room) ? scheduledKeepUntil(room) : 0);
 }
 
 export function nextDeadline(room: Room): number {
   let due = expiresAt(room);
   if (room.status === 'active' && room.ends_at !== null) due = Math.min(due, room.ends_at);
+  if (isBooked(room)) due = Math.min(due, room.starts_at!);
   for (const p of room.participants) {
-    if (!p.connected && p.disconnected_at !== null) due = Math.min(due, p.disconnected_at + room.grace_ms);
+    const at = seatExpiresAt(room, p);
+    if (at !== null) due = Math.min(due, at);
   }
   return due;
 }
@@ -27,8 +31,14 @@ export function nextDeadline(room: Room): number {
 export function runDue(room: Room, now: number): Outcome {
   if (nextDeadline(room) > now) return unchanged(room, undefined);
   const d = Draft.of(room, now);
+  // The scheduled start, exactly as the host's start_session: the countdown runs from now
+  // (the scheduler is within a second of starts_at), so a late run shortens nobody's round.
+  if (scheduledStartDue(d.room, now)) startDraft(d);
   completeDraft(d);
-  const expired = d.room.participants.filter((p) => !p.connected && p.disconnected_at !== null && p.disconnected_at + room.grace_ms <= now);
+  const expired = d.room.participants.filter((p) => {
+    const at = seatExpiresAt(d.room, p);
+    return at !== null && at <= now;
+  });
   for (const p of expired) {
     if (d.deleted) break;
     removeParticipant(d, p.id, 'timeout');

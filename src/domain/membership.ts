@@ -6,6 +6,7 @@ import type { LeaveReason } from '../contract/events.js';
 import { AppError } from '../contract/errors.js';
 import { Draft, type Outcome, unchanged } from './draft.js';
 import { findParticipant, type Participant, type Room, type RoomSettings } from './room-state.js';
+import { isBooked, scheduledKeepUntil } from './schedule.js';
 import { participantView } from './snapshot.js';
 
 export interface NewParticipant {
@@ -14,6 +15,10 @@ export interface NewParticipant {
   token_hash: string;
   socket_id: string;
   user_sub?: string | null;
+  /** See Participant.identity. */
+  identity?: string | null;
+  /** False for a seat booked without a socket (REST): it starts disconnected, as a booking. */
+  connected?: boolean;
 }
 
 export interface NewRoom {
@@ -23,6 +28,8 @@ export interface NewRoom {
   settings: RoomSettings;
   grace_ms: number;
   ttl_ms: number;
+  starts_at?: number | null;
+  title?: string | null;
 }
 
 const seat = (p: NewParticipant, now: number): Participant => ({
@@ -30,14 +37,15 @@ const seat = (p: NewParticipant, now: number): Participant => ({
   user_name: p.user_name,
   status: 'ready',
   joined_at: now,
-  connected: true,
+  connected: p.connected ?? true,
   token_hash: p.token_hash,
-  socket_id: p.socket_id,
-  disconnected_at: null,
+  socket_id: p.connected === false ? null : p.socket_id,
+  disconnected_at: p.connected === false ? now : null,
   focused_ms: 0,
   focus_since: null,
   pauses: 0,
   user_sub: p.user_sub ?? null,
+  identity: p.identity ?? null,
 });
 
 /** A new room with its creator as host and first participant. */
@@ -62,6 +70,8 @@ export function createRoom(input: NewRoom, now: number): Room {
     log: [],
     grace_ms: input.grace_ms,
     ttl_ms: input.ttl_ms,
+    starts_at: input.starts_at ?? null,
+    title: input.title ?? null,
   };
 }
 
@@ -82,6 +92,11 @@ export function join(room: Room, p: NewParticipant, now: number): Outcome {
   }
   d.room.participants.push(joined);
   d.emit('participant_joined', { participant: participantView(joined) });
+  // A booked room every seat has left stays open (schedule.ts); its first newcomer hosts it.
+  if (d.room.participants.length === 1 && d.room.host_id !== joined.id) {
+    d.room.host_id = joined.id;
+    d.emit('creator_changed', { new_creator_id: joined.id });
+  }
   return d.done(undefined);
 }
 
@@ -99,11 +114,12 @@ export function removeParticipant(d: Draft, participantId: string, reason: Leave
   if (!p) return;
   accrueFocus(p, d.now);
   room.participants = room.participants.filter((x) => x.id !== participantId);
-  if (room.participants.length === 0) {
+  if (room.participants.length === 0 && !(isBooked(room) && scheduledKeepUntil(room) > d.now)) {
     d.delete();
     return;
   }
   d.emit('participant_left', { participant_id: participantId, reason });
+  if (room.participants.length === 0) return;
   if (room.host_id === participantId) {
     const next = nextHost(room.participants);
     room.host_id = next.id;
@@ -124,7 +140,7 @@ export function disconnect(room: Room, participantId: string, socketId: string, 
   const p = findParticipant(room, participantId);
   if (!p || p.socket_id !== socketId) return unchanged(room, undefined);
   const d = Draft.of(room, now);
-  if (room.grace_ms === 0) {
+  if (room.grace_ms === 0 && !isBooked(room)) {
     removeParticipant(d, participantId, 'timeout');
     return d.done(undefined);
   }

@@ -20,6 +20,11 @@ export interface Participant {
   focus_since: number | null;
   pauses: number;
   user_sub: string | null;
+  /**
+   * Who the seat belongs to across rooms (conflict detection, /me routes): `sub:<jwt sub>`
+   * today, device keys later; null for anonymous seats. Absent in rooms stored before it.
+   */
+  identity?: string | null;
 }
 
 export interface Task {
@@ -66,6 +71,10 @@ export interface Room {
   /** Fixed at creation so every instance computes the same deadlines. */
   grace_ms: number;
   ttl_ms: number;
+  /** Scheduled start (DESIGN.md §6), null when unscheduled; absent in rooms stored before it. */
+  starts_at?: number | null;
+  /** The session's title, null when none. */
+  title?: string | null;
 }
 
 export const findParticipant = (room: Room, id: string): Participant | undefined =>

@@ -47,6 +47,8 @@ export function snapshot(room: Room, now: number, viewerId: string | null): Sess
     rounds: room.settings.rounds,
     break_duration: room.settings.break_duration,
     results: room.status === 'completed' ? results(room) : null,
+    starts_at: room.starts_at ?? null,
+    title: room.title ?? null,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { Bookings } from './bookings.js';
 import type { Clock } from '../domain/clock.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from './room-service.js';
@@ -14,5 +15,6 @@ export interface HandlerContext {
   config: Config;
   limits: RateLimits;
   ticker: Ticker;
+  bookings: Bookings;
   generateRoomCode: () => string;
 }

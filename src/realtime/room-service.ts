@@ -16,12 +16,15 @@ import { roomTimer } from '../domain/snapshot.js';
 import type { Metrics } from '../metrics.js';
 import type { DueScheduler } from '../scheduler/due-scheduler.js';
 import type { RoomChange, RoomStore } from '../store/room-store.js';
+import type { Bookings } from './bookings.js';
 import type { Broadcaster, PublishOptions } from './broadcaster.js';
 import type { Ticker } from './ticker.js';
 import { roomKey, type TypedServer } from './types.js';
 
 export class RoomService {
   private scheduler: DueScheduler | null = null;
+  private bookings: Bookings | null = null;
+  private onBookingError: (err: unknown, code: string) => void = () => {};
 
   constructor(
     private readonly io: TypedServer,
@@ -31,6 +34,12 @@ export class RoomService {
     private readonly ticker: Ticker,
     private readonly metrics: Metrics,
   ) {}
+
+  /** Conflict detection: seats leaving a room release their identity's booking. */
+  attachBookings(bookings: Bookings, onError: (err: unknown, code: string) => void): void {
+    this.bookings = bookings;
+    this.onBookingError = onError;
+  }
 
   /** The scheduler calls back into this service, so it is attached after both exist. */
   attachScheduler(scheduler: DueScheduler): void {
@@ -53,9 +62,22 @@ export class RoomService {
   }
 
   private async commit<T>(code: string, change: RoomChange<T>, opts: PublishOptions = {}): Promise<Outcome<T>> {
-    const outcome = await this.timed('update', () => this.store.update(code, change));
+    // The room the committed run started from (a store may run `change` more than once).
+    let before: Room | null = null;
+    const outcome = await this.timed('update', () =>
+      this.store.update(code, (room) => {
+        before = room;
+        return change(room);
+      }),
+    );
     if (!outcome) throw new RoomNotFoundError(code);
-    if (outcome.changed) this.afterChange(code, outcome, opts);
+    if (outcome.changed) {
+      this.afterChange(code, outcome, opts);
+      // Seats gone with this change stop counting for conflicts, before the caller hears
+      // back (a leave then a new booking must not collide with itself). A failure here
+      // leaves a stale entry, which is reconciled when it gets in the way (bookings.ts).
+      if (this.bookings && before) await this.bookings.settle(code, before, outcome.room).catch((err: unknown) => this.onBookingError(err, code));
+    }
     return outcome;
   }
 

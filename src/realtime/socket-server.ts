@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import { LIMITS } from '../contract/limits.js';
 import { disconnect } from '../domain/membership.js';
 import type { Clock } from '../domain/clock.js';
+import { identityFromSub } from '../domain/identity.js';
 import type { Metrics } from '../metrics.js';
 import type { Dispatcher } from './dispatcher.js';
 import { KeySetUnavailable, nameFromClaim, tokenVerifier } from './handshake-auth.js';
@@ -80,7 +81,7 @@ export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
 
   io.use(async (socket, next) => {
     const ip = clientIp(socket, config.trustProxy);
-    socket.data = { roomCode: null, participantId: null, userSub: null, userName: null, tokenExpiresAt: null, ip, quiet: false };
+    socket.data = { roomCode: null, participantId: null, userSub: null, userName: null, tokenExpiresAt: null, identity: null, ip, quiet: false };
     if (!(await limits.connection(ip))) return next(new Error('rate_limited'));
     if (!verify) return next();
     const token: unknown = socket.handshake.auth?.token;
@@ -88,6 +89,7 @@ export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
     try {
       const payload = await verify(token);
       socket.data.userSub = String(payload.sub).slice(0, 128);
+      socket.data.identity = identityFromSub(socket.data.userSub);
       socket.data.userName = nameFromClaim(payload.name);
       socket.data.tokenExpiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : null;
       next();

@@ -2,6 +2,7 @@
 import { LocalPresence } from '../cluster/presence.js';
 import type { Config } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
+import { MemoryBookingIndex } from '../store/memory-booking-index.js';
 import { MemoryRoomStore } from '../store/memory-room-store.js';
 import type { Runtime } from './runtime.js';
 
@@ -11,6 +12,7 @@ export function createLocalRuntime(config: Config): Runtime {
     kind: store.kind,
     store,
     limits: new RateLimits(config.rateLimits, null),
+    bookingIndex: new MemoryBookingIndex(),
     presence: new LocalPresence(),
     async attach() {},
     async close() {

@@ -14,6 +14,7 @@ import { followTimersInBroadcasts } from '../cluster/timer-follower.js';
 import type { Config } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import type { TypedServer } from '../realtime/types.js';
+import { RedisBookingIndex } from '../store/redis-booking-index.js';
 import { RedisRoomStore } from '../store/redis-room-store.js';
 import type { Runtime, RuntimeDeps } from './runtime.js';
 
@@ -41,6 +42,7 @@ export async function createRedisRuntime(url: string, config: Config, deps: Runt
     kind: store.kind,
     store,
     limits: new RateLimits(config.rateLimits, storeRedis, prefix),
+    bookingIndex: new RedisBookingIndex(storeRedis, prefix),
     presence,
     async attach(io, { rooms, ticker }) {
       await attachStreamsAdapter(io, url, `${config.instanceId}:adapter`, prefix, log, clients);

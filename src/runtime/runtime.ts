@@ -15,6 +15,7 @@ import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from '../realtime/room-service.js';
 import type { Ticker } from '../realtime/ticker.js';
 import type { TypedServer } from '../realtime/types.js';
+import type { BookingIndex } from '../store/booking-index.js';
 import type { RoomStore } from '../store/room-store.js';
 import { createLocalRuntime } from './local-runtime.js';
 import { createRedisRuntime } from './redis-runtime.js';
@@ -37,6 +38,8 @@ export interface Runtime {
   readonly kind: RoomStore['kind'];
   readonly store: RoomStore;
   readonly limits: RateLimits;
+  /** Per-identity bookings for conflict detection (DESIGN.md §6). */
+  readonly bookingIndex: BookingIndex;
   /** Seats other instances must see; start it once the app is wired (`start(io, rooms)`). */
   readonly presence: Presence;
   /**

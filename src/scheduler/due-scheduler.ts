@@ -24,6 +24,9 @@ export interface DueSchedulerOptions {
 
 export const defaultDueSchedulerOptions: DueSchedulerOptions = { pollMs: 250, leaseMs: 5_000, batch: 100, retryMs: 1_000 };
 
+/** Batches one poll may claim back to back before yielding to the next interval. */
+const MAX_ROUNDS_PER_POLL = 50;
+
 /** setTimeout's largest delay; longer deadlines are re-armed when it fires. */
 const MAX_DELAY = 2 ** 31 - 1;
 
@@ -94,8 +97,13 @@ export class DueScheduler {
     if (this.polling) return; // a slow store must not stack polls
     this.polling = true;
     try {
-      const codes = await this.store.claimDue(this.clock.now(), this.options.batch, this.options.leaseMs);
-      await Promise.all(codes.map((code) => this.run(code).catch((err) => this.onError(err, code))));
+      // A full batch means more are due (many scheduled rooms starting the same second):
+      // claim again at once rather than a poll interval later.
+      for (let round = 0; round < MAX_ROUNDS_PER_POLL; round++) {
+        const codes = await this.store.claimDue(this.clock.now(), this.options.batch, this.options.leaseMs);
+        await Promise.all(codes.map((code) => this.run(code).catch((err) => this.onError(err, code))));
+        if (codes.length < this.options.batch) break;
+      }
     } catch (err) {
       this.onError(err, null);
     } finally {

@@ -29,6 +29,8 @@ const SNAPSHOT_KEYS = [
   'status',
   'tasks',
   'time_left_ms',
+  'starts_at',
+  'title',
 ].sort();
 
 const PARTICIPANT_KEYS = ['connected', 'id', 'joined_at', 'status', 'user_name'].sort();
@@ -89,6 +91,8 @@ export function expectSnapshot(s: any, expected: { is_creator?: boolean; status?
   } else {
     expect(s.ends_at).toBeNull();
   }
+  expect(s.starts_at === null || isEpochMs(s.starts_at)).toBe(true);
+  expect(s.title === null || typeof s.title === 'string').toBe(true);
   if (expected.is_creator !== undefined) expect(s.is_creator).toBe(expected.is_creator);
   if (expected.status !== undefined) expect(s.status).toBe(expected.status);
   if (expected.room_code !== undefined) expect(s.room_code).toBe(expected.room_code);

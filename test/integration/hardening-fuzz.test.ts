@@ -192,15 +192,22 @@ function generators(live: Live) {
   const id = fc.oneof(fc.constantFrom(...live.participantIds, ...live.taskIds), fc.string({ maxLength: 70 }), unicodeText);
   const duration = fc.integer({ min: LIMITS.sessionDurationMin, max: LIMITS.sessionDurationMax });
   const maxP = fc.integer({ min: LIMITS.maxParticipantsMin, max: LIMITS.maxParticipantsMax });
+  // Scheduling (DESIGN.md §6): in range, at the edges (now, 30 days) and far out.
+  const startsAt = fc.oneof(
+    fc.integer({ min: 60_000, max: LIMITS.scheduleAheadMaxMs }).map((d) => Date.now() + d),
+    fc.constantFrom(0, -1, 1.5, Number.MAX_SAFE_INTEGER, 8.64e15 + 1),
+    fc.integer({ min: -LIMITS.scheduleAheadMaxMs, max: 2 * LIMITS.scheduleAheadMaxMs }).map((d) => Date.now() + d),
+  );
+  const sessionTitle = fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: LIMITS.sessionTitleMax }), fc.string({ minLength: 81, maxLength: 120 }));
   const fields: Record<ClientEventName, Record<string, fc.Arbitrary<unknown>>> = {
-    create_session: { user_name: goodName, session_duration: duration, max_participants: maxP, late_join: fc.boolean() },
+    create_session: { user_name: goodName, session_duration: duration, max_participants: maxP, late_join: fc.boolean(), starts_at: startsAt, title: sessionTitle },
     join_session: { room_code: roomCode, user_name: goodName },
     resume_session: { room_code: roomCode, participant_id: id, resume_token: fc.string({ minLength: 32, maxLength: 32 }), last_seq: fc.nat() },
     leave_session: {},
     start_session: {},
     pause_session: {},
     resume_timer: {},
-    update_settings: { session_duration: duration, max_participants: maxP, late_join: fc.boolean() },
+    update_settings: { session_duration: duration, max_participants: maxP, late_join: fc.boolean(), starts_at: fc.oneof(startsAt, fc.constant(null)) },
     update_status: { status: fc.constantFrom(...CLIENT_STATUSES, 'completed', 'FOCUSING') },
     add_task: { title: goodTitle },
     update_task: { task_id: id, title: goodTitle, done: fc.boolean() },

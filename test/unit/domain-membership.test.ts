@@ -43,6 +43,7 @@ describe('createRoom', () => {
         {
           id: 'h', user_name: 'user-h', status: 'ready', joined_at: T0, connected: true, token_hash: 'hash-h',
           socket_id: 'sock-h', disconnected_at: null, focused_ms: 0, focus_since: null, pauses: 0, user_sub: null,
+          identity: null,
         },
       ],
       tasks: [],
@@ -50,6 +51,8 @@ describe('createRoom', () => {
       log: [],
       grace_ms: 5_000,
       ttl_ms: 9_000,
+      starts_at: null,
+      title: null,
     });
     settings.max_participants = 50;
     expect(room.settings.max_participants).toBe(4);

@@ -71,6 +71,8 @@ describe('snapshot', () => {
       rounds: 1,
       break_duration: 300_000,
       results: null,
+      starts_at: null,
+      title: null,
     });
   });
 

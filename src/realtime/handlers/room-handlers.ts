@@ -6,7 +6,9 @@ import { pause, resumeTimer, start, updateSettings, updateStatus } from '../../d
 import type { Outcome } from '../../domain/draft.js';
 import type { Room } from '../../domain/room-state.js';
 import { snapshot } from '../../domain/snapshot.js';
+import { checkStartsAt, windowOf } from '../../domain/schedule.js';
 import { addTask, removeTask, updateTask } from '../../domain/tasks.js';
+import { identitiesOf } from '../bookings.js';
 import type { HandlerContext } from '../handler-context.js';
 import { detach, requireSeat } from '../seat.js';
 import { newTaskId } from '../tokens.js';
@@ -38,8 +40,46 @@ async function withSnapshot(ctx: HandlerContext, change: (room: Room, participan
 export const startSession = (ctx: HandlerContext) => withSnapshot(ctx, start);
 export const pauseSession = (ctx: HandlerContext) => withSnapshot(ctx, pause);
 export const resumeTimerHandler = (ctx: HandlerContext) => withSnapshot(ctx, resumeTimer);
-export const updateSettingsHandler = (ctx: HandlerContext, input: UpdateSettingsInput) =>
-  withSnapshot(ctx, (room, pid, now) => updateSettings(room, pid, input, now));
+/** Settings that move the room's window, so every booked identity is checked again. */
+const movesWindow = (input: UpdateSettingsInput): boolean =>
+  input.starts_at !== undefined || input.session_duration !== undefined || input.rounds !== undefined || input.break_duration !== undefined;
+
+/**
+ * update_settings. A change of the window (reschedule, unschedule, another length) first
+ * moves every booked identity's entry to the new window, refusing with `time_slot_taken`
+ * if any would collide; the room changes only if all moved, and only if its seats are
+ * still the ones checked (else it is checked again).
+ */
+export async function updateSettingsHandler(ctx: HandlerContext, input: UpdateSettingsInput): Promise<{ session: SessionSnapshot }> {
+  // Wrong times are malformed payloads, answered before any state check.
+  if (input.starts_at !== undefined && input.starts_at !== null) checkStartsAt(input.starts_at, ctx.clock.now());
+  const seat = requireSeat(ctx.socket);
+  if (!movesWindow(input)) return withSnapshot(ctx, (room, pid, now) => updateSettings(room, pid, input, now));
+  for (let attempt = 0; ; attempt++) {
+    const current = await ctx.rooms.get(seat.code);
+    const identities = identitiesOf(current);
+    if (!current || identities.size === 0) return withSnapshot(ctx, (room, pid, now) => updateSettings(room, pid, input, now));
+    const now = ctx.clock.now();
+    // Dry run on the room as read: not_host, invalid_state ... come before any booking.
+    const preview = updateSettings(current, seat.participantId, input, now).room!;
+    const before = windowOf(current, now);
+    await ctx.bookings.move(identities, seat.code, before, windowOf(preview, now)!);
+    const seen = [...identities].sort().join('\n');
+    try {
+      return await withSnapshot(ctx, (room, pid, at) => {
+        if ([...identitiesOf(room)].sort().join('\n') !== seen && attempt < 3) throw new SeatsChanged();
+        return updateSettings(room, pid, input, at);
+      });
+    } catch (err) {
+      // Not applied: the entries go back to the room's window as it was.
+      if (before) await ctx.bookings.move(identities, seat.code, null, before).catch(() => {});
+      if (err instanceof SeatsChanged) continue;
+      throw err;
+    }
+  }
+}
+
+class SeatsChanged extends Error {}
 
 /** Acks carry the room's `seq` after the change, so a client's `last_seq` stays current. */
 const withSeq = <T extends object>(outcome: Outcome<T>): T & { seq: number } => ({ ...outcome.result, seq: outcome.room?.seq ?? 0 });

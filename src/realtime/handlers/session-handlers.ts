@@ -1,10 +1,11 @@
 /** Entering and leaving rooms: create, join, resume, leave. */
 import type { SessionJoinedPayload, SessionResumedPayload } from '../../contract/events.js';
-import { AppError } from '../../contract/errors.js';
+import { AppError, RoomNotFoundError } from '../../contract/errors.js';
 import { LIMITS } from '../../contract/limits.js';
 import type { CreateSessionInput, JoinSessionInput, ResumeSessionInput } from '../../contract/schemas.js';
-import { createRoom, join, leave, reconnect } from '../../domain/membership.js';
+import { createRoom, join, leave, type NewParticipant, reconnect } from '../../domain/membership.js';
 import { findParticipant, type Room } from '../../domain/room-state.js';
+import { checkStartsAt, plannedLength, windowOf } from '../../domain/schedule.js';
 import { snapshot } from '../../domain/snapshot.js';
 import type { HandlerContext } from '../handler-context.js';
 import { attach, detach, requireNoSeat, requireSeat } from '../seat.js';
@@ -31,10 +32,30 @@ function joinedPayload(ctx: HandlerContext, room: Room, participantId: string, t
 }
 
 export async function createSession(ctx: HandlerContext, input: CreateSessionInput): Promise<SessionJoinedPayload> {
-  // A missing name is a malformed payload, and validation comes before any state check.
+  // A missing name or a wrong time is a malformed payload; validation comes before any state check.
   const userName = displayName(ctx, input.user_name);
+  if (input.starts_at !== undefined) checkStartsAt(input.starts_at, ctx.clock.now());
   await requireNoSeat(ctx);
   await ctx.limits.create(ctx.socket.data.ip);
+  const { room, token } = await createRoomFor(ctx, input, {
+    user_name: userName,
+    socket_id: ctx.socket.id,
+    user_sub: ctx.socket.data.userSub,
+    identity: ctx.socket.data.identity,
+  });
+  attach(ctx, room, room.host_id);
+  return joinedPayload(ctx, room, room.host_id, token);
+}
+
+type SeatOwner = Pick<NewParticipant, 'user_name' | 'socket_id' | 'user_sub' | 'identity' | 'connected'>;
+type RoomsContext = Pick<HandlerContext, 'rooms' | 'clock' | 'config' | 'bookings' | 'generateRoomCode'>;
+
+/**
+ * A new room with `owner` as host, shared by the socket event and POST /sessions. With an
+ * identity, the host's window is booked first (conflict detection), under the code
+ * about to be used; a code that turns out taken releases it and tries the next.
+ */
+export async function createRoomFor(ctx: RoomsContext, input: CreateSessionInput, owner: SeatOwner): Promise<{ room: Room; token: string }> {
   const participantId = newParticipantId();
   const token = newResumeToken();
   for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
@@ -42,7 +63,9 @@ export async function createSession(ctx: HandlerContext, input: CreateSessionInp
       {
         id: newSessionId(),
         code: ctx.generateRoomCode(),
-        host: { id: participantId, user_name: userName, token_hash: hashToken(token), socket_id: ctx.socket.id, user_sub: ctx.socket.data.userSub },
+        host: { id: participantId, token_hash: hashToken(token), ...owner },
+        starts_at: input.starts_at ?? null,
+        title: input.title ?? null,
         settings: {
           session_duration: input.session_duration ?? LIMITS.sessionDurationDefault,
           max_participants: input.max_participants ?? ctx.config.maxParticipants,
@@ -55,10 +78,15 @@ export async function createSession(ctx: HandlerContext, input: CreateSessionInp
       },
       ctx.clock.now(),
     );
-    if (await ctx.rooms.create(room)) {
-      attach(ctx, room, participantId);
-      return joinedPayload(ctx, room, participantId, token);
+    const identity = owner.identity ?? null;
+    if (identity) await ctx.bookings.claim(identity, room.code, windowOf(room, ctx.clock.now())!);
+    let created = false;
+    try {
+      created = await ctx.rooms.create(room);
+    } finally {
+      if (!created && identity) await ctx.bookings.release(identity, room.code).catch(() => {});
     }
+    if (created) return { room, token };
   }
   throw new AppError('internal', 'could not allocate a room code; try again');
 }
@@ -68,17 +96,70 @@ export async function joinSession(ctx: HandlerContext, input: JoinSessionInput):
   await requireNoSeat(ctx);
   const ip = ctx.socket.data.ip;
   await ctx.limits.checkJoin(ip);
+  const { room, participantId, token } = await joinRoomAs(ctx, input.room_code, {
+    user_name: userName,
+    socket_id: ctx.socket.id,
+    user_sub: ctx.socket.data.userSub,
+    identity: ctx.socket.data.identity,
+  }).catch(async (err: unknown) => {
+    if (err instanceof AppError && err.code === 'not_found') await ctx.limits.joinFailed(ip);
+    throw err;
+  });
+  attach(ctx, room, participantId);
+  return joinedPayload(ctx, room, participantId, token);
+}
+
+/** A failed join gives back its booking, unless the identity holds another seat in that room. */
+async function releaseUnlessSeated(ctx: RoomsContext, identity: string, code: string): Promise<void> {
+  try {
+    const room = await ctx.rooms.get(code);
+    if (room?.participants.some((p) => p.identity === identity)) return;
+    await ctx.bookings.release(identity, code);
+  } catch {
+    // Left behind, the entry is stale and reconciled when it gets in the way (bookings.ts).
+  }
+}
+
+/** The window a join books must still be the room's when the seat is taken. */
+const windowKey = (room: Room): string =>
+  `${room.status}:${room.starts_at ?? ''}:${room.started_at ?? ''}:${plannedLength(room.settings)}`;
+
+class WindowMoved extends Error {}
+
+/**
+ * A new seat in an existing room, shared by join_session and POST /sessions/:code/seats.
+ * With an identity the room's window is booked first; if the room's window moved before
+ * the seat was taken (a reschedule in between), the booking is redone.
+ */
+export async function joinRoomAs(ctx: RoomsContext, code: string, owner: SeatOwner): Promise<{ room: Room; participantId: string; token: string }> {
   const participantId = newParticipantId();
   const token = newResumeToken();
-  const newcomer = { id: participantId, user_name: userName, token_hash: hashToken(token), socket_id: ctx.socket.id, user_sub: ctx.socket.data.userSub };
-  const outcome = await ctx.rooms
-    .apply(input.room_code, (room) => join(room, newcomer, ctx.clock.now()))
-    .catch(async (err: unknown) => {
-      if (err instanceof AppError && err.code === 'not_found') await ctx.limits.joinFailed(ip);
+  const newcomer: NewParticipant = { id: participantId, token_hash: hashToken(token), ...owner };
+  const identity = owner.identity ?? null;
+  for (let attempt = 0; ; attempt++) {
+    let seen: string | null = null;
+    if (identity) {
+      const current = await ctx.rooms.get(code);
+      if (!current) throw new RoomNotFoundError(code);
+      const window = windowOf(current, ctx.clock.now());
+      // A room that has ended takes no booking; join() answers for it below.
+      if (window) {
+        await ctx.bookings.claim(identity, code, window);
+        seen = windowKey(current);
+      }
+    }
+    try {
+      const outcome = await ctx.rooms.apply(code, (room) => {
+        if (seen !== null && windowKey(room) !== seen && attempt < 3) throw new WindowMoved();
+        return join(room, newcomer, ctx.clock.now());
+      });
+      return { room: outcome.room!, participantId, token };
+    } catch (err) {
+      if (seen !== null) await releaseUnlessSeated(ctx, identity!, code);
+      if (err instanceof WindowMoved) continue;
       throw err;
-    });
-  attach(ctx, outcome.room!, participantId);
-  return joinedPayload(ctx, outcome.room!, participantId, token);
+    }
+  }
 }
 
 export async function resumeSession(ctx: HandlerContext, input: ResumeSessionInput): Promise<SessionResumedPayload> {

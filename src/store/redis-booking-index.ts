@@ -1,0 +1,84 @@
+/**
+ * The booking index in Redis: one hash per identity, `{prefix}{id:<identity>}:bookings`,
+ * room code → "start:end:at". Every script touches that one key only, so all of an
+ * identity's bookings sit in one hash slot (the `{id:…}` tag) and the scripts run
+ * unchanged on Redis Cluster. The key expires a margin after its last window ends.
+ */
+import type { Redis } from 'ioredis';
+import type { Window } from '../domain/schedule.js';
+import { type BookingEntry, type BookingIndex, bySoonest } from './booking-index.js';
+
+/** KEYS: bookings. ARGV: room, start, end, now, margin ms. Returns {} when booked, else {room, value}. */
+const BOOK = `
+local s, e, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local entries = redis.call('HGETALL', KEYS[1])
+local last = e
+for i = 1, #entries, 2 do
+  local room, v = entries[i], entries[i + 1]
+  local ws, we = string.match(v, '^(%d+):(%d+):')
+  ws, we = tonumber(ws), tonumber(we)
+  if we == nil or we <= now then
+    redis.call('HDEL', KEYS[1], room)
+  elseif room ~= ARGV[1] then
+    if ws < e and s < we then return {room, v} end
+    if we > last then last = we end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. ARGV[3] .. ':' .. ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.max(1, last - now) + tonumber(ARGV[5]))
+return {}`;
+
+/** KEYS: bookings. ARGV: room, at ('' = whatever is there). */
+const RELEASE = `
+if ARGV[2] ~= '' then
+  local v = redis.call('HGET', KEYS[1], ARGV[1])
+  if not v or string.match(v, ':(%d+)$') ~= ARGV[2] then return 0 end
+end
+return redis.call('HDEL', KEYS[1], ARGV[1])`;
+
+interface ScriptedRedis {
+  focusroomBook(key: string, ...argv: (string | number)[]): Promise<string[]>;
+  focusroomRelease(key: string, ...argv: (string | number)[]): Promise<number>;
+}
+
+/** Slack past an identity's last window before Redis drops its index on its own. */
+const EXPIRY_MARGIN_MS = 24 * 60 * 60 * 1000;
+
+function parse(room: string, value: string): BookingEntry | null {
+  const m = /^(\d+):(\d+):(\d+)$/.exec(value);
+  return m ? { room, start: Number(m[1]), end: Number(m[2]), at: Number(m[3]) } : null;
+}
+
+export class RedisBookingIndex implements BookingIndex {
+  private readonly scripts: ScriptedRedis;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'fr:',
+  ) {
+    redis.defineCommand('focusroomBook', { numberOfKeys: 1, lua: BOOK });
+    redis.defineCommand('focusroomRelease', { numberOfKeys: 1, lua: RELEASE });
+    this.scripts = redis as unknown as ScriptedRedis;
+  }
+
+  private key(identity: string): string {
+    return `${this.prefix}{id:${identity}}:bookings`;
+  }
+
+  async book(identity: string, room: string, window: Window, now: number): Promise<BookingEntry | null> {
+    const r = await this.scripts.focusroomBook(this.key(identity), room, window.start, window.end, now, EXPIRY_MARGIN_MS);
+    return r.length === 2 ? parse(r[0]!, r[1]!) : null;
+  }
+
+  async release(identity: string, room: string, ifAt?: number): Promise<void> {
+    await this.scripts.focusroomRelease(this.key(identity), room, ifAt === undefined ? '' : String(ifAt));
+  }
+
+  async list(identity: string, now: number): Promise<BookingEntry[]> {
+    const all = await this.redis.hgetall(this.key(identity));
+    return Object.entries(all)
+      .map(([room, v]) => parse(room, v))
+      .filter((e): e is BookingEntry => e !== null && e.end > now)
+      .sort(bySoonest);
+  }
+}

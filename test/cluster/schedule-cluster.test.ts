@@ -1,0 +1,76 @@
+/**
+ * Scheduled sessions across instances (real processes, real Redis): the scheduled start
+ * runs once even when the instance that created the room is killed before starts_at, and
+ * one identity racing 50 overlapping seat requests over two instances gets one seat.
+ */
+import { SignJWT } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { call, closeAllClients, connect, record, waitFor } from '../helpers/client.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { type ChildInstance, killInstance, sleep, spawnInstance } from './cluster.js';
+
+const SECRET = 'schedule-cluster-secret-0123456789abc';
+let redis: TestRedis;
+let one: ChildInstance | undefined;
+let two: ChildInstance | undefined;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const env = { AUTH_JWT_SECRET: SECRET, DISCONNECT_GRACE_MS: '2000', INSTANCE_TIMEOUT_MS: '2000' };
+  [one, two] = await Promise.all(['node-1', 'node-2'].map((id) => spawnInstance({ redisUrl: redis.url, id, env })));
+}, 40_000);
+afterAll(async () => {
+  closeAllClients();
+  await Promise.all([killInstance(one), killInstance(two)]);
+  await redis?.stop();
+});
+afterEach(() => closeAllClients());
+
+const tokenFor = (sub: string) =>
+  new SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+const as = async (url: string, sub: string) => connect(url, { auth: { token: await tokenFor(sub) } });
+
+describe('one identity, two instances', () => {
+  it('50 concurrent overlapping seat requests: exactly one wins, 49 are time_slot_taken', async () => {
+    const startsAt = Date.now() + 3_600_000;
+    // 50 rooms of 50 other people, alternating instances, all overlapping.
+    const hosts = await Promise.all(Array.from({ length: 50 }, (_, i) => as(i % 2 ? two!.url : one!.url, `host-${i}`)));
+    const rooms = await Promise.all(hosts.map((h, i) => call(h, 'create_session', { user_name: `Host${i}`, starts_at: startsAt + i * 1_000 })));
+    expect(rooms.every((r) => r.ok)).toBe(true);
+    const seats = await Promise.all(Array.from({ length: 50 }, (_, i) => as(i % 2 ? one!.url : two!.url, 'racer')));
+    const replies = await Promise.all(seats.map((s, i) => call(s, 'join_session', { room_code: rooms[i]!.room_code, user_name: 'Racer' }, 10_000)));
+    const won = replies.filter((r) => r.ok);
+    expect(won).toHaveLength(1);
+    expect(replies.filter((r) => !r.ok).map((r) => r.error.code)).toEqual(Array(49).fill('time_slot_taken'));
+    // The rooms agree: the racer sits in exactly one of them.
+    const seated = [];
+    for (const r of rooms) {
+      const reply = await fetch(`${one!.url}/session/${r.room_code}`);
+      seated.push(((await reply.json()) as { participants: number }).participants);
+    }
+    expect(seated.filter((n) => n === 2)).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('kill -9 of the creating instance before starts_at', () => {
+  it('the survivor starts the room once, within a second of starts_at', async () => {
+    const host = await as(one!.url, 'kill-host');
+    const guest = await as(two!.url, 'kill-guest');
+    const startsAt = Date.now() + 3_000;
+    const created = await call(host, 'create_session', { user_name: 'Host', starts_at: startsAt, session_duration: 60_000 });
+    expect(created.ok).toBe(true);
+    expect((await call(guest, 'join_session', { room_code: created.room_code, user_name: 'Guest' })).ok).toBe(true);
+    const started = record(guest, 'session_started');
+    one!.signal('SIGKILL');
+    await one!.exited;
+    const first = await waitFor(guest, 'session_started', startsAt - Date.now() + 3_000);
+    const lateness = Date.now() - startsAt;
+    expect(lateness).toBeGreaterThanOrEqual(0);
+    expect(lateness).toBeLessThan(1_000);
+    expect(first.session.status).toBe('active');
+    await sleep(1_000); // a second start would arrive here
+    expect(started).toHaveLength(1);
+    // The host's seat is a booking on the dead instance: still there, disconnected after the instance timeout.
+    expect(first.session.participants.map((p: any) => p.user_name)).toEqual(['Host', 'Guest']);
+  }, 30_000);
+});
