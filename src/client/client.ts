@@ -488,6 +488,7 @@ export class FocusroomClient {
     socket.on('connect', () => {
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = null;
+      this.retryAttempt = 0;
       this.tokenExpired = false;
       // Before anything else: the server processes one socket's events in order, so the
       // resume below already lands in quiet mode.

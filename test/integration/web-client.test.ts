@@ -275,7 +275,7 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     const me = (await seatOf(a)).participant_id;
     await a.getByRole('button', { name: 'Start', exact: true }).click();
     await waitForRoomStatus(a, 'active');
-    await a.waitForFunction(`/^00:[0-3]\\d · focusroom$/.test(document.title)`);
+    await a.waitForFunction(() => /^00:[0-3]\d · focusroom$/.test((globalThis as any).document.title));
 
     // Every state the connection indicator shows, and whether the room stayed on screen.
     await a.evaluate(`(() => {
@@ -287,7 +287,7 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     // The network drops (the server side of the connection goes away).
     for (const s of server.app.io.of('/').sockets.values()) s.conn.close();
     await a.locator('#conn.online').waitFor({ timeout: 10_000 });
-    await a.waitForFunction(`window.__conn.some(([t]) => t === 'Online')`);
+    await a.waitForFunction(() => ((globalThis as any).__conn as Array<[string]>).some(([t]) => t === 'Online'));
     const seen = (await a.evaluate('window.__conn')) as Array<[string, boolean, string]>;
     const offline = seen.find(([t]) => t.includes('reconnecting'));
     expect(offline, JSON.stringify(seen)).toBeDefined();
