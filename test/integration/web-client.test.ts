@@ -307,6 +307,63 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
+  it('end of a phase: a chime, and a browser notification only once opted in', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    page.on('pageerror', (err) => pageErrors.push(`notify: ${err.message}`));
+    // A backgrounded tab, a Notification API that grants, and Web Audio that counts its tones.
+    await page.addInitScript(() => {
+      const w = globalThis as any;
+      w.__notes = [];
+      w.__tones = 0;
+      Object.defineProperty(w.document, 'hidden', { get: () => true });
+      w.Notification = class {
+        static permission = 'default';
+        static async requestPermission() {
+          w.Notification.permission = 'granted';
+          return 'granted';
+        }
+        constructor(title: string, opts: { body: string }) {
+          w.__notes.push(`${title}: ${opts.body}`);
+        }
+      };
+      const node = () => ({ connect: (n: unknown) => n ?? node(), start() {}, stop() {}, frequency: {}, gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} } });
+      w.AudioContext = class {
+        currentTime = 0;
+        destination = {};
+        resume() {}
+        createOscillator() {
+          w.__tones += 1;
+          return node();
+        }
+        createGain() {
+          return node();
+        }
+      };
+    });
+    await page.goto(server.url);
+    await page.locator('#create-name').fill('Ada');
+    await page.getByLabel('Focus (minutes)').fill('0.05'); // 3 s
+    await page.getByRole('button', { name: 'Create room' }).click();
+    await waitForRoomStatus(page, 'waiting');
+    expect(await page.getByLabel('Play a chime').isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    // The round ends before opting in: a chime, no notification.
+    await waitForRoomStatus(page, 'completed');
+    await page.waitForFunction(() => (globalThis as any).__tones > 0);
+    expect(await page.evaluate('window.__notes')).toEqual([]);
+    // Opting in asks for permission (from the click); the next round's end notifies.
+    await page.getByLabel('Show a browser notification').check();
+    await page.getByRole('button', { name: 'Start another round' }).click();
+    await waitForRoomStatus(page, 'active');
+    await waitForRoomStatus(page, 'completed');
+    await page.waitForFunction(() => (globalThis as any).__notes.length >= 1);
+    expect(await page.evaluate('window.__notes')).toEqual(['Focus session complete: Well done.']);
+    expect(await page.evaluate('localStorage.getItem("focusroom.notify")')).toBe('1');
+  }, 40_000);
+
   it('hands the host controls over when the host leaves', async () => {
     const a = await openPage(1280, 800);
     const b = await openPage(375, 740);
