@@ -142,6 +142,21 @@ describe('SDK methods', () => {
     } finally {
       await limited.close();
     }
+    // An address out of connection budget: refused rate_limited, retried with backoff until it gets in.
+    const tight = await startServer({ RATE_CONNECTIONS_PER_MIN: '1' });
+    try {
+      const first = await client({}, tight.url);
+      expect(first.connectionState).toBe('connected');
+      const c = connect(tight.url, { timeoutMs: 1_000, reconnectDelayMs: 50, reconnectDelayMaxMs: 200 });
+      clients.push(c);
+      const errors: string[] = [];
+      c.socket.on('connect_error', (e) => errors.push(e.message));
+      expect((await rejection(c.join('ZZZZZZ', 'Ann'))).code).toBe('disconnected');
+      await eventually(() => expect(errors.filter((e) => e === 'rate_limited').length).toBeGreaterThanOrEqual(3));
+      expect(c.connectionState).toBe('connecting');
+    } finally {
+      await tight.close();
+    }
     const authed = await startServer({ AUTH_JWT_SECRET: 'x'.repeat(32) });
     try {
       const c = connect(authed.url, { timeoutMs: 1_000, reconnectDelayMs: 50 });
