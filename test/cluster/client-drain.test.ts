@@ -49,7 +49,9 @@ function loopbackConfig(port: number, backends: number[]): string {
     '    http-check expect status 200',
     '    option redispatch',
     '    retries 2',
-    '    default-server check inter 200ms fall 1 rise 1',
+    // A loaded machine may answer a check slowly: give it time (the default is `inter`).
+    '    timeout check 2s',
+    '    default-server check inter 200ms fall 2 rise 1',
     ...backends.map((p, i) => `    server app${i + 1} 127.0.0.1:${p}`),
     '',
   ].join('\n');
@@ -99,18 +101,19 @@ describe.skipIf(!HAPROXY)('SDK through haproxy, one instance drained', () => {
     await host.start();
     const endsAt = host.session!.ends_at!;
 
-    // Which instance holds the host's socket: roundrobin put host and guest on different ones.
+    // Whichever instance holds sockets is drained; haproxy may have put both clients on one.
     const conns = await Promise.all([a, b].map(async (s) => ((await (await fetch(`${s.url}/health`)).json()) as { connections: number }).connections));
-    expect(conns).toEqual([1, 1]);
-    const victim = a;
+    expect(conns[0]! + conns[1]!).toBe(2);
+    const onVictim = Math.max(conns[0]!, conns[1]!);
+    const victim = conns[0]! >= conns[1]! ? a : b;
     const resumed: unknown[][] = [[], []];
     host.on('resumed', (e) => resumed[0]!.push(e));
     guest.on('resumed', (e) => resumed[1]!.push(e));
     const completed = Promise.all([host, guest].map((c) => new Promise<any>((resolve) => c.on('session_completed', resolve))));
     victim.proc.kill('SIGTERM');
     expect((await victim.exited).code).toBe(0);
-    // The one of the two that was on A came back (through haproxy, on B) exactly once.
-    await eventually(() => expect(resumed[0]!.length + resumed[1]!.length).toBe(1), 8_000, 50);
+    // Each client that was on the drained instance came back (through haproxy, on the other) exactly once.
+    await eventually(() => expect(resumed[0]!.length + resumed[1]!.length).toBe(onVictim), 8_000, 50);
     expect(host.participantId).toBe(created.participant_id);
     for (const c of [host, guest]) {
       expect(c.session!.ends_at).toBe(endsAt);
@@ -119,7 +122,8 @@ describe.skipIf(!HAPROXY)('SDK through haproxy, one instance drained', () => {
     const done = await completed;
     expect(done.map((d) => d.final)).toEqual([true, true]);
     expect(Date.now() - endsAt).toBeLessThan(2_000);
-    expect(resumed[0]!.length + resumed[1]!.length).toBe(1);
+    expect(resumed.map((r) => r.length).every((n) => n <= 1)).toBe(true);
+    expect(resumed[0]!.length + resumed[1]!.length).toBe(onVictim);
     expect(host.session!.status).toBe('completed');
   }, 40_000);
 });
