@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { generateRoomCode } from './domain/room-code.js';
+import { registerApi, MAX_BODY_BYTES } from './http/api.js';
 import { healthRoute } from './http/health-route.js';
 import { metricsRoute } from './http/metrics-route.js';
 import { sessionRoute } from './http/session-route.js';
@@ -61,6 +62,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     // in socket-server.ts, so a client-supplied X-Forwarded-For cannot pick its own address.
     trustProxy: config.trustProxy ? (_addr: string, hop: number) => hop < 1 : false,
     forceCloseConnections: true,
+    // A huge body is refused with 413 before it is buffered (src/http/api.ts).
+    bodyLimit: MAX_BODY_BYTES,
     // One line per HTTP request would drown the log in load-balancer health checks.
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -106,6 +109,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, bookings, generateRoomCode: generateCode }, metrics, log);
   wireSocketServer(io, { config, clock, limits, rooms, dispatcher, metrics, log });
 
+  await registerApi(fastify, { config, log });
   healthRoute(fastify, { store, instanceId: config.instanceId, startedAt, isDraining: () => draining, connections: () => io.engine.clientsCount });
   sessionRoute(fastify, { store, clock, limits });
   metricsRoute(fastify, metrics);

@@ -110,13 +110,17 @@ export const updateStatusSchema = z.strictObject({
 });
 
 export const addTaskSchema = z.strictObject({ title: taskTitleSchema });
+/** The fields a task change may set; `update_task` and `PATCH /sessions/:code/tasks/:id` share them. */
+const taskChangeFields = {
+  title: taskTitleSchema.optional(),
+  done: z.boolean({ error: 'done must be a boolean' }).optional(),
+};
+const changesSomething = (t: { title?: string; done?: boolean }) => t.title !== undefined || t.done !== undefined;
 export const updateTaskSchema = z
-  .strictObject({
-    task_id: idSchema('task_id'),
-    title: taskTitleSchema.optional(),
-    done: z.boolean({ error: 'done must be a boolean' }).optional(),
-  })
-  .refine((t) => t.title !== undefined || t.done !== undefined, { error: 'update_task needs title or done' });
+  .strictObject({ task_id: idSchema('task_id'), ...taskChangeFields })
+  .refine(changesSomething, { error: 'update_task needs title or done' });
+/** The REST twin of `update_task`: the task id is in the path. */
+export const taskChangesSchema = z.strictObject(taskChangeFields).refine(changesSomething, { error: 'a task change needs title or done' });
 export const removeTaskSchema = z.strictObject({ task_id: idSchema('task_id') });
 
 /** (ext) Clock sync: `t0` is the client's own clock reading, echoed back beside `server_now`. */
@@ -133,6 +137,7 @@ export type UpdateSettingsInput = z.output<typeof updateSettingsSchema>;
 export type UpdateStatusInput = z.output<typeof updateStatusSchema>;
 export type AddTaskInput = z.output<typeof addTaskSchema>;
 export type UpdateTaskInput = z.output<typeof updateTaskSchema>;
+export type TaskChangesInput = z.output<typeof taskChangesSchema>;
 export type RemoveTaskInput = z.output<typeof removeTaskSchema>;
 export type TimeSyncInput = z.output<typeof timeSyncSchema>;
 export type SetTicksInput = z.output<typeof setTicksSchema>;

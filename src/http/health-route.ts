@@ -3,6 +3,8 @@
  * draining or when the store (Redis) is unreachable.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { healthSchema } from '../contract/http-schemas.js';
 import type { RoomStore } from '../store/room-store.js';
 
 export interface HealthDeps {
@@ -14,7 +16,17 @@ export interface HealthDeps {
 }
 
 export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
-  app.get('/health', async (_req, reply) => {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/health',
+    {
+      schema: {
+        summary: 'Load-balancer health check',
+        description: '200 while this instance should get traffic; 503 while draining or when the store (Redis) is unreachable.',
+        tags: ['service'],
+        response: { 200: healthSchema, 503: healthSchema },
+      },
+    },
+    async (_req, reply) => {
     let redis: 'ok' | 'down' | 'disabled' = 'disabled';
     let sessions: number | null = null;
     try {
@@ -30,12 +42,13 @@ export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
     const healthy = !draining && redis !== 'down';
     reply.header('cache-control', 'no-store');
     return reply.code(healthy ? 200 : 503).send({
-      status: draining ? 'draining' : healthy ? 'ok' : 'unavailable',
+      status: draining ? ('draining' as const) : healthy ? ('ok' as const) : ('unavailable' as const),
       instance: deps.instanceId,
       uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
       sessions,
       connections: deps.connections(),
       redis,
     });
-  });
+    },
+  );
 }

@@ -38,9 +38,17 @@ export class RateLimits {
     this.creates = shared('create', limits.createsPerMin);
   }
 
-  /** One client event from a socket. */
+  /** One client event from a socket that holds no seat. */
   async event(socketId: string): Promise<void> {
     await this.take(this.socketEvents, socketId, 'too many events; slow down');
+  }
+
+  /**
+   * One change by a seat, over its socket or over REST: one budget per seat, so REST is
+   * no way around the socket's limit (counted per instance, like socket events).
+   */
+  async seatEvent(participantId: string): Promise<void> {
+    await this.take(this.socketEvents, `seat:${participantId}`, 'too many events; slow down');
   }
 
   /** Returns false when the address opened too many connections. */

@@ -111,7 +111,9 @@ export class Dispatcher {
     const known = isClientEventName(event);
     this.metrics.eventsIn.inc({ event: known ? event : 'unknown' });
     try {
-      await this.deps.limits.event(socket.id);
+      // A seated socket spends its seat's budget, which REST calls of that seat share.
+      const seat = socket.data.participantId;
+      await (seat ? this.deps.limits.seatEvent(seat) : this.deps.limits.event(socket.id));
       if (!known) throw new AppError('invalid_payload', `unknown event "${String(event).slice(0, 40)}"`);
       if (args.length > 1) throw new AppError('invalid_payload', 'expected one payload object');
       const schema = CLIENT_EVENT_SCHEMAS[event];

@@ -2,10 +2,11 @@
  * Socket.IO setup: transport limits, origin check, handshake auth (handshake-auth.ts)
  * and connection limits, then every event goes to the dispatcher.
  */
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { Server } from 'socket.io';
 import type { Config } from '../config.js';
+import { originAllowed } from '../origin-policy.js';
 import { LIMITS } from '../contract/limits.js';
 import { disconnect } from '../domain/membership.js';
 import type { Clock } from '../domain/clock.js';
@@ -27,25 +28,11 @@ export function createSocketServer(httpServer: HttpServer, config: Config, isDra
     cors: { origin: config.corsOrigins ?? true, credentials: true },
     allowRequest: (req, cb) => {
       if (isDraining()) return cb('draining', false);
-      if (!originAllowed(req, config.corsOrigins)) return cb('origin not allowed', false);
+      // WebSocket upgrades are not covered by CORS, so the origin is checked here.
+      if (!originAllowed(req.headers.origin, req.headers.host, config.corsOrigins)) return cb('origin not allowed', false);
       cb(null, true);
     },
   });
-}
-
-/**
- * Browsers send Origin; WebSocket upgrades are not covered by CORS, so the check is
- * here. Native apps send no Origin and are let through; our own page is same-origin.
- */
-function originAllowed(req: IncomingMessage, allowed: string[] | null): boolean {
-  const origin = req.headers.origin;
-  if (!origin || allowed === null) return true;
-  if (allowed.includes(origin)) return true;
-  try {
-    return new URL(origin).host === req.headers.host;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -16,3 +16,19 @@ export function tokenMatches(token: string, storedHash: string): boolean {
   const b = Buffer.from(storedHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/**
+ * The seat a bearer of `token` holds in `room`, or null. Every seat is compared (no early
+ * exit) with a constant-time compare, so the answer's timing says nothing about which
+ * seat, or how much of a hash, matched.
+ */
+export function seatByToken<P extends { token_hash: string }>(participants: readonly P[], token: string): P | null {
+  const presented = Buffer.from(hashToken(token), 'hex');
+  let found: P | null = null;
+  for (const p of participants) {
+    const stored = Buffer.from(p.token_hash, 'hex');
+    const match = stored.length === presented.length && timingSafeEqual(stored, presented);
+    if (match && found === null) found = p;
+  }
+  return found;
+}

@@ -1,0 +1,53 @@
+/**
+ * Room-scoped REST routes are authorized by a seat's secret: `Authorization: Bearer
+ * <resume_token>`, matched against the room's seats in constant time (tokens.ts). A
+ * wrong token counts toward the per-address failed-join limit, exactly like a wrong
+ * `resume_session`, so the header is no faster way to guess tokens than the socket.
+ * A seat that passes spends its per-seat event budget, shared with its socket.
+ */
+import type { FastifyRequest } from 'fastify';
+import { AppError, RoomNotFoundError } from '../contract/errors.js';
+import type { Room } from '../domain/room-state.js';
+import type { RateLimits } from '../realtime/rate-limits.js';
+import { seatByToken } from '../realtime/tokens.js';
+
+export interface Seat {
+  code: string;
+  participantId: string;
+}
+
+export interface SeatAuthDeps {
+  getRoom: (code: string) => Promise<Room | null>;
+  limits: RateLimits;
+}
+
+/** Tokens are 32 characters; anything much longer is not one of ours. */
+const BEARER = /^Bearer +([A-Za-z0-9_-]{1,128}) *$/i;
+
+export function bearerToken(header: string | string[] | undefined): string | null {
+  if (typeof header !== 'string') return null;
+  return BEARER.exec(header)?.[1] ?? null;
+}
+
+/**
+ * The caller's seat in room `code`, or an AppError: 401 `invalid_token` (no, malformed or
+ * wrong token), 404 `not_found` (no such room), 429 `rate_limited` (too many failures from
+ * this address, or the seat's event budget is spent).
+ */
+export async function authorizeSeat(req: FastifyRequest, code: string, deps: SeatAuthDeps): Promise<Seat> {
+  const token = bearerToken(req.headers.authorization);
+  if (!token) throw new AppError('invalid_token', 'send Authorization: Bearer <resume_token> of a seat in this room');
+  await deps.limits.checkJoin(req.ip);
+  const room = await deps.getRoom(code);
+  if (!room) {
+    await deps.limits.joinFailed(req.ip);
+    throw new RoomNotFoundError(code);
+  }
+  const seat = seatByToken(room.participants, token);
+  if (!seat) {
+    await deps.limits.joinFailed(req.ip);
+    throw new AppError('invalid_token', 'no seat in this room holds that token');
+  }
+  await deps.limits.seatEvent(seat.id);
+  return { code: room.code, participantId: seat.id };
+}
