@@ -8,7 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError, RoomNotFoundError } from '../contract/errors.js';
 import type { Room } from '../domain/room-state.js';
-import type { RateLimits } from '../realtime/rate-limits.js';
+import type { RateLimits } from '../limits/rate-limits.js';
 import { seatByToken } from '../realtime/tokens.js';
 
 export interface Seat {
