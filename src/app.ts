@@ -12,6 +12,7 @@ import { registerApi, MAX_BODY_BYTES } from './http/api.js';
 import { healthRoute } from './http/health-route.js';
 import { metricsRoute } from './http/metrics-route.js';
 import { sessionRoute } from './http/session-route.js';
+import { taskRoutes } from './http/task-routes.js';
 import { Metrics } from './metrics.js';
 import { Bookings } from './realtime/bookings.js';
 import { Broadcaster } from './realtime/broadcaster.js';
@@ -112,6 +113,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await registerApi(fastify, { config, log });
   healthRoute(fastify, { store, instanceId: config.instanceId, startedAt, isDraining: () => draining, connections: () => io.engine.clientsCount });
   sessionRoute(fastify, { store, clock, limits });
+  taskRoutes(fastify, { rooms, clock, limits });
   metricsRoute(fastify, metrics);
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
   await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });

@@ -116,12 +116,13 @@ const taskChangeFields = {
   done: z.boolean({ error: 'done must be a boolean' }).optional(),
 };
 const changesSomething = (t: { title?: string; done?: boolean }) => t.title !== undefined || t.done !== undefined;
+export const taskIdSchema = idSchema('task_id');
 export const updateTaskSchema = z
-  .strictObject({ task_id: idSchema('task_id'), ...taskChangeFields })
+  .strictObject({ task_id: taskIdSchema, ...taskChangeFields })
   .refine(changesSomething, { error: 'update_task needs title or done' });
 /** The REST twin of `update_task`: the task id is in the path. */
 export const taskChangesSchema = z.strictObject(taskChangeFields).refine(changesSomething, { error: 'a task change needs title or done' });
-export const removeTaskSchema = z.strictObject({ task_id: idSchema('task_id') });
+export const removeTaskSchema = z.strictObject({ task_id: taskIdSchema });
 
 /** (ext) Clock sync: `t0` is the client's own clock reading, echoed back beside `server_now`. */
 export const timeSyncSchema = z.strictObject({

@@ -14,6 +14,8 @@ import { seatByToken } from '../realtime/tokens.js';
 export interface Seat {
   code: string;
   participantId: string;
+  /** The room as read for the check (read-only). */
+  room: Room;
 }
 
 export interface SeatAuthDeps {
@@ -31,23 +33,21 @@ export function bearerToken(header: string | string[] | undefined): string | nul
 
 /**
  * The caller's seat in room `code`, or an AppError: 401 `invalid_token` (no, malformed or
- * wrong token), 404 `not_found` (no such room), 429 `rate_limited` (too many failures from
- * this address, or the seat's event budget is spent).
+ * wrong token), 404 `not_found` (no such room), 429 `rate_limited` (this address failed
+ * too often: unknown rooms and wrong tokens then look alike; or the seat's event budget
+ * is spent). A correct token is never refused by the failed-join limit.
  */
 export async function authorizeSeat(req: FastifyRequest, code: string, deps: SeatAuthDeps): Promise<Seat> {
   const token = bearerToken(req.headers.authorization);
   if (!token) throw new AppError('invalid_token', 'send Authorization: Bearer <resume_token> of a seat in this room');
-  await deps.limits.checkJoin(req.ip);
   const room = await deps.getRoom(code);
-  if (!room) {
+  const seat = room ? seatByToken(room.participants, token) : null;
+  if (!room || !seat) {
+    await deps.limits.checkJoin(req.ip);
     await deps.limits.joinFailed(req.ip);
-    throw new RoomNotFoundError(code);
-  }
-  const seat = seatByToken(room.participants, token);
-  if (!seat) {
-    await deps.limits.joinFailed(req.ip);
+    if (!room) throw new RoomNotFoundError(code);
     throw new AppError('invalid_token', 'no seat in this room holds that token');
   }
   await deps.limits.seatEvent(seat.id);
-  return { code: room.code, participantId: seat.id };
+  return { code: room.code, participantId: seat.id, room };
 }

@@ -7,11 +7,10 @@ import type { Outcome } from '../../domain/draft.js';
 import type { Room } from '../../domain/room-state.js';
 import { snapshot } from '../../domain/snapshot.js';
 import { checkStartsAt, windowOf } from '../../domain/schedule.js';
-import { addTask, removeTask, updateTask } from '../../domain/tasks.js';
 import { identitiesOf } from '../bookings.js';
 import type { HandlerContext } from '../handler-context.js';
 import { detach, requireSeat } from '../seat.js';
-import { newTaskId } from '../tokens.js';
+import { addTaskChange, removeTaskChange, updateTaskChange, withSeq } from '../task-changes.js';
 
 /**
  * Applies a change to the caller's room. A room that has vanished under a seated socket
@@ -81,22 +80,18 @@ export async function updateSettingsHandler(ctx: HandlerContext, input: UpdateSe
 
 class SeatsChanged extends Error {}
 
-/** Acks carry the room's `seq` after the change, so a client's `last_seq` stays current. */
-const withSeq = <T extends object>(outcome: Outcome<T>): T & { seq: number } => ({ ...outcome.result, seq: outcome.room?.seq ?? 0 });
-
 export async function updateStatusHandler(ctx: HandlerContext, input: UpdateStatusInput): Promise<{ status: string; seq: number }> {
   return withSeq(await applyToSeat(ctx, (room, pid, now) => updateStatus(room, pid, input.status, now)));
 }
 
 export async function addTaskHandler(ctx: HandlerContext, input: AddTaskInput): Promise<{ task: TaskView; seq: number }> {
-  const taskId = newTaskId();
-  return withSeq(await applyToSeat(ctx, (room, pid, now) => addTask(room, pid, taskId, input.title, now)));
+  return withSeq(await applyToSeat(ctx, addTaskChange(input)));
 }
 
 export async function updateTaskHandler(ctx: HandlerContext, input: UpdateTaskInput): Promise<{ task: TaskView; seq: number }> {
-  return withSeq(await applyToSeat(ctx, (room, pid, now) => updateTask(room, pid, input, now)));
+  return withSeq(await applyToSeat(ctx, updateTaskChange(input)));
 }
 
 export async function removeTaskHandler(ctx: HandlerContext, input: RemoveTaskInput): Promise<{ task: TaskView; seq: number }> {
-  return withSeq(await applyToSeat(ctx, (room, pid, now) => removeTask(room, pid, input.task_id, now)));
+  return withSeq(await applyToSeat(ctx, removeTaskChange(input)));
 }
