@@ -10,6 +10,7 @@ import { type Clock, systemClock } from './domain/clock.js';
 import { generateRoomCode } from './domain/room-code.js';
 import { registerApi, MAX_BODY_BYTES } from './http/api.js';
 import { healthRoute } from './http/health-route.js';
+import { historyRoute } from './http/history-route.js';
 import { metricsRoute } from './http/metrics-route.js';
 import { sessionRoute } from './http/session-route.js';
 import { taskRoutes } from './http/task-routes.js';
@@ -114,6 +115,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   healthRoute(fastify, { store, instanceId: config.instanceId, startedAt, isDraining: () => draining, connections: () => io.engine.clientsCount });
   sessionRoute(fastify, { store, clock, limits });
   taskRoutes(fastify, { rooms, clock, limits });
+  historyRoute(fastify, { rooms, limits });
   metricsRoute(fastify, metrics);
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
   await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });

@@ -83,6 +83,19 @@ export interface MissedEvent {
   data: Record<string, unknown>;
 }
 
+/** One entry of a room's history (GET /sessions/:code/events): a room event and when it happened. */
+export interface HistoryEvent extends MissedEvent {
+  /** Epoch ms of the change that produced it. */
+  at: number;
+}
+
+export interface RoomHistory {
+  /** Oldest first. */
+  events: HistoryEvent[];
+  /** False when events after the requested seq were already trimmed from the bounded history. */
+  complete: boolean;
+}
+
 export interface SessionResumedPayload extends SessionJoinedPayload {
   resumed: true;
   /** Room events after `last_seq`, oldest first. */

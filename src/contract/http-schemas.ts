@@ -58,6 +58,22 @@ export const taskSchema = z
   })
   .meta({ id: 'Task' });
 
+export const historySchema = z
+  .object({
+    events: z.array(
+      z
+        .object({
+          seq: z.number().int(),
+          event: z.string().meta({ description: 'a room event name, as broadcast' }),
+          data: z.record(z.string(), z.unknown()).meta({ description: 'the payload as broadcast, without seq and session' }),
+          at: z.number().int().meta({ description: 'epoch ms of the change' }),
+        })
+        .meta({ id: 'HistoryEvent' }),
+    ),
+    complete: z.boolean().meta({ description: 'false when events after `after` were already trimmed' }),
+  })
+  .meta({ id: 'History' });
+
 /** The Bearer header of room-scoped routes: a seat's resume_token. */
 export const seatAuthHeadersSchema = z.looseObject({
   authorization: z.string().optional().meta({ description: 'Bearer <resume_token> of a seat in this room' }),

@@ -17,8 +17,11 @@ export const LIMITS = {
   roundsMax: 12,
   maxParticipantsMin: 2,
   maxParticipantsMax: 50,
-  /** Bounded per-room event log kept for `resume_session { last_seq }`. */
-  roomLogSize: 64,
+  /**
+   * Room events each room keeps (at least): its history for GET /sessions/:code/events and
+   * the `missed` replay of `resume_session { last_seq }` (one log, many readers).
+   */
+  roomHistorySize: 1_000,
   /** Largest Socket.IO frame accepted, so one client cannot make the server buffer megabytes. */
   maxFrameBytes: 16 * 1024,
 } as const;

@@ -4,7 +4,6 @@
  * messages out and the room they passed in is never touched.
  */
 import type { MissedEvent, RoomEventName, RoomEvents } from '../contract/events.js';
-import { LIMITS } from '../contract/limits.js';
 import type { Room } from './room-state.js';
 
 /** Event data as the domain produces it: the snapshot and seq are added on the way out. */
@@ -34,14 +33,12 @@ export class Draft {
     return new Draft(structuredClone(room), now);
   }
 
-  /** Record a room event: bumps `seq` and appends to the bounded log. */
+  /** Record a room event: bumps `seq`. The store appends it to the room's history with the change. */
   emit<K extends RoomEventName>(event: K, data: EventData<K>): void {
     this.touch();
     this.room.seq += 1;
     const entry: MissedEvent = { seq: this.room.seq, event, data: data as Record<string, unknown> };
     this.events.push(entry);
-    this.room.log.push(entry);
-    if (this.room.log.length > LIMITS.roomLogSize) this.room.log.splice(0, this.room.log.length - LIMITS.roomLogSize);
   }
 
   /** A change with no event of its own (e.g. a socket taking over a seat). */

@@ -67,7 +67,6 @@ export function createRoom(input: NewRoom, now: number): Room {
     participants: [seat(input.host, now)],
     tasks: [],
     seq: 1,
-    log: [],
     grace_ms: input.grace_ms,
     ttl_ms: input.ttl_ms,
     starts_at: input.starts_at ?? null,

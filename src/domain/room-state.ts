@@ -66,8 +66,6 @@ export interface Room {
   tasks: Task[];
   /** Bumped by every change clients can see. */
   seq: number;
-  /** The last `LIMITS.roomLogSize` room events, for resume with `last_seq`. */
-  log: MissedEvent[];
   /** Fixed at creation so every instance computes the same deadlines. */
   grace_ms: number;
   ttl_ms: number;

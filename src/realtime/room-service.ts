@@ -12,6 +12,7 @@ import type { Clock } from '../domain/clock.js';
 import { nextDeadline, runDue, settledThen } from '../domain/deadlines.js';
 import type { Outcome } from '../domain/draft.js';
 import type { Room } from '../domain/room-state.js';
+import type { RoomHistory } from '../contract/events.js';
 import { roomTimer } from '../domain/snapshot.js';
 import type { Metrics } from '../metrics.js';
 import type { DueScheduler } from '../scheduler/due-scheduler.js';
@@ -48,6 +49,11 @@ export class RoomService {
 
   async get(code: string): Promise<Room | null> {
     return this.timed('get', () => this.store.get(code));
+  }
+
+  /** The room's history (store.history), timed like every store call. */
+  async history(code: string, afterSeq: number, limit: number): Promise<RoomHistory | null> {
+    return this.timed('history', () => this.store.history(code, afterSeq, limit));
   }
 
   async create(room: Room): Promise<boolean> {

@@ -1,7 +1,9 @@
 /** Rooms in this process's memory: single-instance mode. Same semantics as Redis. */
+import type { RoomHistory } from '../contract/events.js';
 import type { Outcome } from '../domain/draft.js';
 import { nextDeadline } from '../domain/deadlines.js';
 import type { Room } from '../domain/room-state.js';
+import { BoundedRoomLog } from './room-history.js';
 import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
 
 export class MemoryRoomStore implements RoomStore {
@@ -9,11 +11,14 @@ export class MemoryRoomStore implements RoomStore {
   private readonly rooms = new Map<string, Room>();
   /** code → when the room next needs the scheduler (the due-queue). */
   private readonly due = new Map<string, number>();
+  /** code → the room's history, written in the same step as the room. */
+  private readonly logs = new Map<string, BoundedRoomLog>();
 
   async create(room: Room): Promise<boolean> {
     if (this.rooms.has(room.code)) return false;
     this.rooms.set(room.code, room);
     this.due.set(room.code, nextDeadline(room));
+    this.logs.set(room.code, new BoundedRoomLog());
     return true;
   }
 
@@ -30,11 +35,18 @@ export class MemoryRoomStore implements RoomStore {
     if (outcome.room) {
       this.rooms.set(code, outcome.room);
       this.due.set(code, nextDeadline(outcome.room));
+      this.logs.get(code)?.append(outcome.events, outcome.room.updated_at);
     } else {
       this.rooms.delete(code);
       this.due.delete(code);
+      this.logs.delete(code);
     }
     return outcome;
+  }
+
+  async history(code: string, afterSeq: number, limit: number): Promise<RoomHistory | null> {
+    const log = this.logs.get(code);
+    return log ? log.read(afterSeq, limit) : null;
   }
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<string[]> {
@@ -64,5 +76,6 @@ export class MemoryRoomStore implements RoomStore {
   async close(): Promise<void> {
     this.rooms.clear();
     this.due.clear();
+    this.logs.clear();
   }
 }

@@ -1,10 +1,14 @@
 /**
  * Rooms in Redis: cluster mode. Each room is one hash `{prefix}room:{code}` with
- * `rev` (revision), `id` (the room's id) and `data` (the Room as JSON). Two indexes sit
- * beside it: the due-queue `{prefix}due` (sorted set, code → next deadline) and
- * `{prefix}status` (hash, code → room status) for metrics.
+ * `rev` (revision), `id` (the room's id), `data` (the Room as JSON) and, once its history
+ * was first trimmed, `hdrop` (the seq of the newest event trimmed away). Its history is a
+ * Stream `{prefix}events:{CODE}` (entry id = the event's seq; hash-tagged by the code, so
+ * on Redis Cluster it can share a slot with the room once the room key is tagged too).
+ * Two indexes sit beside them: the due-queue `{prefix}due` (sorted set, code → next
+ * deadline) and `{prefix}status` (hash, code → room status) for metrics.
  *
- * Every write is one Lua script, so a room and its indexes change together. `update` is
+ * Every write is one Lua script, so a room, its history and its indexes change together:
+ * history and state never disagree. `update` is
  * optimistic: read, apply the pure change in Node, then compare-and-set on `rev` (and
  * `id`, so a room deleted and re-created under the same code is never written with
  * state computed from its predecessor). WATCH/MULTI is avoided on purpose: it is scoped
@@ -14,7 +18,8 @@
  * not Redis Cluster with keys spread over slots.
  */
 import type { Redis } from 'ioredis';
-import type { RoomStatus } from '../contract/events.js';
+import type { HistoryEvent, RoomHistory, RoomStatus } from '../contract/events.js';
+import { LIMITS } from '../contract/limits.js';
 import type { Outcome } from '../domain/draft.js';
 import { expiresAt, nextDeadline } from '../domain/deadlines.js';
 import type { Room } from '../domain/room-state.js';
@@ -25,9 +30,10 @@ export interface RedisRoomStoreOptions {
   prefix?: string;
 }
 
-/** KEYS: room, due, status. ARGV: id, data, pexpire ms, deadline, code, status. */
+/** KEYS: room, due, status, events. ARGV: id, data, pexpire ms, deadline, code, status. */
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[4])
 redis.call('HSET', KEYS[1], 'rev', 1, 'id', ARGV[1], 'data', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
@@ -35,14 +41,17 @@ redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
 return 1`;
 
 /**
- * KEYS: room, due, status. ARGV: expected rev, expected id, code, data ('' = delete),
- * pexpire ms, deadline, status. Returns 1 when written, 0 when the room moved on.
+ * KEYS: room, due, status, events. ARGV: [1] expected rev, [2] expected id, [3] code,
+ * [4] data ('' = delete), [5] pexpire ms, [6] deadline, [7] status, [8] history size,
+ * [9] n = the change's events, then n × (seq, entry JSON). Returns 1 when written, 0 when
+ * the room moved on. To write more in the same atomic step (an outbox), add KEYS after
+ * the events key and ARGV after the event entries.
  */
 const COMMIT = `
 local cur = redis.call('HMGET', KEYS[1], 'rev', 'id')
 if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return 0 end
 if ARGV[4] == '' then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[4])
   redis.call('ZREM', KEYS[2], ARGV[3])
   redis.call('HDEL', KEYS[3], ARGV[3])
   return 1
@@ -52,7 +61,28 @@ redis.call('HINCRBY', KEYS[1], 'rev', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[7])
+local n = tonumber(ARGV[9])
+if n > 0 then
+  for i = 0, n - 1 do
+    redis.call('XADD', KEYS[4], ARGV[10 + 2 * i] .. '-0', 'e', ARGV[11 + 2 * i])
+  end
+  if redis.call('XTRIM', KEYS[4], 'MAXLEN', ARGV[8]) > 0 then
+    local first = redis.call('XRANGE', KEYS[4], '-', '+', 'COUNT', 1)[1][1]
+    redis.call('HSET', KEYS[1], 'hdrop', tonumber(string.match(first, '^(%d+)')) - 1)
+  end
+end
+redis.call('PEXPIRE', KEYS[4], ARGV[5])
 return 1`;
+
+/**
+ * KEYS: room, events. ARGV: after seq, limit. Null when the room does not exist; else
+ * { hdrop, entries after `after` (oldest first, at most `limit`) }, read in one step.
+ */
+const HISTORY = `
+local dropped = redis.call('HMGET', KEYS[1], 'rev', 'hdrop')
+if not dropped[1] then return false end
+local entries = redis.call('XRANGE', KEYS[2], (tonumber(ARGV[1]) + 1) .. '-0', '+', 'COUNT', tonumber(ARGV[2]))
+return { dropped[2] or '0', entries }`;
 
 /**
  * KEYS: due, status. ARGV: now, limit, lease-until, room key prefix. Claims by pushing
@@ -75,8 +105,9 @@ return claimed`;
 
 /** The scripts as ioredis methods (defineCommand loads them with EVALSHA, EVAL on NOSCRIPT). */
 interface ScriptedRedis {
-  focusroomCreate(room: string, due: string, status: string, ...argv: (string | number)[]): Promise<number>;
-  focusroomCommit(room: string, due: string, status: string, ...argv: (string | number)[]): Promise<number>;
+  focusroomCreate(room: string, due: string, status: string, events: string, ...argv: (string | number)[]): Promise<number>;
+  focusroomCommit(room: string, due: string, status: string, events: string, ...argv: (string | number)[]): Promise<number>;
+  focusroomHistory(room: string, events: string, afterSeq: number, limit: number): Promise<[string, Array<[string, string[]]>] | null>;
   focusroomClaim(due: string, status: string, ...argv: (string | number)[]): Promise<string[]>;
 }
 
@@ -100,14 +131,20 @@ export class RedisRoomStore implements RoomStore {
   ) {
     this.prefix = opts.prefix ?? 'fr:';
     // Defining the same script twice on one connection (two stores) just replaces it.
-    redis.defineCommand('focusroomCreate', { numberOfKeys: 3, lua: CREATE });
-    redis.defineCommand('focusroomCommit', { numberOfKeys: 3, lua: COMMIT });
+    redis.defineCommand('focusroomCreate', { numberOfKeys: 4, lua: CREATE });
+    redis.defineCommand('focusroomCommit', { numberOfKeys: 4, lua: COMMIT });
+    redis.defineCommand('focusroomHistory', { numberOfKeys: 2, lua: HISTORY });
     redis.defineCommand('focusroomClaim', { numberOfKeys: 2, lua: CLAIM });
     this.scripts = redis as unknown as ScriptedRedis;
   }
 
   private roomKey(code: string): string {
     return `${this.prefix}room:${code}`;
+  }
+
+  /** The room's history stream, hash-tagged by its code. */
+  private eventsKey(code: string): string {
+    return `${this.prefix}events:{${code}}`;
   }
 
   private get dueKey(): string {
@@ -123,6 +160,7 @@ export class RedisRoomStore implements RoomStore {
       this.roomKey(room.code),
       this.dueKey,
       this.statusKey,
+      this.eventsKey(room.code),
       room.id,
       JSON.stringify(room),
       safetyTtl(room),
@@ -147,10 +185,13 @@ export class RedisRoomStore implements RoomStore {
       const outcome = change(JSON.parse(data) as Room);
       if (!outcome.changed) return outcome;
       const next = outcome.room;
+      const entries: (string | number)[] = [];
+      if (next) for (const e of outcome.events) entries.push(e.seq, JSON.stringify({ event: e.event, data: e.data, at: next.updated_at }));
       const written = await this.scripts.focusroomCommit(
         key,
         this.dueKey,
         this.statusKey,
+        this.eventsKey(code),
         rev,
         id,
         code,
@@ -158,12 +199,26 @@ export class RedisRoomStore implements RoomStore {
         next ? safetyTtl(next) : 0,
         next ? nextDeadline(next) : 0,
         next ? next.status : '',
+        LIMITS.roomHistorySize,
+        entries.length / 2,
+        ...entries,
       );
       if (written === 1) return outcome;
       // Someone else wrote first: back off a little, with jitter so the losers spread out.
       await sleep(Math.random() * Math.min(attempt, 10));
     }
     throw new Error(`room ${code}: update gave up after ${MAX_ATTEMPTS} conflicting attempts`);
+  }
+
+  async history(code: string, afterSeq: number, limit: number): Promise<RoomHistory | null> {
+    const reply = await this.scripts.focusroomHistory(this.roomKey(code), this.eventsKey(code), afterSeq, limit);
+    if (!reply) return null;
+    const [dropped, entries] = reply;
+    const events: HistoryEvent[] = entries.map(([id, fields]) => {
+      const entry = JSON.parse(fields[1]!) as Omit<HistoryEvent, 'seq'>;
+      return { seq: Number.parseInt(id, 10), event: entry.event, data: entry.data, at: entry.at };
+    });
+    return { events, complete: afterSeq >= Number(dropped) };
   }
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<string[]> {

@@ -6,7 +6,7 @@
  * a concurrent change to the same room makes it retry on fresh state, so two instances
  * never lose each other's updates and a thrown AppError writes nothing.
  */
-import type { RoomStatus } from '../contract/events.js';
+import type { RoomHistory, RoomStatus } from '../contract/events.js';
 import type { Outcome } from '../domain/draft.js';
 import type { Room } from '../domain/room-state.js';
 
@@ -24,6 +24,12 @@ export interface RoomStore {
    * nothing is written. `change` may run more than once (on conflicts), so it must be pure.
    */
   update<T>(code: string, change: RoomChange<T>): Promise<Outcome<T> | null>;
+  /**
+   * The room's history: its events with seq > `afterSeq`, oldest first, at most `limit`
+   * (the store keeps at least the last LIMITS.roomHistorySize, written in the same atomic
+   * step as each change). Null when the room does not exist.
+   */
+  history(code: string, afterSeq: number, limit: number): Promise<RoomHistory | null>;
   /**
    * Claims up to `limit` rooms whose deadline is at or before `now`, hiding each from
    * other claimers for `leaseMs`, so a deadline is worked by one instance at a time and

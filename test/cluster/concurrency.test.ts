@@ -85,7 +85,9 @@ describe('concurrent changes from two instances', () => {
     expect(room.participants).toHaveLength(n);
     expect(room.participants.every((p) => p.status === 'focusing' && p.pauses === 1)).toBe(true);
     expect(room.tasks.map((t) => t.title).sort()).toEqual(everyone.map((_, i) => `task ${i}`).sort());
-    expect(room.log.map((e) => e.seq)).toEqual(Array.from({ length: expectedSeq - 1 }, (_, i) => i + 2));
+    const history = (await servers[0]!.app.store.history(code, 0, 1_000))!;
+    expect(history.complete).toBe(true);
+    expect(history.events.map((e) => e.seq)).toEqual(Array.from({ length: expectedSeq - 1 }, (_, i) => i + 2));
     for (const s of servers) {
       const r = await getJson(`${s.url}/session/${code}`);
       expect(r.body).toMatchObject({ participants: n, seq: expectedSeq, status: 'active' });
@@ -96,7 +98,7 @@ describe('concurrent changes from two instances', () => {
     // an event committed on the other instance just before its join (seq below its
     // snapshot's): delivery order across instances is not commit order, so clients
     // drop events older than their snapshot (docs/scaling.md). Counted, not forbidden.
-    const bySeq = new Map(room.log.map((e) => [e.seq, e]));
+    const bySeq = new Map(history.events.map((e) => [e.seq, e]));
     let stale = 0;
     await eventually(() => {
       stale = 0;

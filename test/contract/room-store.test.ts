@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/contract/errors.js';
-import { ROOM_CODE_ALPHABET } from '../../src/contract/limits.js';
+import { LIMITS, ROOM_CODE_ALPHABET } from '../../src/contract/limits.js';
 import { pause, start, updateStatus } from '../../src/domain/countdown.js';
 import { nextDeadline, runDue } from '../../src/domain/deadlines.js';
 import { createRoom, join, leave, type NewParticipant } from '../../src/domain/membership.js';
@@ -246,6 +246,57 @@ describe.each([memory, redisBackend()])('RoomStore contract: $name', (backend) =
     expect((await b.get('FULL22'))!.participants).toHaveLength(50);
   });
 
+  it('keeps the room history with the change: oldest first, paged by seq, at = the change time, read alike by every instance', async () => {
+    await a.create(makeRoom('HIST22'));
+    expect(await b.history('HIST22', 0, 10)).toEqual({ events: [], complete: true });
+    await a.update('HIST22', (r) => join(r, person(1), T0 + 5));
+    await b.update('HIST22', (r) => addTask(r, 'p-1', 't1', 'one', T0 + 9));
+    const all = (await a.history('HIST22', 0, 10))!;
+    expect(all).toEqual({
+      complete: true,
+      events: [
+        { seq: 2, event: 'participant_joined', data: expect.objectContaining({ participant: expect.objectContaining({ id: 'p-1' }) }), at: T0 + 5 },
+        { seq: 3, event: 'task_added', data: { task: { id: 't1', title: 'one', done: false, created_by: 'p-1', created_at: T0 + 9 } }, at: T0 + 9 },
+      ],
+    });
+    expect(await b.history('HIST22', 0, 10)).toEqual(all);
+    expect((await a.history('HIST22', 2, 10))!.events.map((e) => e.seq)).toEqual([3]);
+    expect((await a.history('HIST22', 0, 1))!.events.map((e) => e.seq)).toEqual([2]);
+    expect(await a.history('HIST22', 3, 10)).toEqual({ events: [], complete: true });
+    // A refused change (AppError) and a no-op write nothing to the history either.
+    await expect(a.update('HIST22', (r) => addTask(r, 'nobody', 't2', 'x', T0))).rejects.toThrow(AppError);
+    await a.update('HIST22', (r) => updateStatus(r, 'p-1', 'ready', T0 + 10));
+    expect((await b.history('HIST22', 0, 10))!.events).toHaveLength(2);
+    expect(await a.history('NOPE22', 0, 10)).toBeNull();
+  });
+
+  it(`trims the history to the last ${LIMITS.roomHistorySize} events, exactly reporting complete: false before them`, async () => {
+    await a.create(makeRoom('TRIM22'));
+    await a.update('TRIM22', (r) => join(r, person(1), T0));
+    await a.update('TRIM22', (r) => start(r, 'p-host', T0));
+    const n = LIMITS.roomHistorySize + 5;
+    for (let i = 0; i < n; i++) await (i % 2 ? a : b).update('TRIM22', (r) => updateStatus(r, 'p-1', i % 2 ? 'focusing' : 'paused', T0 + i));
+    const room = (await a.get('TRIM22'))!;
+    const oldest = room.seq - LIMITS.roomHistorySize + 1;
+    const kept = (await b.history('TRIM22', oldest - 1, LIMITS.roomHistorySize))!;
+    expect(kept.complete).toBe(true);
+    expect(kept.events.map((e) => e.seq)).toEqual(Array.from({ length: LIMITS.roomHistorySize }, (_, i) => oldest + i));
+    const before = (await a.history('TRIM22', oldest - 2, 2))!;
+    expect(before.complete).toBe(false);
+    expect(before.events.map((e) => e.seq)).toEqual([oldest, oldest + 1]);
+    expect((await a.history('TRIM22', 0, 1))!.complete).toBe(false);
+  });
+
+  it('deletes the history with the room, and a room re-created under the code starts an empty one', async () => {
+    await a.create(makeRoom('GONE22'));
+    await a.update('GONE22', (r) => addTask(r, 'p-host', 't1', 'x', T0));
+    await b.update('GONE22', (r) => leave(r, 'p-host', 'left', T0 + 1));
+    expect(await a.get('GONE22')).toBeNull();
+    expect(await b.history('GONE22', 0, 10)).toBeNull();
+    await b.create(makeRoom('GONE22', { id: 'second' }));
+    expect(await a.history('GONE22', 0, 10)).toEqual({ events: [], complete: true });
+  });
+
   it('keeps every one of 50 concurrent changes from two instances', async () => {
     await a.create(makeRoom('TASK22'));
     await Promise.all(
@@ -254,7 +305,11 @@ describe.each([memory, redisBackend()])('RoomStore contract: $name', (backend) =
     const room = (await a.get('TASK22'))!;
     expect(room.tasks.map((t) => t.id).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `task-${i}`).sort());
     expect(room.seq).toBe(51);
-    expect(room.log.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+    const history = (await b.history('TASK22', 0, 100))!;
+    expect(history.complete).toBe(true);
+    expect(history.events.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+    // History and state agree: the task events are the tasks.
+    expect(history.events.map((e) => (e.data as { task: { id: string } }).task.id).sort()).toEqual(room.tasks.map((t) => t.id).sort());
   });
 
   it('never hands the same due room to two concurrent claimers', async () => {

@@ -48,7 +48,6 @@ describe('createRoom', () => {
       ],
       tasks: [],
       seq: 1,
-      log: [],
       grace_ms: 5_000,
       ttl_ms: 9_000,
       starts_at: null,

@@ -187,14 +187,26 @@ export async function resumeSession(ctx: HandlerContext, input: ResumeSessionInp
   // The seat's previous socket (half-open, or on a dead instance) is cut loose, cluster-wide.
   if (outcome.result.replacedSocket) ctx.io.in(outcome.result.replacedSocket).disconnectSockets(true);
   attach(ctx, room, input.participant_id);
-  const lastSeq = input.last_seq;
-  const oldest = room.log[0]?.seq ?? room.seq + 1;
   return {
     ...joinedPayload(ctx, room, input.participant_id, input.resume_token),
     resumed: true,
-    missed: lastSeq === undefined ? [] : room.log.filter((e) => e.seq > lastSeq),
-    missed_complete: lastSeq !== undefined && (lastSeq >= room.seq || oldest <= lastSeq + 1),
+    ...(await missedSince(ctx, room, input.last_seq)),
   };
+}
+
+/**
+ * The room events after `lastSeq` up to the snapshot's seq, from the room's history (the
+ * log GET /sessions/:code/events reads), or nothing with `missed_complete: false` when
+ * some were already trimmed: never a partial replay. A history read that fails does not
+ * fail the resume (the seat is back); the client then relies on the snapshot.
+ */
+async function missedSince(ctx: HandlerContext, room: Room, lastSeq: number | undefined): Promise<Pick<SessionResumedPayload, 'missed' | 'missed_complete'>> {
+  if (lastSeq === undefined) return { missed: [], missed_complete: false };
+  if (lastSeq >= room.seq) return { missed: [], missed_complete: true };
+  const history = await ctx.rooms.history(room.code, lastSeq, LIMITS.roomHistorySize).catch(() => null);
+  if (!history?.complete) return { missed: [], missed_complete: false };
+  const missed = history.events.filter((e) => e.seq <= room.seq).map(({ seq, event, data }) => ({ seq, event, data }));
+  return { missed, missed_complete: true };
 }
 
 export async function leaveSession(ctx: HandlerContext): Promise<object> {
