@@ -18,9 +18,8 @@ let two: TestServer;
 
 beforeAll(async () => {
   redis = await startRedis();
-  [one, two] = await Promise.all(
-    ['one', 'two'].map((id) => startServer({ REDIS_URL: redis.url, INSTANCE_ID: `rest-${id}` }, { redisPrefix: 'rest:' })),
-  );
+  const start = (id: string) => startServer({ REDIS_URL: redis.url, INSTANCE_ID: `rest-${id}` }, { redisPrefix: 'rest:' });
+  [one, two] = await Promise.all([start('one'), start('two')]);
 });
 afterAll(async () => {
   closeAllClients();
