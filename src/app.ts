@@ -2,6 +2,7 @@
  * buildApp wires everything from a config and injected dependencies, without listening:
  * tests build real apps on port 0; server.ts listens and handles signals.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
@@ -9,6 +10,7 @@ import type { Config } from './config.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { generateRoomCode } from './domain/room-code.js';
 import { registerApi, MAX_BODY_BYTES } from './http/api.js';
+import { asyncApiRoute } from './http/asyncapi-route.js';
 import { healthRoute } from './http/health-route.js';
 import { historyRoute } from './http/history-route.js';
 import { metricsRoute } from './http/metrics-route.js';
@@ -49,6 +51,9 @@ export interface App {
   /** Graceful close: drain, disconnect sockets (they resume elsewhere), release the runtime's backends. */
   close(): Promise<void>;
 }
+
+/** The version the API documents carry (package.json's). */
+const API_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 /** The browser bundle of the SDK (scripts/build-client.mjs, part of `npm run build`); the same path from src/ and dist/. */
@@ -111,11 +116,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, bookings, generateRoomCode: generateCode }, metrics, log);
   wireSocketServer(io, { config, clock, limits, rooms, dispatcher, metrics, log });
 
-  await registerApi(fastify, { config, log });
+  await registerApi(fastify, { config, log, version: API_VERSION });
   healthRoute(fastify, { store, instanceId: config.instanceId, startedAt, isDraining: () => draining, connections: () => io.engine.clientsCount });
   sessionRoute(fastify, { store, clock, limits });
   taskRoutes(fastify, { rooms, clock, limits });
   historyRoute(fastify, { rooms, limits });
+  asyncApiRoute(fastify, API_VERSION);
   metricsRoute(fastify, metrics);
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
   await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });

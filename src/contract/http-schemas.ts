@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
 import { roomCodeSchema } from './schemas.js';
+import { roomStatusSchema, taskViewSchema } from './server-schemas.js';
 
 export const errorBodySchema = z
   .object({
@@ -31,7 +32,6 @@ export const healthSchema = z
   })
   .meta({ id: 'Health' });
 
-const roomStatusSchema = z.enum(['waiting', 'active', 'paused', 'completed']);
 
 /** Counts only: the code alone must not tell who is in a room. */
 export const sessionLookupSchema = z
@@ -48,15 +48,8 @@ export const sessionLookupSchema = z
   })
   .meta({ id: 'SessionLookup' });
 
-export const taskSchema = z
-  .object({
-    id: z.string(),
-    title: z.string(),
-    done: z.boolean(),
-    created_by: z.string().meta({ description: 'participant_id of the creator' }),
-    created_at: z.number().int(),
-  })
-  .meta({ id: 'Task' });
+/** A task as every client sees it: the socket contract's own schema. */
+export const taskSchema = taskViewSchema;
 
 export const historySchema = z
   .object({

@@ -52,9 +52,11 @@ function fromFastifyError(err: FastifyError): { error: AppError; status: number 
 export interface ApiOptions {
   config: Config;
   log: FastifyBaseLogger;
+  /** The version the document carries (package.json's). */
+  version: string;
 }
 
-export async function registerApi(app: FastifyInstance, { config, log }: ApiOptions): Promise<void> {
+export async function registerApi(app: FastifyInstance, { config, log, version }: ApiOptions): Promise<void> {
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -87,7 +89,7 @@ export async function registerApi(app: FastifyInstance, { config, log }: ApiOpti
       openapi: '3.1.0',
       info: {
         title: 'focusroom REST API',
-        version: '1',
+        version,
         description:
           'The REST twin of the Socket.IO protocol (see /asyncapi.json). A change made here is the same domain change as its socket event: same validation, same broadcast to the room, same `seq`.',
       },
