@@ -82,6 +82,8 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type'],
     maxAge: 600,
+    // An OPTIONS without Access-Control-Request-Method gets the same 204, not a plain-text 400.
+    strictPreflight: false,
   });
 
   await app.register(fastifySwagger, {
