@@ -119,6 +119,8 @@ describe('store outage', () => {
     while (res.status !== 503 && Date.now() < deadline) res = await http(url, { token: created.resume_token, body: { title: 'x' } });
     expectHttpError(res, 503, 'unavailable');
     expectHttpError(await http(`${two.url}/sessions/${code}/events`, { token: created.resume_token }), 503, 'unavailable');
+    expectHttpError(await http(`${two.url}/sessions/${code}`), 503, 'unavailable');
+    expect((await http(`${two.url}/health`)).status).toBe(503);
     await redis.restart();
   });
 });
