@@ -18,4 +18,5 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   unavailable: 503,
   internal: 500,
+  time_slot_taken: 409,
 };

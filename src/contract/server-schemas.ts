@@ -76,6 +76,8 @@ export const sessionSnapshotSchema = z
     rounds: int,
     break_duration: int,
     results: z.array(participantResultSchema).nullable(),
+    starts_at: epochMs.nullable().meta({ description: 'scheduled start (null when unscheduled)' }),
+    title: z.string().nullable(),
   })
   .meta({ id: 'Session', description: 'The room as the receiving client sees it.' });
 
