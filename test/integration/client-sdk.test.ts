@@ -5,6 +5,9 @@
  * seat taken over elsewhere, quiet mode by default, and the countdown with a local
  * clock skewed by minutes.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, FocusroomError, type ConnectOptions, type FocusroomClient } from '../../src/client/index.js';
 import { eventually } from '../helpers/client.js';
@@ -172,6 +175,24 @@ describe('SDK methods', () => {
   });
 });
 
+describe('SDK client-side codes', () => {
+  it('a call the server never answers rejects with timeout', async () => {
+    // A bare Socket.IO server: it accepts the connection and ignores every event.
+    const http = createServer();
+    const silent = new Server(http);
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    try {
+      const c = await client({ timeoutMs: 500 }, `http://127.0.0.1:${(http.address() as AddressInfo).port}`);
+      const err = await rejection(c.create({ user_name: 'Ann' }));
+      expect(err.code).toBe('timeout');
+      expect(err.message).toMatch(/create_session/);
+    } finally {
+      for (const c of clients.splice(0)) c.close();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+});
+
 describe('SDK resume', () => {
   it('a dropped connection resumes by itself with last_seq; missed events applied, one resumed event', async () => {
     const [a, b] = await Promise.all([client(), client()]);
@@ -241,6 +262,24 @@ describe('SDK resume', () => {
     expect(second.connectionState).toBe('connected');
     expect(first.connectionState).toBe('offline');
     expect(storage.has('focusroom.seat')).toBe(true);
+  });
+
+  it('reconnect() takes a taken-over seat back on purpose; the other client is told', async () => {
+    const storage = new Map<string, string>();
+    const first = await client({ storage });
+    const created = await first.create({ user_name: 'Ann' });
+    const second = connect(server.url, { storage, timeoutMs: 3_000 });
+    clients.push(second);
+    await Promise.all([next(first, 'seat_lost'), next(second, 'resumed')]);
+    expect(second.participantId).toBe(created.participant_id);
+    const lostBySecond = next(second, 'seat_lost');
+    const back = next(first, 'resumed');
+    await first.reconnect();
+    await back;
+    expect(first.participantId).toBe(created.participant_id);
+    expect(first.connectionState).toBe('connected');
+    expect((await lostBySecond).reason).toBe('taken_over');
+    await first.addTask('mine again');
   });
 
   it('a stored seat the server no longer knows is reported and forgotten', async () => {
