@@ -23,6 +23,8 @@ import { Dispatcher } from './realtime/dispatcher.js';
 import { RoomService } from './realtime/room-service.js';
 import { createSocketServer, wireSocketServer } from './realtime/socket-server.js';
 import { Ticker } from './realtime/ticker.js';
+import { EventBudget } from './realtime/event-budget.js';
+import { TransportGuard } from './realtime/transport-guard.js';
 import type { TypedServer } from './realtime/types.js';
 import { createRuntime, type Runtime } from './runtime/runtime.js';
 import { DueScheduler, type DueSchedulerOptions, defaultDueSchedulerOptions } from './scheduler/due-scheduler.js';
@@ -73,6 +75,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     bodyLimit: MAX_BODY_BYTES,
     // One line per HTTP request would drown the log in load-balancer health checks.
     logController: new LogController({ disableRequestLogging: true }),
+    // Slowloris: a request whose headers (or body) trickle in is cut after these (Node's
+    // defaults are 60 s and 300 s, checked every 30 s). A long-polling GET is received at
+    // once (only its response waits), so it is not affected.
+    requestTimeout: config.transport.requestTimeoutMs,
+    http: {
+      headersTimeout: config.transport.headersTimeoutMs,
+      requestTimeout: config.transport.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(250, Math.min(2_000, Math.floor(config.transport.headersTimeoutMs / 2))),
+    },
   });
   const log = fastify.log;
 
@@ -87,10 +98,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const { store, limits, presence } = runtime;
   const metrics = new Metrics(() => store.countByStatus());
 
-  const io = createSocketServer(fastify.server, config, () => draining);
+  const guard = new TransportGuard(config, metrics, log);
+  const io = createSocketServer(fastify.server, config, () => draining, guard, metrics);
   const ticker = new Ticker(io, clock, (ms) => metrics.tickLateness.observe(ms / 1000));
   const broadcaster = new Broadcaster(io, clock, metrics);
-  const rooms = new RoomService(io, store, clock, broadcaster, ticker, metrics);
+  const rooms = new RoomService(io, store, clock, broadcaster, ticker, metrics, { maxRooms: config.maxRooms, maxRoomBytes: config.maxRoomBytes });
   try {
     await runtime.attach(io, { rooms, ticker });
   } catch (err) {
@@ -113,7 +125,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   );
   rooms.attachScheduler(scheduler);
   const generateCode = deps.generateRoomCode ?? generateRoomCode;
-  const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, bookings, generateRoomCode: generateCode }, metrics, log);
+  const budget = new EventBudget(config);
+  const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, bookings, generateRoomCode: generateCode }, metrics, log, {
+    budget,
+    pauseReading: (socket) => guard.pauseReading(socket.conn),
+  });
   wireSocketServer(io, { config, clock, limits, rooms, dispatcher, metrics, log });
 
   await registerApi(fastify, { config, log, version: API_VERSION });
@@ -128,6 +144,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   scheduler.start();
   presence.start(io, rooms);
+  budget.start();
   let closed: Promise<void> | null = null;
 
   return {
@@ -146,6 +163,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       closed ??= (async () => {
         draining = true;
         scheduler.stop();
+        budget.stop();
         await presence.stop();
         ticker.stopAll();
         // Close the transports rather than sending Socket.IO's "disconnect": clients then see

@@ -66,6 +66,20 @@ const envSchema = z.object({
   RATE_JOIN_FAILURES_PER_MIN: intVar(20, 1, 1_000_000),
   RATE_CONNECTIONS_PER_MIN: intVar(300, 1, 10_000_000),
   RATE_CREATES_PER_MIN: intVar(30, 1, 1_000_000),
+  // Abuse and load bounds (DESIGN.md §11, docs/reliability.md "Load and abuse").
+  MAX_BUFFERED_BYTES: intVar(1024 * 1024, LIMITS.maxFrameBytes, 1024 * 1024 * 1024),
+  CONNECT_TIMEOUT_MS: intVar(5_000, 100, 120_000),
+  MAX_PENDING_PER_ADDRESS: intVar(20, 1, 1_000_000),
+  MAX_CONNECTIONS_PER_ADDRESS: intVar(5_000, 1, 10_000_000),
+  MAX_CONNECTIONS: intVar(30_000, 1, 10_000_000),
+  HTTP_HEADERS_TIMEOUT_MS: intVar(10_000, 100, 600_000),
+  HTTP_REQUEST_TIMEOUT_MS: intVar(30_000, 100, 600_000),
+  RATE_ADDRESS_EVENTS_PER_SEC: intVar(500, 1, 10_000_000),
+  RATE_INSTANCE_EVENTS_PER_SEC: intVar(6_000, 1, 10_000_000),
+  EVENT_LOOP_LAG_SHED_MS: intVar(100, 10, 60_000),
+  RATE_ROOM_CONTROLS_PER_MIN: intVar(30, 1, 1_000_000),
+  MAX_ROOMS: intVar(10_000, 1, 100_000_000),
+  MAX_ROOM_BYTES: intVar(512 * 1024, 4 * 1024, 64 * 1024 * 1024),
 });
 
 export interface Config {
@@ -99,7 +113,35 @@ export interface Config {
     connectionsPerMin: number;
     /** Rooms created per client address per minute. */
     createsPerMin: number;
+    /** Events per second from one client address (IPv6 grouped by /64), all its sockets together. */
+    addressEventsPerSec: number;
+    /** Events per second this instance accepts from all clients together. */
+    instanceEventsPerSec: number;
+    /** Host controls (start, pause, resume, settings) per room per minute. */
+    roomControlsPerMin: number;
   };
+  /** Connection and load bounds of one instance (DESIGN.md §11). */
+  transport: {
+    /** A socket whose unsent output passes this is disconnected (a client that stopped reading). */
+    maxBufferedBytes: number;
+    /** An Engine.IO session that sent no Socket.IO connect within this is closed. */
+    connectTimeoutMs: number;
+    /** Such bare sessions per client address at once. */
+    maxPendingPerAddress: number;
+    /** Open connections (bare or not) per client address on this instance. */
+    maxConnectionsPerAddress: number;
+    /** Open connections on this instance. */
+    maxConnections: number;
+    /** Node's http headersTimeout / requestTimeout: a slowloris request is cut after these. */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    /** Above this event-loop lag, new client events are refused (`unavailable`) until it recovers. */
+    lagShedMs: number;
+  };
+  /** Live rooms (cluster-wide with Redis); a create beyond it is `unavailable`. */
+  maxRooms: number;
+  /** One room's serialized size; a change that would grow it past this is refused. */
+  maxRoomBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -142,6 +184,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       joinFailuresPerMin: e.RATE_JOIN_FAILURES_PER_MIN,
       connectionsPerMin: e.RATE_CONNECTIONS_PER_MIN,
       createsPerMin: e.RATE_CREATES_PER_MIN,
+      addressEventsPerSec: e.RATE_ADDRESS_EVENTS_PER_SEC,
+      instanceEventsPerSec: e.RATE_INSTANCE_EVENTS_PER_SEC,
+      roomControlsPerMin: e.RATE_ROOM_CONTROLS_PER_MIN,
     },
+    transport: {
+      maxBufferedBytes: e.MAX_BUFFERED_BYTES,
+      connectTimeoutMs: e.CONNECT_TIMEOUT_MS,
+      maxPendingPerAddress: e.MAX_PENDING_PER_ADDRESS,
+      maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+      maxConnections: e.MAX_CONNECTIONS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      // Node requires requestTimeout >= headersTimeout.
+      requestTimeoutMs: Math.max(e.HTTP_REQUEST_TIMEOUT_MS, e.HTTP_HEADERS_TIMEOUT_MS),
+      lagShedMs: e.EVENT_LOOP_LAG_SHED_MS,
+    },
+    maxRooms: e.MAX_ROOMS,
+    maxRoomBytes: e.MAX_ROOM_BYTES,
   };
 }

@@ -25,6 +25,24 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
     registers: [this.registry],
   });
+  readonly transportCuts = new Counter({
+    name: 'focusroom_transport_cuts_total',
+    help: 'Connections closed by the server for abuse: slow consumer (unsent output past MAX_BUFFERED_BYTES), pong without ping',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly refusedConnections = new Counter({
+    name: 'focusroom_refused_connections_total',
+    help: 'Handshakes refused by a connection cap, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly shedEvents = new Counter({
+    name: 'focusroom_shed_events_total',
+    help: 'Client events refused before processing, by budget (address, instance, lag)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly rooms: Gauge;
 
   constructor(countRooms: () => Promise<Record<RoomStatus, number>>) {

@@ -8,6 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError, RoomNotFoundError } from '../contract/errors.js';
 import type { Room } from '../domain/room-state.js';
+import { addressKey } from '../limits/client-address.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { seatByToken } from '../realtime/tokens.js';
 
@@ -43,8 +44,8 @@ export async function authorizeSeat(req: FastifyRequest, code: string, deps: Sea
   const room = await deps.getRoom(code);
   const seat = room ? seatByToken(room.participants, token) : null;
   if (!room || !seat) {
-    await deps.limits.checkJoin(req.ip);
-    await deps.limits.joinFailed(req.ip);
+    await deps.limits.checkJoin(addressKey(req.ip));
+    await deps.limits.joinFailed(addressKey(req.ip));
     if (!room) throw new RoomNotFoundError(code);
     throw new AppError('invalid_token', 'no seat in this room holds that token');
   }

@@ -10,6 +10,7 @@ import { AppError, RoomNotFoundError } from '../contract/errors.js';
 import { errorBodySchema, roomCodeParamsSchema, sessionLookupSchema } from '../contract/http-schemas.js';
 import type { Clock } from '../domain/clock.js';
 import { timeLeft } from '../domain/snapshot.js';
+import { addressKey } from '../limits/client-address.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomStore } from '../store/room-store.js';
 
@@ -35,12 +36,12 @@ export function sessionRoute(app: FastifyInstance, deps: SessionRouteDeps): void
       },
       async (req) => {
         const { code } = req.params;
-        await deps.limits.checkJoin(req.ip);
+        await deps.limits.checkJoin(addressKey(req.ip));
         const room = await deps.store.get(code).catch(() => {
           throw new AppError('unavailable', 'the service is temporarily unavailable');
         });
         if (!room) {
-          await deps.limits.joinFailed(req.ip);
+          await deps.limits.joinFailed(addressKey(req.ip));
           throw new RoomNotFoundError(code);
         }
         const now = deps.clock.now();

@@ -15,6 +15,7 @@ export class RateLimits {
   private readonly connections: RateLimiterAbstract;
   private readonly joinFailures: RateLimiterAbstract;
   private readonly creates: RateLimiterAbstract;
+  private readonly roomControls: RateLimiterMemory;
 
   constructor(
     private readonly limits: Config['rateLimits'],
@@ -23,6 +24,8 @@ export class RateLimits {
     redisPrefix = 'fr:',
   ) {
     this.socketEvents = new RateLimiterMemory({ points: limits.socketEventsPerSec, duration: 1 });
+    // Per room, on this instance: a room's host is one socket, on one instance.
+    this.roomControls = new RateLimiterMemory({ keyPrefix: 'ctl', points: limits.roomControlsPerMin, duration: 60 });
     const shared = (keyPrefix: string, points: number) =>
       redis
         ? new RateLimiterRedis({
@@ -62,6 +65,23 @@ export class RateLimits {
 
   async create(ip: string): Promise<void> {
     await this.take(this.creates, ip, 'too many sessions created; try again in a minute');
+  }
+
+  /**
+   * Host controls (start, pause, resume, settings) re-broadcast the whole snapshot to the
+   * room; a host toggling pause/resume at the per-socket limit made every member's output
+   * grow without bound. Checked before the change and charged after a successful one, so
+   * other members' refused attempts (`not_host`) do not use up the host's budget.
+   */
+  async checkRoomControl(code: string): Promise<void> {
+    const res = await this.roomControls.get(code).catch(() => null);
+    if (res && res.consumedPoints >= this.limits.roomControlsPerMin) {
+      throw new AppError('rate_limited', 'too many pauses, resumes or settings changes in this session; wait a minute');
+    }
+  }
+
+  async roomControlDone(code: string): Promise<void> {
+    await this.roomControls.consume(code).catch(() => undefined);
   }
 
   /** Refuses a join/resume attempt from an address that has failed too often. */

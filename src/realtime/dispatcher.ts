@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { AppError } from '../contract/errors.js';
 import { CLIENT_EVENT_SCHEMAS, type ClientEventName, describeIssue, emptySchema, isClientEventName } from '../contract/schemas.js';
 import type { Metrics } from '../metrics.js';
+import type { EventBudget, ShedReason } from './event-budget.js';
 import type { HandlerContext } from './handler-context.js';
 import { addTaskHandler, pauseSession, removeTaskHandler, resumeTimerHandler, startSession, updateSettingsHandler, updateStatusHandler, updateTaskHandler } from './handlers/room-handlers.js';
 import { setTicks, timeSync } from './handlers/connection-handlers.js';
@@ -41,6 +42,9 @@ const REPLY_EVENTS: Partial<Record<ClientEventName, 'session_created' | 'session
   resume_session: 'session_joined',
 };
 
+const BUSY = Object.freeze(new AppError('unavailable', 'the server is busy; try again shortly').toWire());
+const OVER_BUDGET = Object.freeze(new AppError('rate_limited', 'too many events from your network; slow down').toWire());
+
 /** Events queued per socket before new ones are refused outright. */
 const MAX_QUEUED = 64;
 
@@ -64,11 +68,17 @@ export class Dispatcher {
     private readonly deps: Omit<HandlerContext, 'socket'>,
     private readonly metrics: Metrics,
     private readonly log: FastifyBaseLogger,
+    private readonly flood: { budget: EventBudget; pauseReading(socket: TypedSocket): void } | null = null,
   ) {}
 
   /** Entry point for `socket.onAny`. */
   handle(socket: TypedSocket, event: string, args: unknown[]): void {
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as AckFn) : null;
+    const shed = this.flood?.budget.take(socket.data.ip);
+    if (shed) {
+      this.shed(socket, event, ack, shed);
+      return;
+    }
     if ((this.queues.get(socket)?.size ?? 0) >= MAX_QUEUED) {
       this.fail(socket, event, ack, new AppError('rate_limited', 'too many events in flight; slow down'));
       return;
@@ -128,6 +138,22 @@ export class Dispatcher {
     } catch (err) {
       this.fail(socket, event, ack, err);
     }
+  }
+
+  /**
+   * An event refused by the address / instance budget or by load shedding, before any
+   * queueing or validation: answered (ack and Fidan event, fixed payloads) for the first
+   * few per socket per second, then dropped without a word, so a flood cannot make the
+   * server write one error per event; and the socket is not read from for a moment.
+   */
+  private shed(socket: TypedSocket, event: string, ack: AckFn | null, reason: ShedReason): void {
+    this.metrics.shedEvents.inc({ reason });
+    this.flood!.pauseReading(socket);
+    if (!this.flood!.budget.answerRefusal(socket)) return;
+    const error = reason === 'lag' ? BUSY : OVER_BUDGET;
+    ack?.({ ok: false, error });
+    if (event === 'join_session') socket.emit('join_error', { error: error.message, code: error.code });
+    else socket.emit('error', error);
   }
 
   private fail(socket: TypedSocket, event: string, ack: AckFn | null, err: unknown): void {

@@ -19,6 +19,7 @@ import type { DueScheduler } from '../scheduler/due-scheduler.js';
 import type { RoomChange, RoomStore } from '../store/room-store.js';
 import type { Bookings } from './bookings.js';
 import type { Broadcaster, PublishOptions } from './broadcaster.js';
+import { assertRoomCapacity, type RoomBounds, sizeBounded } from './room-limits.js';
 import type { Ticker } from './ticker.js';
 import { roomKey, type TypedServer } from './types.js';
 
@@ -34,6 +35,7 @@ export class RoomService {
     private readonly broadcaster: Broadcaster,
     private readonly ticker: Ticker,
     private readonly metrics: Metrics,
+    private readonly bounds: RoomBounds = { maxRooms: Number.MAX_SAFE_INTEGER, maxRoomBytes: Number.MAX_SAFE_INTEGER },
   ) {}
 
   /** Conflict detection: seats leaving a room release their identity's booking. */
@@ -56,7 +58,9 @@ export class RoomService {
     return this.timed('history', () => this.store.history(code, afterSeq, limit));
   }
 
+  /** Stores a new room; `unavailable` when MAX_ROOMS rooms are live (room-limits.ts). */
   async create(room: Room): Promise<boolean> {
+    await assertRoomCapacity(this.store, this.bounds.maxRooms);
     const created = await this.timed('create', () => this.store.create(room));
     if (created) this.scheduler?.watch(room.code, nextDeadline(room));
     return created;
@@ -70,10 +74,11 @@ export class RoomService {
   private async commit<T>(code: string, change: RoomChange<T>, opts: PublishOptions = {}): Promise<Outcome<T>> {
     // The room the committed run started from (a store may run `change` more than once).
     let before: Room | null = null;
+    const bounded = sizeBounded(change, this.bounds.maxRoomBytes);
     const outcome = await this.timed('update', () =>
       this.store.update(code, (room) => {
         before = room;
-        return change(room);
+        return bounded(room);
       }),
     );
     if (!outcome) throw new RoomNotFoundError(code);

@@ -16,40 +16,42 @@ import type { Dispatcher } from './dispatcher.js';
 import { KeySetUnavailable, nameFromClaim, tokenVerifier } from './handshake-auth.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from './room-service.js';
+import { clientAddress } from '../limits/client-address.js';
+import type { TransportGuard } from './transport-guard.js';
 import type { TypedServer, TypedSocket } from './types.js';
 
-export function createSocketServer(httpServer: HttpServer, config: Config, isDraining: () => boolean): TypedServer {
-  return new Server(httpServer, {
+export function createSocketServer(httpServer: HttpServer, config: Config, isDraining: () => boolean, guard: TransportGuard, metrics: Metrics): TypedServer {
+  const io: TypedServer = new Server(httpServer, {
     // A huge frame is refused at the transport, before it can cost anyone else memory.
     maxHttpBufferSize: LIMITS.maxFrameBytes,
     // The web page's Socket.IO client comes from the installed socket.io-client package
     // (/socket.io/socket.io.esm.min.js), so it always matches the server's version.
     serveClient: true,
     cors: { origin: config.corsOrigins ?? true, credentials: true },
+    // A bare Engine.IO session (no Socket.IO connect yet) is closed after CONNECT_TIMEOUT_MS
+    // by transport-guard.ts; Socket.IO's own timer (a polite close) is only the backstop.
+    connectTimeout: config.transport.connectTimeoutMs + 1_000,
+    // Called for new handshakes only (not for the requests of an open session).
     allowRequest: (req, cb) => {
       if (isDraining()) return cb('draining', false);
       // WebSocket upgrades are not covered by CORS, so the origin is checked here.
       if (!originAllowed(req.headers.origin, req.headers.host, config.corsOrigins)) return cb('origin not allowed', false);
+      const refusal = guard.refusal(req);
+      if (refusal) {
+        metrics.refusedConnections.inc({ reason: refusal });
+        return cb(refusal, false);
+      }
       cb(null, true);
     },
   });
+  guard.attach(io);
+  return io;
 }
 
 /**
- * The client address for per-address limits. With TRUST_PROXY=true there is exactly one
- * trusted proxy in front, and the address it saw is the LAST X-Forwarded-For entry: a proxy
- * that appends (nginx's `$proxy_add_x_forwarded_for`) keeps whatever the client sent in
- * front of it, so taking the first entry let a guesser pick a fresh "address" per request
- * and escape the join-failure limit (hardening-rate-limits.test.ts). Fastify's `req.ip`
- * for GET /session/:code is configured to match (one trusted hop, in app.ts).
- */
+/** The client address for per-address limits (limits/client-address.ts: last trusted hop, IPv6 by /64). */
 export function clientIp(socket: TypedSocket, trustProxy: boolean): string {
-  if (trustProxy) {
-    const fwd = socket.handshake.headers['x-forwarded-for'];
-    const last = (Array.isArray(fwd) ? fwd.join(',') : fwd)?.split(',').at(-1)?.trim();
-    if (last) return last;
-  }
-  return socket.handshake.address;
+  return clientAddress(socket.handshake.headers['x-forwarded-for'], socket.handshake.address, trustProxy);
 }
 
 interface WireDeps {

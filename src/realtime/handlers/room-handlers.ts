@@ -36,9 +36,23 @@ async function withSnapshot(ctx: HandlerContext, change: (room: Room, participan
   return { session: snapshot(outcome.room!, ctx.clock.now(), ctx.socket.data.participantId) };
 }
 
-export const startSession = (ctx: HandlerContext) => withSnapshot(ctx, start);
-export const pauseSession = (ctx: HandlerContext) => withSnapshot(ctx, pause);
-export const resumeTimerHandler = (ctx: HandlerContext) => withSnapshot(ctx, resumeTimer);
+/** A host control, bounded per room (RateLimits.checkRoomControl): charged only when it went through. */
+async function control<R>(ctx: HandlerContext, run: () => Promise<R>): Promise<R> {
+  const seat = requireSeat(ctx.socket);
+  await ctx.limits.checkRoomControl(seat.code);
+  const reply = await run();
+  await ctx.limits.roomControlDone(seat.code);
+  return reply;
+}
+
+export const startSession = (ctx: HandlerContext) => control(ctx, () => withSnapshot(ctx, start));
+export const pauseSession = (ctx: HandlerContext) => control(ctx, () => withSnapshot(ctx, pause));
+export const resumeTimerHandler = (ctx: HandlerContext) => control(ctx, () => withSnapshot(ctx, resumeTimer));
+export async function updateSettingsHandler(ctx: HandlerContext, input: UpdateSettingsInput): Promise<{ session: SessionSnapshot }> {
+  // Wrong times are malformed payloads, answered before any state check (the budget too).
+  if (input.starts_at !== undefined && input.starts_at !== null) checkStartsAt(input.starts_at, ctx.clock.now());
+  return control(ctx, () => updateSettingsNow(ctx, input));
+}
 /** Settings that move the room's window, so every booked identity is checked again. */
 const movesWindow = (input: UpdateSettingsInput): boolean =>
   input.starts_at !== undefined || input.session_duration !== undefined || input.rounds !== undefined || input.break_duration !== undefined;
@@ -49,7 +63,7 @@ const movesWindow = (input: UpdateSettingsInput): boolean =>
  * if any would collide; the room changes only if all moved, and only if its seats are
  * still the ones checked (else it is checked again).
  */
-export async function updateSettingsHandler(ctx: HandlerContext, input: UpdateSettingsInput): Promise<{ session: SessionSnapshot }> {
+async function updateSettingsNow(ctx: HandlerContext, input: UpdateSettingsInput): Promise<{ session: SessionSnapshot }> {
   // Wrong times are malformed payloads, answered before any state check.
   if (input.starts_at !== undefined && input.starts_at !== null) checkStartsAt(input.starts_at, ctx.clock.now());
   const seat = requireSeat(ctx.socket);
