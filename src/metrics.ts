@@ -27,7 +27,7 @@ export class Metrics {
   });
   readonly transportCuts = new Counter({
     name: 'focusroom_transport_cuts_total',
-    help: 'Connections closed by the server for abuse: slow consumer (unsent output past MAX_BUFFERED_BYTES), pong without ping',
+    help: 'Connections closed by the server: slow consumer (unsent output past MAX_BUFFERED_BYTES), pong without ping, connect timeout (bare session)',
     labelNames: ['reason'],
     registers: [this.registry],
   });

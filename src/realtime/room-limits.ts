@@ -36,7 +36,7 @@ export function sizeBounded<T>(change: RoomChange<T>, maxRoomBytes: number): Roo
   return (room) => {
     const outcome = change(room);
     if (outcome.changed && outcome.room && outcome.events.some((e) => GROWING_EVENTS.has(e.event)) && roomBytes(outcome.room) > maxRoomBytes) {
-      throw new AppError('invalid_state', 'the session has reached its size limit; remove tasks first');
+      throw new AppError('invalid_state', 'the session has reached its size limit (tasks and names); remove some tasks');
     }
     return outcome;
   };
