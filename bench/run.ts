@@ -18,6 +18,9 @@
  *   quiet    the same N participants counting down, first ticking then quiet
  *            (set_ticks false, as the SDK does): CPU per participant-second of each,
  *            and the browser SDK bundle's size
+ *   abuse    DESIGN.md §11 under attack (bench/abuse.ts): slow consumers, a flood of legal
+ *            events; memory, a probe room's tick lateness, resume times. Only with --only
+ *            (not part of the default run); --abuse-unbounded for the "before" figures
  *
  * Servers run as their own processes (`node dist/server-entry` via bench/server-entry.mjs,
  * the same buildApp as src/server.ts), clients in `--workers` child processes; with
@@ -37,12 +40,15 @@ import { deployedNodeFlags } from './lib/deployed-flags.js';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './lib/profile.js';
 import { gzipSync } from 'node:zlib';
 import { buildBrowserClient } from '../scripts/build-client.mjs';
+import { type AbuseResult, abuseServerEnv, runAbusePhases } from './abuse.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Cores this harness may use, read before it pins itself to the client cores. */
 const NPROC = os.availableParallelism();
-const SCENARIOS = ['ws', 'ticks', 'memory', 'cluster', 'join', 'quiet'] as const;
+const SCENARIOS = ['ws', 'ticks', 'memory', 'cluster', 'join', 'quiet', 'abuse'] as const;
 type Scenario = (typeof SCENARIOS)[number];
+/** What a bare `npm run bench` runs: abuse only when asked for. */
+const DEFAULT_SCENARIOS: Scenario[] = ['ws', 'ticks', 'memory', 'cluster', 'join', 'quiet'];
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -65,6 +71,9 @@ interface Options {
   joinStepS: number;
   joinRates: number[];
   idleS: number;
+  /** abuse: seconds per phase, and whether the §11 bounds are lifted ("before"). */
+  abuseWindowS: number;
+  abuseUnbounded: boolean;
   timeoutS: number;
   /** Extra node flags for the server processes, focusroom and ws baseline (experiments, e.g. --trace-gc). */
   serverNodeArgs: string[];
@@ -82,6 +91,8 @@ const HELP = `usage: npm run bench -- [options]
   --no-build         with --runtime dist: use dist/ as it is
   --no-pin           do not pin servers/clients to separate cores
   --profile          CPU-profile the server over an extra window after the measured one (ws, ticks, join)
+  --abuse-window S   abuse: seconds per phase (default 30; quick 8)
+  --abuse-unbounded  abuse: lift every §11 bound by env (an approximation of before issue 11)
   --memory-clients N participants for the memory scenario (default: --clients)
   --join-pool N      connected sockets reused by the join scenario (default min(clients, 2000))
   --join-step S      seconds per join rate step (default 3; quick 1.5)
@@ -112,7 +123,7 @@ function parseArgs(argv: string[]): Options {
     console.log(HELP);
     process.exit(0);
   }
-  const known = new Set(['clients', 'only', 'quick', 'warmup', 'window', 'workers', 'runtime', 'no-build', 'no-pin', 'profile', 'memory-clients', 'join-pool', 'join-step', 'join-rates', 'out', 'timeout', 'server-node-args', 'idle']);
+  const known = new Set(['clients', 'only', 'quick', 'warmup', 'window', 'workers', 'runtime', 'no-build', 'no-pin', 'profile', 'memory-clients', 'join-pool', 'join-step', 'join-rates', 'out', 'timeout', 'server-node-args', 'idle', 'abuse-window', 'abuse-unbounded']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n${HELP}`);
   const num = (k: string, def: number): number => {
     const v = flags.get(k);
@@ -125,7 +136,7 @@ function parseArgs(argv: string[]): Options {
   const clients = Math.floor(num('clients', quick ? 400 : 10_000) / 4) * 4;
   if (clients < 8) throw new Error('--clients must be at least 8');
   if (clients > 20_000) throw new Error('--clients is capped at 20000 (one loopback machine)');
-  const only = flags.has('only') ? String(flags.get('only')).split(',').map((s) => s.trim()) : [...SCENARIOS];
+  const only = flags.has('only') ? String(flags.get('only')).split(',').map((s) => s.trim()) : [...DEFAULT_SCENARIOS];
   for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario "${s}" (one of ${SCENARIOS.join(', ')})`);
   const runtime = flags.get('runtime') ?? 'dist';
   if (runtime !== 'dist' && runtime !== 'src') throw new Error('--runtime is dist or src');
@@ -153,6 +164,8 @@ function parseArgs(argv: string[]): Options {
         ? [25, 50, 100, 200]
         : [50, 100, 200, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3000],
     idleS: num('idle', quick ? 2 : 10),
+    abuseWindowS: num('abuse-window', quick ? 8 : 30),
+    abuseUnbounded: flags.has('abuse-unbounded'),
     timeoutS: num('timeout', 1800),
     // Default: the flags `npm start` and the Dockerfile run the server with.
     serverNodeArgs: flags.has('server-node-args') ? String(flags.get('server-node-args')).split(/\s+/).filter(Boolean) : deployedNodeFlags(ROOT),
@@ -903,6 +916,7 @@ interface Results {
   cluster?: TickResult & { singleCpuUsPerMsg: number; cpuRatio: number };
   join?: JoinResult;
   quiet?: QuietResult;
+  abuse?: AbuseResult;
   cpuRatio?: number;
 }
 
@@ -977,6 +991,15 @@ function table(r: Results): string {
       '',
     ]);
   }
+  if (r.abuse) {
+    for (const p of r.abuse.phases) {
+      rows.push([
+        `6. Abuse: ${p.name}${r.abuse.unbounded ? ' (bounds lifted)' : ''}`,
+        `RSS ${p.rssStartMb} → peak ${p.rssPeakMb} MB · probe ticks p50 ${p.tickLateMs.p50} · p99 ${p.tickLateMs.p99} · max ${p.tickLateMs.max} ms (${p.tickLateMs.count}) · resume p50 ${p.resumeMs.p50} · p99 ${p.resumeMs.p99} ms (${p.resumeMs.count} ok, ${p.resumeMs.failed} failed)`,
+        Object.entries(p.extra).map(([k, v]) => `${k} ${v}`).join(' · '),
+      ]);
+    }
+  }
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`).join('\n');
@@ -1041,6 +1064,14 @@ async function main(): Promise<void> {
     if (s === 'memory') results.memory = await memoryScenario(ctx, log);
     if (s === 'join') results.join = await joinScenario(ctx, log);
     if (s === 'quiet') results.quiet = await quietScenario(ctx, log);
+    if (s === 'abuse') {
+      const server = await ctx.focusroom('abuse', 4_000, abuseServerEnv(opts.abuseUnbounded));
+      try {
+        results.abuse = await runAbusePhases(server, opts.abuseWindowS * 1000, opts.abuseUnbounded, log);
+      } finally {
+        await stopAll([server]);
+      }
+    }
     if (s === 'cluster') {
       // The 1-instance side of the comparison: the ticks run if it happened at this scale.
       const single = results.ticks ?? (await tickScenario(ctx, 'focusroom', log));
