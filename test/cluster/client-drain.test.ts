@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type FocusroomClient } from '../../src/client/index.js';
 import { eventually } from '../helpers/client.js';
+import { LIFTED_ABUSE_BOUNDS } from '../helpers/server.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { type ChildServer, spawnServer } from '../integration/hardening-support.js';
@@ -68,6 +69,7 @@ describe.skipIf(!HAPROXY)('SDK through haproxy, one instance drained', () => {
       TRUST_PROXY: 'true',
       RATE_CONNECTIONS_PER_MIN: '1000000',
       RATE_SOCKET_EVENTS_PER_SEC: '1000',
+      ...LIFTED_ABUSE_BOUNDS,
     };
     [a, b] = await Promise.all([spawnServer({ ...env, INSTANCE_ID: 'sdk-a' }), spawnServer({ ...env, INSTANCE_ID: 'sdk-b' })]);
     dir = mkdtempSync(join(tmpdir(), 'focusroom-haproxy-'));

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type Client, closeAllClients, connect, record } from '../helpers/client.js';
+import { LIFTED_ABUSE_BOUNDS } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { type ChildServer, spawnServer } from './hardening-support.js';
 
@@ -30,6 +31,7 @@ beforeAll(async () => {
     RATE_CREATES_PER_MIN: '1000000',
     RATE_JOIN_FAILURES_PER_MIN: '1000000',
     RATE_SOCKET_EVENTS_PER_SEC: '1000',
+    ...LIFTED_ABUSE_BOUNDS,
   };
   [a, b] = await Promise.all([spawnServer({ ...env, INSTANCE_ID: 'drain-a' }), spawnServer({ ...env, INSTANCE_ID: 'drain-b' })]);
 });

@@ -7,6 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, type Client, closeAllClients, connect, waitFor } from '../helpers/client.js';
+import { LIFTED_ABUSE_BOUNDS } from '../helpers/server.js';
 import { type ChildServer, spawnServer } from './hardening-support.js';
 
 const CLIENTS = 1_000;
@@ -34,6 +35,7 @@ describe('SIGTERM with 1,000 clients in 250 rooms', () => {
       RATE_CREATES_PER_MIN: '1000000',
       RATE_JOIN_FAILURES_PER_MIN: '1000000',
       RATE_SOCKET_EVENTS_PER_SEC: '1000',
+      ...LIFTED_ABUSE_BOUNDS,
     });
     const url = child.url;
 
