@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { AppError } from '../contract/errors.js';
 import { CLIENT_EVENT_SCHEMAS, type ClientEventName, describeIssue, emptySchema, isClientEventName } from '../contract/schemas.js';
 import type { Metrics } from '../metrics.js';
+import { StoreUnavailable } from '../store/store-unavailable.js';
 import type { EventBudget, ShedReason } from './event-budget.js';
 import type { HandlerContext } from './handler-context.js';
 import { addTaskHandler, pauseSession, removeTaskHandler, resumeTimerHandler, startSession, updateSettingsHandler, updateStatusHandler, updateTaskHandler } from './handlers/room-handlers.js';
@@ -50,13 +51,10 @@ const MAX_QUEUED = 64;
 
 type AckFn = (response: unknown) => void;
 
-/** Store errors that mean "Redis is unreachable", as opposed to a bug. */
-const UNAVAILABLE = /connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|stream isn't writeable|ETIMEDOUT|timed out|MaxRetriesPerRequest/i;
-
+/** The wire error for anything a handler threw: refusals as they are, an unreachable store `unavailable`, the rest `internal`. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  if (UNAVAILABLE.test(text)) return new AppError('unavailable', 'the service is temporarily unavailable; try again');
+  if (err instanceof StoreUnavailable) return new AppError('unavailable', 'the service is temporarily unavailable; try again');
   return new AppError('internal', 'internal error');
 }
 

@@ -17,13 +17,14 @@
  * The scripts build room keys from the prefix, so they need one Redis (or one primary),
  * not Redis Cluster with keys spread over slots.
  */
-import type { Redis } from 'ioredis';
+import { type Redis, ReplyError } from 'ioredis';
 import type { HistoryEvent, RoomHistory, RoomStatus } from '../contract/events.js';
 import { LIMITS } from '../contract/limits.js';
 import type { Outcome } from '../domain/draft.js';
 import { expiresAt, nextDeadline } from '../domain/deadlines.js';
 import type { Room } from '../domain/room-state.js';
 import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
+import { StoreUnavailable } from './store-unavailable.js';
 
 export interface RedisRoomStoreOptions {
   /** Prepended to every key, so several deployments (or tests) can share one Redis. */
@@ -117,6 +118,26 @@ const PING_TIMEOUT_MS = 1_000;
 /** Slack past the room's own expiry before Redis drops an abandoned key on its own. */
 const EXPIRY_MARGIN_MS = 60_000;
 
+/**
+ * Redis replies that mean "cannot serve right now" (loading its data, busy with a script,
+ * a replica during failover), as opposed to a reply that reveals a bug (a script error).
+ */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN)\b/;
+
+/**
+ * One Redis command's failure as the store reports it: a connection that is closed,
+ * refused, timed out or out of retries is `StoreUnavailable`; a real error reply is
+ * passed on as it is (a bug, answered `internal`).
+ */
+async function redisCall<R>(command: Promise<R>): Promise<R> {
+  try {
+    return await command;
+  } catch (err) {
+    if (err instanceof ReplyError && !TRANSIENT_REPLY.test((err as Error).message)) throw err;
+    throw new StoreUnavailable(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class RedisRoomStore implements RoomStore {
@@ -156,30 +177,32 @@ export class RedisRoomStore implements RoomStore {
   }
 
   async create(room: Room): Promise<boolean> {
-    const created = await this.scripts.focusroomCreate(
-      this.roomKey(room.code),
-      this.dueKey,
-      this.statusKey,
-      this.eventsKey(room.code),
-      room.id,
-      JSON.stringify(room),
-      safetyTtl(room),
-      nextDeadline(room),
-      room.code,
-      room.status,
+    const created = await redisCall(
+      this.scripts.focusroomCreate(
+        this.roomKey(room.code),
+        this.dueKey,
+        this.statusKey,
+        this.eventsKey(room.code),
+        room.id,
+        JSON.stringify(room),
+        safetyTtl(room),
+        nextDeadline(room),
+        room.code,
+        room.status,
+      ),
     );
     return created === 1;
   }
 
   async get(code: string): Promise<Room | null> {
-    const data = await this.redis.hget(this.roomKey(code), 'data');
+    const data = await redisCall(this.redis.hget(this.roomKey(code), 'data'));
     return data === null ? null : (JSON.parse(data) as Room);
   }
 
   async update<T>(code: string, change: RoomChange<T>): Promise<Outcome<T> | null> {
     const key = this.roomKey(code);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const [rev, id, data] = await this.redis.hmget(key, 'rev', 'id', 'data');
+      const [rev, id, data] = await redisCall(this.redis.hmget(key, 'rev', 'id', 'data'));
       if (rev == null || id == null || data == null) return null;
       // A fresh parse per attempt: `change` always sees the state it will be compared against.
       const outcome = change(JSON.parse(data) as Room);
@@ -187,21 +210,23 @@ export class RedisRoomStore implements RoomStore {
       const next = outcome.room;
       const entries: (string | number)[] = [];
       if (next) for (const e of outcome.events) entries.push(e.seq, JSON.stringify({ event: e.event, data: e.data, at: next.updated_at }));
-      const written = await this.scripts.focusroomCommit(
-        key,
-        this.dueKey,
-        this.statusKey,
-        this.eventsKey(code),
-        rev,
-        id,
-        code,
-        next ? JSON.stringify(next) : '',
-        next ? safetyTtl(next) : 0,
-        next ? nextDeadline(next) : 0,
-        next ? next.status : '',
-        LIMITS.roomHistorySize,
-        entries.length / 2,
-        ...entries,
+      const written = await redisCall(
+        this.scripts.focusroomCommit(
+          key,
+          this.dueKey,
+          this.statusKey,
+          this.eventsKey(code),
+          rev,
+          id,
+          code,
+          next ? JSON.stringify(next) : '',
+          next ? safetyTtl(next) : 0,
+          next ? nextDeadline(next) : 0,
+          next ? next.status : '',
+          LIMITS.roomHistorySize,
+          entries.length / 2,
+          ...entries,
+        ),
       );
       if (written === 1) return outcome;
       // Someone else wrote first: back off a little, with jitter so the losers spread out.
@@ -211,7 +236,7 @@ export class RedisRoomStore implements RoomStore {
   }
 
   async history(code: string, afterSeq: number, limit: number): Promise<RoomHistory | null> {
-    const reply = await this.scripts.focusroomHistory(this.roomKey(code), this.eventsKey(code), afterSeq, limit);
+    const reply = await redisCall(this.scripts.focusroomHistory(this.roomKey(code), this.eventsKey(code), afterSeq, limit));
     if (!reply) return null;
     const [dropped, entries] = reply;
     const events: HistoryEvent[] = entries.map(([id, fields]) => {
@@ -223,19 +248,19 @@ export class RedisRoomStore implements RoomStore {
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<string[]> {
     if (limit <= 0) return [];
-    return this.scripts.focusroomClaim(this.dueKey, this.statusKey, now, limit, now + leaseMs, this.roomKey(''));
+    return redisCall(this.scripts.focusroomClaim(this.dueKey, this.statusKey, now, limit, now + leaseMs, this.roomKey('')));
   }
 
   async countByStatus(): Promise<Record<RoomStatus, number>> {
     const counts = emptyStatusCounts();
-    for (const status of await this.redis.hvals(this.statusKey)) {
+    for (const status of await redisCall(this.redis.hvals(this.statusKey))) {
       if (status in counts) counts[status as RoomStatus] += 1;
     }
     return counts;
   }
 
   async countRooms(): Promise<number> {
-    return this.redis.hlen(this.statusKey);
+    return redisCall(this.redis.hlen(this.statusKey));
   }
 
   /**
@@ -245,13 +270,13 @@ export class RedisRoomStore implements RoomStore {
    */
   async ping(): Promise<void> {
     const status = this.redis.status;
-    if (status === 'reconnecting' || status === 'close' || status === 'end') throw new Error(`redis is not connected (${status})`);
+    if (status === 'reconnecting' || status === 'close' || status === 'end') throw new StoreUnavailable(`redis is not connected (${status})`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis did not answer PING within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new StoreUnavailable(`redis did not answer PING within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
     });
     try {
-      await Promise.race([this.redis.ping(), timeout]);
+      await Promise.race([redisCall(this.redis.ping()), timeout]);
     } finally {
       clearTimeout(timer);
     }

@@ -15,6 +15,8 @@ import { addTask } from '../../src/domain/tasks.js';
 import { MemoryRoomStore } from '../../src/store/memory-room-store.js';
 import { RedisRoomStore } from '../../src/store/redis-room-store.js';
 import type { RoomStore } from '../../src/store/room-store.js';
+import { StoreUnavailable } from '../../src/store/store-unavailable.js';
+import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 
 const T0 = Date.now();
@@ -427,6 +429,23 @@ describe('RedisRoomStore specifics', () => {
   it('close() leaves the caller-owned connection open', async () => {
     await store.close();
     expect(await conn.ping()).toBe('PONG');
+  });
+
+  it('reports an unreachable Redis as StoreUnavailable, and passes a real error reply on as it is', async () => {
+    const dead = new Redis(`redis://127.0.0.1:${await freePort()}`, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    dead.on('error', () => {});
+    const unreachable = new RedisRoomStore(dead, { prefix });
+    try {
+      await expect(unreachable.get('ABCD22')).rejects.toBeInstanceOf(StoreUnavailable);
+      await expect(unreachable.update('ABCD22', (room) => ({ changed: false, room, events: [], result: undefined }))).rejects.toBeInstanceOf(StoreUnavailable);
+    } finally {
+      dead.disconnect();
+    }
+    // A key of the wrong type answers WRONGTYPE: a bug, not an outage.
+    await conn.set(`${prefix}room:ABCD22`, 'not a hash');
+    const wrong = await store.get('ABCD22').catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(Error);
+    expect(wrong).not.toBeInstanceOf(StoreUnavailable);
   });
 
   // Last: it takes the shared server down and brings it back.

@@ -10,6 +10,7 @@ import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/contract/limits.js';
 import { tokenMatches, hashToken } from '../../src/realtime/tokens.js';
+import { StoreUnavailable } from '../../src/store/store-unavailable.js';
 import { call, type Client, closeAllClients, connect, eventually, record, roomWith } from '../helpers/client.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -123,8 +124,9 @@ describe('nothing internal reaches a client', () => {
       const reply = await call(s, 'add_task', { title: 'boom' });
       expect(reply).toEqual({ ok: false, error: { code: 'internal', message: 'internal error' } });
       expect(badAck(reply)).toBeNull();
+      // What a store throws when its backend cannot answer (the Redis store wraps ioredis errors so).
       store.update = async () => {
-        throw new Error('connect ECONNREFUSED 127.0.0.1:6379 Connection is closed.');
+        throw new StoreUnavailable('redis: connect ECONNREFUSED 127.0.0.1:6379 Connection is closed.');
       };
       const down = await call(s, 'add_task', { title: 'boom' });
       expect(down).toMatchObject({ ok: false, error: { code: 'unavailable' } });
