@@ -1,17 +1,21 @@
 /**
  * Configuration from the environment: the one place defaults live. Validated at
- * start; a bad value stops the process with a message naming the variable.
+ * start; a bad value stops the process with a message naming the variable. One schema
+ * is the whole truth: the env variables and their checks (`envSchema`), turned into the
+ * app's `Config` by one transform whose output *is* the `Config` type, so a new setting
+ * is added in one place (plus the README's configuration table).
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { LIMITS } from './contract/limits.js';
 
-const intVar = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+/** A whole number in [min, max]; unset or empty gives `undefined`. */
+const optionalIntVar = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
     .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return def;
+    .transform((v, ctx): number | undefined => {
+      if (v === undefined || v.trim() === '') return undefined;
       if (!/^-?\d+$/.test(v.trim())) {
         ctx.addIssue({ code: 'custom', message: `must be a whole number, got "${v}"` });
         return z.NEVER;
@@ -23,6 +27,8 @@ const intVar = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
       }
       return n;
     });
+
+const intVar = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) => optionalIntVar(min, max).transform((n) => n ?? def);
 
 const boolVar = (def: boolean) =>
   z
@@ -45,7 +51,8 @@ const envSchema = z.object({
   DISCONNECT_GRACE_MS: intVar(60_000, 0, 24 * 3600_000),
   ROOM_TTL_MS: intVar(2 * 3600_000, 1_000, 7 * 24 * 3600_000),
   SHUTDOWN_GRACE_MS: intVar(10_000, 0, 600_000),
-  SHUTDOWN_DRAIN_MS: intVar(1_000, 0, 600_000),
+  /** Default: 1 s, or half the grace when that is less (a value set above half the grace is refused below). */
+  SHUTDOWN_DRAIN_MS: optionalIntVar(0, 600_000),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional().default('info'),
   AUTH_JWT_SECRET: z
     .string()
@@ -82,79 +89,21 @@ const envSchema = z.object({
   MAX_ROOM_BYTES: intVar(512 * 1024, 4 * 1024, 64 * 1024 * 1024),
 });
 
-export interface Config {
-  port: number;
-  host: string;
-  redisUrl: string | null;
-  /** null = allow any origin (development default). */
-  corsOrigins: string[] | null;
-  maxParticipants: number;
-  disconnectGraceMs: number;
-  roomTtlMs: number;
-  shutdownGraceMs: number;
-  /** After a signal: how long /health answers 503 while sockets still work, before they are closed (at most half the grace). */
-  shutdownDrainMs: number;
-  logLevel: (typeof LOG_LEVELS)[number];
-  authJwtSecret: string | null;
-  /** JWKS URL for asymmetric tokens; with the secret also set, the token's `alg` picks the key. */
-  authJwksUrl: string | null;
-  authJwtIssuer: string | null;
-  authJwtAudience: string | null;
-  instanceId: string;
-  /** Cluster mode: an instance silent this long is dead; its seats start their grace. */
-  instanceTimeoutMs: number;
-  trustProxy: boolean;
-  rateLimits: {
-    /** Events one socket may send per second (burst), beyond which it gets `rate_limited`. */
-    socketEventsPerSec: number;
-    /** Failed joins (unknown code) per client address per minute: makes guessing codes hopeless. */
-    joinFailuresPerMin: number;
-    /** New connections per client address per minute. */
-    connectionsPerMin: number;
-    /** Rooms created per client address per minute. */
-    createsPerMin: number;
-    /** Events per second from one client address (IPv6 grouped by /64), all its sockets together. */
-    addressEventsPerSec: number;
-    /** Events per second this instance accepts from all clients together. */
-    instanceEventsPerSec: number;
-    /** Host controls (start, pause, resume, settings) per room per minute. */
-    roomControlsPerMin: number;
-  };
-  /** Connection and load bounds of one instance (DESIGN.md §11). */
-  transport: {
-    /** A socket whose unsent output passes this is disconnected (a client that stopped reading). */
-    maxBufferedBytes: number;
-    /** An Engine.IO session that sent no Socket.IO connect within this is closed. */
-    connectTimeoutMs: number;
-    /** Such bare sessions per client address at once. */
-    maxPendingPerAddress: number;
-    /** Open connections (bare or not) per client address on this instance. */
-    maxConnectionsPerAddress: number;
-    /** Open connections on this instance. */
-    maxConnections: number;
-    /** Node's http headersTimeout / requestTimeout: a slowloris request is cut after these. */
-    headersTimeoutMs: number;
-    requestTimeoutMs: number;
-    /** Above this event-loop lag, new client events are refused (`unavailable`) until it recovers. */
-    lagShedMs: number;
-  };
-  /** Live rooms (cluster-wide with Redis); a create beyond it is `unavailable`. */
-  maxRooms: number;
-  /** One room's serialized size; a change that would grow it past this is refused. */
-  maxRoomBytes: number;
-}
+/** The drain default when SHUTDOWN_DRAIN_MS is unset (capped at half the grace). */
+const DEFAULT_DRAIN_MS = 1_000;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+/** The environment, checked, as the app's configuration. */
+const configSchema = envSchema.transform((e, ctx) => {
+  const halfGrace = Math.floor(e.SHUTDOWN_GRACE_MS / 2);
+  if (e.SHUTDOWN_DRAIN_MS !== undefined && e.SHUTDOWN_DRAIN_MS > halfGrace) {
+    // The other half of the grace is for closing sockets and releasing Redis; a longer drain would be cut short.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SHUTDOWN_DRAIN_MS'],
+      message: `must be at most half of SHUTDOWN_GRACE_MS (${e.SHUTDOWN_GRACE_MS} ms → at most ${halfGrace}), got ${e.SHUTDOWN_DRAIN_MS}`,
+    });
+    return z.NEVER;
   }
-  const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   const origins = (e.CORS_ORIGINS ?? '')
     .split(',')
@@ -163,43 +112,79 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     host: e.HOST,
+    /** null = single-instance mode (memory store). */
     redisUrl: e.REDIS_URL || null,
-    // Any origin in development; in production only the listed ones (none = same-origin only).
+    /** null = allow any origin: development default; in production only the listed ones (none = same-origin only). */
     corsOrigins: origins.includes('*') || (origins.length === 0 && !production) ? null : origins,
     maxParticipants: e.MAX_PARTICIPANTS,
     disconnectGraceMs: e.DISCONNECT_GRACE_MS,
     roomTtlMs: e.ROOM_TTL_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-    shutdownDrainMs: Math.min(e.SHUTDOWN_DRAIN_MS, Math.floor(e.SHUTDOWN_GRACE_MS / 2)),
+    /** After a signal: how long /health answers 503 while sockets still work, before they are closed (at most half the grace). */
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS ?? Math.min(DEFAULT_DRAIN_MS, halfGrace),
     logLevel: e.LOG_LEVEL,
     authJwtSecret: e.AUTH_JWT_SECRET || null,
+    /** JWKS URL for asymmetric tokens; with the secret also set, the token's `alg` picks the key. */
     authJwksUrl: e.AUTH_JWKS_URL || null,
     authJwtIssuer: e.AUTH_JWT_ISSUER || null,
     authJwtAudience: e.AUTH_JWT_AUDIENCE || null,
     instanceId: e.INSTANCE_ID || `${hostname()}-${process.pid}`,
+    /** Cluster mode: an instance silent this long is dead; its seats start their grace. */
     instanceTimeoutMs: e.INSTANCE_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
     rateLimits: {
+      /** Events one socket may send per second (burst), beyond which it gets `rate_limited`. */
       socketEventsPerSec: e.RATE_SOCKET_EVENTS_PER_SEC,
+      /** Failed joins (unknown code) per client address per minute: makes guessing codes hopeless. */
       joinFailuresPerMin: e.RATE_JOIN_FAILURES_PER_MIN,
+      /** New connections per client address per minute. */
       connectionsPerMin: e.RATE_CONNECTIONS_PER_MIN,
+      /** Rooms created per client address per minute. */
       createsPerMin: e.RATE_CREATES_PER_MIN,
+      /** Events per second from one client address (IPv6 grouped by /64), all its sockets together. */
       addressEventsPerSec: e.RATE_ADDRESS_EVENTS_PER_SEC,
+      /** Events per second this instance accepts from all clients together. */
       instanceEventsPerSec: e.RATE_INSTANCE_EVENTS_PER_SEC,
+      /** Host controls (start, pause, resume, settings) per room per minute. */
       roomControlsPerMin: e.RATE_ROOM_CONTROLS_PER_MIN,
     },
+    /** Connection and load bounds of one instance (DESIGN.md §11). */
     transport: {
+      /** A socket whose unsent output passes this is disconnected (a client that stopped reading). */
       maxBufferedBytes: e.MAX_BUFFERED_BYTES,
+      /** An Engine.IO session that sent no Socket.IO connect within this is closed. */
       connectTimeoutMs: e.CONNECT_TIMEOUT_MS,
+      /** Such bare sessions per client address at once. */
       maxPendingPerAddress: e.MAX_PENDING_PER_ADDRESS,
+      /** Open connections (bare or not) per client address on this instance. */
       maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+      /** Open connections on this instance. */
       maxConnections: e.MAX_CONNECTIONS,
+      /** Node's http headersTimeout / requestTimeout: a slowloris request is cut after these. */
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       // Node requires requestTimeout >= headersTimeout.
       requestTimeoutMs: Math.max(e.HTTP_REQUEST_TIMEOUT_MS, e.HTTP_HEADERS_TIMEOUT_MS),
+      /** Above this event-loop lag, new client events are refused (`unavailable`) until it recovers. */
       lagShedMs: e.EVENT_LOOP_LAG_SHED_MS,
     },
+    /** Live rooms (cluster-wide with Redis); a create beyond it is `unavailable`. */
     maxRooms: e.MAX_ROOMS,
+    /** One room's serialized size; a change that would grow it past this is refused. */
     maxRoomBytes: e.MAX_ROOM_BYTES,
   };
+});
+
+export type Config = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
 }

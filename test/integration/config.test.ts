@@ -12,6 +12,8 @@ const BAD: Array<[string, string]> = [
   ['ROOM_TTL_MS', '1.5'],
   ['REDIS_URL', 'http://localhost:6379'],
   ['LOG_LEVEL', 'loud'],
+  // Above half of the default 10 s grace: an error, not a silent clamp.
+  ['SHUTDOWN_DRAIN_MS', '6000'],
 ];
 
 describe('bad configuration', () => {
