@@ -11,6 +11,7 @@
  */
 import { SNAPSHOT_BEARING_EVENTS, type ServerEventName } from '../contract/event-facts.js';
 import type { SessionSnapshot } from '../contract/events.js';
+import { timerOf } from '../domain/snapshot.js';
 import type { Ticker } from '../realtime/ticker.js';
 import { roomKey, type TypedServer, type TypedSocket } from '../realtime/types.js';
 
@@ -35,14 +36,7 @@ export function followTimersInBroadcasts(io: TypedServer, ticker: Ticker): void 
     if (!s || typeof s.seq !== 'number' || typeof s.room_code !== 'string') return;
     if (s.seq < (lastSeq.get(s.room_code) ?? -1)) return;
     lastSeq.set(s.room_code, s.seq);
-    ticker.sync({
-      room_code: s.room_code,
-      status: s.status,
-      ends_at: s.ends_at,
-      phase_duration: s.phase === 'break' ? s.break_duration : s.session_duration,
-      phase: s.phase,
-      round: s.round,
-    });
+    ticker.sync(timerOf(s));
   };
 
   nsp.adapter.on('join-room', (room: string, id: string) => {

@@ -62,11 +62,31 @@ export function results(room: Room): ParticipantResult[] {
   }));
 }
 
-export const roomTimer = (room: Room): RoomTimer => ({
-  room_code: room.code,
-  status: room.status,
-  ends_at: room.status === 'active' ? room.ends_at : null,
-  phase_duration: room.phase === 'break' ? room.settings.break_duration : room.settings.session_duration,
-  phase: room.phase,
-  round: room.round,
-});
+/** The fields of a room a ticker runs on; every SessionSnapshot carries them. */
+export type TimerView = Pick<SessionSnapshot, 'room_code' | 'status' | 'ends_at' | 'phase' | 'round' | 'session_duration' | 'break_duration'>;
+
+/**
+ * The one timer view: what a ticker needs, from the room itself (`roomTimer`) or from a
+ * snapshot another instance broadcast (cluster/timer-follower.ts), so both agree.
+ */
+export function timerOf(view: TimerView): RoomTimer {
+  return {
+    room_code: view.room_code,
+    status: view.status,
+    ends_at: view.status === 'active' ? view.ends_at : null,
+    phase_duration: view.phase === 'break' ? view.break_duration : view.session_duration,
+    phase: view.phase,
+    round: view.round,
+  };
+}
+
+export const roomTimer = (room: Room): RoomTimer =>
+  timerOf({
+    room_code: room.code,
+    status: room.status,
+    ends_at: room.ends_at,
+    phase: room.phase,
+    round: room.round,
+    session_duration: room.settings.session_duration,
+    break_duration: room.settings.break_duration,
+  });
