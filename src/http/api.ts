@@ -19,7 +19,7 @@ import { HTTP_STATUS } from '../contract/http-status.js';
 import { LIMITS } from '../contract/limits.js';
 import { describeIssue } from '../contract/schemas.js';
 import { originAllowed } from '../origin-policy.js';
-import { toAppError } from '../realtime/dispatcher.js';
+import { toAppError } from '../store/store-errors.js';
 
 /** Largest request body: a REST call carries what one socket event may carry. */
 export const MAX_BODY_BYTES = LIMITS.maxFrameBytes;

@@ -10,7 +10,7 @@ import { AppError, RoomNotFoundError } from '../contract/errors.js';
 import type { Room } from '../domain/room-state.js';
 import { addressKey } from '../limits/client-address.js';
 import type { RateLimits } from '../limits/rate-limits.js';
-import { seatByToken } from '../realtime/tokens.js';
+import { seatByToken } from '../domain/tokens.js';
 
 export interface Seat {
   code: string;

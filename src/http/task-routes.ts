@@ -1,7 +1,7 @@
 /**
  * The room's task list over REST, for integrations (a chat bot, a backend): the twin of
  * add_task / update_task / remove_task. Same schemas, same change functions
- * (realtime/task-changes.ts), same RoomService.apply, so the room hears the same
+ * (domain/task-changes.ts), same RoomService.apply, so the room hears the same
  * `task_added` / `task_updated` / `task_removed` with the next `seq`. Authorized by a
  * seat's resume_token (seat-auth.ts), which also spends that seat's event budget.
  */
@@ -14,7 +14,7 @@ import { addTaskSchema, roomCodeSchema, taskChangesSchema, taskIdSchema } from '
 import type { Clock } from '../domain/clock.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from '../realtime/room-service.js';
-import { addTaskChange, removeTaskChange, type SeatChange, updateTaskChange, withSeq } from '../realtime/task-changes.js';
+import { addTaskChange, removeTaskChange, type SeatChange, updateTaskChange, withSeq } from '../domain/task-changes.js';
 import { authorizeSeat, type Seat } from './seat-auth.js';
 
 export interface TaskRouteDeps {

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { AppError } from '../contract/errors.js';
 import { CLIENT_EVENT_SCHEMAS, type ClientEventName, describeIssue, emptySchema, isClientEventName } from '../contract/schemas.js';
 import type { Metrics } from '../metrics.js';
-import { StoreUnavailable } from '../store/store-unavailable.js';
+import { toAppError } from '../store/store-errors.js';
 import type { EventBudget, ShedReason } from './event-budget.js';
 import type { HandlerContext } from './handler-context.js';
 import { addTaskHandler, pauseSession, removeTaskHandler, resumeTimerHandler, startSession, updateSettingsHandler, updateStatusHandler, updateTaskHandler } from './handlers/room-handlers.js';
@@ -51,12 +51,6 @@ const MAX_QUEUED = 64;
 
 type AckFn = (response: unknown) => void;
 
-/** The wire error for anything a handler threw: refusals as they are, an unreachable store `unavailable`, the rest `internal`. */
-export function toAppError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
-  if (err instanceof StoreUnavailable) return new AppError('unavailable', 'the service is temporarily unavailable; try again');
-  return new AppError('internal', 'internal error');
-}
 
 export class Dispatcher {
   private readonly queues = new WeakMap<TypedSocket, { tail: Promise<void>; size: number }>();

@@ -5,7 +5,7 @@
  * instances sharing one Redis. Part two plugs in here (docs/architecture.md): a Redis
  * Cluster / Sentinel runtime is a third implementation of this interface, and the
  * database / outbox, the history log and the booking index become fields created in
- * `createRuntime` and closed in `close`.
+ * `createRuntime` (create-runtime.ts) and closed in `close`.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Presence } from '../cluster/presence.js';
@@ -17,8 +17,6 @@ import type { Ticker } from '../realtime/ticker.js';
 import type { TypedServer } from '../realtime/types.js';
 import type { BookingIndex } from '../store/booking-index.js';
 import type { RoomStore } from '../store/room-store.js';
-import { createLocalRuntime } from './local-runtime.js';
-import { createRedisRuntime } from './redis-runtime.js';
 
 export interface RuntimeDeps {
   log: FastifyBaseLogger;
@@ -50,8 +48,4 @@ export interface Runtime {
   attach(io: TypedServer, parts: RealtimeParts): Promise<void>;
   /** Releases every backend; the socket server and HTTP server are closed first. Also safe after a failed `attach`. */
   close(): Promise<void>;
-}
-
-export async function createRuntime(config: Config, deps: RuntimeDeps): Promise<Runtime> {
-  return config.redisUrl ? createRedisRuntime(config.redisUrl, config, deps) : createLocalRuntime(config);
 }

@@ -24,7 +24,7 @@ import type { Outcome } from '../domain/draft.js';
 import { expiresAt, nextDeadline } from '../domain/deadlines.js';
 import type { Room } from '../domain/room-state.js';
 import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
-import { StoreUnavailable } from './store-unavailable.js';
+import { StoreUnavailable } from './store-errors.js';
 
 export interface RedisRoomStoreOptions {
   /** Prepended to every key, so several deployments (or tests) can share one Redis. */

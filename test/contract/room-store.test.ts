@@ -15,7 +15,7 @@ import { addTask } from '../../src/domain/tasks.js';
 import { MemoryRoomStore } from '../../src/store/memory-room-store.js';
 import { RedisRoomStore } from '../../src/store/redis-room-store.js';
 import type { RoomStore } from '../../src/store/room-store.js';
-import { StoreUnavailable } from '../../src/store/store-unavailable.js';
+import { StoreUnavailable } from '../../src/store/store-errors.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 

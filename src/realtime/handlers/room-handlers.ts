@@ -10,7 +10,7 @@ import { checkStartsAt, windowOf } from '../../domain/schedule.js';
 import { identitiesOf } from '../bookings.js';
 import type { HandlerContext } from '../handler-context.js';
 import { detach, requireSeat } from '../seat.js';
-import { addTaskChange, removeTaskChange, updateTaskChange, withSeq } from '../task-changes.js';
+import { addTaskChange, removeTaskChange, updateTaskChange, withSeq } from '../../domain/task-changes.js';
 
 /**
  * Applies a change to the caller's room. A room that has vanished under a seated socket

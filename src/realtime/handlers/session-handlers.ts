@@ -9,7 +9,7 @@ import { checkStartsAt, plannedLength, windowOf } from '../../domain/schedule.js
 import { snapshot } from '../../domain/snapshot.js';
 import type { HandlerContext } from '../handler-context.js';
 import { attach, detach, requireNoSeat, requireSeat } from '../seat.js';
-import { hashToken, newParticipantId, newResumeToken, newSessionId, tokenMatches } from '../tokens.js';
+import { hashToken, newParticipantId, newResumeToken, newSessionId, tokenMatches } from '../../domain/tokens.js';
 
 /** Codes are random over 887M; a few retries make a collision among live rooms irrelevant. */
 const CODE_ATTEMPTS = 8;

@@ -5,9 +5,9 @@
  */
 import type { TaskView } from '../contract/events.js';
 import type { AddTaskInput, RemoveTaskInput, UpdateTaskInput } from '../contract/schemas.js';
-import type { Outcome } from '../domain/draft.js';
-import type { Room } from '../domain/room-state.js';
-import { addTask, removeTask, updateTask } from '../domain/tasks.js';
+import type { Outcome } from './draft.js';
+import type { Room } from './room-state.js';
+import { addTask, removeTask, updateTask } from './tasks.js';
 import { newTaskId } from './tokens.js';
 
 /** A change made by one seat: the room, who, and when. */

@@ -1,0 +1,122 @@
+/**
+ * Layer rules of docs/architecture.md, checked by `npm run lint` (and so by `npm test`):
+ *
+ *   contract ← domain ← store / scheduler / persistence / limits
+ *            ← realtime / http / cluster / webhooks ← runtime ← app.ts ← server.ts
+ *
+ * An arrow points from what is imported to who may import it; nothing imports upward,
+ * and nothing imports in a circle. test/unit/layer-rules.test.ts shows these rules
+ * failing on a deliberate violation.
+ */
+/** Packages that do I/O or belong to one transport: never in the pure layers. */
+const IO_PACKAGES = '(^|/)node_modules/(socket\\.io|socket\\.io-client|engine\\.io|@socket\\.io|fastify|@fastify|ioredis|pg|kysely|@electric-sql|prom-client|rate-limiter-flexible|close-with-grace|jose)/';
+/** Node built-ins that do I/O (node:crypto for hashing stays allowed). */
+const IO_BUILTINS = '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|cluster|dgram|dns|tls|worker_threads)$';
+const ABOVE_STORE = '^src/(realtime|http|cluster|webhooks|runtime|client)/|^src/(app|server)\\.ts$';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle means two modules are one thing, or a lower one reaches up: split or invert it.',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'contract-is-pure',
+      severity: 'error',
+      comment: 'src/contract is the wire contract (types, schemas, codes): it imports nothing but itself and zod.',
+      from: { path: '^src/contract/' },
+      to: { pathNot: ['^src/contract/', '(^|/)node_modules/zod/'] },
+    },
+    {
+      name: 'domain-is-pure',
+      severity: 'error',
+      comment: 'src/domain is pure room rules (state + now in, state + events out): contract and domain only, no I/O.',
+      from: { path: '^src/domain/' },
+      to: { path: ['^src/(?!contract/|domain/)', IO_PACKAGES, IO_BUILTINS] },
+    },
+    {
+      name: 'storage-below-transports',
+      severity: 'error',
+      comment: 'store, scheduler, persistence and limits know nothing of sockets, HTTP, the cluster or the wiring.',
+      from: { path: '^src/(store|scheduler|persistence|limits)/' },
+      to: { path: ABOVE_STORE },
+    },
+    {
+      name: 'realtime-not-http-or-cluster',
+      severity: 'error',
+      comment: 'Socket.IO code does not reach into HTTP routes, cluster-only code or the wiring.',
+      from: { path: '^src/realtime/' },
+      to: { path: '^src/(http|cluster|webhooks|runtime|client)/|^src/(app|server)\\.ts$' },
+    },
+    {
+      name: 'http-not-sockets',
+      severity: 'error',
+      comment:
+        'HTTP routes do not import Socket.IO code or cluster code. One exception: realtime/room-service.ts, the one path every room change takes, which a REST change shares with its socket twin (DESIGN.md §7).',
+      from: { path: '^src/http/' },
+      to: { path: '^src/(realtime|cluster|runtime|client)/|^src/(app|server)\\.ts$', pathNot: '^src/realtime/room-service\\.ts$' },
+    },
+    {
+      name: 'cluster-not-http',
+      severity: 'error',
+      comment: 'Cluster-only code hooks into the realtime layer, never into HTTP or the wiring.',
+      from: { path: '^src/cluster/' },
+      to: { path: '^src/(http|webhooks|runtime|client)/|^src/(app|server)\\.ts$' },
+    },
+    {
+      name: 'webhooks-not-transports',
+      severity: 'error',
+      comment: 'Webhooks are fed from the outbox, not from sockets or routes.',
+      from: { path: '^src/webhooks/' },
+      to: { path: '^src/(realtime|http|cluster|runtime|client)/|^src/(app|server)\\.ts$' },
+    },
+    {
+      name: 'runtime-below-app',
+      severity: 'error',
+      comment: 'The runtime picks backends; app.ts wires it, server.ts runs it.',
+      from: { path: '^src/runtime/' },
+      to: { path: '^src/(app|server)\\.ts$|^src/client/' },
+    },
+    {
+      name: 'app-below-server',
+      severity: 'error',
+      from: { path: '^src/app\\.ts$' },
+      to: { path: '^src/server\\.ts$' },
+    },
+    {
+      name: 'shared-modules-low',
+      severity: 'error',
+      comment: 'config.ts, metrics.ts and throttled.ts are used by every layer, so they import only the contract.',
+      from: { path: '^src/(config|metrics|throttled)\\.ts$' },
+      to: { path: '^src/(?!contract/)' },
+    },
+    {
+      name: 'client-only-contract',
+      severity: 'error',
+      comment: 'The SDK (src/client) runs in browsers: it imports only src/contract and socket.io-client.',
+      from: { path: '^src/client/' },
+      to: { pathNot: ['^src/(client|contract)/', '(^|/)node_modules/socket\\.io-client/'] },
+    },
+    {
+      name: 'src-not-tests',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench|scripts)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // Type-only imports count: a layer that needs another's types depends on it.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
