@@ -55,7 +55,7 @@ module.exports = {
       name: 'http-not-sockets',
       severity: 'error',
       comment:
-        'HTTP routes do not import Socket.IO code or cluster code. One exception: realtime/room-service.ts, the one path every room change takes, which a REST change shares with its socket twin (DESIGN.md §7).',
+        'HTTP routes do not import Socket.IO code or cluster code. One exception: realtime/room-service.ts, the one path every room change takes, which a REST change shares with its socket twin (docs/architecture.md).',
       from: { path: '^src/http/' },
       to: { path: '^src/(realtime|cluster|runtime|client)/|^src/(app|server)\\.ts$', pathNot: '^src/realtime/room-service\\.ts$' },
     },

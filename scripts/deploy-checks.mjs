@@ -6,7 +6,7 @@
  *
  * Two kinds of checks:
  *  - the linters (dockerfile-utils' validate, dclint): syntax and best practice;
- *  - the design's requirements (DESIGN.md §4-5) that no linter knows about:
+ *  - the design's requirements (README "Deployment", docs/scaling.md) that no linter knows about:
  *    multi-stage, non-root, HEALTHCHECK on /health, init/STOPSIGNAL, prod deps
  *    only, redis + >= 2 replicas + a load balancer on 3000, health-checked
  *    round-robin with sticky cookies and a WebSocket tunnel timeout.

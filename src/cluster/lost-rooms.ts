@@ -2,8 +2,8 @@
  * Cluster mode, after Redis reconnected: a Redis restarted without persistence comes back
  * empty, so rooms this instance has sockets in may be gone from the store. Those sockets
  * get `room_closed { reason: 'lost' }` and are unseated, so their clients stop counting
- * down a room that no longer exists and can create a new one (docs/scaling.md, "Redis
- * outage").
+ * down a room that no longer exists and can create a new one (docs/scaling.md,
+ * "Redis crashes or restarts").
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';

@@ -1,5 +1,5 @@
 /**
- * Three instances in this process sharing one real Redis (DESIGN.md §4 "Cluster mode"):
+ * Three instances in this process sharing one real Redis (docs/scaling.md, "How it works"):
  * a room created on one instance is served by all of them, broadcasts cross instances,
  * every instance ticks its own sockets from the same `ends_at`, and completion happens
  * exactly once although three schedulers watch the same due-queue.
