@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Window } from '../domain/schedule.js';
 import { type BookingEntry, type BookingIndex, bySoonest } from './booking-index.js';
+import { redisCall } from './redis-call.js';
 
 /** KEYS: bookings. ARGV: room, start, end, now, margin ms. Returns {} when booked, else {room, value}. */
 const BOOK = `
@@ -66,16 +67,16 @@ export class RedisBookingIndex implements BookingIndex {
   }
 
   async book(identity: string, room: string, window: Window, now: number): Promise<BookingEntry | null> {
-    const r = await this.scripts.focusroomBook(this.key(identity), room, window.start, window.end, now, EXPIRY_MARGIN_MS);
+    const r = await redisCall(this.scripts.focusroomBook(this.key(identity), room, window.start, window.end, now, EXPIRY_MARGIN_MS));
     return r.length === 2 ? parse(r[0]!, r[1]!) : null;
   }
 
   async release(identity: string, room: string, ifAt?: number): Promise<void> {
-    await this.scripts.focusroomRelease(this.key(identity), room, ifAt === undefined ? '' : String(ifAt));
+    await redisCall(this.scripts.focusroomRelease(this.key(identity), room, ifAt === undefined ? '' : String(ifAt)));
   }
 
   async list(identity: string, now: number): Promise<BookingEntry[]> {
-    const all = await this.redis.hgetall(this.key(identity));
+    const all = await redisCall(this.redis.hgetall(this.key(identity)));
     return Object.entries(all)
       .map(([room, v]) => parse(room, v))
       .filter((e): e is BookingEntry => e !== null && e.end > now)

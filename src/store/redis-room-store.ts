@@ -17,13 +17,14 @@
  * The scripts build room keys from the prefix, so they need one Redis (or one primary),
  * not Redis Cluster with keys spread over slots.
  */
-import { type Redis, ReplyError } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { HistoryEvent, RoomHistory, RoomStatus } from '../contract/events.js';
 import { LIMITS } from '../contract/limits.js';
 import type { Outcome } from '../domain/draft.js';
 import { expiresAt, nextDeadline } from '../domain/deadlines.js';
 import type { Room } from '../domain/room-state.js';
 import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
+import { redisCall } from './redis-call.js';
 import { StoreUnavailable } from './store-errors.js';
 
 export interface RedisRoomStoreOptions {
@@ -117,26 +118,6 @@ const MAX_ATTEMPTS = 50;
 const PING_TIMEOUT_MS = 1_000;
 /** Slack past the room's own expiry before Redis drops an abandoned key on its own. */
 const EXPIRY_MARGIN_MS = 60_000;
-
-/**
- * Redis replies that mean "cannot serve right now" (loading its data, busy with a script,
- * a replica during failover), as opposed to a reply that reveals a bug (a script error).
- */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN)\b/;
-
-/**
- * One Redis command's failure as the store reports it: a connection that is closed,
- * refused, timed out or out of retries is `StoreUnavailable`; a real error reply is
- * passed on as it is (a bug, answered `internal`).
- */
-async function redisCall<R>(command: Promise<R>): Promise<R> {
-  try {
-    return await command;
-  } catch (err) {
-    if (err instanceof ReplyError && !TRANSIENT_REPLY.test((err as Error).message)) throw err;
-    throw new StoreUnavailable(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
