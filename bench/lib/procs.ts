@@ -8,28 +8,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { killTrackedChildren, trackChild } from '../../test/helpers/children.js';
 
-const live = new Set<ChildProcess>();
-let cleanupInstalled = false;
-
-export function killAllChildren(): void {
-  for (const c of live) {
-    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  }
-  live.clear();
-}
-
-function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  process.on('exit', killAllChildren);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      killAllChildren();
-      process.exit(130);
-    });
-  }
-}
+/** Kills every child the bench started (test/helpers/children.ts tracks them, for the tests too). */
+export const killAllChildren = killTrackedChildren;
 
 function has(tool: string): boolean {
   try {
@@ -73,7 +55,6 @@ export interface Child {
 }
 
 export function spawnChild(cmd: string, args: string[], opts: SpawnOptions): Child {
-  installCleanup();
   const prefix: string[] = [];
   if (opts.nofile) {
     const { soft, hard } = nofileLimits();
@@ -104,8 +85,7 @@ export function spawnChild(cmd: string, args: string[], opts: SpawnOptions): Chi
       proc.stderr?.pipe(file);
     }
   }
-  live.add(proc);
-  proc.once('exit', () => live.delete(proc));
+  trackChild(proc);
   return { proc, pid: proc.pid ?? -1, output: () => out.join('') };
 }
 

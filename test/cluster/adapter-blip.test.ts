@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { sleep } from './cluster.js';
+import { sleep } from '../helpers/sleep.js';
 
 let redis: TestRedis;
 let admin: Redis;

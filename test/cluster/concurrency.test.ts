@@ -9,7 +9,7 @@ import type { Room } from '../../src/domain/room-state.js';
 import { call, type Client, closeAllClients, connect, eventually } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { getJson } from './cluster.js';
+import { getJson } from '../helpers/http.js';
 
 const PREFIX = 'cc:';
 let redis: TestRedis;

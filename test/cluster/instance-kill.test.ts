@@ -8,7 +8,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeAllClients, connect, eventually, record, waitFor } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { type ChildInstance, getJson, killInstance, sleep, spawnInstance } from './cluster.js';
+import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
+import { getJson } from '../helpers/http.js';
+import { sleep } from '../helpers/sleep.js';
 
 const GRACE = 4_000;
 const INSTANCE_TIMEOUT = 3_000;

@@ -8,7 +8,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeAllClients, connect, eventually, record, waitFor } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { type ChildInstance, killInstance, sleep, spawnInstance } from './cluster.js';
+import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
+import { sleep } from '../helpers/sleep.js';
 
 const INSTANCE_TIMEOUT = 1_000;
 let redis: TestRedis;

@@ -10,7 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LoadBalancer, startLoadBalancer } from '../../scripts/load-balancer.js';
 import { call, type Client, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { type ChildInstance, getJson, killInstance, sleep, spawnInstance } from './cluster.js';
+import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
+import { getJson } from '../helpers/http.js';
+import { sleep } from '../helpers/sleep.js';
 
 let redis: TestRedis;
 let one: ChildInstance | undefined;

@@ -23,7 +23,7 @@ import { io as connectClient } from 'socket.io-client';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 
 type Kind = 'pubsub' | 'streams';
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/sleep.js';
 
 /** The options app.ts gives its adapter connections. */
 const redisOptions = (name: string): RedisOptions => ({

@@ -14,7 +14,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { getJson, sleep } from './cluster.js';
+import { getJson } from '../helpers/http.js';
+import { sleep } from '../helpers/sleep.js';
 
 let redis: TestRedis;
 let servers: TestServer[] = [];

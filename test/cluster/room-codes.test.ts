@@ -9,7 +9,7 @@ import { generateRoomCode } from '../../src/domain/room-code.js';
 import { call, type Client, closeAllClients, connect } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { getJson } from './cluster.js';
+import { getJson } from '../helpers/http.js';
 
 const CONTESTED = 'QQQQQQ';
 /** Fewer than the 8 attempts a create makes, so every create still succeeds. */

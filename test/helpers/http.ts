@@ -1,9 +1,31 @@
-/** REST calls against a test server: JSON in, status + parsed JSON (or null) out. */
+/**
+ * HTTP against test servers, for tests and the bench (plain Node: no vitest): REST calls
+ * (JSON in, status + parsed JSON or null out) and JSON probes with a timeout.
+ */
 export interface HttpResult {
   status: number;
   body: any;
   text: string;
   headers: Headers;
+}
+
+export type HttpReply = HttpResult;
+
+/**
+ * GET `url` and parse the body as JSON (null when it is not JSON); rejects only on a
+ * network error or after `timeoutMs`. `connection: close`, so no kept-alive socket holds
+ * a server open at close.
+ */
+export async function getJson(url: string, timeoutMs = 5_000): Promise<HttpResult> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { connection: 'close' } });
+  const text = await res.text();
+  let body: any = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = null;
+  }
+  return { status: res.status, body, text, headers: res.headers };
 }
 
 export interface HttpOptions {

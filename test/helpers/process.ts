@@ -4,7 +4,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { trackChild } from './children.js';
+import { getJson } from './http.js';
 import { freePort } from './ports.js';
+import { sleep } from './sleep.js';
+import { TEST_ENV } from './test-env.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,25 +29,13 @@ export interface ServerProcess {
   exited: Promise<ProcessExit>;
 }
 
-/** Every server child still alive, so none outlives the test process. */
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
-
 /**
  * `node --import tsx src/server.ts` from the repository root with exactly `env`, stdout and
  * stderr piped (the caller reads them). SIGKILLed if still running when the test process exits.
  */
 export function spawnServerProcess(env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<ProcessExit> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  const exited = new Promise<ProcessExit>((resolve) =>
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal, at: Date.now() });
-    }),
-  );
+  const child = trackChild(spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const exited = new Promise<ProcessExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   return { child, exited };
 }
 
@@ -79,4 +71,88 @@ export async function waitUntilHealthy(p: ServerProcess, timeoutMs = 15_000): Pr
 /** Kills a child that is still running (test cleanup). */
 export function killIfRunning(p: ServerProcess | undefined): void {
   if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+}
+
+// ------------------------------------------------------------------ cluster instances
+
+const START_TIMEOUT_MS = 20_000;
+
+export interface ChildInstance {
+  id: string;
+  port: number;
+  url: string;
+  pid: number;
+  /** stdout + stderr so far (for failure messages). */
+  output(): string;
+  /** Sends a signal to exactly this process. */
+  signal(sig: NodeJS.Signals): void;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface SpawnOptions {
+  redisUrl: string;
+  id: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * `node --import tsx src/server.ts` on a free port, exactly as an operator runs it
+ * (env PORT, REDIS_URL, INSTANCE_ID, ...); resolves once /health answers 200.
+ */
+export async function spawnInstance(opts: SpawnOptions): Promise<ChildInstance> {
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    ...TEST_ENV,
+    LOG_LEVEL: 'warn',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    REDIS_URL: opts.redisUrl,
+    INSTANCE_ID: opts.id,
+    SHUTDOWN_GRACE_MS: '5000',
+    ...opts.env,
+  };
+  const { child, exited } = spawnServerProcess(env);
+  let out = '';
+  const keep = (c: Buffer) => {
+    out = (out + c.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let dead = false;
+  void exited.then(() => (dead = true));
+  for (;;) {
+    if (dead) throw new Error(`instance ${opts.id} exited during start:\n${out}`);
+    try {
+      if ((await getJson(`${url}/health`, 1_000)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`instance ${opts.id} not healthy within ${START_TIMEOUT_MS} ms:\n${out}`);
+    }
+    await sleep(100);
+  }
+  return {
+    id: opts.id,
+    port,
+    url,
+    pid: child.pid!,
+    output: () => out,
+    signal: (sig) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    },
+    exited,
+  };
+}
+
+/** SIGKILL and wait for the exit (cleanup in afterAll). */
+export async function killInstance(inst: ChildInstance | undefined): Promise<void> {
+  if (!inst) return;
+  inst.signal('SIGKILL');
+  await inst.exited;
 }

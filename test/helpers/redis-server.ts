@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
+import { exitOf, trackChild } from './children.js';
 import { freePort } from './ports.js';
 
 export interface TestRedis {
@@ -22,28 +23,6 @@ export interface TestRedis {
 
 const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 const START_TIMEOUT_MS = 5_000;
-
-/** Every child still alive, so none outlives the test process. */
-const live = new Set<ChildProcess>();
-let cleanupInstalled = false;
-
-function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  const killAll = () => {
-    for (const child of live) child.kill('SIGKILL');
-    live.clear();
-  };
-  process.on('exit', killAll);
-  // 'exit' does not run on a fatal signal: kill the children, then let the signal act
-  // as it would have unless someone else handles it.
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      killAll();
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    });
-  }
-}
 
 /** One PING over a raw socket; true on +PONG. */
 function pingOnce(port: number): Promise<boolean> {
@@ -64,20 +43,18 @@ function pingOnce(port: number): Promise<boolean> {
   });
 }
 
-const exited = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+export interface RedisOptions {
+  /** Runs redis-server under these commands, e.g. `['taskset', '-c', '0']` (the bench pins it). */
+  prefix?: string[];
+}
 
 /** Spawns redis-server on `port` and waits until it answers PING; rejects if it dies first. */
-async function spawnOn(port: number): Promise<ChildProcess> {
-  installCleanup();
-  const child = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
+async function spawnOn(port: number, opts: RedisOptions): Promise<ChildProcess> {
+  const argv = [...(opts.prefix ?? []), REDIS_BIN, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = trackChild(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   child.stdout?.on('data', (c) => (output += c.toString()));
   child.stderr?.on('data', (c) => (output += c.toString()));
-  child.once('exit', () => live.delete(child));
   let spawnError: Error | null = null;
   child.once('error', (e) => (spawnError = e));
 
@@ -103,11 +80,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
-  await exited(child);
+  await exitOf(child);
   clearTimeout(timer);
 }
 
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
   // The port is free when probed but may be taken before redis binds it: try a few.
   let child: ChildProcess | undefined;
   let port = 0;
@@ -115,7 +92,7 @@ export async function startRedis(): Promise<TestRedis> {
   for (let attempt = 0; attempt < 5 && !child; attempt++) {
     port = await freePort();
     try {
-      child = await spawnOn(port);
+      child = await spawnOn(port, opts);
     } catch (e) {
       lastError = e;
     }
@@ -136,7 +113,7 @@ export async function startRedis(): Promise<TestRedis> {
     async restart() {
       // Also waits for the exit of a process `kill()` just signalled, so the port is free.
       await stopChild(current);
-      current = await spawnOn(port);
+      current = await spawnOn(port, opts);
     },
   };
 }

@@ -2,11 +2,21 @@
  * A real focusroom server on port 0 for tests. Tests pass env overrides exactly as an
  * operator would; defaults only silence logs and lift the per-address limits that a
  * test (hundreds of clients from 127.0.0.1) would otherwise hit.
+ *
+ * One way to start one: `newServer(env, deps)`, which registers its own teardown
+ * (./teardown.ts: after the test when started in a test, after the file when started in
+ * beforeAll), so no file writes an afterAll for it; `close()` may still be called early
+ * (a test that checks shutdown), the teardown then does nothing. `useSharedServer` is
+ * newServer in beforeAll plus closing this file's clients after each test.
  */
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterEach, beforeAll } from 'vitest';
 import { type App, type AppDeps, buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { closeAllClients } from './client.js';
+import { LIFTED_ABUSE_BOUNDS, TEST_ENV } from './test-env.js';
+import { once, registerTeardown } from './teardown.js';
+
+export { LIFTED_ABUSE_BOUNDS, TEST_ENV };
 
 export interface TestServer {
   app: App;
@@ -14,38 +24,19 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/**
- * The DESIGN.md §11 per-address and load bounds, lifted: a test's hundreds of clients come
- * from one address (127.0.0.1) at once, on a loaded machine. Spread it into the env of a
- * spawned server too; the abuse tests set their own.
- */
-export const LIFTED_ABUSE_BOUNDS: Record<string, string> = {
-  RATE_ADDRESS_EVENTS_PER_SEC: '10000000',
-  RATE_INSTANCE_EVENTS_PER_SEC: '10000000',
-  EVENT_LOOP_LAG_SHED_MS: '60000',
-  MAX_CONNECTIONS_PER_ADDRESS: '10000000',
-  MAX_PENDING_PER_ADDRESS: '1000000',
-  RATE_ROOM_CONTROLS_PER_MIN: '1000000',
-};
 
-export const TEST_ENV: Record<string, string> = {
-  PORT: '0',
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'silent',
-  RATE_CONNECTIONS_PER_MIN: '1000000',
-  RATE_SOCKET_EVENTS_PER_SEC: '1000',
-  RATE_CREATES_PER_MIN: '1000000',
-  RATE_JOIN_FAILURES_PER_MIN: '1000000',
-  // Per-address and load bounds (§11) lifted too; tests of those set their own.
-  ...LIFTED_ABUSE_BOUNDS,
-};
-
-export async function startServer(env: Record<string, string> = {}, deps: AppDeps = {}): Promise<TestServer> {
+/** Starts a server and registers its teardown (see the top of this file). */
+export async function newServer(env: Record<string, string> = {}, deps: AppDeps = {}): Promise<TestServer> {
   const config = loadConfig({ ...TEST_ENV, ...env });
   const app = await buildApp(config, deps);
+  const close = once(() => app.close());
+  registerTeardown(close);
   const url = await app.listen();
-  return { app, url, close: () => app.close() };
+  return { app, url, close };
 }
+
+/** The former name of `newServer` (same function: it registers its teardown too). */
+export const startServer = newServer;
 
 export interface SharedServer extends TestServer {
   /** The stored room's current seq. */
@@ -64,9 +55,8 @@ export function useSharedServer(env: Record<string, string> = {}, deps: AppDeps 
     return server;
   };
   beforeAll(async () => {
-    server = await startServer(env, deps);
+    server = await newServer(env, deps);
   });
-  afterAll(() => current().close());
   afterEach(() => closeAllClients());
   return {
     get app() {

@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import { ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH } from '../../src/contract/limits.js';
+import { sleep } from './sleep.js';
 
 export const ROOM_CODE_RE = new RegExp(`^[${ROOM_CODE_ALPHABET}]{${ROOM_CODE_LENGTH}}$`);
 
@@ -131,17 +132,4 @@ export function withoutOk(reply: any): any {
 }
 
 /** A fixed window in which a duplicate or unwanted event would have arrived. */
-export const quietWindow = (ms = 250) => new Promise((r) => setTimeout(r, ms));
-
-/** GET JSON from the test server. */
-export async function getJson(url: string): Promise<{ status: number; body: any; text: string; headers: Headers }> {
-  const res = await fetch(url);
-  const text = await res.text();
-  let body: any = null;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = null;
-  }
-  return { status: res.status, body, text, headers: res.headers };
-}
+export const quietWindow = (ms = 250) => sleep(ms);

@@ -2,17 +2,13 @@
  * A real countdown: whole-second ticks on time, aligned to ends_at, then session_completed
  * exactly once per client at ends_at with per-participant results.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, type Client, closeAllClients, connect, record, roomWith, waitFor } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import type { ParticipantResult } from '../../src/contract/events.js';
+import { call, type Client, connect, record, roomWith, waitFor } from '../helpers/client.js';
+import { useSharedServer } from '../helpers/server.js';
 import { expectSnapshot, quietWindow } from '../helpers/shapes.js';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(() => server.close());
-afterEach(() => closeAllClients());
+const server = useSharedServer();
 
 /** Ticks must arrive at most this late, and never more than EARLY_MS early, relative to their due time. */
 const LATE_MS = 50;
@@ -43,8 +39,8 @@ describe('a 3 s countdown with three clients', () => {
     const clients = await Promise.all([connect(server.url), connect(server.url), connect(server.url)]);
     const [host, quitter, pauser] = clients as [Client, Client, Client];
     const { created, joined } = await roomWith(host, [quitter, pauser], { session_duration: 3_000 });
-    const ticks = clients.map((c) => record<Tick>(c, 'time_update'));
-    const done = clients.map((c) => record<any>(c, 'session_completed'));
+    const ticks = clients.map((c) => record(c, 'time_update'));
+    const done = clients.map((c) => record(c, 'session_completed'));
     const starts = clients.map((c) => waitFor(c, 'session_started'));
 
     const started = await call(host, 'start_session');
@@ -85,7 +81,7 @@ describe('a 3 s countdown with three clients', () => {
     const results = done[0]![0]!.results;
     expect(done[1]![0]!.results).toEqual(results);
     for (const r of results) expect(Object.keys(r).sort()).toEqual(['focused_ms', 'participant_id', 'pauses', 'status', 'user_name']);
-    const [hostR, quitR, pauseR] = results;
+    const [hostR, quitR, pauseR] = results as [ParticipantResult, ParticipantResult, ParticipantResult];
     expect(hostR).toEqual({ participant_id: created.participant_id, user_name: 'Host', status: 'completed', focused_ms: 3_000, pauses: 0 });
     expect(quitR).toMatchObject({ participant_id: joined[0]!.participant_id, user_name: 'Guest1', status: 'failed', pauses: 0 });
     expect(quitR.focused_ms).toBeGreaterThanOrEqual(0);
@@ -122,8 +118,8 @@ describe('pause and resume over real time', () => {
     expectSnapshot(gp.session, { status: 'paused', is_creator: false });
     expect(gp.session.time_left_ms).toBe(remaining);
 
-    const ticks = record<Tick>(host, 'time_update');
-    const guestTicks = record<Tick>(guest, 'time_update');
+    const ticks = record(host, 'time_update');
+    const guestTicks = record(guest, 'time_update');
     await quietWindow(500); // the pause itself: nothing may tick
     expect(ticks).toEqual([]);
 

@@ -3,17 +3,12 @@
  * only listens to the Fidan events. The whole flow must work for it unchanged.
  * DISCONNECT_GRACE_MS=0 gives Fidan's behaviour of leaving the room on disconnect.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Client, closeAllClients, connect, eventually, waitFor } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type Client, connect, eventually, waitFor } from '../helpers/client.js';
+import { useSharedServer } from '../helpers/server.js';
 import { expectJoinedPayload, expectSnapshot, quietWindow } from '../helpers/shapes.js';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer({ DISCONNECT_GRACE_MS: '0' });
-});
-afterAll(() => server.close());
-afterEach(() => closeAllClients());
+const server = useSharedServer({ DISCONNECT_GRACE_MS: '0' });
 
 const FIDAN_EVENTS = [
   'session_created',

@@ -21,11 +21,11 @@
  * above maxHttpBufferSize.
  */
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_EVENT_NAMES, CLIENT_STATUSES, type ClientEventName } from '../../src/contract/schemas.js';
 import { LIMITS, ROOM_CODE_ALPHABET } from '../../src/contract/limits.js';
-import { call, type Client, closeAllClients, connect, record, roomWith, waitFor } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { call, callUnchecked, type Client, connect, record, roomWith, waitFor } from '../helpers/client.js';
+import { useSharedServer } from '../helpers/server.js';
 import { badAck, isWireErrorCode, leaks, RawClient } from './hardening-support.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
@@ -42,13 +42,8 @@ const TICK_LATENESS_MAX_MS = 500;
 
 const RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 
-let server: TestServer;
-beforeAll(async () => {
-  // Per-socket rate limit high: the fuzz is about validation, not the limiter.
-  server = await startServer({ RATE_SOCKET_EVENTS_PER_SEC: '100000' });
-});
-afterAll(() => server.close());
-afterEach(() => closeAllClients());
+// Per-socket rate limit high: the fuzz is about validation, not the limiter.
+const server = useSharedServer({ RATE_SOCKET_EVENTS_PER_SEC: '100000' });
 
 /** GET /session/:code (counts and seq only). */
 async function sessionInfo(code: string): Promise<{ seq: number; status: string; participants: number; [k: string]: unknown }> {
@@ -424,7 +419,7 @@ describe('payload fuzzing against a live server', () => {
     for (let extra = 1; completedB.length === 0 && Date.now() - t0 < 30_000; extra++) await run(10, extra);
     const fuzzMs = Date.now() - t0;
     // Let the ack-less calls' error events arrive.
-    await call(fuzzers[0]!, 'no_such_event');
+    await callUnchecked(fuzzers[0]!, 'no_such_event');
     console.log(`fuzz: ${sent} calls (${acked} with ack) in ${fuzzMs} ms; replies ${JSON.stringify(Object.fromEntries(codes))}`);
 
     expect(sent).toBeGreaterThanOrEqual(RUNS * BATCH);
@@ -593,7 +588,7 @@ describe('payload fuzzing against a live server', () => {
   it('closes only the connection that sends a frame above maxHttpBufferSize', async () => {
     const [host, guest, other] = await Promise.all([connect(server.url), connect(server.url), connect(server.url)]);
     await roomWith(host, [guest]);
-    const gone = waitFor<string>(guest, 'disconnect', 5_000);
+    const gone = waitFor(guest, 'disconnect', 5_000);
     const drop = waitFor(host, 'participant_connection', 5_000);
     (guest as unknown as { emit(e: string, p: unknown): void }).emit('add_task', { title: 'x'.repeat(LIMITS.maxFrameBytes + 1_000) });
     expect(await gone).toMatch(/transport (close|error)/);

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/contract/limits.js';
 import { tokenMatches, hashToken } from '../../src/domain/tokens.js';
 import { StoreUnavailable } from '../../src/store/store-errors.js';
-import { call, type Client, closeAllClients, connect, eventually, record, roomWith } from '../helpers/client.js';
+import { call, callUnchecked, type Client, closeAllClients, connect, eventually, record, roomWith } from '../helpers/client.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { badAck, LEAK, spawnServer } from './hardening-support.js';
@@ -27,7 +27,7 @@ describe('limits on names, titles, tasks and rooms per socket', () => {
 
   it(`user_name: 1–${LIMITS.userNameMax} characters after trimming, in code points, no control characters, never coerced`, async () => {
     const s = await connect(server.url);
-    const create = (user_name: unknown) => call(s, 'create_session', { user_name });
+    const create = (user_name: unknown) => callUnchecked(s, 'create_session', { user_name });
     const refused = { ok: false, error: { code: 'invalid_payload' } };
     for (const bad of ['', '   ', 'n'.repeat(LIMITS.userNameMax + 1), '\u{1F600}'.repeat(LIMITS.userNameMax + 1), 'a\u0000b', 'tab\there', 'lone\uD800', 'bell\u0007', 42, null, ['x'], { first: 'x' }]) {
       expect(await create(bad), JSON.stringify(bad)).toMatchObject(refused);

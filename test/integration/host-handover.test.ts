@@ -2,17 +2,13 @@
  * leave_session: participant_left to the others, host hand-over to the longest-present,
  * and the room deleted when its last participant leaves.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { expectAckError, expectSnapshot, getJson, quietWindow } from '../helpers/shapes.js';
+import { describe, expect, it } from 'vitest';
+import { call, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
+import { useSharedServer } from '../helpers/server.js';
+import { expectAckError, expectSnapshot, quietWindow } from '../helpers/shapes.js';
+import { getJson } from '../helpers/http.js';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(() => server.close());
-afterEach(() => closeAllClients());
+const server = useSharedServer();
 
 /** Every event a client receives, in arrival order. */
 function journal(c: any): Array<{ event: string; data: any }> {
@@ -27,7 +23,7 @@ describe('leave_session', () => {
     const [host, g1, g2] = clients;
     const { joined, code } = await roomWith(host!, [g1!, g2!]);
     const logs = clients.map(journal);
-    const got = [waitFor(host!, 'participant_left'), waitFor(g2!, 'participant_left')];
+    const got = [waitFor(host!, 'participant_left'), waitFor(g2!, 'participant_left')] as const;
     expect(await call(g1!, 'leave_session', {})).toEqual({ ok: true });
     const [h, g] = await Promise.all(got);
     expect(Object.keys(g).sort()).toEqual(['participant_id', 'reason', 'seq', 'session']);

@@ -2,17 +2,12 @@
  * HTTP: /health (and draining), /session/:code (Fidan fields, nothing identifying),
  * /metrics (Prometheus text), and the web client at /.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, closeAllClients, connect, roomWith, waitFor } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { getJson } from '../helpers/shapes.js';
+import { describe, expect, it } from 'vitest';
+import { call, connect, roomWith, waitFor } from '../helpers/client.js';
+import { useSharedServer } from '../helpers/server.js';
+import { getJson } from '../helpers/http.js';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(() => server.close());
-afterEach(() => closeAllClients());
+const server = useSharedServer();
 
 describe('GET /health', () => {
   it('200 with status ok, instance, uptime, sessions, connections and redis disabled', async () => {
@@ -127,11 +122,7 @@ describe('GET /', () => {
 });
 
 describe('draining', () => {
-  let drained: TestServer;
-  beforeAll(async () => {
-    drained = await startServer();
-  });
-  afterAll(() => drained.close());
+  const drained = useSharedServer();
 
   it('/health turns 503 draining and new connections are refused; existing ones keep working', async () => {
     const [a, b] = await Promise.all([connect(drained.url), connect(drained.url)]);

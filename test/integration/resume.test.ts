@@ -3,18 +3,13 @@
  * a new socket with the token gets it back with the events it missed; after the grace the
  * participant leaves with reason timeout (and hands the host role over).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, type Client, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { call, type Client, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
+import { useSharedServer } from '../helpers/server.js';
 import { expectAckError, expectJoinedPayload, expectSnapshot, quietWindow, withoutOk } from '../helpers/shapes.js';
 
 const GRACE = 1_000;
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer({ DISCONNECT_GRACE_MS: String(GRACE) });
-});
-afterAll(() => server.close());
-afterEach(() => closeAllClients());
+const server = useSharedServer({ DISCONNECT_GRACE_MS: String(GRACE) });
 
 const resumeArgs = (code: string, reply: any, lastSeq?: number) => ({
   room_code: code,

@@ -2,18 +2,14 @@
  * ROOM_TTL_MS: an idle room is deleted that long after its last change and its clients get
  * room_closed; a running countdown keeps its room alive until it ends.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, closeAllClients, connect, record, roomWith, waitFor } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { expectAckError, getJson, quietWindow } from '../helpers/shapes.js';
+import { describe, expect, it } from 'vitest';
+import { call, connect, record, roomWith, waitFor } from '../helpers/client.js';
+import { useSharedServer } from '../helpers/server.js';
+import { expectAckError, quietWindow } from '../helpers/shapes.js';
+import { getJson } from '../helpers/http.js';
 
 const TTL = 1_500;
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer({ ROOM_TTL_MS: String(TTL) });
-});
-afterAll(() => server.close());
-afterEach(() => closeAllClients());
+const server = useSharedServer({ ROOM_TTL_MS: String(TTL) });
 
 describe('an idle room', () => {
   it('is closed TTL after its last change: room_closed to every client, then 404', async () => {

@@ -1,13 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, closeAllClients, connect, record, roomWith, waitFor } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { call, connect, record, roomWith, waitFor } from '../helpers/client.js';
+import { useSharedServer } from '../helpers/server.js';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(() => server.close());
-afterEach(() => closeAllClients());
+const server = useSharedServer();
 
 describe('a 2 s countdown end to end', () => {
   it('ticks whole seconds and completes once per client', async () => {
