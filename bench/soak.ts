@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { deployedNodeFlags } from './lib/deployed-flags.js';
+import { sleep } from '../test/helpers/sleep.js';
 
 // ---------------------------------------------------------------- options
 
@@ -159,7 +160,6 @@ let running = true;
 let url = '';
 const sockets = new Set<Client>();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
 
 function connectClient(): Promise<Client | null> {

@@ -54,7 +54,8 @@ export interface Child {
   output(): string;
 }
 
-export function spawnChild(cmd: string, args: string[], opts: SpawnOptions): Child {
+/** The commands a child runs under: `prlimit` for its open files, `taskset -c` for its cores (both exec the program). */
+export function launchPrefix(opts: Pick<SpawnOptions, 'cpus' | 'nofile'>): string[] {
   const prefix: string[] = [];
   if (opts.nofile) {
     const { soft, hard } = nofileLimits();
@@ -64,7 +65,11 @@ export function spawnChild(cmd: string, args: string[], opts: SpawnOptions): Chi
     }
   }
   if (opts.cpus !== null && tools.taskset) prefix.push('taskset', '-c', opts.cpus);
-  const argv = [...prefix, cmd, ...args];
+  return prefix;
+}
+
+export function spawnChild(cmd: string, args: string[], opts: SpawnOptions): Child {
+  const argv = [...launchPrefix(opts), cmd, ...args];
   const out: string[] = [];
   const proc = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', opts.quiet ? 'pipe' : 'inherit', opts.quiet ? 'pipe' : 'inherit', ...(opts.ipc ? (['ipc'] as const) : [])],

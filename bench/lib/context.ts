@@ -1,0 +1,119 @@
+/**
+ * What every scenario runs on: the options, the core plan (servers and redis-server on
+ * core 0, client workers and this harness on the others, with taskset), and the child
+ * processes — focusroom servers (bench/server-entry.mjs), the raw `ws` baseline and the
+ * client workers (bench/clients.ts) — all spoken to over IPC (lib/procs.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Options } from './options.js';
+import { NodeChild, spawnChild, tools } from './procs.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Cores this harness may use, read before it pins itself to the client cores. */
+export const NPROC = os.availableParallelism();
+
+/** A worker process and how many of the connections it holds. */
+export type Worker = { w: NodeChild; count: number };
+
+export interface Cores {
+  server: string | null;
+  clients: string | null;
+  description: string;
+}
+
+export function planCores(pin: boolean): Cores {
+  const n = NPROC;
+  if (!pin) return { server: null, clients: null, description: `not pinned (${n} cores shared by everything)` };
+  if (!tools.taskset) return { server: null, clients: null, description: `not pinned: taskset not found (${n} cores shared)` };
+  if (n < 2) return { server: null, clients: null, description: 'not pinned: 1 core' };
+  const clients = n === 2 ? '1' : `1-${n - 1}`;
+  // The harness itself does little, but it should not share the server's core either.
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', clients, String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    /* not fatal */
+  }
+  return { server: '0', clients, description: `server(s) and redis-server on core 0; client workers and harness on core${n === 2 ? '' : 's'} ${clients} (taskset)` };
+}
+
+const LIFTED_LIMITS = {
+  RATE_CONNECTIONS_PER_MIN: '10000000',
+  RATE_SOCKET_EVENTS_PER_SEC: '100000',
+  RATE_CREATES_PER_MIN: '1000000',
+  RATE_JOIN_FAILURES_PER_MIN: '1000000',
+};
+
+export class Ctx {
+  constructor(
+    readonly opts: Options,
+    readonly cores: Cores,
+  ) {}
+
+  nodeArgs(): string[] {
+    return this.opts.runtime === 'src' ? ['--import', 'tsx'] : [];
+  }
+
+  async focusroom(name: string, conns: number, env: Record<string, string> = {}): Promise<NodeChild & { url: string }> {
+    const child = spawnChild(process.execPath, [...this.nodeArgs(), ...this.opts.serverNodeArgs, '--expose-gc', join(ROOT, 'bench/server-entry.mjs')], {
+      cpus: this.cores.server,
+      nofile: conns + 1024,
+      ipc: true,
+      quiet: true,
+      logName: name,
+      env: {
+        NODE_ENV: 'production',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        INSTANCE_ID: name,
+        BENCH_APP_DIR: this.opts.runtime,
+        ...LIFTED_LIMITS,
+        ...env,
+      },
+    });
+    const server = new NodeChild(name, child);
+    const ready = await server.ready;
+    return Object.assign(server, { url: ready.url! });
+  }
+
+  async wsBaseline(conns: number): Promise<NodeChild & { url: string }> {
+    const child = spawnChild(process.execPath, [...this.opts.serverNodeArgs, join(ROOT, 'bench/ws-baseline.mjs')], { cpus: this.cores.server, nofile: conns + 1024, ipc: true, quiet: true, logName: 'ws-baseline' });
+    const server = new NodeChild('ws-baseline', child);
+    const ready = await server.ready;
+    return Object.assign(server, { url: ready.url! });
+  }
+
+  /** `count` connections split over the workers in whole rooms of 4. */
+  async workers(count: number): Promise<Worker[]> {
+    const n = Math.max(1, Math.min(this.opts.workers, count / 4));
+    const rooms = count / 4;
+    const out: Worker[] = [];
+    for (let i = 0; i < n; i++) {
+      const share = (Math.floor(rooms / n) + (i < rooms % n ? 1 : 0)) * 4;
+      const child = spawnChild(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/clients.ts')], { cpus: this.cores.clients, nofile: share + 1024, ipc: true, quiet: true, logName: `clients-${i}` });
+      const w = new NodeChild(`clients-${i}`, child);
+      out.push({ w, count: share });
+    }
+    await Promise.all(out.map((o) => o.w.ready));
+    return out;
+  }
+}
+
+export async function stopAll(children: Array<NodeChild | null | undefined>): Promise<void> {
+  await Promise.all(children.filter((c): c is NodeChild => Boolean(c)).map((c) => c.stop()));
+}
+
+
+/** Countdowns long enough to outlast any run. */
+export const SESSION_MS = 30 * 60_000;
+
+export function profileFile(opts: Options, name: string): string {
+  const dir = join(dirname(opts.out), 'profiles');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${name}-${Date.now()}.cpuprofile`);
+}
+

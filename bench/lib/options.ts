@@ -1,0 +1,150 @@
+/**
+ * `npm run bench` options, parsed with `util.parseArgs` (strict: an unknown option is an
+ * error). Scenario names come from the registry (bench/scenarios/index.ts).
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { deployedNodeFlags } from './deployed-flags.js';
+
+export interface Options {
+  clients: number;
+  only: string[];
+  quick: boolean;
+  warmupS: number;
+  windowS: number;
+  workers: number;
+  runtime: 'dist' | 'src';
+  build: boolean;
+  pin: boolean;
+  profile: boolean;
+  profileS: number;
+  out: string;
+  memoryClients: number;
+  joinPool: number;
+  joinStepS: number;
+  joinRates: number[];
+  idleS: number;
+  /** abuse: seconds per phase, and whether the §11 bounds are lifted ("before"). */
+  abuseWindowS: number;
+  abuseUnbounded: boolean;
+  timeoutS: number;
+  /** Extra node flags for the server processes, focusroom and ws baseline (experiments, e.g. --trace-gc). */
+  serverNodeArgs: string[];
+}
+
+export function helpText(scenarios: readonly string[]): string {
+  return `usage: npm run bench -- [options]
+  --clients N        connections for ws/ticks/memory/cluster (default 10000; quick 400)
+  --only LIST        comma list of: ${scenarios.join(', ')} (default: all)
+  --quick            small and short: windows of a few seconds
+  --warmup S         seconds of ticking before a window (default 5; quick 2)
+  --window S         measurement window in seconds (default 60, so a major GC usually falls inside; quick 4)
+  --idle S           cluster: Redis baseline window with rooms seated, no countdown (default 10; quick 2)
+  --workers N        client processes (default 4)
+  --runtime R        dist (build, then plain node; default) or src (node --import tsx)
+  --no-build         with --runtime dist: use dist/ as it is
+  --no-pin           do not pin servers/clients to separate cores
+  --profile          CPU-profile the server over an extra window after the measured one (ws, ticks, join)
+  --abuse-window S   abuse: seconds per phase (default 30; quick 8)
+  --abuse-unbounded  abuse: lift every §11 bound by env (an approximation of before issue 11)
+  --memory-clients N participants for the memory scenario (default: --clients)
+  --join-pool N      connected sockets reused by the join scenario (default min(clients, 2000))
+  --join-step S      seconds per join rate step (default 3; quick 1.5)
+  --join-rates LIST  rooms/s steps (default 50,100,200,400,600,800,1000,1300,1600,2000,2500,3000)
+  --out FILE         JSON results (default .bench-out/bench-<time>.json, also .bench-out/latest.json)
+  (env BENCH_LOG_DIR=dir copies every child's output to dir/<name>.log;
+   BENCH_STALL_MS=n makes the focusroom server log every event-loop gap over n ms with its uptime,
+   to line stalls up with --trace-gc; BENCH_PROMOTED_S=s samples, after the window, s seconds of the
+   allocations that outlive the young generation into .bench-out/profiles/promoted-*.heapprofile)
+  --timeout S        hard bound on the whole run (default 1800)
+  --server-node-args=FLAGS   node flags for the servers, focusroom and ws baseline, space-separated
+                     (default: the deployed ones, from package.json's "start"; --server-node-args= for
+                     Node's defaults; add --trace-gc with BENCH_LOG_DIR to see the GCs)`;
+}
+
+const str = { type: 'string' } as const;
+const bool = { type: 'boolean' } as const;
+const SPEC = {
+  clients: str,
+  only: str,
+  quick: bool,
+  warmup: str,
+  window: str,
+  idle: str,
+  workers: str,
+  runtime: str,
+  'no-build': bool,
+  'no-pin': bool,
+  profile: bool,
+  'memory-clients': str,
+  'join-pool': str,
+  'join-step': str,
+  'join-rates': str,
+  out: str,
+  timeout: str,
+  'server-node-args': str,
+  'abuse-window': str,
+  'abuse-unbounded': bool,
+  help: bool,
+} as const;
+
+/** `argv` (without node and the script) → Options; throws with the help text on a bad option. `root` is the repository. */
+export function parseOptions(argv: string[], scenarios: readonly string[], root: string): Options {
+  const help = helpText(scenarios);
+  let values: ReturnType<typeof parseArgs<{ options: typeof SPEC; strict: true }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: argv, options: SPEC, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n${help}`);
+  }
+  if (values.help) {
+    console.log(help);
+    process.exit(0);
+  }
+  const num = (k: keyof typeof SPEC, def: number): number => {
+    const v = values[k];
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (typeof v !== 'string' || !Number.isFinite(n) || n <= 0) throw new Error(`--${k} needs a positive number`);
+    return n;
+  };
+  const quick = values.quick === true;
+  const clients = Math.floor(num('clients', quick ? 400 : 10_000) / 4) * 4;
+  if (clients < 8) throw new Error('--clients must be at least 8');
+  if (clients > 20_000) throw new Error('--clients is capped at 20000 (one loopback machine)');
+  const only = values.only !== undefined ? values.only.split(',').map((s) => s.trim()) : [...scenarios];
+  for (const s of only) if (!scenarios.includes(s)) throw new Error(`unknown scenario "${s}" (one of ${scenarios.join(', ')})`);
+  const runtime = values.runtime ?? 'dist';
+  if (runtime !== 'dist' && runtime !== 'src') throw new Error('--runtime is dist or src');
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return {
+    clients,
+    only,
+    quick,
+    warmupS: num('warmup', quick ? 2 : 5),
+    // Long enough to contain a major GC at 10k+ connections (every ~30 s under ticks).
+    windowS: num('window', quick ? 4 : 60),
+    workers: Math.floor(num('workers', 4)),
+    runtime,
+    build: runtime === 'dist' && !values['no-build'],
+    pin: !values['no-pin'],
+    profile: values.profile === true,
+    profileS: quick ? 3 : 10,
+    out: resolve(root, values.out ?? `.bench-out/bench-${stamp}.json`),
+    memoryClients: Math.floor(num('memory-clients', clients) / 4) * 4,
+    joinPool: Math.floor(num('join-pool', Math.min(clients, quick ? 400 : 2000)) / 4) * 4,
+    joinStepS: num('join-step', quick ? 1.5 : 3),
+    joinRates:
+      values['join-rates'] !== undefined
+        ? values['join-rates'].split(',').map(Number)
+        : quick
+          ? [25, 50, 100, 200]
+          : [50, 100, 200, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3000],
+    idleS: num('idle', quick ? 2 : 10),
+    abuseWindowS: num('abuse-window', quick ? 8 : 30),
+    abuseUnbounded: values['abuse-unbounded'] === true,
+    timeoutS: num('timeout', 1800),
+    // Default: the flags `npm start` and the Dockerfile run the server with.
+    serverNodeArgs: values['server-node-args'] !== undefined ? values['server-node-args'].split(/\s+/).filter(Boolean) : deployedNodeFlags(root),
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * Every bench scenario, in the order `npm run bench` runs them and the summary lists
+ * them. A new scenario is one file in this folder exporting a `Scenario` (scenario.ts)
+ * and one line here.
+ */
+import { abuse } from './abuse.js';
+import { cluster } from './cluster.js';
+import { join } from './join.js';
+import { memory } from './memory.js';
+import { quiet } from './quiet.js';
+import type { Scenario } from './scenario.js';
+import { ticks } from './ticks.js';
+import { ws } from './ws.js';
+
+export const SCENARIOS: Record<string, Scenario> = {
+  ws,
+  ticks,
+  memory,
+  cluster,
+  join,
+  quiet,
+  abuse,
+};

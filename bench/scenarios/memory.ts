@@ -1,0 +1,66 @@
+/** memory: heap and RSS per idle seated participant (forced GC in the server). */
+import { sleep } from '../../test/helpers/sleep.js';
+import { type Ctx, SESSION_MS, stopAll, type Worker } from '../lib/context.js';
+import { connectAll, seatAll, type ServerStats } from '../lib/measure.js';
+import { goal, mb, type Results, round, type Row } from '../lib/report.js';
+import type { Log, Scenario } from './scenario.js';
+
+export interface MemoryResult {
+  participants: number;
+  rooms: number;
+  gced: boolean;
+  baseline: { heapMb: number; rssMb: number };
+  connectedOnly: { heapPerConnKb: number; rssPerConnKb: number };
+  seated: { heapPerConnKb: number; rssPerConnKb: number; externalPerConnKb: number };
+  totals: { heapMb: number; rssMb: number };
+}
+
+async function run(ctx: Ctx, _results: Results, log: Log): Promise<MemoryResult> {
+  const n = ctx.opts.memoryClients;
+  const server = await ctx.focusroom('memory', n);
+  let workers: Worker[] = [];
+  try {
+    await sleep(500);
+    const base = await server.request<ServerStats>({ type: 'stats', gc: true });
+    workers = await ctx.workers(n);
+    await connectAll(workers, 'sio', [server.url]);
+    await sleep(1500);
+    const conn = await server.request<ServerStats>({ type: 'stats', gc: true });
+    const rooms = await seatAll(workers, SESSION_MS);
+    // Let acks, broadcasts and socket write buffers settle before counting what stays.
+    await sleep(3000);
+    const seated = await server.request<ServerStats>({ type: 'stats', gc: true });
+    log(`  ${n} participants in ${rooms} rooms; heap ${mb(base.mem.heapUsed)} → ${mb(seated.mem.heapUsed)} MB, rss ${mb(base.mem.rss)} → ${mb(seated.mem.rss)} MB`);
+    const per = (a: number, b: number) => round((b - a) / n / 1024, 2);
+    return {
+      participants: n,
+      rooms,
+      gced: seated.gced,
+      baseline: { heapMb: mb(base.mem.heapUsed), rssMb: mb(base.mem.rss) },
+      connectedOnly: { heapPerConnKb: per(base.mem.heapUsed, conn.mem.heapUsed), rssPerConnKb: per(base.mem.rss, conn.mem.rss) },
+      seated: {
+        heapPerConnKb: per(base.mem.heapUsed, seated.mem.heapUsed),
+        rssPerConnKb: per(base.mem.rss, seated.mem.rss),
+        externalPerConnKb: per(base.mem.external + base.mem.arrayBuffers, seated.mem.external + seated.mem.arrayBuffers),
+      },
+      totals: { heapMb: mb(seated.mem.heapUsed), rssMb: mb(seated.mem.rss) },
+    };
+  } finally {
+    await stopAll(workers.map((w) => w.w));
+    await server.stop();
+  }
+}
+
+function report(r: Results): Row[] {
+  const m = r.memory as MemoryResult | undefined;
+  if (!m) return [];
+  return [
+    [
+      `3. Memory per idle participant (${m.participants})`,
+      `heap ${m.seated.heapPerConnKb} KB · RSS ${m.seated.rssPerConnKb} KB (connected only: heap ${m.connectedOnly.heapPerConnKb} KB)${m.gced ? '' : ' [no forced GC]'}`,
+      `heap ≤ 12 KB ${goal(m.seated.heapPerConnKb <= 12)}`,
+    ],
+  ];
+}
+
+export const memory: Scenario = { summary: 'heap and RSS per idle seated participant (forced GC in the server)', run, report };
