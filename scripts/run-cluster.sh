@@ -3,11 +3,16 @@
 #
 #   redis-server   127.0.0.1:$REDIS_PORT (6390)   unless REDIS_URL is given
 #   app1, app2     node dist/server.js on 127.0.0.1:3001 / :3002 (REDIS_URL, INSTANCE_ID)
-#   lb             scripts/load-balancer.ts on 127.0.0.1:$LB_PORT (3000), health-checking /health
+#   lb             haproxy on 127.0.0.1:$LB_PORT (3000) with deploy/haproxy.cfg's loopback
+#                  variant (scripts/haproxy-loopback.mjs writes it to $RUN_DIR/haproxy.cfg):
+#                  the load balancer that ships, health-checking /health
 #
 #   scripts/run-cluster.sh            build, start everything, Ctrl-C stops it
 #   SKIP_BUILD=1 scripts/run-cluster.sh
+#   RUNTIME=src scripts/run-cluster.sh   no build: node --import tsx src/server.ts
 #   REDIS_URL=redis://127.0.0.1:6379 APP_PORTS="3001 3002 3003" scripts/run-cluster.sh
+#
+# Needs haproxy (apt-get install haproxy) and redis-server (unless REDIS_URL is given).
 #
 # The PIDs of exactly the processes started here are written to $RUN_DIR/pids
 # ("pid name" lines) and only those are stopped (SIGTERM, then SIGKILL after
@@ -87,7 +92,7 @@ cleanup() {
   # Redis while doing so), Redis last.
   [ "${#first[@]}" -gt 0 ] && stop_group "${first[@]}"
   [ "${#last[@]}" -gt 0 ] && stop_group "${last[@]}"
-  rm -f "$PID_FILE"
+  rm -f "$PID_FILE" "$RUN_DIR/haproxy.cfg"
   rmdir "$RUN_DIR" 2>/dev/null || true
   log "stopped"
   exit "$status"
@@ -119,7 +124,15 @@ http_ok() {
   node -e "fetch(process.argv[1],{signal:AbortSignal.timeout(1000)}).then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))" "$1"
 }
 
-if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -f dist/server.js ]; then
+RUNTIME="${RUNTIME:-dist}"
+case "$RUNTIME" in
+  dist) APP_CMD=(node dist/server.js) ;;
+  src) APP_CMD=(node --import tsx src/server.ts) ;;
+  *) log "RUNTIME is dist or src"; exit 1 ;;
+esac
+command -v haproxy >/dev/null || { log "haproxy not found (apt-get install haproxy)"; exit 1; }
+
+if [ "$RUNTIME" = dist ] && { [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -f dist/server.js ]; }; then
   log "building (npm run build)"
   npm run build --silent
 fi
@@ -141,8 +154,9 @@ backend_args=()
 n=0
 for port in $APP_PORTS; do
   n=$((n + 1))
-  PORT="$port" HOST="$BIND_HOST" INSTANCE_ID="app$n" SHUTDOWN_GRACE_MS="$SHUTDOWN_GRACE_MS" \
-    node dist/server.js &
+  # TRUST_PROXY as in docker-compose.yml: haproxy sets X-Forwarded-For to the real client.
+  PORT="$port" HOST="$BIND_HOST" INSTANCE_ID="app$n" SHUTDOWN_GRACE_MS="$SHUTDOWN_GRACE_MS" TRUST_PROXY=true \
+    "${APP_CMD[@]}" &
   started "app$n" $!
   backend_args+=(--backend "$BIND_HOST:$port")
 done
@@ -154,7 +168,10 @@ for port in $APP_PORTS; do
   wait_for "app$n" 30 "${PID_OF[app$n]}" http_ok "http://$BIND_HOST:$port/health"
 done
 
-node --import tsx scripts/load-balancer.ts --port "$LB_PORT" --host "$BIND_HOST" "${backend_args[@]}" &
+# haproxy in the foreground (-db), as in its container.
+node scripts/haproxy-loopback.mjs --lb-port "$LB_PORT" "${backend_args[@]}" >"$RUN_DIR/haproxy.cfg"
+haproxy -c -q -f "$RUN_DIR/haproxy.cfg"
+haproxy -db -f "$RUN_DIR/haproxy.cfg" &
 started lb $!
 wait_for lb 15 "${PID_OF[lb]}" http_ok "http://$BIND_HOST:$LB_PORT/health"
 

@@ -1,13 +1,13 @@
 /**
  * The docker-compose topology without Docker, on loopback: one redis-server, two
- * focusroom processes, and scripts/load-balancer.ts (round-robin per TCP connection,
+ * focusroom processes, and test/helpers/load-balancer.ts (round-robin per TCP connection,
  * /health checks) in front. Clients know only the load balancer's address and use the
  * WebSocket transport, so no sticky sessions are needed. One instance is then drained
  * with SIGTERM: its clients reconnect through the load balancer, land on the other
  * instance and resume their seats, and the countdown completes once for everyone.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LoadBalancer, startLoadBalancer } from '../../scripts/load-balancer.js';
+import { type LoadBalancer, startLoadBalancer } from '../helpers/load-balancer.js';
 import { call, type Client, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';

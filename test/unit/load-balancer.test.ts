@@ -1,5 +1,5 @@
 /**
- * scripts/load-balancer.ts: the Docker-free stand-in for haproxy. Two tiny
+ * test/helpers/load-balancer.ts: the Docker-free stand-in for haproxy. Two tiny
  * backends answer /health and their name; the LB must alternate between them,
  * skip one whose /health is not 200 (or that refuses connections), pass
  * upgrades through byte for byte, and close everything on close().
@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startLoadBalancer, type LoadBalancer } from '../../scripts/load-balancer.js';
+import { startLoadBalancer, type LoadBalancer } from '../helpers/load-balancer.js';
 
 interface TinyBackend {
   name: string;
@@ -93,7 +93,7 @@ async function upgrade(port: number): Promise<net.Socket> {
   return socket;
 }
 
-describe('load balancer (scripts/load-balancer.ts)', () => {
+describe('load balancer (test/helpers/load-balancer.ts)', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     while (cleanups.length) await cleanups.pop()!();
@@ -207,7 +207,7 @@ describe('load balancer (scripts/load-balancer.ts)', () => {
     cleanups.push(a.close);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'scripts/load-balancer.ts', '--port', '0', '--backend', a.key, '--health-interval', '50'],
+      ['--import', 'tsx', 'test/helpers/load-balancer.ts', '--port', '0', '--backend', a.key, '--health-interval', '50'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     cleanups.push(async () => void child.kill('SIGKILL'));

@@ -1,6 +1,7 @@
 /**
- * A small TCP load balancer for running the docker-compose topology without
- * Docker (scripts/run-cluster.sh, cluster tests). It plays haproxy's part:
+ * A small TCP load balancer: a test fixture (test/cluster/load-balancer.test.ts) with
+ * health checks fast enough for a failover test. scripts/run-cluster.sh runs the real
+ * haproxy with deploy/haproxy.cfg's loopback variant; this plays haproxy's part:
  *
  *  - round-robin over backends, per TCP connection. Bytes are piped untouched,
  *    so HTTP, long-polling and WebSocket upgrades all pass through. There is no
@@ -14,7 +15,7 @@
  *    next check says otherwise) and that client's socket is destroyed.
  *
  * CLI:
- *   npx tsx scripts/load-balancer.ts --port 3000 --backend 127.0.0.1:3001 --backend 127.0.0.1:3002
+ *   npx tsx test/helpers/load-balancer.ts --port 3000 --backend 127.0.0.1:3001 --backend 127.0.0.1:3002
  *     [--host 127.0.0.1] [--health-path /health] [--health-interval 500]
  */
 import net from 'node:net';
@@ -200,7 +201,7 @@ async function main(argv: string[]): Promise<void> {
   });
   if (values.help || values.backend.length === 0) {
     console.log(
-      'usage: tsx scripts/load-balancer.ts --port 3000 [--host 127.0.0.1] --backend HOST:PORT [--backend HOST:PORT ...]\n' +
+      'usage: tsx test/helpers/load-balancer.ts --port 3000 [--host 127.0.0.1] --backend HOST:PORT [--backend HOST:PORT ...]\n' +
         '                                    [--health-path /health] [--health-interval 500]',
     );
     process.exit(values.help ? 0 : 2);
