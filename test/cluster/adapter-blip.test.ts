@@ -9,28 +9,19 @@
  * a timer change.
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
+import { useCluster } from '../helpers/cluster.js';
 import { sleep } from '../helpers/sleep.js';
 
-let redis: TestRedis;
+const cluster = useCluster({ ids: ['blip-a', 'blip-b'], prefix: 'bl:' });
+const servers = cluster.servers;
 let admin: Redis;
-let servers: TestServer[] = [];
 
-beforeAll(async () => {
-  redis = await startRedis();
-  admin = new Redis(redis.url);
-  servers = await Promise.all(['a', 'b'].map((id) => startServer({ REDIS_URL: redis.url, INSTANCE_ID: `blip-${id}` }, { redisPrefix: 'bl:' })));
+beforeAll(() => {
+  admin = new Redis(cluster.redis.url);
 });
-afterAll(async () => {
-  closeAllClients();
-  await Promise.all(servers.map((s) => s.close()));
-  admin?.disconnect();
-  await redis?.stop();
-});
-afterEach(() => closeAllClients());
+afterAll(() => admin?.disconnect());
 
 /** Kills every adapter connection of one instance (its writer, stream reader and subscriber). */
 async function blink(instanceId: string): Promise<number> {

@@ -4,30 +4,21 @@
  * room, the `seq` count (one per event), and what each client received.
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Room } from '../../src/domain/room-state.js';
-import { call, type Client, closeAllClients, connect, eventually } from '../helpers/client.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { call, type Client, connect, eventually } from '../helpers/client.js';
+import { useCluster } from '../helpers/cluster.js';
 import { getJson } from '../helpers/http.js';
 
 const PREFIX = 'cc:';
-let redis: TestRedis;
+const cluster = useCluster({ ids: ['cc-a', 'cc-b'], prefix: PREFIX });
+const servers = cluster.servers;
 let conn: Redis;
-let servers: TestServer[] = [];
 
-beforeAll(async () => {
-  redis = await startRedis();
-  conn = new Redis(redis.url);
-  servers = await Promise.all(['a', 'b'].map((id) => startServer({ REDIS_URL: redis.url, INSTANCE_ID: `cc-${id}` }, { redisPrefix: PREFIX })));
+beforeAll(() => {
+  conn = new Redis(cluster.redis.url);
 });
-afterAll(async () => {
-  closeAllClients();
-  await Promise.all(servers.map((s) => s.close()));
-  conn?.disconnect();
-  await redis?.stop();
-});
-afterEach(() => closeAllClients());
+afterAll(() => conn?.disconnect());
 
 const ROOM_EVENTS = ['participant_joined', 'participant_left', 'participant_connection', 'creator_changed', 'session_started', 'participant_status_updated', 'task_added'];
 

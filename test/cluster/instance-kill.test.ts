@@ -5,10 +5,11 @@
  * deadline lives in the Redis due-queue, so the survivor completes the countdown; the
  * host reconnects to the survivor and resumes its seat with its token.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeAllClients, connect, eventually, record, waitFor } from '../helpers/client.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
+import { newInstance, newRedis } from '../helpers/cluster.js';
+import type { TestRedis } from '../helpers/redis-server.js';
+import type { ChildInstance } from '../helpers/process.js';
 import { getJson } from '../helpers/http.js';
 import { sleep } from '../helpers/sleep.js';
 
@@ -20,15 +21,10 @@ let two: ChildInstance | undefined;
 let three: ChildInstance | undefined;
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await newRedis();
   const env = { DISCONNECT_GRACE_MS: String(GRACE), INSTANCE_TIMEOUT_MS: String(INSTANCE_TIMEOUT) };
-  [one, two, three] = await Promise.all(['node-1', 'node-2', 'node-3'].map((id) => spawnInstance({ redisUrl: redis.url, id, env })));
+  [one, two, three] = await Promise.all(['node-1', 'node-2', 'node-3'].map((id) => newInstance({ redisUrl: redis.url, id, env })));
 }, 40_000);
-afterAll(async () => {
-  closeAllClients();
-  await Promise.all([killInstance(one), killInstance(two), killInstance(three)]);
-  await redis?.stop();
-});
 afterEach(() => closeAllClients());
 
 describe('kill -9 of the instance holding the host', () => {

@@ -7,8 +7,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeAllClients, connect, eventually, record, waitFor } from '../helpers/client.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
+import { newInstance, newRedis } from '../helpers/cluster.js';
+import type { TestRedis } from '../helpers/redis-server.js';
+import type { ChildInstance } from '../helpers/process.js';
 import { sleep } from '../helpers/sleep.js';
 
 const INSTANCE_TIMEOUT = 1_000;
@@ -17,16 +18,12 @@ let one: ChildInstance | undefined;
 let two: ChildInstance | undefined;
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await newRedis();
   const env = { DISCONNECT_GRACE_MS: '10000', INSTANCE_TIMEOUT_MS: String(INSTANCE_TIMEOUT) };
-  [one, two] = await Promise.all(['stall-1', 'stall-2'].map((id) => spawnInstance({ redisUrl: redis.url, id, env })));
+  [one, two] = await Promise.all(['stall-1', 'stall-2'].map((id) => newInstance({ redisUrl: redis.url, id, env })));
 }, 30_000);
-afterAll(async () => {
-  closeAllClients();
-  one?.signal('SIGCONT');
-  await Promise.all([killInstance(one), killInstance(two)]);
-  await redis?.stop();
-});
+// A frozen instance must be woken before the teardown kills it (SIGKILL works anyway; SIGCONT keeps its exit prompt).
+afterAll(() => one?.signal('SIGCONT'));
 afterEach(() => closeAllClients());
 
 describe('an instance that stalls past INSTANCE_TIMEOUT_MS', () => {

@@ -9,8 +9,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LoadBalancer, startLoadBalancer } from '../helpers/load-balancer.js';
 import { call, type Client, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
+import { newInstance, newRedis } from '../helpers/cluster.js';
+import type { TestRedis } from '../helpers/redis-server.js';
+import type { ChildInstance } from '../helpers/process.js';
 import { getJson } from '../helpers/http.js';
 import { sleep } from '../helpers/sleep.js';
 
@@ -21,9 +22,9 @@ let lb: LoadBalancer | undefined;
 let lbUrl = '';
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await newRedis();
   const env = { DISCONNECT_GRACE_MS: '15000', SHUTDOWN_GRACE_MS: '5000' };
-  [one, two] = await Promise.all([spawnInstance({ redisUrl: redis.url, id: 'app1', env }), spawnInstance({ redisUrl: redis.url, id: 'app2', env })]);
+  [one, two] = await Promise.all([newInstance({ redisUrl: redis.url, id: 'app1', env }), newInstance({ redisUrl: redis.url, id: 'app2', env })]);
   lb = await startLoadBalancer({
     port: 0,
     backends: [one!, two!].map((i) => ({ host: '127.0.0.1', port: i.port })),
@@ -34,8 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   closeAllClients();
   await lb?.close();
-  await Promise.all([killInstance(one), killInstance(two)]);
-  await redis?.stop();
 });
 afterEach(() => closeAllClients());
 

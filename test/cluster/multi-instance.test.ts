@@ -4,28 +4,13 @@
  * every instance ticks its own sockets from the same `ends_at`, and completion happens
  * exactly once although three schedulers watch the same due-queue.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, type Client, closeAllClients, connect, eventually, record, waitFor } from '../helpers/client.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { call, type Client, connect, eventually, record, waitFor } from '../helpers/client.js';
+import { useCluster } from '../helpers/cluster.js';
 import { getJson } from '../helpers/http.js';
 import { sleep } from '../helpers/sleep.js';
 
-let redis: TestRedis;
-let servers: TestServer[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  servers = await Promise.all(
-    ['a', 'b', 'c'].map((id) => startServer({ REDIS_URL: redis.url, INSTANCE_ID: `inst-${id}`, DISCONNECT_GRACE_MS: '10000' }, { redisPrefix: 'mi:' })),
-  );
-});
-afterAll(async () => {
-  closeAllClients();
-  await Promise.all(servers.map((s) => s.close()));
-  await redis?.stop();
-});
-afterEach(() => closeAllClients());
+const { servers } = useCluster({ ids: ['inst-a', 'inst-b', 'inst-c'], prefix: 'mi:', env: { DISCONNECT_GRACE_MS: '10000' } });
 
 const [A, B, C] = [0, 1, 2] as const;
 const url = (i: number) => servers[i]!.url;

@@ -10,32 +10,21 @@
  *   connections and its data): commands hang, so a command timeout bounds every answer;
  *   after the freeze the rooms are all there and deadlines that passed meanwhile run.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { call, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
+import { useCluster } from '../helpers/cluster.js';
 import { getJson } from '../helpers/http.js';
 import { sleep } from '../helpers/sleep.js';
 
-let redis: TestRedis;
-let servers: TestServer[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  const env = { REDIS_URL: redis.url, INSTANCE_TIMEOUT_MS: '1000' };
-  servers = await Promise.all(['a', 'b'].map((id) => startServer({ ...env, INSTANCE_ID: `out-${id}` }, { redisPrefix: 'ro:' })));
-});
-afterAll(async () => {
-  closeAllClients();
+const cluster = useCluster({ ids: ['out-a', 'out-b'], prefix: 'ro:', env: { INSTANCE_TIMEOUT_MS: '1000' } });
+const servers = cluster.servers;
+afterAll(() => {
   try {
-    process.kill(redis.pid, 'SIGCONT'); // in case a freeze test failed midway
+    process.kill(cluster.redis.pid, 'SIGCONT'); // in case a freeze test failed midway
   } catch {
     // already gone
   }
-  await Promise.all(servers.map((s) => s.close()));
-  await redis?.stop();
 });
-afterEach(() => closeAllClients());
 
 const [A, B] = [0, 1] as const;
 const url = (i: number) => servers[i]!.url;
@@ -80,7 +69,7 @@ describe('Redis crash and restart (data lost)', () => {
     const idle = await connect(url(B));
     const lobby = await connect(url(A));
 
-    redis.kill();
+    cluster.redis.kill();
     const down = Date.now();
     await eventually(async () => {
       for (const i of [A, B]) {
@@ -117,7 +106,7 @@ describe('Redis crash and restart (data lost)', () => {
     await sleep(Math.max(0, 3_000 - (Date.now() - down)));
     const closedHost = waitFor(host, 'room_closed', 8_000);
     const closedGuest = waitFor(guest, 'room_closed', 8_000);
-    await redis.restart();
+    await cluster.redis.restart();
     const up = Date.now();
     const toHealthy = await healthyAgain();
 
@@ -155,7 +144,7 @@ describe('Redis freeze (data kept)', () => {
     const endsAt = started.session.ends_at as number;
     const done = [record(host, 'session_completed'), record(guest, 'session_completed')];
 
-    process.kill(redis.pid, 'SIGSTOP');
+    process.kill(cluster.redis.pid, 'SIGSTOP');
     const frozenAt = Date.now();
     let taskMs = 0;
     try {
@@ -175,7 +164,7 @@ describe('Redis freeze (data kept)', () => {
       await sleep(Math.max(0, endsAt + 2_000 - Date.now()));
       expect(done[0]).toHaveLength(0);
     } finally {
-      process.kill(redis.pid, 'SIGCONT');
+      process.kill(cluster.redis.pid, 'SIGCONT');
     }
     const thawedAt = Date.now();
     const toHealthy = await healthyAgain();

@@ -4,11 +4,10 @@
  * so the instances are given a rigged generator (AppDeps.generateRoomCode): its first
  * calls all return the same code, which every instance then tries to reserve at once.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateRoomCode } from '../../src/domain/room-code.js';
-import { call, type Client, closeAllClients, connect } from '../helpers/client.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { call, type Client, connect } from '../helpers/client.js';
+import { useCluster } from '../helpers/cluster.js';
 import { getJson } from '../helpers/http.js';
 
 const CONTESTED = 'QQQQQQ';
@@ -19,19 +18,7 @@ const CONTESTED_CALLS = 6;
 let calls = 0;
 const rigged = () => (calls++ < CONTESTED_CALLS ? CONTESTED : generateRoomCode());
 
-let redis: TestRedis;
-let servers: TestServer[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  servers = await Promise.all(['a', 'b', 'c'].map((id) => startServer({ REDIS_URL: redis.url, INSTANCE_ID: `codes-${id}` }, { redisPrefix: 'rc:', generateRoomCode: rigged })));
-});
-afterAll(async () => {
-  closeAllClients();
-  await Promise.all(servers.map((s) => s.close()));
-  await redis?.stop();
-});
-afterEach(() => closeAllClients());
+const { servers } = useCluster({ ids: ['codes-a', 'codes-b', 'codes-c'], prefix: 'rc:', deps: { generateRoomCode: rigged } });
 
 describe('room codes across instances', () => {
   it('are unique when many rooms are created at once on every instance', async () => {

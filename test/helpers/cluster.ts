@@ -1,0 +1,66 @@
+/**
+ * Cluster fixtures that register their own teardown (./teardown.ts): a throwaway
+ * redis-server, child instances, and a whole cluster of in-process instances sharing
+ * one Redis for a test file. Servers stop before the Redis they use (teardowns run
+ * newest first).
+ */
+import { afterEach, beforeAll } from 'vitest';
+import type { AppDeps } from '../../src/app.js';
+import { closeAllClients } from './client.js';
+import { type ChildInstance, killInstance, type SpawnOptions, spawnInstance } from './process.js';
+import { type RedisOptions, startRedis, type TestRedis } from './redis-server.js';
+import { newServer, type TestServer } from './server.js';
+import { registerTeardown } from './teardown.js';
+
+/** startRedis, stopped by the teardown. */
+export async function newRedis(opts: RedisOptions = {}): Promise<TestRedis> {
+  const redis = await startRedis(opts);
+  registerTeardown(() => redis.stop());
+  return redis;
+}
+
+/** spawnInstance, SIGKILLed by the teardown (if the test has not stopped it). */
+export async function newInstance(opts: SpawnOptions): Promise<ChildInstance> {
+  const inst = await spawnInstance(opts);
+  registerTeardown(() => killInstance(inst));
+  return inst;
+}
+
+export interface ClusterOptions {
+  /** One INSTANCE_ID per in-process instance. */
+  ids: string[];
+  /** The instances' Redis key prefix (AppDeps.redisPrefix). */
+  prefix: string;
+  env?: Record<string, string>;
+  deps?: AppDeps;
+}
+
+export interface TestCluster {
+  /** There once beforeAll has run. */
+  readonly redis: TestRedis;
+  /** Filled in place in beforeAll, in `ids` order. */
+  readonly servers: TestServer[];
+}
+
+/**
+ * For a whole test file (call it at the top level): a redis-server and one in-process
+ * instance per id (REDIS_URL set), started in beforeAll, this file's clients closed
+ * after each test, everything stopped after the file.
+ */
+export function useCluster({ ids, prefix, env = {}, deps = {} }: ClusterOptions): TestCluster {
+  let redis: TestRedis | undefined;
+  const servers: TestServer[] = [];
+  beforeAll(async () => {
+    redis = await newRedis();
+    const url = redis.url;
+    servers.push(...(await Promise.all(ids.map((id) => newServer({ REDIS_URL: url, INSTANCE_ID: id, ...env }, { redisPrefix: prefix, ...deps })))));
+  });
+  afterEach(() => closeAllClients());
+  return {
+    get redis() {
+      if (!redis) throw new Error('useCluster: Redis starts in beforeAll; use it inside tests and hooks');
+      return redis;
+    },
+    servers,
+  };
+}
