@@ -39,14 +39,23 @@ export function spawnServerProcess(env: NodeJS.ProcessEnv): { child: ChildProces
   return { child, exited };
 }
 
+export interface SpawnServerOptions {
+  /** Keep only the last `keepChars` characters of each stream (long-running instances). */
+  keepChars?: number;
+}
+
 /** Spawns the server with `env` added to a quiet test environment (PORT on a free port unless given). */
-export async function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function spawnServer(env: Record<string, string | undefined> = {}, opts: SpawnServerOptions = {}): Promise<ServerProcess> {
   const port = env.PORT !== undefined && /^\d+$/.test(env.PORT) ? Number(env.PORT) : await freePort();
-  const { child, exited } = spawnServerProcess({ PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env });
+  // env.PORT as given (a test of config validation passes a bad one), else the free port; undefined values are left out.
+  const full: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env, PORT: env.PORT ?? String(port) };
+  for (const k of Object.keys(full)) if (full[k] === undefined) delete full[k];
+  const { child, exited } = spawnServerProcess(full);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (c) => (out += c.toString()));
-  child.stderr!.on('data', (c) => (err += c.toString()));
+  const keep = (s: string) => (opts.keepChars ? s.slice(-opts.keepChars) : s);
+  child.stdout!.on('data', (c) => (out = keep(out + c.toString())));
+  child.stderr!.on('data', (c) => (err = keep(err + c.toString())));
   return { child, port, url: `http://127.0.0.1:${port}`, stdout: () => out, stderr: () => err, exited };
 }
 
@@ -58,12 +67,11 @@ export async function waitUntilHealthy(p: ServerProcess, timeoutMs = 15_000): Pr
   while (Date.now() < deadline) {
     if (exitedEarly) throw new Error(`server exited before listening:\n${p.stderr()}\n${p.stdout()}`);
     try {
-      const res = await fetch(`${p.url}/health`);
-      if (res.status === 200) return;
+      if ((await getJson(`${p.url}/health`, 1_000)).status === 200) return;
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw new Error(`server did not become healthy within ${timeoutMs} ms:\n${p.stderr()}`);
 }
@@ -101,52 +109,27 @@ export interface SpawnOptions {
  * (env PORT, REDIS_URL, INSTANCE_ID, ...); resolves once /health answers 200.
  */
 export async function spawnInstance(opts: SpawnOptions): Promise<ChildInstance> {
-  const port = await freePort();
-  const env = {
-    ...process.env,
-    ...TEST_ENV,
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    REDIS_URL: opts.redisUrl,
-    INSTANCE_ID: opts.id,
-    SHUTDOWN_GRACE_MS: '5000',
-    ...opts.env,
-  };
-  const { child, exited } = spawnServerProcess(env);
-  let out = '';
-  const keep = (c: Buffer) => {
-    out = (out + c.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let dead = false;
-  void exited.then(() => (dead = true));
-  for (;;) {
-    if (dead) throw new Error(`instance ${opts.id} exited during start:\n${out}`);
-    try {
-      if ((await getJson(`${url}/health`, 1_000)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`instance ${opts.id} not healthy within ${START_TIMEOUT_MS} ms:\n${out}`);
-    }
-    await sleep(100);
+  const p = await spawnServer(
+    { ...process.env, ...TEST_ENV, LOG_LEVEL: 'warn', PORT: undefined, HOST: '127.0.0.1', REDIS_URL: opts.redisUrl, INSTANCE_ID: opts.id, SHUTDOWN_GRACE_MS: '5000', ...opts.env },
+    { keepChars: 20_000 },
+  );
+  const { child } = p;
+  try {
+    await waitUntilHealthy(p, START_TIMEOUT_MS);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw new Error(`instance ${opts.id}: ${e instanceof Error ? e.message : String(e)}`);
   }
   return {
     id: opts.id,
-    port,
-    url,
+    port: p.port,
+    url: p.url,
     pid: child.pid!,
-    output: () => out,
+    output: () => p.stdout() + p.stderr(),
     signal: (sig) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     },
-    exited,
+    exited: p.exited,
   };
 }
 

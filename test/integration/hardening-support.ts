@@ -6,8 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { ERROR_CODES } from '../../src/contract/errors.js';
-import { freePort } from '../helpers/ports.js';
-import { type ProcessExit, spawnServerProcess } from '../helpers/process.js';
+import { type ProcessExit, spawnServer as spawnServerChild } from '../helpers/process.js';
 
 /** What must never reach a client: stack frames, file paths, error class names, library names. */
 export const LEAK = /\n\s+at |\bat \S*.*\(.*:\d+:\d+\)|node_modules|\/work\/|file:\/\/|\.ts:\d+|\.js:\d+|\b(TypeError|ReferenceError|SyntaxError|RangeError|ioredis|ECONNREFUSED)\b/;
@@ -61,39 +60,27 @@ export interface ChildServer {
  * "focusroom listening".
  */
 export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
-  const port = env.PORT && env.PORT !== '0' ? Number(env.PORT) : await freePort();
-  const { child: proc, exited } = spawnServerProcess({
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    ...env,
-    PORT: String(port),
-  });
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
+  const p = await spawnServerChild({ HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env, PORT: env.PORT && env.PORT !== '0' ? env.PORT : undefined });
+  const proc = p.child;
   const deadline = Date.now() + timeoutMs;
   let exitedEarly = false;
-  void exited.then(() => (exitedEarly = true));
-  while (!out.includes('"msg":"focusroom listening"')) {
-    if (exitedEarly) throw new Error(`server exited before listening:\n${out}\n${err}`);
+  void p.exited.then(() => (exitedEarly = true));
+  while (!p.stdout().includes('"msg":"focusroom listening"')) {
+    if (exitedEarly) throw new Error(`server exited before listening:\n${p.stdout()}\n${p.stderr()}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`server did not listen within ${timeoutMs} ms:\n${out}\n${err}`);
+      throw new Error(`server did not listen within ${timeoutMs} ms:\n${p.stdout()}\n${p.stderr()}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
   return {
-    url,
-    port,
+    url: p.url,
+    port: p.port,
     proc,
-    output: () => out + err,
+    output: () => p.stdout() + p.stderr(),
     logs: () =>
-      out
+      p
+        .stdout()
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => {
@@ -103,7 +90,7 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 20_00
             return { unparsed: l };
           }
         }),
-    exited,
+    exited: p.exited,
     kill: () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     },
