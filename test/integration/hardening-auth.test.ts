@@ -12,7 +12,7 @@ import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeAllClients, connect, record, waitFor } from '../helpers/client.js';
 import { freePort } from '../helpers/ports.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer, useSharedServer } from '../helpers/server.js';
 
 afterEach(() => closeAllClients());
 
@@ -36,11 +36,7 @@ async function handshake(url: string, auth?: Record<string, unknown>): Promise<s
 }
 
 describe('AUTH_JWT_SECRET (HS256)', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer({ AUTH_JWT_SECRET: SECRET });
-  });
-  afterAll(() => server.close());
+  const server = useSharedServer({ AUTH_JWT_SECRET: SECRET });
 
   it('refuses a missing, forged, expired, unsigned or incomplete token with `unauthorized`', async () => {
     const valid = { sub: 'user-1', exp: now() + 600 };
@@ -97,11 +93,7 @@ describe('AUTH_JWT_SECRET (HS256)', () => {
 });
 
 describe('token expiry while connected', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer({ AUTH_JWT_SECRET: SECRET });
-  });
-  afterAll(() => server.close());
+  const server = useSharedServer({ AUTH_JWT_SECRET: SECRET });
 
   it('closes the socket when its token expires, keeps the seat, and a fresh token resumes it', async () => {
     const exp = now() + 2; // whole seconds: expires 1–2 s from now

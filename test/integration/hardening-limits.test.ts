@@ -7,23 +7,19 @@
  */
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/contract/limits.js';
 import { tokenMatches, hashToken } from '../../src/domain/tokens.js';
 import { StoreUnavailable } from '../../src/store/store-errors.js';
 import { call, callUnchecked, type Client, closeAllClients, connect, eventually, record, roomWith } from '../helpers/client.js';
 import { startRedis } from '../helpers/redis-server.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { useSharedServer } from '../helpers/server.js';
 import { badAck, LEAK, spawnServer } from './hardening-support.js';
 
 afterEach(() => closeAllClients());
 
 describe('limits on names, titles, tasks and rooms per socket', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(() => server.close());
+  const server = useSharedServer();
 
   it(`user_name: 1–${LIMITS.userNameMax} characters after trimming, in code points, no control characters, never coerced`, async () => {
     const s = await connect(server.url);
@@ -65,11 +61,7 @@ describe('limits on names, titles, tasks and rooms per socket', () => {
 });
 
 describe('nothing internal reaches a client', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer({ AUTH_JWT_SECRET: 'a-secret-of-at-least-16-characters' });
-  });
-  afterAll(() => server.close());
+  const server = useSharedServer({ AUTH_JWT_SECRET: 'a-secret-of-at-least-16-characters' });
 
   const token = (sub: string) =>
     new SignJWT({ sub, name: sub }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('10m').sign(new TextEncoder().encode('a-secret-of-at-least-16-characters'));

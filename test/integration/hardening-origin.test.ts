@@ -6,7 +6,7 @@
  * allowed origins. In production with no CORS_ORIGINS only same-origin browsers get in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer, useSharedServer } from '../helpers/server.js';
 import { RawClient } from './hardening-support.js';
 
 const APP = 'https://app.example';
@@ -72,11 +72,7 @@ describe('CORS_ORIGINS=https://app.example', () => {
 });
 
 describe('production default (NODE_ENV=production, no CORS_ORIGINS)', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer({ NODE_ENV: 'production' });
-  });
-  afterAll(() => server.close());
+  const server = useSharedServer({ NODE_ENV: 'production' });
 
   it('refuses foreign origins and accepts same-origin and native (no Origin) clients', async () => {
     expect(server.app.config.corsOrigins).toEqual([]);

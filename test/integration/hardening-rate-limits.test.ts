@@ -11,7 +11,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, type Client, closeAllClients, connect, roomWith, waitFor } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer, useSharedServer } from '../helpers/server.js';
 
 afterEach(() => closeAllClients());
 
@@ -22,11 +22,7 @@ const expectHealthy = async (url: string) => expect((await fetch(`${url}/health`
 const ghost = (i: number) => `ZZZZ${'23456789'[i % 8]}${'ABCDEFGH'[Math.floor(i / 8) % 8]}`;
 
 describe('failed joins per address (RATE_JOIN_FAILURES_PER_MIN)', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer({ RATE_JOIN_FAILURES_PER_MIN: '5', TRUST_PROXY: 'true' });
-  });
-  afterAll(() => server.close());
+  const server = useSharedServer({ RATE_JOIN_FAILURES_PER_MIN: '5', TRUST_PROXY: 'true' });
 
   it('refuses the guesser after N wrong codes, shares the budget with GET /session, and spares everyone else', async () => {
     const [host, member] = await Promise.all([connect(server.url, from('10.0.0.1')), connect(server.url, from('10.0.0.1'))]);
