@@ -7,7 +7,8 @@ import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeAllClients, connect, record, waitFor } from '../helpers/client.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { type ChildInstance, killInstance, sleep, spawnInstance } from './cluster.js';
+import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
+import { sleep } from '../helpers/sleep.js';
 
 const SECRET = 'schedule-cluster-secret-0123456789abc';
 let redis: TestRedis;
