@@ -20,6 +20,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
+import { sleep } from '../test/helpers/sleep.js';
 import { Hist, summarize } from './lib/hist.js';
 import { NodeChild, killAllChildren, procCpuSeconds, spawnChild, tools } from './lib/procs.js';
 
@@ -38,7 +39,6 @@ const WINDOW_S = arg('window', 5);
 const STEPS = [1, 2, 4, 8, 16, 32, 64];
 const P99_BUDGET_MS = 50;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 /** One HTTP call on a kept-alive connection; resolves with status and body text. */

@@ -18,6 +18,11 @@ export type HttpReply = HttpResult;
  */
 export async function getJson(url: string, timeoutMs = 5_000): Promise<HttpResult> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { connection: 'close' } });
+  return resultOf(res);
+}
+
+/** Status, text, headers and the body parsed as JSON (null when it is not JSON). */
+async function resultOf(res: Response): Promise<HttpResult> {
   const text = await res.text();
   let body: any = null;
   try {
@@ -46,14 +51,7 @@ export async function http(url: string, opts: HttpOptions = {}): Promise<HttpRes
     if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
   }
   const res = await fetch(url, { method: opts.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
-  const text = await res.text();
-  let parsed: any = null;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = null;
-  }
-  return { status: res.status, body: parsed, text, headers: res.headers };
+  return resultOf(res);
 }
 
 /** The wire error shape every failed REST call answers with. */
