@@ -32,10 +32,10 @@ export interface Options {
   serverNodeArgs: string[];
 }
 
-export function helpText(scenarios: readonly string[]): string {
+export function helpText(scenarios: readonly string[], defaults: readonly string[] = scenarios): string {
   return `usage: npm run bench -- [options]
   --clients N        connections for ws/ticks/memory/cluster (default 10000; quick 400)
-  --only LIST        comma list of: ${scenarios.join(', ')} (default: all)
+  --only LIST        comma list of: ${scenarios.join(', ')} (default: ${defaults.join(', ')})
   --quick            small and short: windows of a few seconds
   --warmup S         seconds of ticking before a window (default 5; quick 2)
   --window S         measurement window in seconds (default 60, so a major GC usually falls inside; quick 4)
@@ -89,8 +89,8 @@ const SPEC = {
 } as const;
 
 /** `argv` (without node and the script) → Options; throws with the help text on a bad option. `root` is the repository. */
-export function parseOptions(argv: string[], scenarios: readonly string[], root: string): Options {
-  const help = helpText(scenarios);
+export function parseOptions(argv: string[], scenarios: readonly string[], root: string, defaults: readonly string[] = scenarios): Options {
+  const help = helpText(scenarios, defaults);
   let values: ReturnType<typeof parseArgs<{ options: typeof SPEC; strict: true }>>['values'];
   try {
     ({ values } = parseArgs({ args: argv, options: SPEC, strict: true, allowPositionals: false }));
@@ -112,7 +112,7 @@ export function parseOptions(argv: string[], scenarios: readonly string[], root:
   const clients = Math.floor(num('clients', quick ? 400 : 10_000) / 4) * 4;
   if (clients < 8) throw new Error('--clients must be at least 8');
   if (clients > 20_000) throw new Error('--clients is capped at 20000 (one loopback machine)');
-  const only = values.only !== undefined ? values.only.split(',').map((s) => s.trim()) : [...scenarios];
+  const only = values.only !== undefined ? values.only.split(',').map((s) => s.trim()) : [...defaults];
   for (const s of only) if (!scenarios.includes(s)) throw new Error(`unknown scenario "${s}" (one of ${scenarios.join(', ')})`);
   const runtime = values.runtime ?? 'dist';
   if (runtime !== 'dist' && runtime !== 'src') throw new Error('--runtime is dist or src');

@@ -8,6 +8,7 @@ import { cluster } from './cluster.js';
 import { join } from './join.js';
 import { memory } from './memory.js';
 import { quiet } from './quiet.js';
+import { rest } from './rest.js';
 import type { Scenario } from './scenario.js';
 import { ticks } from './ticks.js';
 import { ws } from './ws.js';
@@ -20,4 +21,8 @@ export const SCENARIOS: Record<string, Scenario> = {
   join,
   quiet,
   abuse,
+  rest,
 };
+
+/** What a run without `--only` runs: every scenario but the opt-in ones. */
+export const DEFAULT_SCENARIOS = Object.keys(SCENARIOS).filter((name) => !SCENARIOS[name]!.optIn);

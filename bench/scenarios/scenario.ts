@@ -11,6 +11,8 @@ export type Log = (line: string) => void;
 export interface Scenario {
   /** One line for the file's docs and `--help`. */
   summary: string;
+  /** Runs only when named in `--only` (not in the default "every scenario" run). */
+  optIn?: boolean;
   /** Runs the scenario (starting and stopping its own processes); the result is stored as results[name]. `results` holds the scenarios run before it. */
   run(ctx: Ctx, results: Results, log: Log): Promise<unknown>;
   /** Its rows of the summary table (none when it did not run); sees every result. */
