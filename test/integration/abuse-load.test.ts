@@ -50,7 +50,7 @@ async function probeRoom(url: string): Promise<() => number[]> {
   const peer = await connect(url);
   await roomWith(probe, [peer], { session_duration: 120_000 });
   expect(await call(probe, 'start_session')).toMatchObject({ ok: true });
-  const ticks = record<{ ends_at: number; time_left_ms: number }>(probe, 'time_update');
+  const ticks = record(probe, 'time_update');
   return () => ticks.map((t) => t._at - (t.ends_at - t.time_left_ms));
 }
 

@@ -62,7 +62,7 @@ describe('MAX_ROOM_BYTES', () => {
     expect((await server.app.store.get(room_code))!.seq).toBe(seq);
     // Changes that do not grow it still work (removed tasks stay in the bounded event log
     // until it rolls over, so removing does not free space at once).
-    const removed = await call(host, 'remove_task', { task_id: ids[0] });
+    const removed = await call(host, 'remove_task', { task_id: ids[0]! });
     expect(removed, JSON.stringify(removed)).toMatchObject({ ok: true });
   });
 
@@ -79,7 +79,7 @@ describe('MAX_ROOM_BYTES', () => {
       expect(r).toMatchObject({ ok: true });
       ids.push(r.task.id);
     }
-    for (let i = 0; i < 64; i++) expect(await call(host, 'update_task', { task_id: ids[i % 50], title: emoji(200) })).toMatchObject({ ok: true });
+    for (let i = 0; i < 64; i++) expect(await call(host, 'update_task', { task_id: ids[i % 50]!, title: emoji(200) })).toMatchObject({ ok: true });
     const bytes = roomBytes((await server.app.store.get(room_code))!);
     expect(bytes).toBeGreaterThan(64 * 1024);
     expect(bytes).toBeLessThan(server.app.config.maxRoomBytes / 2);
