@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LIFTED_ABUSE_BOUNDS } from '../../test/helpers/test-env.js';
 import type { Options } from './options.js';
 import { NodeChild, spawnChild, tools } from './procs.js';
 
@@ -45,6 +46,10 @@ const LIFTED_LIMITS = {
   RATE_SOCKET_EVENTS_PER_SEC: '100000',
   RATE_CREATES_PER_MIN: '1000000',
   RATE_JOIN_FAILURES_PER_MIN: '1000000',
+  // The harness is one address with thousands of sockets (the tests' bounds, test/helpers/test-env.ts);
+  // the abuse scenario sets its own.
+  ...LIFTED_ABUSE_BOUNDS,
+  MAX_CONNECTIONS: '10000000',
 };
 
 export class Ctx {
