@@ -187,14 +187,21 @@ client.on('phase_changed', (d) => {
 client.on('resumed', () => showMessage(''));
 client.on('seat_lost', ({ reason }) => {
   const text = {
-    taken_over: 'This room is open in another tab or device. Reload to rejoin here.',
+    taken_over: 'This room is open in another tab or device.',
     expired: 'Your previous room has ended or your seat has expired.',
     timeout: 'You were away too long and lost your seat.',
     kicked: 'You are no longer in the room.',
     closed: 'The room has closed.',
   }[reason];
   showMessage(text, reason === 'closed' || reason === 'expired' ? 'info' : 'error');
+  // Taken over: the SDK does not fight for the seat; the user may take it back here.
+  $('rejoin').hidden = reason !== 'taken_over';
   update();
+});
+$('rejoin').addEventListener('click', async () => {
+  $('rejoin').hidden = true;
+  showMessage('Rejoining your room…');
+  await client.reconnect().catch(() => showMessage('Could not rejoin; reload the page to try again.', 'error'));
 });
 
 const CONN_TEXT = { connecting: 'Connecting…', connected: 'Online', reconnecting: 'Offline – reconnecting…', offline: 'Offline', closed: 'Offline' };

@@ -364,6 +364,30 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     expect(await page.evaluate('localStorage.getItem("focusroom.notify")')).toBe('1');
   }, 40_000);
 
+  it('the same seat opened in another tab: the first tab steps back, and "Rejoin here" takes it back', async () => {
+    const a = await openPage(1280, 800);
+    await a.locator('#create-name').fill('Ada');
+    await a.getByRole('button', { name: 'Create room' }).click();
+    await waitForRoomStatus(a, 'waiting');
+    const seat = (await a.evaluate('sessionStorage.getItem("focusroom.seat")')) as string;
+    // A duplicated tab: same sessionStorage, so it resumes the same seat.
+    const b = await openPage(360, 740);
+    await b.evaluate((value) => (globalThis as any).sessionStorage.setItem('focusroom.seat', value), seat);
+    await b.reload();
+    await waitForRoomStatus(b, 'waiting');
+    await a.getByRole('button', { name: 'Rejoin here' }).waitFor();
+    expect(await a.locator('#message').textContent()).toMatch(/open in another tab/);
+    expect(await a.locator('#room').isVisible()).toBe(false);
+    // Not fought over: the first tab stays away until asked.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await b.locator('#conn.online').count()).toBe(1);
+    await a.getByRole('button', { name: 'Rejoin here' }).click();
+    await waitForRoomStatus(a, 'waiting');
+    await b.getByRole('button', { name: 'Rejoin here' }).waitFor();
+    expect((await seatOf(a)).participant_id).toBe(JSON.parse(seat).participant_id);
+    expect(pageErrors).toEqual([]);
+  }, 40_000);
+
   it('hands the host controls over when the host leaves', async () => {
     const a = await openPage(1280, 800);
     const b = await openPage(375, 740);
