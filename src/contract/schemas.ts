@@ -7,17 +7,29 @@ import { z } from 'zod';
 import { LIMITS, ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH } from './limits.js';
 
 const CONTROL_CHARS = /[\p{Cc}\p{Cs}]/u;
+/**
+ * Bidirectional embeddings/overrides (U+202A–U+202E) and isolates (U+2066–U+2069): a name
+ * like "\u202Eevil" renders reversed and can pass for someone else's. Other format
+ * characters stay allowed, above all the zero-width joiner U+200D that builds emoji
+ * sequences (family, flags with tags, skin tones).
+ */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/u;
 const codePoints = (s: string): number => [...s].length;
 
-/** A display string: trimmed, 1..max code points, no control characters or lone surrogates. */
-const displayText = (field: string, max: number) =>
+/**
+ * The one rule for text people show each other (names, task and session titles): trimmed,
+ * 1..max code points, no control characters, lone surrogates or bidirectional controls.
+ * Exported so every new title field reuses it instead of a second copy.
+ */
+export const displayTextSchema = (field: string, max: number) =>
   z
     .string({ error: `${field} must be a string` })
     .max(max * 4, { error: `${field} is too long` })
     .transform((s) => s.trim())
     .refine((s) => codePoints(s) >= 1, { error: `${field} must not be empty` })
     .refine((s) => codePoints(s) <= max, { error: `${field} must be at most ${max} characters` })
-    .refine((s) => !CONTROL_CHARS.test(s), { error: `${field} must not contain control characters` });
+    .refine((s) => !CONTROL_CHARS.test(s), { error: `${field} must not contain control characters` })
+    .refine((s) => !BIDI_CONTROLS.test(s), { error: `${field} must not contain bidirectional override or isolate characters` });
 
 const roomCodePattern = new RegExp(`^[${ROOM_CODE_ALPHABET}]{${ROOM_CODE_LENGTH}}$`);
 
@@ -40,9 +52,9 @@ export const breakDurationSchema = int('break_duration', LIMITS.breakDurationMin
 export const roundsSchema = int('rounds', LIMITS.roundsMin, LIMITS.roundsMax);
 export const maxParticipantsSchema = int('max_participants', LIMITS.maxParticipantsMin, LIMITS.maxParticipantsMax);
 
-export const userNameSchema = displayText('user_name', LIMITS.userNameMax);
-export const taskTitleSchema = displayText('title', LIMITS.taskTitleMax);
-export const sessionTitleSchema = displayText('title', LIMITS.sessionTitleMax);
+export const userNameSchema = displayTextSchema('user_name', LIMITS.userNameMax);
+export const taskTitleSchema = displayTextSchema('title', LIMITS.taskTitleMax);
+export const sessionTitleSchema = displayTextSchema('title', LIMITS.sessionTitleMax);
 
 /**
  * Epoch ms of a scheduled start. Only the type and a sane range here; "later than now,
