@@ -13,7 +13,10 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: package.json's `prepare` builds, but the sources are not copied yet;
+# the build runs explicitly below (esbuild needs no install script: its binary is the
+# @esbuild/<platform> optional dependency).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts/build-client.mjs ./scripts/
@@ -33,7 +36,9 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
+# --ignore-scripts: no `prepare` build here (no tsc without dev dependencies; dist/ is
+# copied from the build stage). No production dependency needs an install script.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY public ./public
@@ -46,7 +51,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
-# Not `npm start`: it has a prestart build step, and npm would sit between tini and node.
+# Not `npm start`: npm would sit between tini and node (and swallow the signals).
 # GC flags, measured in docs/performance.md (keep them equal to `npm start`; the deploy
 # lint checks). Tick garbage must die young: 128 MB semi-spaces (a scavenge every ~1.7 s
 # at 19.5k connections, longer than a tick's objects live) and no allocation-site

@@ -90,6 +90,34 @@ export function checkNodeFlags(dockerfile, startScript) {
   return [];
 }
 
+/**
+ * package.json builds at install (`prepare`: tsc), which needs the dev dependencies and
+ * the sources: in the image every `npm ci` / `npm install` must pass `--ignore-scripts`
+ * (the build stage runs `npm run build` itself, and `--omit=dev` has no tsc at all).
+ * @param {string} dockerfile
+ * @param {Record<string, string>} scripts package.json's scripts
+ * @returns {string[]}
+ */
+export function checkInstallScripts(dockerfile, scripts) {
+  const lifecycle = ['preinstall', 'install', 'postinstall', 'prepare'].filter((k) => scripts[k]);
+  if (lifecycle.length === 0) return [];
+  return parseDockerfile(dockerfile)
+    .filter((i) => i.keyword === 'RUN' && /\bnpm\s+(ci|install|i)\b/.test(i.args) && !/--ignore-scripts\b/.test(i.args))
+    .map((i) => `Dockerfile: \`RUN ${i.args.split(/\s*&&\s*/)[0]}\` runs package.json's ${lifecycle.join('/')} (a tsc build): add --ignore-scripts`);
+}
+
+/**
+ * Start-up must not build: several `npm start` from one checkout at once raced on dist/
+ * (issue 11). A `prestart`/`start` that runs tsc or `npm run build` is refused.
+ * @param {Record<string, string>} scripts
+ * @returns {string[]}
+ */
+export function checkStartDoesNotBuild(scripts) {
+  return ['prestart', 'start']
+    .filter((k) => scripts[k] && /\btsc\b|\bnpm\s+run\s+build\b/.test(scripts[k]))
+    .map((k) => `package.json "${k}" builds (${scripts[k]}): build at install (prepare) or explicitly, never at start`);
+}
+
 const ROOT_USERS = new Set(['root', '0']);
 
 /**
@@ -266,6 +294,12 @@ export function checkCompose(text) {
   if (redisNames.length === 0) problems.push('compose has no redis service (image redis:...)');
   for (const n of redisNames) {
     if (!isObj(services[n].healthcheck)) problems.push(`redis service "${n}" has no healthcheck`);
+    // Rooms survive a Redis restart only with an append-only file on a volume (docs/reliability.md).
+    const command = Array.isArray(services[n].command) ? services[n].command.join(' ') : String(services[n].command ?? '');
+    if (!/--appendonly\s+yes\b/.test(command)) problems.push(`redis service "${n}" does not persist (needs --appendonly yes)`);
+    if (!/--appendfsync\s+everysec\b/.test(command)) problems.push(`redis service "${n}" lacks --appendfsync everysec`);
+    const vols = Array.isArray(services[n].volumes) ? services[n].volumes.map((v) => (isObj(v) ? `${v.source}:${v.target}` : String(v))) : [];
+    if (!vols.some((v) => /:\/data(:|$)/.test(v))) problems.push(`redis service "${n}" has no volume on /data: the append-only file would die with the container`);
   }
 
   const apps = Object.keys(services).filter((n) => services[n]?.build != null);

@@ -13,7 +13,9 @@ import {
   checkCompose,
   checkDockerfile,
   checkHaproxyConfig,
+  checkInstallScripts,
   checkNodeFlags,
+  checkStartDoesNotBuild,
   composeAppServices,
   haproxySyntaxCheck,
   lintCompose,
@@ -51,7 +53,12 @@ if (dockerfile !== null) {
   warnings.push(...lint.warnings);
   failures.push(...checkDockerfile(dockerfile).map((p) => `Dockerfile: ${p}`));
   const pkg = read(join(root, 'package.json'));
-  if (pkg !== null) failures.push(...checkNodeFlags(dockerfile, JSON.parse(pkg).scripts?.start ?? ''));
+  if (pkg !== null) {
+    const scripts = JSON.parse(pkg).scripts ?? {};
+    failures.push(...checkNodeFlags(dockerfile, scripts.start ?? ''));
+    failures.push(...checkInstallScripts(dockerfile, scripts));
+    failures.push(...checkStartDoesNotBuild(scripts).map((p) => `package.json: ${p}`));
+  }
 }
 
 const compose = read(files.compose);

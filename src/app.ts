@@ -14,6 +14,7 @@ import { asyncApiRoute } from './http/asyncapi-route.js';
 import { healthRoute } from './http/health-route.js';
 import { historyRoute } from './http/history-route.js';
 import { metricsRoute } from './http/metrics-route.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { sessionRoute } from './http/session-route.js';
 import { taskRoutes } from './http/task-routes.js';
 import { Metrics } from './metrics.js';
@@ -133,13 +134,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   });
   wireSocketServer(io, { config, clock, limits, rooms, dispatcher, metrics, log });
 
+  await registerSecurityHeaders(fastify);
   await registerApi(fastify, { config, log, version: API_VERSION });
   healthRoute(fastify, { store, instanceId: config.instanceId, startedAt, isDraining: () => draining, connections: () => io.engine.clientsCount });
   sessionRoute(fastify, { store, clock, limits });
   taskRoutes(fastify, { rooms, clock, limits });
   historyRoute(fastify, { rooms, limits });
   asyncApiRoute(fastify, API_VERSION);
-  metricsRoute(fastify, metrics);
+  metricsRoute(fastify, metrics, config.metricsToken);
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
   await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });
 

@@ -87,6 +87,10 @@ const envSchema = z.object({
   RATE_ROOM_CONTROLS_PER_MIN: intVar(30, 1, 1_000_000),
   MAX_ROOMS: intVar(10_000, 1, 100_000_000),
   MAX_ROOM_BYTES: intVar(512 * 1024, 4 * 1024, 64 * 1024 * 1024),
+  METRICS_TOKEN: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || (v.length >= 16 && v.length <= 512 && !/\s/.test(v)), { message: 'must be 16–512 characters without spaces' }),
 });
 
 /** The drain default when SHUTDOWN_DRAIN_MS is unset (capped at half the grace). */
@@ -132,6 +136,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     /** Cluster mode: an instance silent this long is dead; its seats start their grace. */
     instanceTimeoutMs: e.INSTANCE_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
+    /** Bearer token GET /metrics demands; null = /metrics is open (keep it off the public network then). */
+    metricsToken: e.METRICS_TOKEN || null,
     rateLimits: {
       /** Events one socket may send per second (burst), beyond which it gets `rate_limited`. */
       socketEventsPerSec: e.RATE_SOCKET_EVENTS_PER_SEC,

@@ -46,11 +46,18 @@ function pingOnce(port: number): Promise<boolean> {
 export interface RedisOptions {
   /** Runs redis-server under these commands, e.g. `['taskset', '-c', '0']` (the bench pins it). */
   prefix?: string[];
+  /**
+   * redis-server arguments instead of the no-persistence default (e.g. the compose file's
+   * `--appendonly yes --appendfsync everysec` plus a `--dir` of the test's own); kept on restart.
+   */
+  args?: string[];
 }
+
+const NO_PERSISTENCE = ['--save', '', '--appendonly', 'no'];
 
 /** Spawns redis-server on `port` and waits until it answers PING; rejects if it dies first. */
 async function spawnOn(port: number, opts: RedisOptions): Promise<ChildProcess> {
-  const argv = [...(opts.prefix ?? []), REDIS_BIN, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const argv = [...(opts.prefix ?? []), REDIS_BIN, '--port', String(port), '--bind', '127.0.0.1', ...(opts.args ?? NO_PERSISTENCE)];
   const child = trackChild(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   child.stdout?.on('data', (c) => (output += c.toString()));

@@ -53,7 +53,10 @@ const row = (page: Page, participantId: string) => page.locator(`#participants l
 const seatOf = async (page: Page) => JSON.parse((await page.evaluate('sessionStorage.getItem("focusroom.seat")')) as string) as { participant_id: string; room_code: string };
 const seconds = async (page: Page) => Number(await page.locator('#countdown').getAttribute('data-seconds'));
 const waitForRoomStatus = (page: Page, status: string) => page.locator(`#room[data-status="${status}"]`).waitFor();
-const waitForRows = (page: Page, n: number) => page.waitForFunction(`document.querySelectorAll('#participants li').length === ${n}`);
+// Predicates as functions, not strings: a string predicate is eval'd in the page, which its CSP refuses.
+// They run in the browser (serialized: no closures); the project compiles without the DOM lib.
+const waitForRows = (page: Page, n: number) => page.waitForFunction((count) => (globalThis as any).document.querySelectorAll('#participants li').length === count, n);
+const waitForSecondsBelow = (page: Page, s: number) => page.waitForFunction((below) => Number((globalThis as any).document.querySelector('#countdown').dataset.seconds) < below, s);
 
 describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
   beforeAll(async () => {
@@ -144,8 +147,8 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     const [secA, secB] = [await seconds(a), await seconds(b)];
     expect(secA).toBeGreaterThan(0);
     expect(secA).toBeLessThanOrEqual(9);
-    await a.waitForFunction(`Number(document.querySelector('#countdown').dataset.seconds) < ${secA}`);
-    await b.waitForFunction(`Number(document.querySelector('#countdown').dataset.seconds) < ${secB}`);
+    await waitForSecondsBelow(a, secA);
+    await waitForSecondsBelow(b, secB);
     await row(a, bId).and(a.locator('[data-status="focusing"]')).waitFor();
 
     // B pauses personally: A sees B's badge change; the room countdown keeps running.
@@ -412,4 +415,25 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     await waitForRoomStatus(b, 'active');
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  it('runs under its Content-Security-Policy: the page connects with no violation, an injected inline script is refused', async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    await page.addInitScript(() => {
+      const w = globalThis as any;
+      w.__cspViolations = [];
+      w.document.addEventListener('securitypolicyviolation', (e: any) => w.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    const res = await page.goto(server.url);
+    expect(res?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
+    await page.locator('#lobby').waitFor();
+    await page.locator('#conn.online').waitFor();
+    expect(await page.evaluate('window.__cspViolations')).toEqual([]);
+    await page.evaluate(`document.body.append(Object.assign(document.createElement('script'), { textContent: 'window.__inline = 1' }))`);
+    await page.waitForFunction(() => (globalThis as any).__cspViolations.length > 0);
+    expect(await page.evaluate('window.__inline')).toBeUndefined();
+    expect(await page.evaluate('window.__cspViolations')).toEqual([expect.stringMatching(/^script-src/)]);
+  }, 30_000);
 });

@@ -15,6 +15,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 interface DeployChecks {
   checkDockerfile(text: string): string[];
   checkNodeFlags(dockerfile: string, startScript: string): string[];
+  checkInstallScripts(dockerfile: string, scripts: Record<string, string>): string[];
+  checkStartDoesNotBuild(scripts: Record<string, string>): string[];
   serverNodeFlags(command: string): string[] | null;
   lintDockerfile(text: string): { errors: string[]; warnings: string[] };
   checkCompose(text: string): string[];
@@ -42,6 +44,8 @@ describe('deployment files', () => {
     const compose = read('docker-compose.yml');
     expect(checks.checkDockerfile(read('Dockerfile'))).toEqual([]);
     expect(checks.checkNodeFlags(read('Dockerfile'), JSON.parse(read('package.json')).scripts.start)).toEqual([]);
+    expect(checks.checkInstallScripts(read('Dockerfile'), JSON.parse(read('package.json')).scripts)).toEqual([]);
+    expect(checks.checkStartDoesNotBuild(JSON.parse(read('package.json')).scripts)).toEqual([]);
     expect(checks.lintDockerfile(read('Dockerfile')).errors).toEqual([]);
     expect(checks.checkCompose(compose)).toEqual([]);
     expect(checks.composeAppServices(compose).length).toBeGreaterThanOrEqual(2);
@@ -123,6 +127,27 @@ services:
     expect(problems).toMatch(/depend on redis with condition service_healthy/);
     expect(problems).toMatch(/publishes port 3000/);
     expect(problems).toMatch(/haproxy\.cfg read-only/);
+  });
+
+  it('issue 11: a start that builds, and an image install that would run the prepare build (no tsc with --omit=dev)', () => {
+    const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;
+    expect(scripts.prepare).toMatch(/build/);
+    expect(checks.checkStartDoesNotBuild({ ...scripts, prestart: 'npm run build' })).toEqual([expect.stringMatching(/"prestart" builds/)]);
+    expect(checks.checkStartDoesNotBuild({ start: 'tsc && node dist/server.js' })).toEqual([expect.stringMatching(/"start" builds/)]);
+    const noIgnore = read('Dockerfile').replaceAll(' --ignore-scripts', '');
+    expect(checks.checkInstallScripts(noIgnore, scripts)).toHaveLength(2);
+    expect(checks.checkInstallScripts(noIgnore, scripts).join('\n')).toMatch(/npm ci --omit=dev .*add --ignore-scripts/);
+    expect(checks.checkInstallScripts(noIgnore, { start: 'node dist/server.js' })).toEqual([]);
+  });
+
+  it('issue 11: compose Redis without an append-only file, everysec fsync or a /data volume', () => {
+    const text = read('docker-compose.yml')
+      .replace('"--appendonly", "yes", "--appendfsync", "everysec"', '"--appendonly", "no"')
+      .replace('      - redis-data:/data\n', '');
+    const problems = checks.checkCompose(text).join('\n');
+    expect(problems).toMatch(/does not persist/);
+    expect(problems).toMatch(/appendfsync everysec/);
+    expect(problems).toMatch(/no volume on \/data/);
   });
 
   it('compose replicas sharing an INSTANCE_ID', () => {
