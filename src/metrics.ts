@@ -43,6 +43,11 @@ export class Metrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  readonly seatHandshakes = new Counter({
+    name: 'focusroom_seat_handshakes_total',
+    help: 'Handshakes that carried a live seat (verified) and so skipped the per-address connection budget',
+    registers: [this.registry],
+  });
   readonly rooms: Gauge;
 
   constructor(countRooms: () => Promise<Record<RoomStatus, number>>) {

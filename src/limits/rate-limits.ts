@@ -10,10 +10,15 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Config } from '../config.js';
 import { AppError } from '../contract/errors.js';
 
+/** Reconnects one seat may make per minute without paying the address's connection budget. */
+export const SEAT_RECONNECTS_PER_MIN = 20;
+
 export class RateLimits {
   private readonly socketEvents: RateLimiterMemory;
   private readonly connections: RateLimiterAbstract;
   private readonly joinFailures: RateLimiterAbstract;
+  private readonly tokenFailures: RateLimiterAbstract;
+  private readonly seatReconnects: RateLimiterAbstract;
   private readonly creates: RateLimiterAbstract;
   private readonly roomControls: RateLimiterMemory;
 
@@ -38,6 +43,11 @@ export class RateLimits {
         : new RateLimiterMemory({ keyPrefix, points, duration: 60 });
     this.connections = shared('conn', limits.connectionsPerMin);
     this.joinFailures = shared('join', limits.joinFailuresPerMin);
+    // Wrong tokens for a room that exists, per address AND room: they neither lock the
+    // address out of other rooms nor make the room's right tokens fail (issue 11).
+    this.tokenFailures = shared('tok', limits.joinFailuresPerMin);
+    // Connections exempt from the connection budget because they carry a live seat, per seat.
+    this.seatReconnects = shared('seat', SEAT_RECONNECTS_PER_MIN);
     this.creates = shared('create', limits.createsPerMin);
   }
 
@@ -92,9 +102,38 @@ export class RateLimits {
     }
   }
 
-  /** Counts a join/resume that named no live room or carried a wrong token. */
+  /** Counts a join/resume that named no live room. */
   async joinFailed(ip: string): Promise<void> {
     await this.joinFailures.consume(ip).catch(() => undefined);
+  }
+
+  /**
+   * Whether a resume that FAILED (no such room, or a wrong token) is answered
+   * `rate_limited` instead of what was wrong: when the address is over its failed-join
+   * budget (so an over-budget guesser still cannot tell a live room from a dead one), or
+   * over the wrong-token budget for this room. A resume with the right token never asks.
+   */
+  async resumeRefused(ip: string, code: string): Promise<boolean> {
+    const [perAddress, perRoom] = await Promise.all([this.joinFailures.get(ip).catch(() => null), this.tokenFailures.get(`${ip}|${code}`).catch(() => null)]);
+    const max = this.limits.joinFailuresPerMin;
+    return (perAddress?.consumedPoints ?? 0) >= max || (perRoom?.consumedPoints ?? 0) >= max;
+  }
+
+  /** Counts a resume with a wrong token (or unknown participant) for a room that exists. */
+  async tokenFailed(ip: string, code: string): Promise<void> {
+    await this.tokenFailures.consume(`${ip}|${code}`).catch(() => undefined);
+  }
+
+  /**
+   * A handshake that carries a verified live seat skips the connection budget, so a whole
+   * instance's clients behind one address can come back at once; one seat may do so
+   * SEAT_RECONNECTS_PER_MIN times a minute, so a seat is not a way around the budget.
+   */
+  async seatReconnect(code: string, participantId: string): Promise<boolean> {
+    return this.take(this.seatReconnects, `${code}|${participantId}`, 'too many reconnects').then(
+      () => true,
+      () => false,
+    );
   }
 
   private async take(limiter: RateLimiterAbstract, key: string, message: string): Promise<void> {

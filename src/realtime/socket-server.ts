@@ -15,6 +15,7 @@ import type { Metrics } from '../metrics.js';
 import type { Dispatcher } from './dispatcher.js';
 import { KeySetUnavailable, nameFromClaim, tokenVerifier } from './handshake-auth.js';
 import type { RateLimits } from '../limits/rate-limits.js';
+import { seatFromAuth, seatIsLive } from './handshake-seat.js';
 import type { RoomService } from './room-service.js';
 import { clientAddress } from '../limits/client-address.js';
 import type { TransportGuard } from './transport-guard.js';
@@ -71,7 +72,11 @@ export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
   io.use(async (socket, next) => {
     const ip = clientIp(socket, config.trustProxy);
     socket.data = { roomCode: null, participantId: null, userSub: null, userName: null, tokenExpiresAt: null, identity: null, ip, quiet: false };
-    if (!(await limits.connection(ip))) return next(new Error('rate_limited'));
+    // A handshake coming back to a live seat is not charged (handshake-seat.ts).
+    const seat = seatFromAuth(socket.handshake.auth);
+    const exempt = seat !== null && (await seatIsLive(deps.rooms, seat)) && (await limits.seatReconnect(seat.room_code, seat.participant_id));
+    if (exempt) metrics.seatHandshakes.inc();
+    if (!exempt && !(await limits.connection(ip))) return next(new Error('rate_limited'));
     if (!verify) return next();
     const token: unknown = socket.handshake.auth?.token;
     if (typeof token !== 'string' || token.length > 4096) return next(new Error('unauthorized'));

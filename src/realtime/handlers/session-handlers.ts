@@ -169,7 +169,11 @@ export async function resumeSession(ctx: HandlerContext, input: ResumeSessionInp
     await requireNoSeat(ctx);
   }
   const ip = socket.data.ip;
-  await ctx.limits.checkJoin(ip);
+  // The token is checked first and the failed-join limit only when it fails: a correct
+  // resume is never refused because others at the same address (a NAT, a campus) failed
+  // (issue 11). Guessing a 192-bit token gains nothing from that order; guessing codes is
+  // still capped, since a failure over the address's budget is `rate_limited` for live
+  // and dead rooms alike.
   const outcome = await ctx.rooms
     .apply(input.room_code, (room) => {
       const p = findParticipant(room, input.participant_id);
@@ -180,7 +184,11 @@ export async function resumeSession(ctx: HandlerContext, input: ResumeSessionInp
       return reconnect(room, input.participant_id, socket.id, ctx.clock.now());
     })
     .catch(async (err: unknown) => {
-      if (err instanceof AppError && (err.code === 'not_found' || err.code === 'invalid_token')) await ctx.limits.joinFailed(ip);
+      if (err instanceof AppError && (err.code === 'not_found' || err.code === 'invalid_token')) {
+        if (await ctx.limits.resumeRefused(ip, input.room_code)) throw new AppError('rate_limited', 'too many failed join attempts; try again in a minute');
+        if (err.code === 'not_found') await ctx.limits.joinFailed(ip);
+        else await ctx.limits.tokenFailed(ip, input.room_code);
+      }
       throw err;
     });
   const room = outcome.room!;
