@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.js';
-import { type Clock, systemClock } from './domain/clock.js';
+import { type Clock, SteadyClock } from './domain/clock.js';
 import { generateRoomCode } from './domain/room-code.js';
 import { registerApi, MAX_BODY_BYTES } from './http/api.js';
 import { asyncApiRoute } from './http/asyncapi-route.js';
@@ -34,7 +34,10 @@ import type { RoomStore } from './store/room-store.js';
 import { throttled } from './throttled.js';
 
 export interface AppDeps {
+  /** The app's clock, used exactly as given (tests that move time by hand). Default: a SteadyClock on `wallClock`. */
   clock?: Clock;
+  /** The wall clock the default SteadyClock follows (default Date.now); tests step it to simulate a settime/NTP step. */
+  wallClock?: Clock;
   scheduler?: Partial<DueSchedulerOptions>;
   /** Key prefix in Redis, so tests (or deployments) can share one server (see RuntimeDeps). */
   redisPrefix?: string;
@@ -64,7 +67,11 @@ const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 const SDK_BUNDLE_DIR = fileURLToPath(new URL('../dist/browser/', import.meta.url));
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App> {
-  const clock = deps.clock ?? systemClock;
+  // Epoch ms that advance with the monotonic clock: a wall-clock step does not expire every
+  // grace or room at once, nor stall the ticks; it is logged, counted and absorbed slowly.
+  const wallClock = deps.wallClock;
+  const steady = deps.clock ? null : new SteadyClock(wallClock ? () => wallClock.now() : undefined);
+  const clock: Clock = deps.clock ?? steady!;
   const startedAt = Date.now();
   let draining = false;
   const fastify = Fastify({
@@ -148,6 +155,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   scheduler.start();
   presence.start(io, rooms);
   budget.start();
+  const clockWatch = steady ? watchClockSteps(steady, metrics, log) : null;
   let closed: Promise<void> | null = null;
 
   return {
@@ -165,6 +173,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     close() {
       closed ??= (async () => {
         draining = true;
+        if (clockWatch) clearInterval(clockWatch);
         scheduler.stop();
         budget.stop();
         await presence.stop();
@@ -181,4 +190,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       return closed;
     },
   };
+}
+
+/** How often the wall clock is compared with the steady one. */
+const CLOCK_CHECK_MS = 1_000;
+
+/** Reads the wall clock every second: a step is logged and counted, the offset exported. */
+function watchClockSteps(clock: SteadyClock, metrics: Metrics, log: FastifyBaseLogger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    const step = clock.check();
+    metrics.clockOffset.set(clock.offset() / 1000);
+    if (!step) return;
+    metrics.clockSteps.inc({ direction: step.stepMs > 0 ? 'forward' : 'backward' });
+    log.warn({ step_ms: step.stepMs, offset_ms: step.offsetMs }, 'wall clock stepped; timers keep their monotonic durations and absorb the offset slowly');
+  }, CLOCK_CHECK_MS);
+  timer.unref();
+  return timer;
 }

@@ -48,6 +48,17 @@ export class Metrics {
     help: 'Handshakes that carried a live seat (verified) and so skipped the per-address connection budget',
     registers: [this.registry],
   });
+  readonly clockSteps = new Counter({
+    name: 'focusroom_clock_steps_total',
+    help: 'Wall-clock steps seen (a jump of more than 1 s against the monotonic clock), by direction',
+    labelNames: ['direction'],
+    registers: [this.registry],
+  });
+  readonly clockOffset = new Gauge({
+    name: 'focusroom_clock_offset_seconds',
+    help: 'Wall clock minus the clock timers run on; non-zero while a step is being absorbed (1% of real time)',
+    registers: [this.registry],
+  });
   readonly rooms: Gauge;
 
   constructor(countRooms: () => Promise<Record<RoomStatus, number>>) {
