@@ -436,4 +436,42 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
     expect(await page.evaluate('window.__inline')).toBeUndefined();
     expect(await page.evaluate('window.__cspViolations')).toEqual([expect.stringMatching(/^script-src/)]);
   }, 30_000);
+
+  it('with the address out of connection budget, a seated page still comes back (its seat rides in the handshake), and a refused page keeps retrying', async () => {
+    const tight = await startServer({ RATE_CONNECTIONS_PER_MIN: '2' });
+    try {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      await page.goto(tight.url); // connection 1 of 2
+      await page.locator('#create-name').fill('Host');
+      await page.getByRole('button', { name: 'Create room' }).click();
+      await waitForRoomStatus(page, 'waiting');
+      const seat = await seatOf(page);
+      const other = await (await browser.newContext()).newPage();
+      await other.goto(tight.url); // connection 2 of 2: the budget is spent
+      await other.locator('#conn.online').waitFor();
+      await other.context().close();
+      // The seated page reloads: its handshake carries the seat, so it is not refused.
+      await page.reload();
+      await waitForRoomStatus(page, 'waiting');
+      await page.locator('#conn.online').waitFor();
+      expect((await seatOf(page)).participant_id).toBe(seat.participant_id);
+      // A new page without a seat is refused rate_limited, and tries again by itself.
+      const refusedCtx = await browser.newContext();
+      contexts.push(refusedCtx);
+      const refused = await refusedCtx.newPage();
+      let attempts = 0;
+      refused.on('websocket', () => attempts++);
+      await refused.goto(tight.url);
+      await refused.waitForFunction(() => (globalThis as any).document.querySelector('#conn').textContent.includes('Offline'));
+      const deadline = Date.now() + 8_000;
+      while (attempts < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(attempts).toBeGreaterThanOrEqual(3);
+      expect(await refused.locator('#conn.online').count()).toBe(0);
+    } finally {
+      await tight.close();
+    }
+  }, 40_000);
 });
