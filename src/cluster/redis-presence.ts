@@ -75,7 +75,7 @@ export class RedisPresence implements Presence {
     });
     adapter.on('leave-room', (room: string, id: string) => {
       const seat = this.seats.get(id);
-      if (seat && room === R + seat.code) seat.goneAt = Date.now();
+      if (seat && room === R + seat.code) seat.goneAt = performance.now();
     });
     const every = Math.max(100, Math.floor(this.options.instanceTimeoutMs / 5));
     this.timer = setInterval(() => void this.tick(), every);
@@ -105,7 +105,7 @@ export class RedisPresence implements Presence {
       this.healthySince = null; // Redis unreachable: judge nobody until reachable again for a while
       return;
     }
-    const now = Date.now();
+    const now = performance.now(); // durations only: monotonic, immune to clock steps
     this.healthySince ??= now;
     if (beat !== 'ok' && this.beaten) await this.repair(beat);
     this.beaten = true;

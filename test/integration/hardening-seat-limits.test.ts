@@ -15,7 +15,7 @@
  * the addresses a load balancer would report.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SEAT_RECONNECTS_PER_MIN } from '../../src/realtime/rate-limits.js';
+import { SEAT_RECONNECTS_PER_MIN } from '../../src/limits/rate-limits.js';
 import { call, type Client, closeAllClients, connect, roomWith } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
