@@ -14,6 +14,7 @@
  * All clients come from 127.0.0.1; with TRUST_PROXY=true, X-Forwarded-For stands in for
  * the addresses a load balancer would report.
  */
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SEAT_RECONNECTS_PER_MIN } from '../../src/limits/rate-limits.js';
 import { call, type Client, closeAllClients, connect, roomWith } from '../helpers/client.js';
@@ -132,4 +133,35 @@ describe('seat-carrying handshakes (RATE_CONNECTIONS_PER_MIN = 5)', () => {
     }
     expect(exempt).toBe(SEAT_RECONNECTS_PER_MIN);
   });
+});
+
+describe('handshake auth fuzz', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ RATE_CONNECTIONS_PER_MIN: '1000000' });
+  });
+  afterAll(() => server.close());
+
+  it('300 generated auth objects (seat-shaped, wrong types, huge, nested, __proto__) each just connect as ordinary connections; the server stays healthy', async () => {
+    const host = await connect(server.url);
+    const { code, created } = await roomWith(host, []);
+    const str = fc.oneof(fc.string({ maxLength: 80 }), fc.constantFrom(code, code.toLowerCase(), ` ${code} `, created.participant_id, created.resume_token, 'x'.repeat(5_000), '__proto__'));
+    const auth = fc.oneof(
+      fc.record({ room_code: fc.oneof(str, fc.anything()), participant_id: fc.oneof(str, fc.anything()), resume_token: fc.oneof(str, fc.anything()) }, { requiredKeys: [] }),
+      fc.dictionary(fc.constantFrom('room_code', 'participant_id', 'resume_token', 'token', '__proto__', 'constructor'), fc.anything(), { maxKeys: 6 }),
+      fc.object(),
+    );
+    let connected = 0;
+    await fc.assert(
+      fc.asyncProperty(auth, async (a) => {
+        const s = await connect(server.url, { auth: a as Record<string, unknown> });
+        connected++;
+        s.disconnect();
+      }),
+      { numRuns: 300 },
+    );
+    expect(connected).toBe(300);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    expect(await call(host, 'update_status', { status: 'ready' })).toMatchObject({ ok: true });
+  }, 60_000);
 });
