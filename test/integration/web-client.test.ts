@@ -465,7 +465,6 @@ describe.skipIf(!CHROMIUM)('web client (real Chromium)', () => {
       let attempts = 0;
       refused.on('websocket', () => attempts++);
       await refused.goto(tight.url);
-      await refused.waitForFunction(() => (globalThis as any).document.querySelector('#conn').textContent.includes('Offline'));
       const deadline = Date.now() + 8_000;
       while (attempts < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(attempts).toBeGreaterThanOrEqual(3);
