@@ -27,8 +27,8 @@ describe('security headers on the page', () => {
   });
   afterAll(() => server.close());
 
-  it('GET /, /app.js, /style.css, /health and a 404 carry CSP (self only, no inline), nosniff and DENY framing', async () => {
-    for (const path of ['/', '/app.js', '/style.css', '/vendor/socket.io.esm.min.js', '/health', '/no-such-file']) {
+  it('GET /, /app.js, /style.css, the SDK bundle, /health and a 404 carry CSP (self only, no inline), nosniff and DENY framing', async () => {
+    for (const path of ['/', '/app.js', '/style.css', '/sdk/focusroom-client.js', '/health', '/no-such-file']) {
       const res = await fetch(server.url + path);
       expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
       expect(res.headers.get('x-frame-options'), path).toBe('DENY');
