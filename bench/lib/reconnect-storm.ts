@@ -39,8 +39,9 @@ export interface StormOptions {
   settleTimeoutMs?: number;
   /** Sockets sending wrong-token resumes for the storm's rooms, from the same address, while it runs. */
   attackers?: number;
-  /** Wrong resumes per attacker. */
+  /** Wrong resumes per attacker, one every `attackIntervalMs` (under the per-socket event limit, so every answer is about the token). */
   attacksEach?: number;
+  attackIntervalMs?: number;
   /** Backoff bounds of the retry after a refused handshake (ms). */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -63,7 +64,7 @@ export interface StormResult {
   attacks: Record<string, number>;
 }
 
-const DEFAULTS = { roomSize: 4, settleTimeoutMs: 30_000, attackers: 0, attacksEach: 25, retryBaseMs: 250, retryMaxMs: 5_000, setupConcurrency: 50 };
+const DEFAULTS = { roomSize: 4, settleTimeoutMs: 30_000, attackers: 0, attacksEach: 25, attackIntervalMs: 100, retryBaseMs: 250, retryMaxMs: 5_000, setupConcurrency: 20 };
 
 type Ack = { ok: boolean; error?: { code: string }; [k: string]: unknown };
 
@@ -132,10 +133,13 @@ class StormClient {
     }, Math.random() * cap);
   }
 
+  /** The first connect (setup): transport refusals (a bare-session cap) are retried by socket.io-client; a server refusal fails. */
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => {
+        if (this.socket.active) return; // socket.io-client tries again by itself
         this.socket.off('connect', ok);
+        this.socket.off('connect_error', fail);
         reject(err);
       };
       const ok = () => {
@@ -143,7 +147,7 @@ class StormClient {
         resolve();
       };
       this.socket.once('connect', ok);
-      this.socket.once('connect_error', fail);
+      this.socket.on('connect_error', fail);
       this.socket.connect();
     });
   }
@@ -229,6 +233,7 @@ export async function runReconnectStorm(options: StormOptions): Promise<StormRes
         const res = await emitAck(s, 'resume_session', { ...victim, resume_token: 'x'.repeat(32) });
         const code = res.ok ? 'ok' : (res.error?.code ?? 'unknown');
         attacks[code] = (attacks[code] ?? 0) + 1;
+        await new Promise((r) => setTimeout(r, o.attackIntervalMs));
       }
     });
 
