@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorBodySchema } from '../contract/http-schemas.js';
 import type { Metrics } from '../metrics.js';
-import { hashToken, tokenMatches } from '../realtime/tokens.js';
+import { hashToken, tokenMatches } from '../domain/tokens.js';
 
 /**
  * GET /metrics — Prometheus text format. With METRICS_TOKEN set it answers only

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { roomCodeSchema } from '../contract/schemas.js';
 import { findParticipant } from '../domain/room-state.js';
 import type { RoomService } from './room-service.js';
-import { tokenMatches } from './tokens.js';
+import { tokenMatches } from '../domain/tokens.js';
 
 const id = z.string().min(1).max(64);
 const seatAuthSchema = z.object({ room_code: roomCodeSchema, participant_id: id, resume_token: id });
