@@ -12,7 +12,8 @@
  *           RATE_SOCKET_EVENTS_PER_SEC lifted to allow it, so the buffer bound is what is
  *           measured; at the default 20/s the kernel's socket buffers absorb a short run)
  *   flood   1,000 sockets × 19 legal events/s from 250 addresses (test/helpers/flood-worker.mjs)
- *   (storm  reconnect storm behind one address — i11-storm-edges adds it to ABUSE_PHASES)
+ *   storm   400 seats from one address lose their connections at once and come back
+ *           (bench/lib/reconnect-storm.ts), 100 wrong-token resumes from the same address
  *
  * `--abuse-unbounded` runs the same phases with every §11 bound lifted by env (buffer cap,
  * event budgets, lag shedding, room-control budget): an approximation of the code before
@@ -25,6 +26,7 @@ import type { Socket as TcpSocket } from 'node:net';
 import { rawPolling, rawWs, type RawWs } from '../test/helpers/raw-engine.js';
 import { Hist, summarize, type Percentiles } from './lib/hist.js';
 import type { NodeChild } from './lib/procs.js';
+import { runReconnectStorm } from './lib/reconnect-storm.js';
 
 export interface AbuseServer extends NodeChild {
   url: string;
@@ -243,8 +245,39 @@ const floodPhase: AbusePhase = {
   },
 };
 
-/** The phases in order. i11-storm-edges: push the reconnect-storm phase here. */
-export const ABUSE_PHASES: AbusePhase[] = [slowPhase, floodPhase];
+/**
+ * A reconnect storm behind one address (bench/lib/reconnect-storm.ts): 400 seated clients
+ * from one address (127.0.0.1) lose their connections at once and come back with the seat in the
+ * handshake, retrying any refusal, while 4 sockets at the same address try 100 wrong
+ * tokens on their seats. One server here, so "their instance died" is every transport cut
+ * at once; test/cluster/reconnect-storm.test.ts does it with a real SIGKILL of one of two
+ * instances. The address's connection budget is the harness's (lifted), so this measures
+ * the bare-session cap and the server's time to take everyone back.
+ */
+const stormPhase: AbusePhase = {
+  name: 'storm',
+  async attack({ server }) {
+    const run = runReconnectStorm({ firstUrl: server.url, backUrl: server.url, clients: 400, attackers: 4, attacksEach: 25, settleTimeoutMs: 30_000 });
+    return {
+      async stop() {
+        const r = await run;
+        return {
+          clients: r.clients,
+          resumed: r.resumed,
+          notResumed: r.notResumed,
+          stormResumeP50Ms: r.resumeMs.p50,
+          stormResumeP95Ms: r.resumeMs.p95,
+          stormResumeMaxMs: r.resumeMs.max,
+          refusedHandshakes: Object.values(r.connectErrors).reduce((a, b) => a + b, 0),
+          wrongTokensAnsweredInvalid: r.attacks.invalid_token ?? 0,
+        };
+      },
+    };
+  },
+};
+
+/** The phases in order. */
+export const ABUSE_PHASES: AbusePhase[] = [slowPhase, floodPhase, stormPhase];
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 

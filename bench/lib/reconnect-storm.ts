@@ -33,8 +33,12 @@ export interface StormOptions {
   /** Seated clients, in rooms of `roomSize` (the first of each room creates it). */
   clients: number;
   roomSize?: number;
-  /** Kills the first instance (SIGKILL); resolves when it is gone. */
-  kill: () => Promise<void>;
+  /**
+   * Kills the first instance (SIGKILL); resolves when it is gone. Omitted: every client's
+   * transport is cut at once instead (one server stands in for "their instance died and
+   * they all come back"), and they reconnect to backUrl by themselves.
+   */
+  kill?: () => Promise<void>;
   /** Give up waiting for the storm to settle after this long (ms). */
   settleTimeoutMs?: number;
   /** Sockets sending wrong-token resumes for the storm's rooms, from the same address, while it runs. */
@@ -212,7 +216,8 @@ export async function runReconnectStorm(options: StormOptions): Promise<StormRes
     // From now on reconnects go to backUrl (a load balancer would do this by itself).
     for (const c of clients) (c.socket.io as unknown as { uri: string }).uri = o.backUrl;
 
-    await o.kill();
+    if (o.kill) await o.kill();
+    else for (const c of clients) (c.socket.io as unknown as { engine: { close(): void } }).engine.close();
     killedAt = Date.now();
 
     // Meanwhile, someone at the same address tries wrong tokens for the same rooms.
