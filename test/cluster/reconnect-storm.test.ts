@@ -18,7 +18,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReconnectStorm } from '../../bench/lib/reconnect-storm.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { type ChildInstance, killInstance, spawnInstance } from './cluster.js';
+import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
 
 const CLIENTS = 240;
 const ATTACKERS = 4;

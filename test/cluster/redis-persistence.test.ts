@@ -31,7 +31,7 @@ let server: TestServer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'focusroom-aof-'));
   expect(redisCommand[0]).toBe('redis-server');
-  redis = await startRedis([...redisCommand.slice(1), '--dir', dir]);
+  redis = await startRedis({ args: [...redisCommand.slice(1), "--dir", dir] });
   server = await startServer({ REDIS_URL: redis.url, INSTANCE_ID: 'aof-a' }, { redisPrefix: 'aof:' });
 });
 afterAll(async () => {
