@@ -126,6 +126,10 @@ const actions = {
       payload.rounds = Number(rounds.value);
       if (break_duration.value !== '') payload.break_duration = Math.round(Number(break_duration.value) * 60_000);
     }
+    // Scheduling: a local date-time from the picker, sent as epoch ms; a title if given.
+    const { starts_at: startsAt, title } = form.elements;
+    if (startsAt.value) payload.starts_at = new Date(startsAt.value).getTime();
+    if (title.value.trim()) payload.title = title.value;
     await act(() => client.create(payload));
   },
   join: (form) => act(() => client.join(form.elements.room_code.value.trim(), form.elements.user_name.value)),

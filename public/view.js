@@ -126,6 +126,18 @@ function renderResults(session, results) {
   );
 }
 
+/** A scheduled room, until it starts: its title, start time and an "add to calendar" link (the .ics route). */
+function renderSchedule(session) {
+  const scheduled = session.starts_at !== null && session.starts_at !== undefined && session.status === 'waiting';
+  $('schedule').hidden = !scheduled;
+  if (!scheduled) return;
+  $('session-title').textContent = session.title ? `${session.title}.` : '';
+  const when = new Date(session.starts_at);
+  $('starts-at').dateTime = when.toISOString();
+  $('starts-at').textContent = when.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+  $('add-to-calendar').href = `/sessions/${encodeURIComponent(session.room_code)}/calendar.ics`;
+}
+
 /** Shows the lobby (no session) or the room; `state` = { session, me, results }. */
 export function render(state, actions) {
   const { session, me } = state;
@@ -160,6 +172,7 @@ export function render(state, actions) {
     button.disabled = current;
   }
 
+  renderSchedule(session);
   renderParticipants(session, me);
   renderTasks(session, actions);
   renderResults(session, state.results);

@@ -26,6 +26,8 @@ export interface Options {
   idleS: number;
   /** abuse: seconds per phase, and whether the §11 bounds are lifted ("before"). */
   abuseWindowS: number;
+  /** schedule: rooms scheduled for the same second. */
+  scheduleRooms: number;
   abuseUnbounded: boolean;
   timeoutS: number;
   /** Extra node flags for the server processes, focusroom and ws baseline (experiments, e.g. --trace-gc). */
@@ -47,6 +49,7 @@ export function helpText(scenarios: readonly string[], defaults: readonly string
   --profile          CPU-profile the server over an extra window after the measured one (ws, ticks, join)
   --abuse-window S   abuse: seconds per phase (default 30; quick 8)
   --abuse-unbounded  abuse: lift every §11 bound by env (an approximation of before issue 11)
+  --schedule-rooms N schedule: rooms scheduled for the same second (default 2500; quick 300)
   --memory-clients N participants for the memory scenario (default: --clients)
   --join-pool N      connected sockets reused by the join scenario (default min(clients, 2000))
   --join-step S      seconds per join rate step (default 3; quick 1.5)
@@ -85,6 +88,7 @@ const SPEC = {
   'server-node-args': str,
   'abuse-window': str,
   'abuse-unbounded': bool,
+  'schedule-rooms': str,
   help: bool,
 } as const;
 
@@ -142,6 +146,7 @@ export function parseOptions(argv: string[], scenarios: readonly string[], root:
           : [50, 100, 200, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3000],
     idleS: num('idle', quick ? 2 : 10),
     abuseWindowS: num('abuse-window', quick ? 8 : 30),
+    scheduleRooms: num('schedule-rooms', quick ? 300 : 2_500),
     abuseUnbounded: values['abuse-unbounded'] === true,
     timeoutS: num('timeout', 1800),
     // Default: the flags `npm start` and the Dockerfile run the server with.

@@ -9,6 +9,7 @@ import { join } from './join.js';
 import { memory } from './memory.js';
 import { quiet } from './quiet.js';
 import { rest } from './rest.js';
+import { schedule } from './schedule.js';
 import type { Scenario } from './scenario.js';
 import { ticks } from './ticks.js';
 import { ws } from './ws.js';
@@ -22,6 +23,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   quiet,
   abuse,
   rest,
+  schedule,
 };
 
 /** What a run without `--only` runs: every scenario but the opt-in ones. */

@@ -98,6 +98,7 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
       components: {
         securitySchemes: {
           seatToken: { type: 'http', scheme: 'bearer', description: "A seat's `resume_token` from `session_created` / `session_joined`." },
+          userToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The same JWT as the socket handshake (`sub` = the identity); needed when auth is on, and always for /me routes.' },
         },
       },
     },

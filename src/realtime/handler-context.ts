@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { Bookings } from './bookings.js';
+import type { Bookings } from '../store/bookings.js';
 import type { Clock } from '../domain/clock.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from './room-service.js';

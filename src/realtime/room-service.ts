@@ -17,7 +17,7 @@ import { roomTimer } from '../domain/snapshot.js';
 import type { Metrics } from '../metrics.js';
 import type { DueScheduler } from '../scheduler/due-scheduler.js';
 import type { RoomChange, RoomStore } from '../store/room-store.js';
-import type { Bookings } from './bookings.js';
+import type { Bookings } from '../store/bookings.js';
 import type { Broadcaster, PublishOptions } from './broadcaster.js';
 import { assertRoomCapacity, type RoomBounds, sizeBounded } from './room-limits.js';
 import type { Ticker } from './ticker.js';

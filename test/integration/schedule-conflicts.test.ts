@@ -5,7 +5,7 @@
  */
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { call, connect } from '../helpers/client.js';
+import { call, connect, waitFor } from '../helpers/client.js';
 import { useSharedServer } from '../helpers/server.js';
 import { expectAckError } from '../helpers/shapes.js';
 
@@ -70,6 +70,16 @@ describe('one identity, overlapping windows', () => {
     expect((await call(host, 'update_settings', { starts_at: t + 120 * MIN })).ok).toBe(true);
     const erin2 = await as('erin');
     expect((await call(erin2, 'create_session', { user_name: 'Erin', starts_at: t })).ok).toBe(true);
+  });
+
+  it('a completed room changes its length without a conflict check (its seats no longer count)', async () => {
+    const host = await as('ivan');
+    expect((await call(host, 'create_session', { user_name: 'Ivan', session_duration: 1_000 })).ok).toBe(true);
+    expect((await call(host, 'start_session')).ok).toBe(true);
+    await waitFor(host, 'session_completed', 3_000);
+    const changed = await call(host, 'update_settings', { session_duration: 2_000 });
+    expect(changed.ok).toBe(true);
+    expect(changed.session.session_duration).toBe(2_000);
   });
 
   it('two identities never conflict with each other', async () => {

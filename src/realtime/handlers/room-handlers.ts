@@ -7,7 +7,7 @@ import type { Outcome } from '../../domain/draft.js';
 import type { Room } from '../../domain/room-state.js';
 import { snapshot } from '../../domain/snapshot.js';
 import { checkStartsAt, windowOf } from '../../domain/schedule.js';
-import { identitiesOf } from '../bookings.js';
+import { identitiesOf } from '../../store/bookings.js';
 import type { HandlerContext } from '../handler-context.js';
 import { detach, requireSeat } from '../seat.js';
 import { addTaskChange, removeTaskChange, updateTaskChange, withSeq } from '../../domain/task-changes.js';
@@ -76,7 +76,10 @@ async function updateSettingsNow(ctx: HandlerContext, input: UpdateSettingsInput
     // Dry run on the room as read: not_host, invalid_state ... come before any booking.
     const preview = updateSettings(current, seat.participantId, input, now).room!;
     const before = windowOf(current, now);
-    await ctx.bookings.move(identities, seat.code, before, windowOf(preview, now)!);
+    const next = windowOf(preview, now);
+    // A completed room has no window: its seats no longer count, nothing to move.
+    if (!next) return withSnapshot(ctx, (room, pid, at) => updateSettings(room, pid, input, at));
+    await ctx.bookings.move(identities, seat.code, before, next);
     const seen = [...identities].sort().join('\n');
     try {
       return await withSnapshot(ctx, (room, pid, at) => {

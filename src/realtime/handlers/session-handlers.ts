@@ -1,18 +1,15 @@
 /** Entering and leaving rooms: create, join, resume, leave. */
 import type { SessionJoinedPayload, SessionResumedPayload } from '../../contract/events.js';
-import { AppError, RoomNotFoundError } from '../../contract/errors.js';
+import { AppError } from '../../contract/errors.js';
 import { LIMITS } from '../../contract/limits.js';
 import type { CreateSessionInput, JoinSessionInput, ResumeSessionInput } from '../../contract/schemas.js';
-import { createRoom, join, leave, type NewParticipant, reconnect } from '../../domain/membership.js';
+import { leave, reconnect } from '../../domain/membership.js';
 import { findParticipant, type Room } from '../../domain/room-state.js';
-import { checkStartsAt, plannedLength, windowOf } from '../../domain/schedule.js';
-import { snapshot } from '../../domain/snapshot.js';
+import { checkStartsAt } from '../../domain/schedule.js';
 import type { HandlerContext } from '../handler-context.js';
+import { createRoomFor, joinedView, joinRoomAs } from '../room-entry.js';
 import { attach, detach, requireNoSeat, requireSeat } from '../seat.js';
-import { hashToken, newParticipantId, newResumeToken, newSessionId, tokenMatches } from '../../domain/tokens.js';
-
-/** Codes are random over 887M; a few retries make a collision among live rooms irrelevant. */
-const CODE_ATTEMPTS = 8;
+import { tokenMatches } from '../../domain/tokens.js';
 
 function displayName(ctx: HandlerContext, requested: string | undefined): string {
   const name = requested ?? ctx.socket.data.userName;
@@ -20,16 +17,8 @@ function displayName(ctx: HandlerContext, requested: string | undefined): string
   return name;
 }
 
-function joinedPayload(ctx: HandlerContext, room: Room, participantId: string, token: string): SessionJoinedPayload {
-  return {
-    success: true,
-    session_id: room.id,
-    room_code: room.code,
-    session: snapshot(room, ctx.clock.now(), participantId),
-    participant_id: participantId,
-    resume_token: token,
-  };
-}
+const joinedPayload = (ctx: HandlerContext, room: Room, participantId: string, token: string): SessionJoinedPayload =>
+  joinedView(room, participantId, token, ctx.clock.now());
 
 export async function createSession(ctx: HandlerContext, input: CreateSessionInput): Promise<SessionJoinedPayload> {
   // A missing name or a wrong time is a malformed payload; validation comes before any state check.
@@ -45,50 +34,6 @@ export async function createSession(ctx: HandlerContext, input: CreateSessionInp
   });
   attach(ctx, room, room.host_id);
   return joinedPayload(ctx, room, room.host_id, token);
-}
-
-type SeatOwner = Pick<NewParticipant, 'user_name' | 'socket_id' | 'user_sub' | 'identity' | 'connected'>;
-type RoomsContext = Pick<HandlerContext, 'rooms' | 'clock' | 'config' | 'bookings' | 'generateRoomCode'>;
-
-/**
- * A new room with `owner` as host, shared by the socket event and POST /sessions. With an
- * identity, the host's window is booked first (conflict detection), under the code
- * about to be used; a code that turns out taken releases it and tries the next.
- */
-export async function createRoomFor(ctx: RoomsContext, input: CreateSessionInput, owner: SeatOwner): Promise<{ room: Room; token: string }> {
-  const participantId = newParticipantId();
-  const token = newResumeToken();
-  for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
-    const room = createRoom(
-      {
-        id: newSessionId(),
-        code: ctx.generateRoomCode(),
-        host: { id: participantId, token_hash: hashToken(token), ...owner },
-        starts_at: input.starts_at ?? null,
-        title: input.title ?? null,
-        settings: {
-          session_duration: input.session_duration ?? LIMITS.sessionDurationDefault,
-          max_participants: input.max_participants ?? ctx.config.maxParticipants,
-          late_join: input.late_join ?? true,
-          rounds: input.rounds ?? 1,
-          break_duration: input.break_duration ?? LIMITS.breakDurationDefault,
-        },
-        grace_ms: ctx.config.disconnectGraceMs,
-        ttl_ms: ctx.config.roomTtlMs,
-      },
-      ctx.clock.now(),
-    );
-    const identity = owner.identity ?? null;
-    if (identity) await ctx.bookings.claim(identity, room.code, windowOf(room, ctx.clock.now())!);
-    let created = false;
-    try {
-      created = await ctx.rooms.create(room);
-    } finally {
-      if (!created && identity) await ctx.bookings.release(identity, room.code).catch(() => {});
-    }
-    if (created) return { room, token };
-  }
-  throw new AppError('internal', 'could not allocate a room code; try again');
 }
 
 export async function joinSession(ctx: HandlerContext, input: JoinSessionInput): Promise<SessionJoinedPayload> {
@@ -107,59 +52,6 @@ export async function joinSession(ctx: HandlerContext, input: JoinSessionInput):
   });
   attach(ctx, room, participantId);
   return joinedPayload(ctx, room, participantId, token);
-}
-
-/** A failed join gives back its booking, unless the identity holds another seat in that room. */
-async function releaseUnlessSeated(ctx: RoomsContext, identity: string, code: string): Promise<void> {
-  try {
-    const room = await ctx.rooms.get(code);
-    if (room?.participants.some((p) => p.identity === identity)) return;
-    await ctx.bookings.release(identity, code);
-  } catch {
-    // Left behind, the entry is stale and reconciled when it gets in the way (bookings.ts).
-  }
-}
-
-/** The window a join books must still be the room's when the seat is taken. */
-const windowKey = (room: Room): string =>
-  `${room.status}:${room.starts_at ?? ''}:${room.started_at ?? ''}:${plannedLength(room.settings)}`;
-
-class WindowMoved extends Error {}
-
-/**
- * A new seat in an existing room, shared by join_session and POST /sessions/:code/seats.
- * With an identity the room's window is booked first; if the room's window moved before
- * the seat was taken (a reschedule in between), the booking is redone.
- */
-export async function joinRoomAs(ctx: RoomsContext, code: string, owner: SeatOwner): Promise<{ room: Room; participantId: string; token: string }> {
-  const participantId = newParticipantId();
-  const token = newResumeToken();
-  const newcomer: NewParticipant = { id: participantId, token_hash: hashToken(token), ...owner };
-  const identity = owner.identity ?? null;
-  for (let attempt = 0; ; attempt++) {
-    let seen: string | null = null;
-    if (identity) {
-      const current = await ctx.rooms.get(code);
-      if (!current) throw new RoomNotFoundError(code);
-      const window = windowOf(current, ctx.clock.now());
-      // A room that has ended takes no booking; join() answers for it below.
-      if (window) {
-        await ctx.bookings.claim(identity, code, window);
-        seen = windowKey(current);
-      }
-    }
-    try {
-      const outcome = await ctx.rooms.apply(code, (room) => {
-        if (seen !== null && windowKey(room) !== seen && attempt < 3) throw new WindowMoved();
-        return join(room, newcomer, ctx.clock.now());
-      });
-      return { room: outcome.room!, participantId, token };
-    } catch (err) {
-      if (seen !== null) await releaseUnlessSeated(ctx, identity!, code);
-      if (err instanceof WindowMoved) continue;
-      throw err;
-    }
-  }
 }
 
 export async function resumeSession(ctx: HandlerContext, input: ResumeSessionInput): Promise<SessionResumedPayload> {

@@ -1,0 +1,31 @@
+/**
+ * schedule: R rooms scheduled for the same second start on their own while running
+ * connections tick (DESIGN.md §6): start lateness p99 (goal ≤ 200 ms) and the running
+ * ticks' p99 around the start vs a quiet window (goal ≤ 1.2×), on one instance and on
+ * two sharing Redis. Opt-in (`--only schedule`, `--schedule-rooms N`); the scenario
+ * itself is bench/scheduled-start.ts (it starts its own servers).
+ */
+import type { Results, Row } from '../lib/report.js';
+import { type ScheduleResult, scheduleScenario } from '../scheduled-start.js';
+import type { Scenario } from './scenario.js';
+
+function report(r: Results): Row[] {
+  const runs = r.schedule as ScheduleResult[] | undefined;
+  if (!runs) return [];
+  return runs.map((x): Row => [
+    `7. Scheduled starts, ${x.instances} instance${x.instances > 1 ? 's' : ''}`,
+    `${x.started}/${x.rooms} started · lateness p50 ${x.startLatenessMs.p50} · p99 ${x.startLatenessMs.p99} · max ${x.startLatenessMs.max} ms`,
+    `running ticks p99 ${x.tickP99QuietMs} → ${x.tickP99DuringStartMs} ms (×${x.tickRatio}), ${x.clients} connections`,
+  ]);
+}
+
+export const schedule: Scenario = {
+  summary: 'rooms scheduled for the same second start on their own: start lateness, running ticks during the start (1 and 2 instances)',
+  optIn: true,
+  async run(ctx, _results, log): Promise<ScheduleResult[]> {
+    const { opts } = ctx;
+    const base = { rooms: opts.scheduleRooms, clients: opts.clients, windowS: opts.quick ? 3 : 10 };
+    return [await scheduleScenario({ ...base, instances: 1 }, log), await scheduleScenario({ ...base, instances: 2 }, log)];
+  },
+  report,
+};

@@ -1,0 +1,60 @@
+/**
+ * `Authorization: Bearer <JWT>` on REST routes that act as a person (POST /sessions,
+ * seats, /me/*): the same verification as the socket handshake (handshake-auth.ts), the
+ * same identity (domain/identity.ts). Device keys (DESIGN.md §8) extend `caller` here.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { AppError } from '../contract/errors.js';
+import { identityFromSub } from '../domain/identity.js';
+import { KeySetUnavailable, nameFromClaim, tokenVerifier } from '../realtime/handshake-auth.js';
+
+export interface Caller {
+  identity: string | null;
+  sub: string | null;
+  /** The token's `name` claim, when it qualifies as a user_name. */
+  name: string | null;
+}
+
+const ANONYMOUS: Caller = { identity: null, sub: null, name: null };
+
+export function bearerToken(req: FastifyRequest): string | null {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const m = /^Bearer\s+(\S{1,4096})\s*$/i.exec(header);
+  return m ? m[1]! : null;
+}
+
+export class IdentityAuth {
+  private readonly verify;
+
+  constructor(config: Config) {
+    this.verify = tokenVerifier(config);
+  }
+
+  /** With auth on a valid JWT is required (else `unauthorized`); with auth off everyone is anonymous. */
+  async caller(req: FastifyRequest): Promise<Caller> {
+    if (!this.verify) return ANONYMOUS;
+    return this.verified(req);
+  }
+
+  /** /me routes: an identity is required whatever the mode (anonymous callers have no "me"). */
+  async identity(req: FastifyRequest): Promise<Caller & { identity: string }> {
+    const caller = this.verify ? await this.verified(req) : ANONYMOUS;
+    if (!caller.identity) throw new AppError('unauthorized', 'this route needs Authorization: Bearer <JWT>');
+    return caller as Caller & { identity: string };
+  }
+
+  private async verified(req: FastifyRequest): Promise<Caller> {
+    const token = bearerToken(req);
+    if (!token) throw new AppError('unauthorized', 'missing Authorization: Bearer <JWT>');
+    try {
+      const payload = await this.verify!(token);
+      const sub = String(payload.sub).slice(0, 128);
+      return { identity: identityFromSub(sub), sub, name: nameFromClaim(payload.name) };
+    } catch (err) {
+      if (err instanceof KeySetUnavailable) throw new AppError('unavailable', 'could not fetch the keys to verify the token; try again');
+      throw new AppError('unauthorized', 'invalid or expired token');
+    }
+  }
+}

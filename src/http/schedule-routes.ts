@@ -1,0 +1,189 @@
+/**
+ * The scheduling routes (DESIGN.md §6): POST /sessions and POST /sessions/:code/seats
+ * book seats without a socket (the seat starts disconnected, as a booking, and is taken
+ * with resume_session), GET /me/sessions lists the caller's sessions, and
+ * GET /sessions/:code/calendar.ics exports a scheduled room as an iCalendar event. The
+ * create and join are the socket events' own code (realtime/room-entry.ts): same
+ * validation, same rate limits, same broadcast, same conflict check.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import ical from 'ical-generator';
+import { z } from 'zod';
+import { AppError, RoomNotFoundError } from '../contract/errors.js';
+import { errorBodySchema, roomCodeParamsSchema } from '../contract/http-schemas.js';
+import {
+  createSessionBodySchema,
+  meSessionsQuerySchema,
+  meSessionsSchema,
+  type MySession,
+  seatBodySchema,
+  userAuthHeadersSchema,
+} from '../contract/schedule-http-schemas.js';
+import { sessionJoinedSchema } from '../contract/server-schemas.js';
+import type { Room } from '../domain/room-state.js';
+import { checkStartsAt, plannedLength, startsAtOf, type Window, windowOf } from '../domain/schedule.js';
+import type { RateLimits } from '../limits/rate-limits.js';
+import { createRoomFor, joinedView, joinRoomAs, type RoomsContext } from '../realtime/room-entry.js';
+import type { Caller, IdentityAuth } from './identity-auth.js';
+
+export interface ScheduleRouteDeps extends RoomsContext {
+  limits: RateLimits;
+  auth: IdentityAuth;
+}
+
+const callers = new WeakMap<FastifyRequest, Caller>();
+const tags = ['sessions'];
+const security = [{ userToken: [] }];
+const writeErrors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema } as const;
+
+function nameFor(caller: Caller, requested: string | undefined): string {
+  const name = requested ?? caller.name;
+  if (!name) throw new AppError('invalid_payload', 'user_name is required');
+  return name;
+}
+
+const unavailable = (): never => {
+  throw new AppError('unavailable', 'the service is temporarily unavailable');
+};
+
+export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  // Who is calling, before the body is validated: an unauthenticated caller learns nothing from a 400.
+  const authenticate = async (req: FastifyRequest) => {
+    callers.set(req, await deps.auth.caller(req));
+  };
+
+  api.post(
+    '/sessions',
+    {
+      preValidation: authenticate,
+      schema: {
+        summary: 'Create a session (optionally scheduled)',
+        description:
+          'The REST twin of create_session: the caller becomes host; the seat starts disconnected, as a booking (take it with resume_session). Same validation and create rate limit as the socket event. With auth on, needs a Bearer JWT; a seat of the same identity at an overlapping time is 409 time_slot_taken.',
+        tags,
+        security,
+        headers: userAuthHeadersSchema,
+        body: createSessionBodySchema,
+        response: { 201: sessionJoinedSchema, ...writeErrors },
+      },
+    },
+    async (req, reply) => {
+      const caller = callers.get(req)!;
+      const input = req.body;
+      const userName = nameFor(caller, input.user_name);
+      if (input.starts_at !== undefined) checkStartsAt(input.starts_at, deps.clock.now());
+      await deps.limits.create(req.ip);
+      const { room, token } = await createRoomFor(deps, input, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: caller.identity });
+      return reply.code(201).send(joinedView(room, room.host_id, token, deps.clock.now()));
+    },
+  );
+
+  api.post(
+    '/sessions/:code/seats',
+    {
+      preValidation: authenticate,
+      schema: {
+        summary: 'Book a seat in a session',
+        description:
+          'The REST twin of join_session: a seat booked without a socket (disconnected; take it with resume_session); the room hears participant_joined. Unknown codes count toward the failed-join limit.',
+        tags,
+        security,
+        headers: userAuthHeadersSchema,
+        params: roomCodeParamsSchema,
+        body: seatBodySchema,
+        response: { 201: sessionJoinedSchema, ...writeErrors },
+      },
+    },
+    async (req, reply) => {
+      const caller = callers.get(req)!;
+      const userName = nameFor(caller, req.body.user_name);
+      await deps.limits.checkJoin(req.ip);
+      const seat = await joinRoomAs(deps, req.params.code, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: caller.identity }).catch(
+        async (err: unknown) => {
+          if (err instanceof AppError && err.code === 'not_found') await deps.limits.joinFailed(req.ip);
+          throw err;
+        },
+      );
+      return reply.code(201).send(joinedView(seat.room, seat.participantId, seat.token, deps.clock.now()));
+    },
+  );
+
+  api.get(
+    '/me/sessions',
+    {
+      schema: {
+        summary: "The caller's upcoming and running sessions",
+        description: 'Rooms the identity holds a seat in whose window meets [from, to) (default: from now on), soonest first. Needs a Bearer JWT.',
+        tags: ['me'],
+        security,
+        headers: userAuthHeadersSchema,
+        querystring: meSessionsQuerySchema,
+        response: { 200: meSessionsSchema, 400: errorBodySchema, 401: errorBodySchema, 503: errorBodySchema },
+      },
+    },
+    async (req) => {
+      const { identity } = await deps.auth.identity(req);
+      const now = deps.clock.now();
+      const from = req.query.from ?? now;
+      const to = req.query.to ?? Number.MAX_SAFE_INTEGER;
+      const entries = await deps.bookings.index.list(identity, now).catch(unavailable);
+      const rooms = await Promise.all(entries.map((e) => deps.rooms.get(e.room))).catch(unavailable);
+      const sessions: MySession[] = [];
+      for (const room of rooms) {
+        const window = room && windowOf(room, now);
+        // The index may hold a stale entry (bookings.ts): the room's own seats decide.
+        const mine = room?.participants.filter((p) => p.identity === identity) ?? [];
+        if (!room || !window || mine.length === 0 || window.end <= from || window.start >= to) continue;
+        sessions.push({ room_code: room.code, title: room.title ?? null, starts_at: window.start, planned_end: window.end, status: room.status, is_host: mine.some((p) => p.id === room.host_id) });
+      }
+      sessions.sort((a, b) => a.starts_at - b.starts_at || a.room_code.localeCompare(b.room_code));
+      return { sessions };
+    },
+  );
+
+  api.get(
+    '/sessions/:code/calendar.ics',
+    {
+      schema: {
+        summary: 'A scheduled session as an iCalendar event',
+        description: 'text/calendar (RFC 5545): one VEVENT with a stable UID; 404 for an unknown or unscheduled room. Unknown codes count toward the failed-join limit.',
+        tags,
+        params: roomCodeParamsSchema,
+        response: { 200: z.string().meta({ description: 'text/calendar (RFC 5545)' }), 400: errorBodySchema, 404: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
+      },
+    },
+    async (req, reply) => {
+      const { code } = req.params;
+      await deps.limits.checkJoin(req.ip);
+      const room = await deps.rooms.get(code).catch(unavailable);
+      if (!room) {
+        await deps.limits.joinFailed(req.ip);
+        throw new RoomNotFoundError(code);
+      }
+      const startsAt = startsAtOf(room);
+      if (startsAt === null) throw new AppError('not_found', `session ${code} is not scheduled`);
+      // The window as it stands (started_at once running); a completed room keeps its booked slot.
+      const window = windowOf(room, deps.clock.now()) ?? { start: startsAt, end: startsAt + plannedLength(room.settings) };
+      return reply
+        .type('text/calendar; charset=utf-8')
+        .header('content-disposition', `attachment; filename="focus-${room.code}.ics"`)
+        .send(calendarFor(room, window));
+    },
+  );
+}
+
+/** One VEVENT. UID and DTSTAMP come from the room, so the same room always exports the same event. */
+export function calendarFor(room: Room, window: Window): string {
+  const cal = ical({ prodId: { company: 'focusroom', product: 'focusroom', language: 'EN' }, name: 'focusroom' });
+  cal.createEvent({
+    id: `${room.id}@focusroom`,
+    stamp: new Date(room.created_at),
+    start: new Date(window.start),
+    end: new Date(window.end),
+    summary: room.title ?? 'Focus session',
+    description: `Room code: ${room.code}\nJoin with this code at the scheduled time.`,
+  });
+  return cal.toString();
+}
