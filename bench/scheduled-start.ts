@@ -78,11 +78,20 @@ async function startServer(id: string, redisUrl: string | null): Promise<string>
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     INSTANCE_ID: id,
-    RATE_CONNECTIONS_PER_MIN: '1000000',
-    RATE_SOCKET_EVENTS_PER_SEC: '1000',
+    // The harness is one address with thousands of sockets: the same lifted limits as
+    // run.ts's servers (§11 per-address, instance and lag-shedding bounds included).
+    RATE_CONNECTIONS_PER_MIN: '10000000',
+    RATE_SOCKET_EVENTS_PER_SEC: '100000',
     RATE_CREATES_PER_MIN: '1000000',
     RATE_JOIN_FAILURES_PER_MIN: '1000000',
-    MAX_CONNECTIONS_PER_ADDRESS: '100000',
+    RATE_ADDRESS_EVENTS_PER_SEC: '10000000',
+    RATE_INSTANCE_EVENTS_PER_SEC: '10000000',
+    EVENT_LOOP_LAG_SHED_MS: '60000',
+    MAX_CONNECTIONS_PER_ADDRESS: '10000000',
+    MAX_CONNECTIONS: '10000000',
+    MAX_PENDING_PER_ADDRESS: '1000000',
+    RATE_ROOM_CONTROLS_PER_MIN: '1000000',
+    MAX_ROOMS: '10000000',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   };
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'src/server.ts')], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
