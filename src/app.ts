@@ -147,8 +147,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await registerApi(fastify, { config, log, version: API_VERSION });
   healthRoute(fastify, { store, instanceId: config.instanceId, startedAt, isDraining: () => draining, connections: () => io.engine.clientsCount });
   sessionRoute(fastify, { store, clock, limits });
-  taskRoutes(fastify, { rooms, clock, limits });
-  historyRoute(fastify, { rooms, limits });
+  taskRoutes(fastify, { rooms, clock, limits, budget });
+  historyRoute(fastify, { rooms, limits, budget });
   asyncApiRoute(fastify, API_VERSION);
   scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, auth: new IdentityAuth(config) });
   metricsRoute(fastify, metrics, config.metricsToken);

@@ -14,11 +14,12 @@ import { historySchema, roomCodeParamsSchema, seatAuthHeadersSchema, seatErrorRe
 import { LIMITS } from '../contract/limits.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from '../realtime/room-service.js';
-import { authorizeSeat } from './seat-auth.js';
+import { authorizeSeat, type SeatAuthDeps } from './seat-auth.js';
 
 export interface HistoryRouteDeps {
   rooms: RoomService;
   limits: RateLimits;
+  budget?: SeatAuthDeps['budget'];
 }
 
 export const HISTORY_PAGE_DEFAULT = 100;
@@ -56,7 +57,7 @@ export function historyRoute(app: FastifyInstance, deps: HistoryRouteDeps): void
       },
     },
     async (req) => {
-      const seat = await authorizeSeat(req, req.params.code, { getRoom: (c) => deps.rooms.get(c), limits: deps.limits });
+      const seat = await authorizeSeat(req, req.params.code, { getRoom: (c) => deps.rooms.get(c), limits: deps.limits, budget: deps.budget });
       const history = await deps.rooms.history(seat.code, req.query.after ?? 0, req.query.limit ?? HISTORY_PAGE_DEFAULT);
       if (!history) throw new RoomNotFoundError(seat.code);
       return history;

@@ -22,6 +22,12 @@ export interface Seat {
 export interface SeatAuthDeps {
   getRoom: (code: string) => Promise<Room | null>;
   limits: RateLimits;
+  /**
+   * The socket events' flood budget (per address, per instance, shed while the event loop
+   * lags): a REST call spends it like an event, before any work, so REST is no way around
+   * §11's flood control.
+   */
+  budget?: { take(address: string): 'address' | 'instance' | 'lag' | null };
 }
 
 /** Tokens are 32 characters; anything much longer is not one of ours. */
@@ -33,12 +39,17 @@ export function bearerToken(header: string | string[] | undefined): string | nul
 }
 
 /**
- * The caller's seat in room `code`, or an AppError: 401 `invalid_token` (no, malformed or
+ * The caller's seat in room `code`, or an AppError: 503 `unavailable` / 429 `rate_limited`
+ * when the flood budget sheds the call (the event loop lags / the address or instance is
+ * over its events per second), 401 `invalid_token` (no, malformed or
  * wrong token), 404 `not_found` (no such room), 429 `rate_limited` (this address failed
  * too often: unknown rooms and wrong tokens then look alike; or the seat's event budget
  * is spent). A correct token is never refused by the failed-join limit.
  */
 export async function authorizeSeat(req: FastifyRequest, code: string, deps: SeatAuthDeps): Promise<Seat> {
+  const shed = deps.budget?.take(req.ip);
+  if (shed === 'lag') throw new AppError('unavailable', 'the server is busy; try again shortly');
+  if (shed) throw new AppError('rate_limited', 'too many events from your network; slow down');
   const token = bearerToken(req.headers.authorization);
   if (!token) throw new AppError('invalid_token', 'send Authorization: Bearer <resume_token> of a seat in this room');
   const room = await deps.getRoom(code);

@@ -15,12 +15,13 @@ import type { Clock } from '../domain/clock.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from '../realtime/room-service.js';
 import { addTaskChange, removeTaskChange, type SeatChange, updateTaskChange, withSeq } from '../domain/task-changes.js';
-import { authorizeSeat, type Seat } from './seat-auth.js';
+import { authorizeSeat, type Seat, type SeatAuthDeps } from './seat-auth.js';
 
 export interface TaskRouteDeps {
   rooms: RoomService;
   clock: Clock;
   limits: RateLimits;
+  budget?: SeatAuthDeps['budget'];
 }
 
 const taskParamsSchema = z.strictObject({ code: roomCodeSchema, id: taskIdSchema });
@@ -30,7 +31,7 @@ const tags = ['tasks'];
 
 export function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const seatOf = (req: FastifyRequest, code: string) => authorizeSeat(req, code, { getRoom: (c) => deps.rooms.get(c), limits: deps.limits });
+  const seatOf = (req: FastifyRequest, code: string) => authorizeSeat(req, code, { getRoom: (c) => deps.rooms.get(c), limits: deps.limits, budget: deps.budget });
 
   /** The seat's change through the one path every room change takes. */
   async function apply<T extends object>(seat: Seat, change: SeatChange<T>) {

@@ -197,6 +197,36 @@ describe('limits shared with the socket', () => {
     }
   });
 
+  it('REST calls spend the flood budget of the socket events: per address, refused before any work', async () => {
+    const s = await startServer({ RATE_ADDRESS_EVENTS_PER_SEC: '10' });
+    try {
+      const { host, tasksUrl, token, code } = await duo(s);
+      const seqBefore = (await s.app.store.get(code))!.seq;
+      let accepted = 0;
+      for (let attempt = 0; ; attempt++) {
+        // A fresh one-second window, then one burst inside it.
+        await new Promise((r) => setTimeout(r, 1_100));
+        const t0 = Date.now();
+        const rest = await Promise.all(Array.from({ length: 14 }, () => http(tasksUrl, { token, body: { title: 'burst' } })));
+        const socketReply = await call(host, 'update_status', { status: 'ready' });
+        accepted += rest.filter((r) => r.status === 201).length;
+        if (Date.now() - t0 > 700 && attempt < 5) continue;
+        const refused = rest.filter((r) => r.status === 429);
+        for (const r of refused) expectHttpError(r, 429, 'rate_limited');
+        expect(refused.length).toBeGreaterThanOrEqual(4);
+        expect(rest.filter((r) => r.status === 201).length).toBeLessThanOrEqual(10);
+        // The address's socket events are over the same budget now.
+        expectAckError(socketReply, 'rate_limited');
+        break;
+      }
+      // Refused calls changed nothing: the room moved only by the accepted ones.
+      expect((await s.app.store.get(code))!.seq).toBe(seqBefore + accepted);
+    } finally {
+      closeAllClients();
+      await s.close();
+    }
+  });
+
   it('one event budget per seat: REST calls and the seat’s socket events draw from it together', async () => {
     const s = await startServer({ RATE_SOCKET_EVENTS_PER_SEC: '5' });
     try {
