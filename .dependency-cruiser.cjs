@@ -97,6 +97,14 @@ module.exports = {
       to: { path: '^src/(?!contract/)' },
     },
     {
+      name: 'top-level-modules-known',
+      severity: 'error',
+      comment:
+        'A module at the top of src/ sits in no layer, so no rule above covers it: put it in the layer it belongs to. The known ones are the wiring (app.ts, server.ts) and the shared modules of shared-modules-low.',
+      from: { path: '^src/' },
+      to: { path: '^src/[^/]+$', pathNot: '^src/(app|server|config|metrics|throttled)\\.ts$' },
+    },
+    {
       name: 'client-only-contract',
       severity: 'error',
       comment: 'The SDK (src/client) runs in browsers: it imports only src/contract and socket.io-client.',

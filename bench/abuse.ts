@@ -1,7 +1,7 @@
 /**
- * `npm run bench -- --only abuse` — DESIGN.md §11 under attack, longer than the tests
+ * `npm run bench -- --only abuse` — the attacks of docs/reliability.md "Load and abuse", longer than the tests
  * (test/integration/abuse-load.test.ts) run them. One focusroom server with the default
- * §11 bounds (only the harness's per-address rate limits lifted, TRUST_PROXY on so
+ * abuse bounds (only the harness's per-address rate limits lifted, TRUST_PROXY on so
  * clients can spread over addresses), then phases, each reporting the server's peak RSS,
  * a probe room's tick lateness (p50 / p99 / max at the client) and how long a
  * resume_session takes meanwhile (reconnect to ack, retried while refused):
@@ -15,7 +15,7 @@
  *   storm   400 seats from one address lose their connections at once and come back
  *           (bench/lib/reconnect-storm.ts), 100 wrong-token resumes from the same address
  *
- * `--abuse-unbounded` runs the same phases with every §11 bound lifted by env (buffer cap,
+ * `--abuse-unbounded` runs the same phases with every abuse bound lifted by env (buffer cap,
  * event budgets, lag shedding, room-control budget): an approximation of the code before
  * issue 11 (blind pongs and bare-session timers are not env-switchable), for the
  * before/after table in docs/reliability.md.
@@ -60,7 +60,7 @@ export interface AbuseResult {
   phases: PhaseResult[];
 }
 
-/** Env of the server: the §11 bounds at their defaults, or all lifted (--abuse-unbounded). */
+/** Env of the server: the abuse bounds at their defaults, or all lifted (--abuse-unbounded). */
 export function abuseServerEnv(unbounded: boolean): Record<string, string> {
   const env: Record<string, string> = {
     TRUST_PROXY: 'true',

@@ -175,7 +175,7 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
     return { started: n - failed, failed, firstError, ms: performance.now() - t0 };
   },
 
-  /** `set_ticks` on every socket (quiet clients, DESIGN.md §9). */
+  /** `set_ticks` on every socket (quiet clients, docs/protocol.md). */
   async ticks(msg: { enabled: boolean; concurrency: number }) {
     const results = await pool(sios.length, msg.concurrency, async (i) => {
       const res = await ack(sios[i]!, 'set_ticks', { enabled: msg.enabled });

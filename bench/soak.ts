@@ -83,7 +83,7 @@ function startServer(): Promise<string> {
       SHUTDOWN_GRACE_MS: '10000',
       // Every client is 127.0.0.1: per-address limits would only measure themselves.
       RATE_CONNECTIONS_PER_MIN: '10000000',
-      // One address, thousands of sockets (DESIGN.md §11 caps lifted like the rate limits).
+      // One address, thousands of sockets (the connection caps lifted like the rate limits).
       MAX_CONNECTIONS_PER_ADDRESS: '10000000',
       MAX_PENDING_PER_ADDRESS: '1000000',
       RATE_ADDRESS_EVENTS_PER_SEC: '10000000',

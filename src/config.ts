@@ -73,7 +73,7 @@ const envSchema = z.object({
   RATE_JOIN_FAILURES_PER_MIN: intVar(20, 1, 1_000_000),
   RATE_CONNECTIONS_PER_MIN: intVar(300, 1, 10_000_000),
   RATE_CREATES_PER_MIN: intVar(30, 1, 1_000_000),
-  // Abuse and load bounds (DESIGN.md §11, docs/reliability.md "Load and abuse").
+  // Abuse and load bounds (docs/reliability.md "Load and abuse").
   MAX_BUFFERED_BYTES: intVar(1024 * 1024, LIMITS.maxFrameBytes, 1024 * 1024 * 1024),
   CONNECT_TIMEOUT_MS: intVar(5_000, 100, 120_000),
   MAX_PENDING_PER_ADDRESS: intVar(20, 1, 1_000_000),
@@ -154,7 +154,7 @@ const configSchema = envSchema.transform((e, ctx) => {
       /** Host controls (start, pause, resume, settings) per room per minute. */
       roomControlsPerMin: e.RATE_ROOM_CONTROLS_PER_MIN,
     },
-    /** Connection and load bounds of one instance (DESIGN.md §11). */
+    /** Connection and load bounds of one instance (docs/reliability.md "Load and abuse"). */
     transport: {
       /** A socket whose unsent output passes this is disconnected (a client that stopped reading). */
       maxBufferedBytes: e.MAX_BUFFERED_BYTES,

@@ -24,7 +24,7 @@ export interface Options {
   joinStepS: number;
   joinRates: number[];
   idleS: number;
-  /** abuse: seconds per phase, and whether the §11 bounds are lifted ("before"). */
+  /** abuse: seconds per phase, and whether the abuse bounds are lifted ("before"). */
   abuseWindowS: number;
   /** schedule: rooms scheduled for the same second. */
   scheduleRooms: number;
@@ -48,7 +48,7 @@ export function helpText(scenarios: readonly string[], defaults: readonly string
   --no-pin           do not pin servers/clients to separate cores
   --profile          CPU-profile the server over an extra window after the measured one (ws, ticks, join)
   --abuse-window S   abuse: seconds per phase (default 30; quick 8)
-  --abuse-unbounded  abuse: lift every §11 bound by env (an approximation of before issue 11)
+  --abuse-unbounded  abuse: lift every abuse bound by env (an approximation of before issue 11)
   --schedule-rooms N schedule: rooms scheduled for the same second (default 2500; quick 300)
   --memory-clients N participants for the memory scenario (default: --clients)
   --join-pool N      connected sockets reused by the join scenario (default min(clients, 2000))

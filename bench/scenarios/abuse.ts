@@ -1,5 +1,5 @@
 /**
- * abuse: DESIGN.md §11 under attack — slow consumers, a flood of legal events; memory, a
+ * abuse: the docs/reliability.md "Load and abuse" attacks — slow consumers, a flood of legal events; memory, a
  * probe room's tick lateness, resume times. Opt-in (`--only abuse`); `--abuse-unbounded`
  * for the "before" figures. The phases live in bench/abuse.ts (ABUSE_PHASES).
  */
@@ -21,7 +21,7 @@ function report(r: Results): Row[] {
 }
 
 export const abuse: Scenario = {
-  summary: 'DESIGN.md §11 under attack: slow consumers, a flood of legal events; server RSS, probe tick lateness, resume times',
+  summary: 'the docs/reliability.md "Load and abuse" attacks: slow consumers, a flood of legal events; server RSS, probe tick lateness, resume times',
   optIn: true,
   async run(ctx, _results, log): Promise<AbuseResult> {
     const { opts } = ctx;

@@ -28,7 +28,7 @@ export interface QuietResult {
 }
 
 /**
- * Quiet clients (DESIGN.md §9): the same N seated participants measured three times in
+ * Quiet clients (docs/protocol.md "Clock sync and quiet clients"): the same N seated participants measured three times in
  * one run — seated with no countdown (the floor), counting down and ticking (the
  * default), then after every socket sent `set_ticks { enabled: false }` (what the SDK does). CPU per connected
  * participant-second of the server in each window; plus the browser SDK's bundle size.

@@ -1,5 +1,5 @@
 /**
- * rest: REST under load (DESIGN.md §7), short and loopback only:
+ * rest: REST under load (docs/protocol.md "REST API"), short and loopback only:
  *
  *   1. N socket clients in rooms of 4, all counting down: tick lateness at the clients
  *      with no REST load (baseline window).

@@ -1,5 +1,5 @@
 /**
- * `focusroom/client`: the SDK for apps (DESIGN.md §9; docs/sdk.md). Imports only the wire
+ * `focusroom/client`: the SDK for apps (docs/sdk.md). Imports only the wire
  * contract and socket.io-client, so it runs in browsers and Node alike.
  */
 export { connect, FocusroomClient } from './client.js';

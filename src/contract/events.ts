@@ -53,7 +53,7 @@ export interface SessionSnapshot {
   break_duration: number;
   /** (ext) Results once the room is `completed` (null before), so a client that reloads still has them. */
   results: ParticipantResult[] | null;
-  /** (ext) Scheduled start (DESIGN.md §6), null when unscheduled; the session's title, null when none. */
+  /** (ext) Scheduled start (docs/protocol.md "Scheduled sessions"), null when unscheduled; the session's title, null when none. */
   starts_at: number | null;
   title: string | null;
 }

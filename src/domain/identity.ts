@@ -1,7 +1,7 @@
 /**
  * Identities: who a seat belongs to across rooms (conflict detection, /me routes). One
  * string per person, namespaced by where it came from, so kinds never collide: `sub:<jwt
- * sub>` today; device keys (DESIGN.md §8) add their own prefix here.
+ * sub>` today; device keys (not built yet) would add their own prefix here.
  */
 export type Identity = string;
 

@@ -69,7 +69,7 @@ export interface Room {
   /** Fixed at creation so every instance computes the same deadlines. */
   grace_ms: number;
   ttl_ms: number;
-  /** Scheduled start (DESIGN.md §6), null when unscheduled; absent in rooms stored before it. */
+  /** Scheduled start (docs/protocol.md "Scheduled sessions"), null when unscheduled; absent in rooms stored before it. */
   starts_at?: number | null;
   /** The session's title, null when none. */
   title?: string | null;

@@ -1,5 +1,5 @@
 /**
- * Scheduled sessions (DESIGN.md §6): the rules of `starts_at`, a room's window, overlap
+ * Scheduled sessions (docs/protocol.md "Scheduled sessions"): the rules of `starts_at`, a room's window, overlap
  * of two windows, and how long a booking keeps a seat or an empty room. Pure: every
  * rule takes `now`.
  */

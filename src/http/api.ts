@@ -3,7 +3,7 @@
  * coerced: Fastify's own ajv would coerce "5" to 5), check and serialize responses, and
  * generate the OpenAPI 3.1 document at GET /openapi.json (browsable at GET /docs). One
  * error handler answers every failure as `{ error: { code, message } }`, and browser
- * origins are held to the socket's rule (CORS_ORIGINS, origin-policy.ts).
+ * origins are held to the socket's rule (CORS_ORIGINS, limits/origin-policy.ts).
  *
  * Register it before any route, so every route lands in the document.
  */
@@ -18,7 +18,7 @@ import { AppError } from '../contract/errors.js';
 import { HTTP_STATUS } from '../contract/http-status.js';
 import { LIMITS } from '../contract/limits.js';
 import { describeIssue } from '../contract/schemas.js';
-import { originAllowed } from '../origin-policy.js';
+import { originAllowed } from '../limits/origin-policy.js';
 import { toAppError } from '../store/store-errors.js';
 
 /** Largest request body: a REST call carries what one socket event may carry. */

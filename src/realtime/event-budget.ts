@@ -1,5 +1,5 @@
 /**
- * Flood control in front of the dispatcher (DESIGN.md §11 "Floods"): besides the
+ * Flood control in front of the dispatcher (docs/reliability.md "Load and abuse", Floods): besides the
  * per-socket budget (rate-limits.ts), events are counted per client address and for the
  * whole instance, and refused outright while the event loop lags, so a flood of
  * individually legal events cannot make every room's ticks late.

@@ -1,5 +1,5 @@
 /**
- * Bounds on rooms (DESIGN.md §11 "Rooms"): how many may live at once (MAX_ROOMS) and how
+ * Bounds on rooms (docs/reliability.md "Load and abuse", Rooms): how many may live at once (MAX_ROOMS) and how
  * big one may grow (MAX_ROOM_BYTES), so the store's memory is bounded by
  * MAX_ROOMS × MAX_ROOM_BYTES whatever clients do. RoomService applies both to every
  * create and change; a REST create gets them by going through RoomService too, and can

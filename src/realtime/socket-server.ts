@@ -6,7 +6,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { Server } from 'socket.io';
 import type { Config } from '../config.js';
-import { originAllowed } from '../origin-policy.js';
+import { originAllowed } from '../limits/origin-policy.js';
 import { LIMITS } from '../contract/limits.js';
 import { disconnect } from '../domain/membership.js';
 import type { Clock } from '../domain/clock.js';

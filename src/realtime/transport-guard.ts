@@ -1,5 +1,5 @@
 /**
- * Engine.IO-level bounds (DESIGN.md §11): open connections per address and per instance,
+ * Engine.IO-level bounds (docs/reliability.md "Load and abuse"): open connections per address and per instance,
  * bare sessions (handshake done, no Socket.IO connect yet) per address, slow consumers,
  * and blind pongs. Socket.IO closes a bare session after `connectTimeout`
  * (CONNECT_TIMEOUT_MS, set in socket-server.ts); this file counts and caps them.

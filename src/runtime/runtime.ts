@@ -36,7 +36,7 @@ export interface Runtime {
   readonly kind: RoomStore['kind'];
   readonly store: RoomStore;
   readonly limits: RateLimits;
-  /** Per-identity bookings for conflict detection (DESIGN.md §6). */
+  /** Per-identity bookings for conflict detection (docs/protocol.md "Scheduled sessions"). */
   readonly bookingIndex: BookingIndex;
   /** Seats other instances must see; start it once the app is wired (`start(io, rooms)`). */
   readonly presence: Presence;

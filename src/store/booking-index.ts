@@ -1,6 +1,6 @@
 /**
  * The booking index: per identity, the rooms it holds seats in and each room's window.
- * It is the source of truth for conflict detection (DESIGN.md §6): `book` checks and
+ * It is the source of truth for conflict detection (docs/protocol.md "Scheduled sessions"): `book` checks and
  * records in one atomic step, so two instances racing for overlapping slots of one
  * identity get exactly one winner. Memory and Redis implementations, one contract.
  *

@@ -1,5 +1,5 @@
 /**
- * Conflict detection for identities (DESIGN.md §6): one identity holds seats only in
+ * Conflict detection for identities (docs/protocol.md "Scheduled sessions"): one identity holds seats only in
  * rooms whose windows do not overlap. The booking index decides atomically (store/
  * booking-index.ts); this service keeps it in step with the rooms' seat lists.
  *

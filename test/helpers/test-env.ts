@@ -4,7 +4,7 @@
  * 127.0.0.1) would otherwise hit. Tests add their own overrides on top, as an operator would.
  */
 /**
- * The DESIGN.md §11 per-address and load bounds, lifted: a test's hundreds of clients come
+ * The per-address and load bounds (docs/reliability.md "Load and abuse"), lifted: a test's hundreds of clients come
  * from one address (127.0.0.1) at once, on a loaded machine. Spread it into the env of a
  * spawned server too; the abuse tests set their own.
  */
@@ -25,6 +25,6 @@ export const TEST_ENV: Record<string, string> = {
   RATE_SOCKET_EVENTS_PER_SEC: '1000',
   RATE_CREATES_PER_MIN: '1000000',
   RATE_JOIN_FAILURES_PER_MIN: '1000000',
-  // Per-address and load bounds (§11) lifted too; tests of those set their own.
+  // Per-address and load bounds (docs/reliability.md "Load and abuse") lifted too; tests of those set their own.
   ...LIFTED_ABUSE_BOUNDS,
 };

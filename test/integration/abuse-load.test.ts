@@ -1,5 +1,5 @@
 /**
- * DESIGN.md §11, the heavy abuse tests in one file so they never run beside each other
+ * docs/reliability.md "Load and abuse": the heavy abuse tests in one file so they never run beside each other
  * (vitest runs two files at a time):
  *
  * "Slow consumers" (issue 11, finding 1): clients that stop reading — raw WebSocket

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md §11 "Rooms" (issue 11, finding 6): a cap on live rooms (MAX_ROOMS; a create
+ * docs/reliability.md "Load and abuse", Rooms (issue 11, finding 6): a cap on live rooms (MAX_ROOMS; a create
  * beyond it is `unavailable`) and on one room's serialized size (MAX_ROOM_BYTES; a change
  * that would grow it past that is `invalid_state` and writes nothing).
  */

@@ -187,7 +187,7 @@ function generators(live: Live) {
   const id = fc.oneof(fc.constantFrom(...live.participantIds, ...live.taskIds), fc.string({ maxLength: 70 }), unicodeText);
   const duration = fc.integer({ min: LIMITS.sessionDurationMin, max: LIMITS.sessionDurationMax });
   const maxP = fc.integer({ min: LIMITS.maxParticipantsMin, max: LIMITS.maxParticipantsMax });
-  // Scheduling (DESIGN.md §6): in range, at the edges (now, 30 days) and far out.
+  // Scheduling (docs/protocol.md "Scheduled sessions"): in range, at the edges (now, 30 days) and far out.
   const startsAt = fc.oneof(
     fc.integer({ min: 60_000, max: LIMITS.scheduleAheadMaxMs }).map((d) => Date.now() + d),
     fc.constantFrom(0, -1, 1.5, Number.MAX_SAFE_INTEGER, 8.64e15 + 1),

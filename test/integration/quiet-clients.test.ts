@@ -1,5 +1,5 @@
 /**
- * DESIGN.md §9 on the wire: `time_sync { t0 }` samples the server clock, and
+ * Clock sync and quiet clients on the wire (docs/protocol.md): `time_sync { t0 }` samples the server clock, and
  * `set_ticks { enabled: false }` makes a socket quiet — no `time_update`, every other
  * event as before — while the rest of its room keeps ticking. A client that never sends
  * set_ticks (a Fidan app) ticks as always.

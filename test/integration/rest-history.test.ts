@@ -1,5 +1,5 @@
 /**
- * Room history over REST (DESIGN.md §7): GET /sessions/:code/events?after&limit, oldest
+ * Room history over REST (docs/protocol.md "Room history"): GET /sessions/:code/events?after&limit, oldest
  * first, the same log resume_session's `missed` comes from, never a token; at least the
  * last LIMITS.roomHistorySize events kept, `complete: false` once `after` is older than
  * that; gone with the room. Memory mode here; Redis in test/cluster/rest-cluster.test.ts.

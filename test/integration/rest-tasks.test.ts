@@ -1,5 +1,5 @@
 /**
- * The room's task list over REST (DESIGN.md §7): every route and status code, with
+ * The room's task list over REST (docs/protocol.md "REST API"): every route and status code, with
  * sockets in the room hearing the same broadcasts, in one `seq` order with the socket's
  * own changes; the same validation as the socket twin (strict, nothing coerced); Bearer
  * resume_token auth counted toward the failed-join limit; one event budget per seat.

@@ -1,5 +1,5 @@
 /**
- * Scheduled sessions over the socket (DESIGN.md §6): starts_at/title on create, the
+ * Scheduled sessions over the socket (docs/protocol.md "Scheduled sessions"): starts_at/title on create, the
  * scheduled start (once, on time, as start_session), booked seats that outlive their
  * grace, reschedule/unschedule, and validation that creates nothing.
  */

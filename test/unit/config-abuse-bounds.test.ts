@@ -1,4 +1,4 @@
-/** The §11 bounds are validated at start like every variable: a bad value names the variable. */
+/** The abuse and load bounds (docs/reliability.md "Load and abuse") are validated at start like every variable: a bad value names the variable. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 

@@ -3,7 +3,8 @@
  * the real config cruises a small throwaway tree, laid out like src/, that breaks them
  * on purpose — the domain importing Socket.IO and the realtime layer, an HTTP route
  * importing the dispatcher, a store reaching into the wiring, the SDK importing the
- * domain, and a cycle. The real tree passing is `npm run lint` itself.
+ * domain, a module at the top of src/ that no layer covers, and a cycle. The real tree
+ * passing is `npm run lint` itself.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
@@ -29,6 +30,8 @@ const FILES: Record<string, string> = {
   'src/http/route.ts': `import { toWire } from '../realtime/dispatcher.js';\nexport const route = toWire;\n`,
   'src/store/reach-up.ts': `import type { App } from '../app.js';\nexport type Up = App;\n`,
   'src/app.ts': `export interface App { up: true }\n`,
+  'src/stray.ts': `export const stray = true;\n`,
+  'src/realtime/uses-stray.ts': `import { stray } from '../stray.js';\nexport const usesStray = stray;\n`,
   'src/client/sdk.ts': `import type { Leak } from '../domain/leak.js';\nexport type Sdk = Leak;\n`,
   'src/scheduler/a.ts': `import { b } from './b.js';\nexport const a = (): number => b() + 1;\n`,
   'src/scheduler/b.ts': `import { a } from './a.js';\nexport const b = (): number => a() - 1;\n`,
@@ -69,6 +72,7 @@ describe('layer rules', () => {
     expect(out).toMatch(/error http-not-sockets: src\/http\/route\.ts → src\/realtime\/dispatcher\.ts/);
     expect(out).toMatch(/error storage-below-transports: src\/store\/reach-up\.ts → src\/app\.ts/);
     expect(out).toMatch(/error client-only-contract: src\/client\/sdk\.ts → src\/domain\/leak\.ts/);
+    expect(out).toMatch(/error top-level-modules-known: src\/realtime\/uses-stray\.ts → src\/stray\.ts/);
     expect(out).toMatch(/error no-circular: src\/scheduler\/a\.ts →\s+src\/scheduler\/b\.ts →\s+src\/scheduler\/a\.ts/);
     // The files that keep the rules are not reported.
     expect(out).not.toMatch(/src\/contract\/events\.ts →/);

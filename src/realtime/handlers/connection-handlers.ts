@@ -1,5 +1,5 @@
 /**
- * Per-connection settings that change no room: clock samples and quiet mode (DESIGN.md §9).
+ * Per-connection settings that change no room: clock samples and quiet mode (docs/protocol.md "Clock sync and quiet clients").
  * Neither bumps a room's `seq`; both work before joining and carry over every join.
  */
 import type { TimeSyncResult } from '../../contract/events.js';
