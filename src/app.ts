@@ -34,6 +34,10 @@ import type { Runtime } from './runtime/runtime.js';
 import { DueScheduler, type DueSchedulerOptions, defaultDueSchedulerOptions } from './scheduler/due-scheduler.js';
 import type { RoomStore } from './store/room-store.js';
 import { throttled } from './throttled.js';
+import type { ConsumerOptions } from './persistence/outbox-consumer.js';
+import { OutboxMetrics } from './persistence/outbox-metrics.js';
+import { Persistence } from './persistence/persistence.js';
+import type { Outbox } from './store/outbox.js';
 
 export interface AppDeps {
   /** The app's clock, used exactly as given (tests that move time by hand). Default: a SteadyClock on `wallClock`. */
@@ -45,6 +49,10 @@ export interface AppDeps {
   redisPrefix?: string;
   /** Room-code source (default: random nanoid codes); tests inject one that collides. */
   generateRoomCode?: () => string;
+  /** Outbox tuning (tests shorten the claim of a dead reader's entries). */
+  outbox?: { claimIdleMs?: number };
+  /** Outbox readers' batch and backoff (tests shorten them). */
+  consumer?: ConsumerOptions;
 }
 
 export interface App {
@@ -53,6 +61,9 @@ export interface App {
   io: TypedServer;
   store: RoomStore;
   metrics: Metrics;
+  /** The store of record (null when DATA_DIR=off, or cluster mode without DATABASE_URL). */
+  persistence: Persistence | null;
+  outbox: Outbox;
   /** Listens on config.port/host; returns the base URL. */
   listen(): Promise<string>;
   /** /health turns 503 and new connections are refused; existing ones keep working. */
@@ -101,13 +112,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   // Every backend (memory, or Redis for a cluster) comes from the runtime: no mode branches here.
   let runtime: Runtime;
   try {
-    runtime = await createRuntime(config, { log, clock, redisPrefix: deps.redisPrefix });
+    runtime = await createRuntime(config, { log, clock, redisPrefix: deps.redisPrefix, outbox: deps.outbox });
   } catch (err) {
     await fastify.close();
     throw err;
   }
-  const { store, limits, presence } = runtime;
+  const { store, limits, presence, outbox, outboxGroups } = runtime;
   const metrics = new Metrics(() => store.countByStatus());
+  const outboxMetrics = new OutboxMetrics(metrics.registry, outbox, outboxGroups);
+  const persistence = config.database.kind === 'off' ? null : new Persistence(config.database, outbox, outboxMetrics, log, deps.consumer);
 
   const guard = new TransportGuard(config, metrics, log);
   const io = createSocketServer(fastify.server, config, () => draining, guard, metrics);
@@ -145,7 +158,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   await registerSecurityHeaders(fastify);
   await registerApi(fastify, { config, log, version: API_VERSION });
-  healthRoute(fastify, { store, instanceId: config.instanceId, startedAt, isDraining: () => draining, connections: () => io.engine.clientsCount });
+  healthRoute(fastify, {
+    store,
+    instanceId: config.instanceId,
+    startedAt,
+    isDraining: () => draining,
+    connections: () => io.engine.clientsCount,
+    database: () => persistence?.status() ?? 'disabled',
+  });
   sessionRoute(fastify, { store, clock, limits });
   taskRoutes(fastify, { rooms, clock, limits, budget });
   historyRoute(fastify, { rooms, limits, budget });
@@ -159,6 +179,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   presence.start(io, rooms);
   budget.start();
   const clockWatch = steady ? watchClockSteps(steady, metrics, log) : null;
+  // In the background: the server listens and serves rooms whether or not the database is up.
+  void persistence?.start();
   let closed: Promise<void> | null = null;
 
   return {
@@ -167,6 +189,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     io,
     store,
     metrics,
+    persistence,
+    outbox,
     async listen() {
       return fastify.listen({ port: config.port, host: config.host });
     },
@@ -188,6 +212,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         // Disconnects reach the store first, so in a cluster the seats wait out their grace.
         await Promise.race([dispatcher.drain(), new Promise((r) => setTimeout(r, 2_000).unref())]);
         await fastify.close();
+        await persistence?.close();
         await runtime.close();
       })();
       return closed;

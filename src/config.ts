@@ -91,6 +91,22 @@ const envSchema = z.object({
     .string()
     .optional()
     .refine((v) => v === undefined || v === '' || (v.length >= 16 && v.length <= 512 && !/\s/.test(v)), { message: 'must be 16–512 characters without spaces' }),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^postgres(ql)?:\/\//.test(v), { message: 'must start with postgres:// or postgresql://' }),
+  DATA_DIR: z.string().optional(),
+  OUTBOX_MAX: intVar(100_000, 100, 10_000_000),
+  WEBHOOK_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http(s) URL' }),
+  WEBHOOK_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^(whsec_)?[A-Za-z0-9+/=]{16,}$/.test(v), { message: 'must be a base64 secret (optionally whsec_-prefixed), at least 16 characters' }),
+  WEBHOOK_MAX_ATTEMPTS: intVar(8, 1, 100),
+  WEBHOOK_TIMEOUT_MS: intVar(5_000, 100, 60_000),
 });
 
 /** The drain default when SHUTDOWN_DRAIN_MS is unset (capped at half the grace). */
@@ -108,6 +124,11 @@ const configSchema = envSchema.transform((e, ctx) => {
     });
     return z.NEVER;
   }
+  if (Boolean(e.WEBHOOK_URL) !== Boolean(e.WEBHOOK_SECRET)) {
+    ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: 'WEBHOOK_URL and WEBHOOK_SECRET must be set together' });
+    return z.NEVER;
+  }
+  const dataDir = e.DATA_DIR?.trim() || './data';
   const production = e.NODE_ENV === 'production';
   const origins = (e.CORS_ORIGINS ?? '')
     .split(',')
@@ -138,6 +159,23 @@ const configSchema = envSchema.transform((e, ctx) => {
     trustProxy: e.TRUST_PROXY,
     /** Bearer token GET /metrics demands; null = /metrics is open (keep it off the public network then). */
     metricsToken: e.METRICS_TOKEN || null,
+    /**
+     * The store of record for completed rounds: PostgreSQL at `url`, or embedded (PGlite) in
+     * `dataDir` (':memory:' keeps nothing), or none ('off'; also in cluster mode without
+     * DATABASE_URL, since one embedded database per instance would split a user's history).
+     */
+    database: (e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL }
+      : dataDir === 'off' || e.REDIS_URL
+        ? { kind: 'off' }
+        : { kind: 'pglite', dataDir }) as { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string } | { kind: 'off' },
+    /** Records waiting for the database in single-instance mode (the bounded memory outbox), per reader. */
+    outboxMax: e.OUTBOX_MAX,
+    /** Signed webhooks (Standard Webhooks); null = none. */
+    webhook:
+      e.WEBHOOK_URL && e.WEBHOOK_SECRET
+        ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS, timeoutMs: e.WEBHOOK_TIMEOUT_MS }
+        : null,
     rateLimits: {
       /** Events one socket may send per second (burst), beyond which it gets `rate_limited`. */
       socketEventsPerSec: e.RATE_SOCKET_EVENTS_PER_SEC,

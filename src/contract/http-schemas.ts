@@ -29,6 +29,7 @@ export const healthSchema = z
     sessions: z.number().int().nullable(),
     connections: z.number().int(),
     redis: z.enum(['ok', 'down', 'disabled']),
+    database: z.enum(['ok', 'down', 'disabled']).meta({ description: 'the store of record; down keeps 200 (results wait in the outbox)' }),
   })
   .meta({ id: 'Health' });
 

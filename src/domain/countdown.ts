@@ -9,6 +9,7 @@ import { Draft, type Outcome, unchanged } from './draft.js';
 import { accrueFocus, isFocusing } from './membership.js';
 import { findParticipant, type Participant, type Room } from './room-state.js';
 import { checkStartsAt } from './schedule.js';
+import type { RoundRecord } from './round-record.js';
 import { results } from './snapshot.js';
 
 function requireParticipant(room: Room, participantId: string): Participant {
@@ -44,11 +45,13 @@ export function startDraft(d: Draft): void {
   r.completed_at = null;
   r.phase = 'focus';
   r.round = 1;
+  r.round_started_at = now;
   for (const p of r.participants) {
     p.status = 'focusing';
     p.focus_since = now;
     p.focused_ms = 0;
     p.pauses = 0;
+    delete p.round_base;
   }
   d.emit('session_started', {});
 }
@@ -142,7 +145,9 @@ export function completeDraft(d: Draft): void {
       r.round += 1;
       r.phase = 'focus';
       r.ends_at = boundary + r.settings.session_duration;
+      r.round_started_at = boundary;
       for (const p of r.participants) {
+        p.round_base = { focused_ms: p.focused_ms, pauses: p.pauses };
         if (p.status === 'failed') continue;
         p.status = 'focusing';
         p.focus_since = boundary;
@@ -164,6 +169,30 @@ export function completeDraft(d: Draft): void {
       r.ends_at = boundary + r.settings.break_duration;
     }
     d.emit('session_completed', { results: results(r), phase: 'focus', round: r.round, final });
+    d.records.push(roundRecord(r, boundary));
     if (!final) d.emit('phase_changed', { phase: 'break', round: r.round, ends_at: r.ends_at! });
   }
+}
+
+/** The store-of-record view of the focus round that just ended at `boundary`. */
+function roundRecord(r: Room, boundary: number): RoundRecord {
+  const runStartedAt = r.started_at ?? boundary;
+  return {
+    room_id: r.id,
+    room_code: r.code,
+    title: r.title ?? null,
+    run_started_at: runStartedAt,
+    round: r.round,
+    started_at: r.round_started_at ?? runStartedAt,
+    ended_at: boundary,
+    planned_ms: r.settings.session_duration,
+    results: r.participants.map((p) => ({
+      participant_id: p.id,
+      identity: p.identity ?? null,
+      user_name: p.user_name,
+      status: p.status,
+      focused_ms: p.focused_ms - (p.round_base?.focused_ms ?? 0),
+      pauses: p.pauses - (p.round_base?.pauses ?? 0),
+    })),
+  };
 }

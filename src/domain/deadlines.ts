@@ -61,5 +61,8 @@ export function settledThen<T>(room: Room, now: number, change: (room: Room) => 
   if (!due.changed) return change(room);
   if (!due.room) throw new RoomNotFoundError(room.code);
   const next = change(due.room);
-  return { room: next.room, events: [...due.events, ...next.events], result: next.result, changed: true };
+  const merged: Outcome<T> = { room: next.room, events: [...due.events, ...next.events], result: next.result, changed: true };
+  const records = [...(due.records ?? []), ...(next.records ?? [])];
+  if (records.length > 0) merged.records = records;
+  return merged;
 }

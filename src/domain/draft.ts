@@ -5,6 +5,7 @@
  */
 import type { MissedEvent, RoomEventName, RoomEvents } from '../contract/events.js';
 import type { Room } from './room-state.js';
+import type { RoundRecord } from './round-record.js';
 
 /** Event data as the domain produces it: the snapshot and seq are added on the way out. */
 export type EventData<K extends RoomEventName> = Omit<RoomEvents[K], 'seq' | 'session'>;
@@ -17,10 +18,13 @@ export interface Outcome<T = undefined> {
   result: T;
   /** False when nothing changed, so the store can skip the write. */
   changed: boolean;
+  /** Completed focus rounds for the store of record, queued by the store in the same write. */
+  records?: RoundRecord[];
 }
 
 export class Draft {
   readonly events: MissedEvent[] = [];
+  readonly records: RoundRecord[] = [];
   changed = false;
   deleted = false;
 
@@ -53,7 +57,9 @@ export class Draft {
   }
 
   done<T>(result: T): Outcome<T> {
-    return { room: this.deleted ? null : this.room, events: this.events, result, changed: this.changed };
+    const outcome: Outcome<T> = { room: this.deleted ? null : this.room, events: this.events, result, changed: this.changed };
+    if (this.records.length > 0) outcome.records = this.records;
+    return outcome;
   }
 }
 

@@ -1,8 +1,13 @@
 /**
- * Identities: who a seat belongs to across rooms (conflict detection, /me routes). One
- * string per person, namespaced by where it came from, so kinds never collide: `sub:<jwt
- * sub>` today; device keys (not built yet) would add their own prefix here.
+ * Identities: who a seat belongs to across rooms (conflict detection, /me routes, the
+ * store of record). One string per person, namespaced by where it came from, so kinds
+ * never collide: `sub:<JWT sub>` with auth on, `key:<sha256 of the user_key>` without
+ * (DESIGN.md §8). A user_key itself is never stored, only its hash.
  */
+import { createHash } from 'node:crypto';
+
 export type Identity = string;
 
 export const identityFromSub = (sub: string | null): Identity | null => (sub ? `sub:${sub}` : null);
+
+export const identityFromUserKey = (userKey: string): Identity => `key:${createHash('sha256').update(userKey).digest('hex')}`;

@@ -21,10 +21,13 @@ export interface Participant {
   pauses: number;
   user_sub: string | null;
   /**
-   * Who the seat belongs to across rooms (conflict detection, /me routes): `sub:<jwt sub>`
-   * today, device keys later; null for anonymous seats. Absent in rooms stored before it.
+   * Who the seat belongs to across rooms (conflict detection, /me routes, the store of
+   * record): `sub:<jwt sub>` or `key:<sha256 of a user_key>` (identity.ts); null for
+   * anonymous seats. Absent in rooms stored before it.
    */
   identity?: string | null;
+  /** focused_ms and pauses when the current pomodoro round began: a round's record counts only its own. */
+  round_base?: { focused_ms: number; pauses: number };
 }
 
 export interface Task {
@@ -61,6 +64,8 @@ export interface Room {
   /** Pomodoro position: which phase `ends_at` closes, in which round (1-based). */
   phase: Phase;
   round: number;
+  /** When the current focus round began (start, or the end of the break before it). */
+  round_started_at?: number | null;
   /** Join order: the first is the longest-present. */
   participants: Participant[];
   tasks: Task[];

@@ -1,6 +1,7 @@
 /**
  * GET /health for load balancers: 200 when this instance should get traffic, 503 while
- * draining or when the store (Redis) is unreachable.
+ * draining or when the store (Redis) is unreachable. A database outage shows as
+ * `database: down` but keeps 200: results wait in the outbox and rooms run on.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -13,6 +14,8 @@ export interface HealthDeps {
   startedAt: number;
   isDraining: () => boolean;
   connections: () => number;
+  /** The store of record: its outage does not make this instance unhealthy (rooms still work). */
+  database: () => 'ok' | 'down' | 'disabled';
 }
 
 export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
@@ -21,7 +24,7 @@ export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
     {
       schema: {
         summary: 'Load-balancer health check',
-        description: '200 while this instance should get traffic; 503 while draining or when the store (Redis) is unreachable.',
+        description: '200 while this instance should get traffic; 503 while draining or when the store (Redis) is unreachable. A database outage alone keeps 200.',
         tags: ['service'],
         response: { 200: healthSchema, 503: healthSchema },
       },
@@ -48,6 +51,7 @@ export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
       sessions,
       connections: deps.connections(),
       redis,
+      database: deps.database(),
     });
     },
   );

@@ -3,19 +3,27 @@ import { LocalPresence } from '../cluster/presence.js';
 import type { Config } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import { MemoryBookingIndex } from '../store/memory-booking-index.js';
+import { MemoryOutbox } from '../store/memory-outbox.js';
 import { MemoryRoomStore } from '../store/memory-room-store.js';
-import type { Runtime } from './runtime.js';
+import { GROUP_TYPES } from '../store/outbox.js';
+import { outboxGroupsOf, type Runtime, type RuntimeDeps } from './runtime.js';
 
-export function createLocalRuntime(config: Config): Runtime {
-  const store = new MemoryRoomStore();
+export function createLocalRuntime(config: Config, _deps: RuntimeDeps): Runtime {
+  const outboxGroups = outboxGroupsOf(config);
+  const outbox = new MemoryOutbox(config.outboxMax);
+  for (const g of outboxGroups) outbox.addGroup(g, GROUP_TYPES[g]);
+  const store = new MemoryRoomStore(outbox);
   return {
     kind: store.kind,
     store,
+    outbox,
+    outboxGroups,
     limits: new RateLimits(config.rateLimits, null),
     bookingIndex: new MemoryBookingIndex(),
     presence: new LocalPresence(),
     async attach() {},
     async close() {
+      await outbox.close();
       await store.close();
     },
   };

@@ -15,8 +15,10 @@ import type { Config } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import type { TypedServer } from '../realtime/types.js';
 import { RedisBookingIndex } from '../store/redis-booking-index.js';
-import { RedisRoomStore } from '../store/redis-room-store.js';
-import type { Runtime, RuntimeDeps } from './runtime.js';
+import { RedisOutbox } from '../store/redis-outbox.js';
+import { outboxKey, RedisRoomStore } from '../store/redis-room-store.js';
+import { typesOf } from '../store/outbox.js';
+import { outboxGroupsOf, type Runtime, type RuntimeDeps } from './runtime.js';
 
 /**
  * A store command that gets no answer within this time fails, so a frozen or
@@ -32,7 +34,27 @@ export async function createRedisRuntime(url: string, config: Config, deps: Runt
   const storeRedis = await connectRedis(url, `${config.instanceId}:store`, log, { offlineQueue: false, commandTimeoutMs: STORE_COMMAND_TIMEOUT_MS });
   /** Every connection opened for this runtime (store, adapter and the adapter's duplicates). */
   const clients: Redis[] = [storeRedis];
-  const store = new RedisRoomStore(storeRedis, { prefix });
+  const outboxGroups = outboxGroupsOf(config);
+  const store = new RedisRoomStore(storeRedis, { prefix, outboxTypes: typesOf(outboxGroups) });
+  // XREADGROUP BLOCK holds its connection: one per reader group, beside the store's.
+  const blocking = new Map<string, Redis>();
+  try {
+    for (const g of outboxGroups) {
+      const conn = await connectRedis(url, `${config.instanceId}:outbox-${g}`, log, { offlineQueue: false });
+      clients.push(conn);
+      blocking.set(g, conn);
+    }
+  } catch (err) {
+    for (const r of clients) r.disconnect();
+    throw err;
+  }
+  const outbox = new RedisOutbox(storeRedis, blocking, {
+    key: outboxKey(prefix),
+    consumer: config.instanceId,
+    types: typesOf(outboxGroups),
+    groups: outboxGroups,
+    ...deps.outbox,
+  });
   // Seats of an instance that dies without a word start their grace.
   const registry = new InstanceRegistry(storeRedis, `${config.instanceId}:${nanoid(6)}`, prefix);
   const presence = new RedisPresence(registry, clock, log, { instanceTimeoutMs: config.instanceTimeoutMs });
@@ -41,6 +63,8 @@ export async function createRedisRuntime(url: string, config: Config, deps: Runt
   return {
     kind: store.kind,
     store,
+    outbox,
+    outboxGroups,
     limits: new RateLimits(config.rateLimits, storeRedis, prefix),
     bookingIndex: new RedisBookingIndex(storeRedis, prefix),
     presence,
@@ -53,6 +77,7 @@ export async function createRedisRuntime(url: string, config: Config, deps: Runt
     async close() {
       // Stops the adapter's stream reader and subscriber (its own connections).
       if (adapted) await adapted.of('/').adapter.close();
+      await outbox.close();
       for (const r of clients) r.disconnect();
       await store.close();
     },

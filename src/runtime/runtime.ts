@@ -16,6 +16,7 @@ import type { RoomService } from '../realtime/room-service.js';
 import type { Ticker } from '../realtime/ticker.js';
 import type { TypedServer } from '../realtime/types.js';
 import type { BookingIndex } from '../store/booking-index.js';
+import type { Outbox, OutboxGroup } from '../store/outbox.js';
 import type { RoomStore } from '../store/room-store.js';
 
 export interface RuntimeDeps {
@@ -23,6 +24,16 @@ export interface RuntimeDeps {
   clock: Clock;
   /** Key prefix in Redis, so tests (or deployments) can share one server. */
   redisPrefix?: string;
+  /** Outbox tuning (tests shorten the claim of a dead reader's entries). */
+  outbox?: { claimIdleMs?: number };
+}
+
+/** The outbox's reader groups this config has: the store of record, webhooks. */
+export function outboxGroupsOf(config: Config): OutboxGroup[] {
+  const groups: OutboxGroup[] = [];
+  if (config.database.kind !== 'off') groups.push('db');
+  if (config.webhook) groups.push('webhooks');
+  return groups;
 }
 
 /** The realtime parts a runtime hooks into once they exist. */
@@ -40,6 +51,12 @@ export interface Runtime {
   readonly bookingIndex: BookingIndex;
   /** Seats other instances must see; start it once the app is wired (`start(io, rooms)`). */
   readonly presence: Presence;
+  /**
+   * Completed rounds and webhook events, queued by the store in the same atomic step as
+   * the change (memory queue, or a Redis Stream written by the compare-and-set script).
+   */
+  readonly outbox: Outbox;
+  readonly outboxGroups: OutboxGroup[];
   /**
    * Binds the runtime to the socket server before any client connects: the cluster
    * adapter (resolves once it is connected), the tickers following other instances'

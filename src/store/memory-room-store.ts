@@ -2,8 +2,10 @@
 import type { RoomHistory } from '../contract/events.js';
 import type { Outcome } from '../domain/draft.js';
 import { nextDeadline } from '../domain/deadlines.js';
+import { outboxEntries } from '../domain/outbox-entries.js';
 import type { Room } from '../domain/room-state.js';
 import { BoundedRoomLog } from './room-history.js';
+import type { MemoryOutbox } from './memory-outbox.js';
 import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
 
 export class MemoryRoomStore implements RoomStore {
@@ -13,6 +15,9 @@ export class MemoryRoomStore implements RoomStore {
   private readonly due = new Map<string, number>();
   /** code → the room's history, written in the same step as the room. */
   private readonly logs = new Map<string, BoundedRoomLog>();
+
+  /** With an outbox, each change's entries are appended in the same synchronous step. */
+  constructor(private readonly outbox: MemoryOutbox | null = null) {}
 
   async create(room: Room): Promise<boolean> {
     if (this.rooms.has(room.code)) return false;
@@ -32,6 +37,7 @@ export class MemoryRoomStore implements RoomStore {
     // Synchronous from read to write: nothing can interleave, so no retry is needed.
     const outcome = change(room);
     if (!outcome.changed) return outcome;
+    if (this.outbox) this.outbox.append(outboxEntries(room, outcome, this.outbox.types));
     if (outcome.room) {
       this.rooms.set(code, outcome.room);
       this.due.set(code, nextDeadline(outcome.room));

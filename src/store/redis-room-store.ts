@@ -21,6 +21,7 @@ import type { Redis } from 'ioredis';
 import type { HistoryEvent, RoomHistory, RoomStatus } from '../contract/events.js';
 import { LIMITS } from '../contract/limits.js';
 import type { Outcome } from '../domain/draft.js';
+import { type OutboxEntryType, outboxEntries } from '../domain/outbox-entries.js';
 import { expiresAt, nextDeadline } from '../domain/deadlines.js';
 import type { Room } from '../domain/room-state.js';
 import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
@@ -30,7 +31,14 @@ import { StoreUnavailable } from './store-errors.js';
 export interface RedisRoomStoreOptions {
   /** Prepended to every key, so several deployments (or tests) can share one Redis. */
   prefix?: string;
+  /** Entry types to queue in the outbox stream with each write (none: no outbox). */
+  outboxTypes?: ReadonlySet<OutboxEntryType>;
+  /** Approximate cap of the outbox stream: the memory bound if readers stay away. */
+  outboxMaxLen?: number;
 }
+
+/** The outbox stream's key under a prefix (the reader side builds the same). */
+export const outboxKey = (prefix: string): string => `${prefix}outbox`;
 
 /** KEYS: room, due, status, events. ARGV: id, data, pexpire ms, deadline, code, status. */
 const CREATE = `
@@ -43,15 +51,21 @@ redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
 return 1`;
 
 /**
- * KEYS: room, due, status, events. ARGV: [1] expected rev, [2] expected id, [3] code,
- * [4] data ('' = delete), [5] pexpire ms, [6] deadline, [7] status, [8] history size,
- * [9] n = the change's events, then n × (seq, entry JSON). Returns 1 when written, 0 when
- * the room moved on. To write more in the same atomic step (an outbox), add KEYS after
- * the events key and ARGV after the event entries.
+ * KEYS: room, due, status, events, outbox. ARGV: [1] expected rev, [2] expected id,
+ * [3] code, [4] data ('' = delete), [5] pexpire ms, [6] deadline, [7] status, [8] history
+ * size, [9] n = the change's events, then n × (seq, entry JSON), then the outbox's max
+ * length and the change's outbox entries (JSON). Returns 1 when written, 0 when the room
+ * moved on. The history and the outbox are appended only when the write wins, in the
+ * same script: a completed round is queued exactly once.
  */
 const COMMIT = `
 local cur = redis.call('HMGET', KEYS[1], 'rev', 'id')
 if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return 0 end
+local n = tonumber(ARGV[9])
+local o = 10 + 2 * n
+for i = o + 1, #ARGV do
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[o], '*', 'e', ARGV[i])
+end
 if ARGV[4] == '' then
   redis.call('DEL', KEYS[1], KEYS[4])
   redis.call('ZREM', KEYS[2], ARGV[3])
@@ -63,7 +77,6 @@ redis.call('HINCRBY', KEYS[1], 'rev', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[7])
-local n = tonumber(ARGV[9])
 if n > 0 then
   for i = 0, n - 1 do
     redis.call('XADD', KEYS[4], ARGV[10 + 2 * i] .. '-0', 'e', ARGV[11 + 2 * i])
@@ -108,7 +121,7 @@ return claimed`;
 /** The scripts as ioredis methods (defineCommand loads them with EVALSHA, EVAL on NOSCRIPT). */
 interface ScriptedRedis {
   focusroomCreate(room: string, due: string, status: string, events: string, ...argv: (string | number)[]): Promise<number>;
-  focusroomCommit(room: string, due: string, status: string, events: string, ...argv: (string | number)[]): Promise<number>;
+  focusroomCommit(room: string, due: string, status: string, events: string, outbox: string, ...argv: (string | number)[]): Promise<number>;
   focusroomHistory(room: string, events: string, afterSeq: number, limit: number): Promise<[string, Array<[string, string[]]>] | null>;
   focusroomClaim(due: string, status: string, ...argv: (string | number)[]): Promise<string[]>;
 }
@@ -125,6 +138,8 @@ export class RedisRoomStore implements RoomStore {
   readonly kind = 'redis' as const;
   private readonly prefix: string;
   private readonly scripts: ScriptedRedis;
+  private readonly outboxTypes: ReadonlySet<OutboxEntryType>;
+  private readonly outboxMaxLen: number;
 
   /** The connection belongs to the caller: `close()` leaves it open. */
   constructor(
@@ -132,9 +147,11 @@ export class RedisRoomStore implements RoomStore {
     opts: RedisRoomStoreOptions = {},
   ) {
     this.prefix = opts.prefix ?? 'fr:';
+    this.outboxTypes = opts.outboxTypes ?? new Set();
+    this.outboxMaxLen = opts.outboxMaxLen ?? 1_000_000;
     // Defining the same script twice on one connection (two stores) just replaces it.
     redis.defineCommand('focusroomCreate', { numberOfKeys: 4, lua: CREATE });
-    redis.defineCommand('focusroomCommit', { numberOfKeys: 4, lua: COMMIT });
+    redis.defineCommand('focusroomCommit', { numberOfKeys: 5, lua: COMMIT });
     redis.defineCommand('focusroomHistory', { numberOfKeys: 2, lua: HISTORY });
     redis.defineCommand('focusroomClaim', { numberOfKeys: 2, lua: CLAIM });
     this.scripts = redis as unknown as ScriptedRedis;
@@ -186,17 +203,20 @@ export class RedisRoomStore implements RoomStore {
       const [rev, id, data] = await redisCall(this.redis.hmget(key, 'rev', 'id', 'data'));
       if (rev == null || id == null || data == null) return null;
       // A fresh parse per attempt: `change` always sees the state it will be compared against.
-      const outcome = change(JSON.parse(data) as Room);
+      const before = JSON.parse(data) as Room;
+      const outcome = change(before);
       if (!outcome.changed) return outcome;
       const next = outcome.room;
       const entries: (string | number)[] = [];
       if (next) for (const e of outcome.events) entries.push(e.seq, JSON.stringify({ event: e.event, data: e.data, at: next.updated_at }));
+      const outbox = outboxEntries(before, outcome, this.outboxTypes).map((e) => JSON.stringify(e));
       const written = await redisCall(
         this.scripts.focusroomCommit(
           key,
           this.dueKey,
           this.statusKey,
           this.eventsKey(code),
+          outboxKey(this.prefix),
           rev,
           id,
           code,
@@ -207,6 +227,8 @@ export class RedisRoomStore implements RoomStore {
           LIMITS.roomHistorySize,
           entries.length / 2,
           ...entries,
+          this.outboxMaxLen,
+          ...outbox,
         ),
       );
       if (written === 1) return outcome;

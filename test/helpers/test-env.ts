@@ -27,4 +27,6 @@ export const TEST_ENV: Record<string, string> = {
   RATE_JOIN_FAILURES_PER_MIN: '1000000',
   // Per-address and load bounds (docs/reliability.md "Load and abuse") lifted too; tests of those set their own.
   ...LIFTED_ABUSE_BOUNDS,
+  // No store of record unless a test asks for one (DATA_DIR=:memory: or DATABASE_URL).
+  DATA_DIR: 'off',
 };

@@ -1,0 +1,70 @@
+/**
+ * What one committed room change puts in the outbox: completed rounds for the store of
+ * record, and the webhook events. Pure and deterministic (ids are the room id and the
+ * event's seq), so a compare-and-set that is retried computes the same entries, and a
+ * receiver can deduplicate a redelivered webhook by its id.
+ */
+import type { LeaveReason } from '../contract/events.js';
+import type { Outcome } from './draft.js';
+import type { Room } from './room-state.js';
+import type { RoundRecord } from './round-record.js';
+
+export const OUTBOX_ENTRY_TYPES = ['round.completed', 'session.started', 'participant.joined', 'participant.left'] as const;
+export type OutboxEntryType = (typeof OUTBOX_ENTRY_TYPES)[number];
+
+interface RoomRef {
+  room_id: string;
+  room_code: string;
+}
+
+export type OutboxEntry =
+  | { id: string; type: 'round.completed'; at: number; data: RoundRecord }
+  | { id: string; type: 'session.started'; at: number; data: RoomRef & { round: number } }
+  | { id: string; type: 'participant.joined'; at: number; data: RoomRef & { participant_id: string; user_name: string } }
+  | { id: string; type: 'participant.left'; at: number; data: RoomRef & { participant_id: string; reason: LeaveReason } };
+
+/**
+ * The entries of `outcome`, applied to `before`, restricted to `types` (what this
+ * deployment consumes: nothing is queued that no reader would take).
+ */
+export function outboxEntries(before: Room, outcome: Outcome<unknown>, types: ReadonlySet<OutboxEntryType>): OutboxEntry[] {
+  if (types.size === 0 || !outcome.changed) return [];
+  const ref: RoomRef = { room_id: before.id, room_code: before.code };
+  const at = outcome.room?.updated_at ?? before.updated_at;
+  const records = [...(outcome.records ?? [])];
+  const entries: OutboxEntry[] = [];
+  let round = before.round;
+  let previous: string | null = null;
+  for (const e of outcome.events) {
+    const id = `${before.id}.${e.seq}`;
+    const data = e.data as Record<string, unknown>;
+    switch (e.event) {
+      case 'session_completed': {
+        // Records are produced one per session_completed, in the same order.
+        const record = records.shift();
+        if (record && types.has('round.completed')) entries.push({ id, type: 'round.completed', at: record.ended_at, data: record });
+        break;
+      }
+      case 'phase_changed':
+        round = data.round as number;
+        break;
+      case 'session_started':
+        // The next pomodoro round follows its phase_changed; any other start is the host's (round 1).
+        if (previous !== 'phase_changed') round = 1;
+        if (types.has('session.started')) entries.push({ id, type: 'session.started', at, data: { ...ref, round } });
+        break;
+      case 'participant_joined': {
+        const p = data.participant as { id: string; user_name: string };
+        if (types.has('participant.joined')) entries.push({ id, type: 'participant.joined', at, data: { ...ref, participant_id: p.id, user_name: p.user_name } });
+        break;
+      }
+      case 'participant_left':
+        if (types.has('participant.left')) {
+          entries.push({ id, type: 'participant.left', at, data: { ...ref, participant_id: data.participant_id as string, reason: data.reason as LeaveReason } });
+        }
+        break;
+    }
+    previous = e.event;
+  }
+  return entries;
+}

@@ -1,0 +1,79 @@
+/**
+ * The store of record, opened from config: PostgreSQL through `pg` when DATABASE_URL is
+ * set, otherwise the embedded PGlite in DATA_DIR. One Kysely interface and the same
+ * queries for both; migrations are applied by `migrate()`.
+ */
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import { migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+
+export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+
+export interface StoreOfRecord {
+  readonly kind: 'postgres' | 'pglite';
+  readonly db: Kysely<Database>;
+  /** Applies every pending migration (under the migrator's lock); throws on failure. */
+  migrate(): Promise<string[]>;
+  /** Throws unless the database answers within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Called with errors of idle pooled connections (a restarted server), which must not crash us. */
+  onIdleError?: (err: Error) => void;
+}
+
+export function openDatabase(config: DatabaseConfig, opts: OpenOptions = {}): StoreOfRecord {
+  if (config.kind === 'postgres') {
+    const pool = new pg.Pool({
+      connectionString: config.url,
+      max: 4,
+      // Fail fast while the database is away: the writer retries, nothing waits on it.
+      connectionTimeoutMillis: 3_000,
+      query_timeout: 15_000,
+      idleTimeoutMillis: 30_000,
+    });
+    pool.on('error', (err) => opts.onIdleError?.(err));
+    return wrap('postgres', new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
+  }
+  let client: PGlite;
+  if (config.dataDir === ':memory:') {
+    client = new PGlite();
+  } else {
+    mkdirSync(config.dataDir, { recursive: true });
+    client = new PGlite(config.dataDir);
+  }
+  return wrap('pglite', new Kysely<Database>({ dialect: new PGliteDialect(client) }));
+}
+
+function wrap(kind: 'postgres' | 'pglite', db: Kysely<Database>): StoreOfRecord {
+  return {
+    kind,
+    db,
+    async migrate() {
+      const migrator = new Migrator({ db, provider: migrationProvider });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error instanceof Error ? error : new Error(String(error));
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    },
+    async ping(timeoutMs = 2_000) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          sql`select 1`.execute(db),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => db.destroy(),
+  };
+}

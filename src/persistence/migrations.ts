@@ -1,0 +1,64 @@
+/**
+ * Versioned migrations, in order, applied at start by Kysely's Migrator (which holds a
+ * lock — pg_advisory_xact_lock on PostgreSQL — so instances starting together apply
+ * each one once). Listed in code rather than read from a folder, so they run the same
+ * from src/ (tsx) and dist/. Never edit a released migration: add the next one.
+ */
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '0001_rounds': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('rounds')
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('run_started_at', 'bigint', (c) => c.notNull())
+        .addColumn('round', 'integer', (c) => c.notNull())
+        .addColumn('room_code', 'text', (c) => c.notNull())
+        .addColumn('title', 'text')
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint', (c) => c.notNull())
+        .addColumn('planned_ms', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rounds_pkey', ['room_id', 'run_started_at', 'round'])
+        .execute();
+      await db.schema
+        .createTable('round_results')
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('run_started_at', 'bigint', (c) => c.notNull())
+        .addColumn('round', 'integer', (c) => c.notNull())
+        .addColumn('participant_id', 'text', (c) => c.notNull())
+        .addColumn('identity', 'text')
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('focused_ms', 'integer', (c) => c.notNull())
+        .addColumn('pauses', 'integer', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('round_results_pkey', ['room_id', 'run_started_at', 'round', 'participant_id'])
+        .addForeignKeyConstraint('round_results_round_fkey', ['room_id', 'run_started_at', 'round'], 'rounds', ['room_id', 'run_started_at', 'round'], (c) =>
+          c.onDelete('cascade'),
+        )
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('round_results').execute();
+      await db.schema.dropTable('rounds').execute();
+    },
+  },
+  // An identity's history and stats read its results newest first.
+  '0002_results_by_identity': {
+    async up(db: Kysely<unknown>) {
+      await sql`create index round_results_identity_idx on round_results (identity, ended_at desc) where identity is not null`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('round_results_identity_idx').execute();
+    },
+  },
+};
+
+export const MIGRATION_NAMES = Object.keys(migrations);
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,39 @@
+/**
+ * The store of record's tables as Kysely sees them (the migrations create them; this is
+ * their type). Times are epoch milliseconds in BIGINT columns: the same numbers the
+ * rooms use, no time-zone conversion in the database (stats bucket days in Node, in the
+ * caller's zone). pg returns BIGINT as a string, PGlite as a number: read with Number().
+ */
+import type { ColumnType } from 'kysely';
+
+type Millis = ColumnType<string | number, number, number>;
+
+export interface RoundsTable {
+  room_id: string;
+  run_started_at: Millis;
+  round: number;
+  room_code: string;
+  title: string | null;
+  started_at: Millis;
+  ended_at: Millis;
+  planned_ms: number;
+}
+
+export interface RoundResultsTable {
+  room_id: string;
+  run_started_at: Millis;
+  round: number;
+  participant_id: string;
+  identity: string | null;
+  user_name: string;
+  status: string;
+  focused_ms: number;
+  pauses: number;
+  /** The round's end, copied here so an identity's history and stats read one table. */
+  ended_at: Millis;
+}
+
+export interface Database {
+  rounds: RoundsTable;
+  round_results: RoundResultsTable;
+}

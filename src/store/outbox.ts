@@ -1,0 +1,53 @@
+/**
+ * The durable outbox: room changes put entries here in the same atomic step that commits
+ * them (the memory store's synchronous update, the Redis store's compare-and-set script),
+ * and readers (the database writer, the webhook sender) each take them through their own
+ * consumer group, acknowledge what they finished, and get unacknowledged entries again.
+ * That is at-least-once delivery; the readers make it exactly-once where it matters by
+ * writing idempotently.
+ */
+import type { OutboxEntry, OutboxEntryType } from '../domain/outbox-entries.js';
+
+export interface OutboxMessage {
+  /** The outbox's own id of this delivery, for `ack`. */
+  id: string;
+  entry: OutboxEntry;
+  /** When it was queued (epoch ms). */
+  queuedAt: number;
+}
+
+export interface OutboxGroupStats {
+  /** Entries not yet acknowledged by this group. */
+  depth: number;
+  /** Age of the oldest of them in ms (0 when none). */
+  oldestAgeMs: number;
+}
+
+export interface Outbox {
+  readonly kind: 'memory' | 'redis';
+  /** The entry types some reader consumes: the stores queue only these. */
+  readonly types: ReadonlySet<OutboxEntryType>;
+  /**
+   * Up to `count` entries for `group`: its unacknowledged ones first (also those a dead
+   * reader of the same group left behind), then new ones, waiting up to `blockMs` for any.
+   */
+  read(group: string, count: number, blockMs: number): Promise<OutboxMessage[]>;
+  ack(group: string, ids: string[]): Promise<void>;
+  stats(group: string): Promise<OutboxGroupStats>;
+  /** Entries dropped for `group` because the outbox was full (only the bounded memory outbox drops). */
+  dropped(group: string): number;
+  close(): Promise<void>;
+}
+
+export type OutboxGroup = 'db' | 'webhooks';
+
+/** What each reader group takes: rounds for the store of record, everything for webhooks. */
+export const GROUP_TYPES: Record<OutboxGroup, ReadonlySet<OutboxEntryType>> = {
+  db: new Set(['round.completed']),
+  webhooks: new Set(['round.completed', 'session.started', 'participant.joined', 'participant.left']),
+};
+
+/** The entry types some group among `groups` takes: the stores queue only these. */
+export function typesOf(groups: OutboxGroup[]): Set<OutboxEntryType> {
+  return new Set(groups.flatMap((g) => [...GROUP_TYPES[g]]));
+}

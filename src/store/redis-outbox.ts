@@ -1,0 +1,178 @@
+/**
+ * Cluster-mode outbox: one Redis Stream, `{prefix}outbox`, written by the room store's
+ * compare-and-set script (XADD in the same script that completes a round, so the record
+ * exists exactly when the completion does). Each reader kind is a consumer group; each
+ * instance is a consumer in it. An entry delivered to an instance that dies before its
+ * XACK stays pending and is taken over by another instance (XAUTOCLAIM) once it has
+ * been idle for `claimIdleMs`.
+ *
+ * Entries are trimmed once every group has acknowledged them (XTRIM MINID), with an
+ * approximate MAXLEN in the script as the memory bound of last resort.
+ *
+ * Redis Cluster: the script touches the room key and this stream, so both must share a
+ * slot; partitioning the stream by the room's hash tag is the step for §10.
+ */
+import type { Redis } from 'ioredis';
+import type { OutboxEntry, OutboxEntryType } from '../domain/outbox-entries.js';
+import type { Outbox, OutboxGroupStats, OutboxMessage } from './outbox.js';
+
+export interface RedisOutboxOptions {
+  key: string;
+  /** This instance's consumer name in every group. */
+  consumer: string;
+  types: ReadonlySet<OutboxEntryType>;
+  groups: string[];
+  /** An entry pending this long at a consumer is presumed orphaned and claimed. */
+  claimIdleMs?: number;
+}
+
+const TRIM_EVERY_MS = 5_000;
+
+type StreamReply = [id: string, fields: string[]][];
+
+/** The stream id's first part is the epoch ms Redis added it at. */
+const idTime = (id: string): number => Number(id.split('-')[0]);
+
+function toMessages(entries: StreamReply | null | undefined): OutboxMessage[] {
+  const out: OutboxMessage[] = [];
+  for (const [id, fields] of entries ?? []) {
+    // A deleted-but-pending entry comes back with null fields: nothing to deliver.
+    if (!fields) continue;
+    const i = fields.indexOf('e');
+    if (i < 0) continue;
+    out.push({ id, entry: JSON.parse(fields[i + 1]!) as OutboxEntry, queuedAt: idTime(id) });
+  }
+  return out;
+}
+
+export class RedisOutbox implements Outbox {
+  readonly kind = 'redis' as const;
+  readonly types: ReadonlySet<OutboxEntryType>;
+  private readonly claimIdleMs: number;
+  private readonly lastClaim = new Map<string, number>();
+  private readonly ready: Map<string, Promise<void>> = new Map();
+  private lastTrim = 0;
+
+  /**
+   * `redis` serves the short commands; `blocking` is a connection of its own for
+   * XREADGROUP BLOCK (one per reader group, since a blocked connection serves no one else).
+   */
+  constructor(
+    private readonly redis: Redis,
+    private readonly blocking: Map<string, Redis>,
+    private readonly opts: RedisOutboxOptions,
+  ) {
+    this.types = opts.types;
+    this.claimIdleMs = opts.claimIdleMs ?? 30_000;
+  }
+
+  get key(): string {
+    return this.opts.key;
+  }
+
+  /** Creates the group (from the stream's start) unless it exists; retried on the next read if Redis is down. */
+  private ensureGroup(group: string): Promise<void> {
+    let p = this.ready.get(group);
+    if (!p) {
+      p = this.redis
+        .xgroup('CREATE', this.opts.key, group, '0', 'MKSTREAM')
+        .then(() => undefined)
+        .catch((err: Error) => {
+          if (!/BUSYGROUP/.test(err.message)) {
+            this.ready.delete(group);
+            throw err;
+          }
+        });
+      this.ready.set(group, p);
+    }
+    return p;
+  }
+
+  async read(group: string, count: number, blockMs: number): Promise<OutboxMessage[]> {
+    await this.ensureGroup(group);
+    const { key, consumer } = this.opts;
+    // 1. What this consumer was given and has not acknowledged (a failed batch, retried).
+    const own = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '0')) as [string, StreamReply][] | null;
+    const mine = toMessages(own?.[0]?.[1]);
+    if (mine.length > 0) return mine;
+    // 2. What a dead consumer left pending, checked now and then.
+    const now = Date.now();
+    if (now - (this.lastClaim.get(group) ?? 0) >= this.claimIdleMs / 2) {
+      this.lastClaim.set(group, now);
+      const claimed = (await this.redis.xautoclaim(key, group, consumer, this.claimIdleMs, '0-0', 'COUNT', count)) as [string, StreamReply, string[]?];
+      const taken = toMessages(claimed[1]);
+      if (taken.length > 0) return taken;
+    }
+    // 3. New entries, waiting on the group's own connection.
+    const conn = this.blocking.get(group) ?? this.redis;
+    const fresh = (await conn.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', Math.max(1, blockMs), 'STREAMS', key, '>')) as
+      | [string, StreamReply][]
+      | null;
+    return toMessages(fresh?.[0]?.[1]);
+  }
+
+  async ack(group: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.redis.xack(this.opts.key, group, ...ids);
+    const now = Date.now();
+    if (now - this.lastTrim >= TRIM_EVERY_MS) {
+      this.lastTrim = now;
+      await this.trim().catch(() => {}); // trimming is housekeeping; the next ack tries again
+    }
+  }
+
+  async stats(group: string): Promise<OutboxGroupStats> {
+    await this.ensureGroup(group);
+    const { key } = this.opts;
+    const groups = (await this.redis.xinfo('GROUPS', key)) as unknown[][];
+    const info = groups.map(fieldsOf).find((g) => g.name === group);
+    if (!info) return { depth: 0, oldestAgeMs: 0 };
+    const pending = Number(info.pending ?? 0);
+    const lag = info.lag === null || info.lag === undefined ? 0 : Number(info.lag);
+    let oldest: number | null = null;
+    if (pending > 0) {
+      const summary = (await this.redis.xpending(key, group)) as [number, string | null, string | null, unknown];
+      if (summary[1]) oldest = idTime(summary[1]);
+    } else if (lag > 0) {
+      const next = (await this.redis.xrange(key, `(${String(info['last-delivered-id'])}`, '+', 'COUNT', 1)) as StreamReply;
+      if (next[0]) oldest = idTime(next[0][0]);
+    }
+    return { depth: pending + lag, oldestAgeMs: oldest === null ? 0 : Math.max(0, Date.now() - oldest) };
+  }
+
+  /** Drops entries every group has acknowledged. */
+  async trim(): Promise<void> {
+    const { key } = this.opts;
+    const groups = ((await this.redis.xinfo('GROUPS', key)) as unknown[][]).map(fieldsOf);
+    if (groups.length < this.opts.groups.length) return; // a group not created yet must see everything
+    let floor: string | null = null;
+    for (const g of groups) {
+      let bound = String(g['last-delivered-id']);
+      if (Number(g.pending ?? 0) > 0) {
+        const summary = (await this.redis.xpending(key, String(g.name))) as [number, string | null];
+        if (summary[1]) bound = summary[1];
+      }
+      if (floor === null || compareIds(bound, floor) < 0) floor = bound;
+    }
+    if (floor && floor !== '0-0') await this.redis.xtrim(key, 'MINID', floor);
+  }
+
+  /** The stream's MAXLEN bound trims silently; nothing is counted here. */
+  dropped(): number {
+    return 0;
+  }
+
+  async close(): Promise<void> {}
+}
+
+function fieldsOf(flat: unknown[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
+  return o;
+}
+
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am !== bm ? am - bm : as - bs;
+}
