@@ -3,6 +3,7 @@
 // clock offset and every resume; this file only renders and turns clicks into calls.
 import { connect } from '/sdk/focusroom-client.js';
 import { $, announce, render, renderCountdown, showMessage } from './view.js';
+import { rememberUserKey, showStats, withUserKey } from './stats.js';
 
 const FRIENDLY = {
   not_found: 'No room with that code. Check the code and try again.',
@@ -130,9 +131,9 @@ const actions = {
     const { starts_at: startsAt, title } = form.elements;
     if (startsAt.value) payload.starts_at = new Date(startsAt.value).getTime();
     if (title.value.trim()) payload.title = title.value;
-    await act(() => client.create(payload));
+    rememberUserKey(await act(() => client.create(withUserKey(payload))));
   },
-  join: (form) => act(() => client.join(form.elements.room_code.value.trim(), form.elements.user_name.value)),
+  join: async (form) => rememberUserKey(await act(() => client.join(form.elements.room_code.value.trim(), form.elements.user_name.value, withUserKey({})))),
   start: () => act(() => client.start()),
   pause: () => act(() => client.pause()),
   resume: () => act(() => client.resumeTimer()),
@@ -145,6 +146,7 @@ const actions = {
   async leave() {
     await client.leave().catch(() => undefined);
     showMessage('You left the room.');
+    void showStats();
   },
   async copy(text, what) {
     try {
@@ -273,3 +275,4 @@ if (client.seatPending) showMessage('Rejoining your room…');
 
 setInterval(tick, 250);
 update();
+void showStats();

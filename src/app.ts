@@ -13,6 +13,7 @@ import { registerApi, MAX_BODY_BYTES } from './http/api.js';
 import { asyncApiRoute } from './http/asyncapi-route.js';
 import { healthRoute } from './http/health-route.js';
 import { historyRoute } from './http/history-route.js';
+import { meRoutes } from './http/me-routes.js';
 import { metricsRoute } from './http/metrics-route.js';
 import { IdentityAuth } from './http/identity-auth.js';
 import { scheduleRoutes } from './http/schedule-routes.js';
@@ -23,6 +24,7 @@ import { Metrics } from './metrics.js';
 import { Bookings } from './store/bookings.js';
 import { Broadcaster } from './realtime/broadcaster.js';
 import { Dispatcher } from './realtime/dispatcher.js';
+import { tokenVerifier } from './realtime/handshake-auth.js';
 import { RoomService } from './realtime/room-service.js';
 import { createSocketServer, wireSocketServer } from './realtime/socket-server.js';
 import { Ticker } from './realtime/ticker.js';
@@ -38,6 +40,7 @@ import type { ConsumerOptions } from './persistence/outbox-consumer.js';
 import { OutboxMetrics } from './persistence/outbox-metrics.js';
 import { Persistence } from './persistence/persistence.js';
 import type { Outbox } from './store/outbox.js';
+import { WebhookSender } from './webhooks/webhook-sender.js';
 
 export interface AppDeps {
   /** The app's clock, used exactly as given (tests that move time by hand). Default: a SteadyClock on `wallClock`. */
@@ -53,6 +56,7 @@ export interface AppDeps {
   outbox?: { claimIdleMs?: number };
   /** Outbox readers' batch and backoff (tests shorten them). */
   consumer?: ConsumerOptions;
+  webhookConsumer?: ConsumerOptions;
 }
 
 export interface App {
@@ -121,6 +125,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const metrics = new Metrics(() => store.countByStatus());
   const outboxMetrics = new OutboxMetrics(metrics.registry, outbox, outboxGroups);
   const persistence = config.database.kind === 'off' ? null : new Persistence(config.database, outbox, outboxMetrics, log, deps.consumer);
+  const webhooks = config.webhook ? new WebhookSender(config.webhook, outbox, outboxMetrics, log, deps.webhookConsumer) : null;
 
   const guard = new TransportGuard(config, metrics, log);
   const io = createSocketServer(fastify.server, config, () => draining, guard, metrics);
@@ -171,6 +176,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   historyRoute(fastify, { rooms, limits, budget });
   asyncApiRoute(fastify, API_VERSION);
   scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, auth: new IdentityAuth(config) });
+  meRoutes(fastify, { persistence, clock, verifyToken: tokenVerifier(config) });
   metricsRoute(fastify, metrics, config.metricsToken);
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
   await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });
@@ -181,6 +187,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const clockWatch = steady ? watchClockSteps(steady, metrics, log) : null;
   // In the background: the server listens and serves rooms whether or not the database is up.
   void persistence?.start();
+  webhooks?.start();
   let closed: Promise<void> | null = null;
 
   return {
@@ -212,7 +219,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         // Disconnects reach the store first, so in a cluster the seats wait out their grace.
         await Promise.race([dispatcher.drain(), new Promise((r) => setTimeout(r, 2_000).unref())]);
         await fastify.close();
-        await persistence?.close();
+        await Promise.all([persistence?.close(), webhooks?.stop()]);
         await runtime.close();
       })();
       return closed;

@@ -74,6 +74,12 @@ export interface SessionJoinedPayload {
   session: SessionSnapshot;
   participant_id: string;
   resume_token: string;
+  /**
+   * Without auth, on create/join from a client that sent no `user_key`: a new secret
+   * device key (≥ 128 bits) to keep and send back on later creates/joins and as the
+   * Bearer of /me routes. Only its hash is stored.
+   */
+  user_key?: string;
 }
 
 /** A room event as kept in the room log and replayed on resume (without its `session`). */

@@ -72,6 +72,11 @@ const idSchema = (field: string) =>
     .min(1, { error: `${field} must not be empty` })
     .max(64, { error: `${field} is too long` });
 
+/** A device key the server issued (user_key): 22–64 URL-safe characters. */
+export const userKeySchema = z
+  .string({ error: 'user_key must be a string' })
+  .regex(/^[A-Za-z0-9_-]{22,64}$/, { error: 'user_key is not a valid user key' });
+
 export const createSessionSchema = z.strictObject({
   /** Optional only when the handshake carried a JWT with a name. */
   user_name: userNameSchema.optional(),
@@ -82,11 +87,14 @@ export const createSessionSchema = z.strictObject({
   late_join: z.boolean({ error: 'late_join must be a boolean' }).optional(),
   starts_at: startsAtSchema.optional(),
   title: sessionTitleSchema.optional(),
+  /** Without auth: the key from an earlier reply, so this is the same user (§8). */
+  user_key: userKeySchema.optional(),
 });
 
 export const joinSessionSchema = z.strictObject({
   room_code: roomCodeSchema,
   user_name: userNameSchema.optional(),
+  user_key: userKeySchema.optional(),
 });
 
 export const resumeSessionSchema = z.strictObject({

@@ -11,3 +11,20 @@ export type Identity = string;
 export const identityFromSub = (sub: string | null): Identity | null => (sub ? `sub:${sub}` : null);
 
 export const identityFromUserKey = (userKey: string): Identity => `key:${createHash('sha256').update(userKey).digest('hex')}`;
+
+export interface ResolvedIdentity {
+  identity: Identity;
+  /** A key issued now (the client sent none): returned to it once, never stored. */
+  issuedKey: string | null;
+}
+
+/**
+ * With auth on the JWT's identity is the user; without, the client's user_key, or a new
+ * one from `newKey` for a client that sent none.
+ */
+export function resolveIdentity(fromToken: Identity | null | undefined, userKey: string | undefined, newKey: () => string): ResolvedIdentity {
+  if (fromToken) return { identity: fromToken, issuedKey: null };
+  if (userKey) return { identity: identityFromUserKey(userKey), issuedKey: null };
+  const issued = newKey();
+  return { identity: identityFromUserKey(issued), issuedKey: issued };
+}

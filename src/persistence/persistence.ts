@@ -27,6 +27,8 @@ export class Persistence {
   private stopped = false;
   private starting: Promise<void> | null = null;
   private pinger: NodeJS.Timeout | null = null;
+  /** Cuts the retry wait short on close. */
+  private wakeConnect: () => void = () => {};
   private readonly warn: (err: unknown, msg: string) => void;
 
   constructor(
@@ -72,8 +74,15 @@ export class Persistence {
         if (applied.length > 0) this.log.info({ migrations: applied, database: this.config.kind }, 'database migrated');
         break;
       } catch (err) {
+        if (this.stopped) break;
         this.warn(err, 'database unavailable; rooms run on, results wait in the outbox');
-        await new Promise((r) => setTimeout(r, delay).unref());
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, delay);
+          this.wakeConnect = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
         delay = Math.min(delay * 2, 5_000);
       }
     }
@@ -110,6 +119,7 @@ export class Persistence {
 
   async close(): Promise<void> {
     this.stopped = true;
+    this.wakeConnect();
     if (this.pinger) clearInterval(this.pinger);
     await this.consumer?.stop();
     await this.starting;

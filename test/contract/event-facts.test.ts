@@ -48,7 +48,7 @@ describe('event facts (compile time)', () => {
   });
 
   it('client payload types are the zod schemas’ input types', () => {
-    expectTypeOf<ClientPayload<'join_session'>>().toEqualTypeOf<{ room_code: string; user_name?: string | undefined }>();
+    expectTypeOf<ClientPayload<'join_session'>>().toEqualTypeOf<{ room_code: string; user_name?: string | undefined; user_key?: string | undefined }>();
     expectTypeOf<Parameters<ClientToServerEvents['add_task']>[0]>().toEqualTypeOf<ClientPayload<'add_task'>>();
     expectTypeOf<keyof ClientToServerEvents>().toEqualTypeOf<ClientEventName>();
     // Events without fields may leave the payload out; the others may not.

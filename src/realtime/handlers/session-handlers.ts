@@ -9,7 +9,8 @@ import { checkStartsAt } from '../../domain/schedule.js';
 import type { HandlerContext } from '../handler-context.js';
 import { createRoomFor, joinedView, joinRoomAs } from '../room-entry.js';
 import { attach, detach, requireNoSeat, requireSeat } from '../seat.js';
-import { tokenMatches } from '../../domain/tokens.js';
+import { newUserKey, tokenMatches } from '../../domain/tokens.js';
+import { resolveIdentity } from '../../domain/identity.js';
 
 function displayName(ctx: HandlerContext, requested: string | undefined): string {
   const name = requested ?? ctx.socket.data.userName;
@@ -17,8 +18,11 @@ function displayName(ctx: HandlerContext, requested: string | undefined): string
   return name;
 }
 
-const joinedPayload = (ctx: HandlerContext, room: Room, participantId: string, token: string): SessionJoinedPayload =>
-  joinedView(room, participantId, token, ctx.clock.now());
+/** With `issuedKey`: a user_key issued to this anonymous client now (§8), sent back once. */
+const joinedPayload = (ctx: HandlerContext, room: Room, participantId: string, token: string, issuedKey: string | null = null): SessionJoinedPayload => ({
+  ...joinedView(room, participantId, token, ctx.clock.now()),
+  ...(issuedKey ? { user_key: issuedKey } : {}),
+});
 
 export async function createSession(ctx: HandlerContext, input: CreateSessionInput): Promise<SessionJoinedPayload> {
   // A missing name or a wrong time is a malformed payload; validation comes before any state check.
@@ -26,14 +30,15 @@ export async function createSession(ctx: HandlerContext, input: CreateSessionInp
   if (input.starts_at !== undefined) checkStartsAt(input.starts_at, ctx.clock.now());
   await requireNoSeat(ctx);
   await ctx.limits.create(ctx.socket.data.ip);
+  const { identity, issuedKey } = resolveIdentity(ctx.socket.data.identity, input.user_key, newUserKey);
   const { room, token } = await createRoomFor(ctx, input, {
     user_name: userName,
     socket_id: ctx.socket.id,
     user_sub: ctx.socket.data.userSub,
-    identity: ctx.socket.data.identity,
+    identity,
   });
   attach(ctx, room, room.host_id);
-  return joinedPayload(ctx, room, room.host_id, token);
+  return joinedPayload(ctx, room, room.host_id, token, issuedKey);
 }
 
 export async function joinSession(ctx: HandlerContext, input: JoinSessionInput): Promise<SessionJoinedPayload> {
@@ -41,17 +46,18 @@ export async function joinSession(ctx: HandlerContext, input: JoinSessionInput):
   await requireNoSeat(ctx);
   const ip = ctx.socket.data.ip;
   await ctx.limits.checkJoin(ip);
+  const { identity, issuedKey } = resolveIdentity(ctx.socket.data.identity, input.user_key, newUserKey);
   const { room, participantId, token } = await joinRoomAs(ctx, input.room_code, {
     user_name: userName,
     socket_id: ctx.socket.id,
     user_sub: ctx.socket.data.userSub,
-    identity: ctx.socket.data.identity,
+    identity,
   }).catch(async (err: unknown) => {
     if (err instanceof AppError && err.code === 'not_found') await ctx.limits.joinFailed(ip);
     throw err;
   });
   attach(ctx, room, participantId);
-  return joinedPayload(ctx, room, participantId, token);
+  return joinedPayload(ctx, room, participantId, token, issuedKey);
 }
 
 export async function resumeSession(ctx: HandlerContext, input: ResumeSessionInput): Promise<SessionResumedPayload> {

@@ -1,0 +1,214 @@
+/**
+ * `npx tsx bench/persistence.ts` — the store-of-record benchmark (DESIGN.md §8, issue 14).
+ * Loopback only, bounded, kills only what it started.
+ *
+ *   completion  R rooms of 4 whose countdowns all end in the same second: completion
+ *               event p99 at the clients (ends_at → session_completed) with no database
+ *               and with PostgreSQL, and the time until all R×4 results are in PostgreSQL
+ *   writer      results/s the writer's batch insert sustains (PostgreSQL and PGlite)
+ *   embedded    RSS of the embedded database (PGlite) idle and after 100k results
+ *
+ *   npx tsx bench/persistence.ts [--rooms 2500] [--only completion,writer,embedded] [--records 100000]
+ *
+ * The server runs as its own process (`node --import tsx src/server.ts`); PostgreSQL is a
+ * throwaway cluster from test/helpers/postgres.ts on a random port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { io, type Socket } from 'socket.io-client';
+import { openDatabase } from '../src/persistence/database.js';
+import { ResultsRepository } from '../src/persistence/results-repository.js';
+import type { RoundRecord } from '../src/domain/round-record.js';
+import { freePort } from '../test/helpers/ports.js';
+import { startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+};
+const ROOMS = Number(opt('rooms', '2500'));
+const RECORDS = Number(opt('records', '100000'));
+const ONLY = opt('only', 'completion,writer,embedded').split(',');
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      RATE_CONNECTIONS_PER_MIN: '10000000',
+      RATE_CREATES_PER_MIN: '1000000',
+      RATE_JOIN_FAILURES_PER_MIN: '1000000',
+      RATE_SOCKET_EVENTS_PER_SEC: '1000',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (const end = Date.now() + 30_000; Date.now() < end && child.exitCode === null; await sleep(100)) {
+    try {
+      if ((await fetch(`${url}/health`)).status === 200) return { child, url };
+    } catch {
+      // not yet
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error('server did not start');
+}
+
+const ack = (s: Socket, ev: string, payload: unknown): Promise<any> => s.timeout(30_000).emitWithAck(ev, payload);
+
+/** R rooms of 4 started so their countdowns all end within one second; returns ends_at → completion lags (ms). */
+async function completionBurst(url: string, rooms: number): Promise<{ lags: number[]; lastEndsAt: number; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const connect = () =>
+    new Promise<Socket>((resolve, reject) => {
+      const s = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000 });
+      sockets.push(s);
+      s.once('connect', () => resolve(s));
+      s.once('connect_error', reject);
+    });
+  const hosts: Socket[] = [];
+  const BATCH = 100;
+  for (let i = 0; i < rooms; i += BATCH) {
+    await Promise.all(
+      Array.from({ length: Math.min(BATCH, rooms - i) }, async () => {
+        const [h, ...guests] = await Promise.all([connect(), connect(), connect(), connect()]);
+        const created = await ack(h!, 'create_session', { user_name: 'H', session_duration: 15_000, max_participants: 4 });
+        for (const g of guests) await ack(g, 'join_session', { room_code: created.room_code, user_name: 'G' });
+        hosts.push(h!);
+      }),
+    );
+  }
+  const lags: number[] = [];
+  let lastEndsAt = 0;
+  const done: Promise<void>[] = [];
+  // Start every room inside one second: all ends_at fall in the same second.
+  const t0 = Date.now();
+  await Promise.all(
+    hosts.map(async (h) => {
+      const ends = new Promise<void>((resolve) => h.once('session_completed', () => {
+        lags.push(Date.now() - endsAt);
+        resolve();
+      }));
+      let endsAt = 0;
+      const started = await ack(h, 'start_session', {});
+      endsAt = started.session.ends_at;
+      lastEndsAt = Math.max(lastEndsAt, endsAt);
+      done.push(ends);
+    }),
+  );
+  console.log(`  started ${rooms} rooms in ${Date.now() - t0} ms`);
+  await Promise.race([Promise.all(done), sleep(60_000)]);
+  return { lags, lastEndsAt, sockets };
+}
+
+async function completion(pg: TestPostgres): Promise<void> {
+  for (const withDb of [false, true]) {
+    const db = withDb ? `bench_${Date.now()}` : null;
+    if (db) await pg.query(`create database ${db}`);
+    const env: Record<string, string> = db ? { DATABASE_URL: pg.urlOf(db) } : { DATA_DIR: 'off' };
+    const { child, url } = await spawnServer(env);
+    try {
+      const { lags, lastEndsAt, sockets } = await completionBurst(url, ROOMS);
+      let allInMs = NaN;
+      if (db) {
+        for (const end = Date.now() + 120_000; Date.now() < end; await sleep(50)) {
+          const n = (await pg.query<{ n: number }>('select count(*)::int as n from round_results', [], db))[0]!.n;
+          if (n >= ROOMS * 4) {
+            allInMs = Date.now() - lastEndsAt;
+            break;
+          }
+        }
+      }
+      console.log(
+        `completion ${withDb ? 'with PostgreSQL' : 'no database   '}: ${lags.length}/${ROOMS} rooms, ends_at → session_completed p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms, max ${pct(lags, 100)} ms` +
+          (db ? `; all ${ROOMS * 4} results in PostgreSQL ${allInMs} ms after the last ends_at` : ''),
+      );
+      for (const s of sockets) s.disconnect();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }
+}
+
+function records(n: number, offset = 0): RoundRecord[] {
+  const rounds = Math.ceil(n / 4);
+  return Array.from({ length: rounds }, (_, i) => ({
+    room_id: `room${offset + i}`,
+    room_code: 'ABCDEF',
+    title: null,
+    run_started_at: 1_700_000_000_000,
+    round: 1,
+    started_at: 1_700_000_000_000,
+    ended_at: 1_700_000_000_000 + (offset + i) * 1000,
+    planned_ms: 1_500_000,
+    results: Array.from({ length: 4 }, (_, p) => ({
+      participant_id: `p${p}`,
+      identity: `key:${(offset + i) % 1000}-${p}`,
+      user_name: 'Someone',
+      status: 'completed' as const,
+      focused_ms: 1_500_000,
+      pauses: 0,
+    })),
+  }));
+}
+
+/** Results/s of the writer's insert, batches of 200 rounds (its default batch), as the writer does them (one after another). */
+async function writer(kind: 'postgres' | 'pglite', url: string | null, n: number): Promise<void> {
+  const sor = openDatabase(kind === 'postgres' ? { kind, url: url! } : { kind, dataDir: ':memory:' });
+  await sor.migrate();
+  const repo = new ResultsRepository(sor.db);
+  const all = records(n);
+  const t0 = performance.now();
+  for (let i = 0; i < all.length; i += 200) await repo.insertRounds(all.slice(i, i + 200));
+  const s = (performance.now() - t0) / 1000;
+  console.log(`writer ${kind}: ${n} results in ${s.toFixed(2)} s = ${Math.round(n / s)} results/s`);
+  await sor.close();
+}
+
+/** RSS of this process with PGlite idle, then after `n` results (run in a fresh process for a clean baseline). */
+async function embedded(n: number): Promise<void> {
+  const rss = () => Math.round(process.memoryUsage().rss / 1e6);
+  const before = rss();
+  const dir = `/tmp/focusroom-bench-pglite-${process.pid}`;
+  const sor = openDatabase({ kind: 'pglite', dataDir: dir });
+  await sor.migrate();
+  await sleep(500);
+  const idle = rss();
+  const repo = new ResultsRepository(sor.db);
+  const all = records(n);
+  for (let i = 0; i < all.length; i += 200) await repo.insertRounds(all.slice(i, i + 200));
+  await sleep(500);
+  const after = rss();
+  console.log(`embedded PGlite: process RSS ${before} MB before, ${idle} MB idle (migrated, empty), ${after} MB after ${n} results`);
+  await sor.close();
+  const { rmSync } = await import('node:fs');
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const pg = ONLY.includes('completion') || ONLY.includes('writer') ? await startPostgres() : null;
+try {
+  if (ONLY.includes('embedded')) await embedded(RECORDS);
+  if (ONLY.includes('writer')) {
+    await pg!.query('create database bench_writer');
+    await writer('postgres', pg!.urlOf('bench_writer'), 20_000);
+    await writer('pglite', null, 20_000);
+  }
+  if (ONLY.includes('completion')) await completion(pg!);
+} finally {
+  await pg?.destroy();
+}
+process.exit(0);

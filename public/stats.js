@@ -1,0 +1,92 @@
+/**
+ * Your stats in the web client: keeps the user_key the server issues (localStorage),
+ * sends it back on create/join, and draws GET /me/stats (last 30 days) as a small SVG
+ * bar chart. No framework; app.js only calls withUserKey() and rememberUserKey().
+ */
+const KEY = 'focusroom.user_key';
+const SVG = 'http://www.w3.org/2000/svg';
+
+function stored() {
+  try {
+    return localStorage.getItem(KEY);
+  } catch {
+    return null; // storage disabled: every visit is a new user
+  }
+}
+
+/** The create/join payload with this browser's user_key, when it has one. */
+export function withUserKey(payload) {
+  const key = stored();
+  return key ? { ...payload, user_key: key } : payload;
+}
+
+/** Keeps a key the server issued in a create/join reply, then refreshes the stats. */
+export function rememberUserKey(reply) {
+  if (typeof reply?.user_key !== 'string') return;
+  try {
+    localStorage.setItem(KEY, reply.user_key);
+  } catch {
+    // not kept: the next visit gets a new key
+  }
+}
+
+const minutes = (ms) => Math.round(ms / 60_000);
+
+function chart(days) {
+  const w = 300;
+  const h = 80;
+  const bar = w / days.length;
+  const max = Math.max(1, ...days.map((d) => d.focused_ms));
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${w} ${h + 14}`);
+  svg.setAttribute('class', 'stats-chart');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `Focus per day, last ${days.length} days`);
+  days.forEach((d, i) => {
+    const bh = d.focused_ms === 0 ? 0 : Math.max(2, (d.focused_ms / max) * h);
+    const rect = document.createElementNS(SVG, 'rect');
+    rect.setAttribute('x', String(i * bar + 1));
+    rect.setAttribute('y', String(h - bh));
+    rect.setAttribute('width', String(Math.max(1, bar - 2)));
+    rect.setAttribute('height', String(bh));
+    const title = document.createElementNS(SVG, 'title');
+    title.textContent = `${d.date}: ${minutes(d.focused_ms)} min`;
+    rect.append(title);
+    svg.append(rect);
+  });
+  for (const [i, anchor] of [[0, 'start'], [days.length - 1, 'end']]) {
+    const label = document.createElementNS(SVG, 'text');
+    label.setAttribute('x', String(anchor === 'start' ? 0 : w));
+    label.setAttribute('y', String(h + 12));
+    label.setAttribute('text-anchor', anchor);
+    label.textContent = days[i].date.slice(5);
+    svg.append(label);
+  }
+  return svg;
+}
+
+/** Fills #stats (hidden until there is something to show). */
+export async function showStats() {
+  const section = document.getElementById('stats');
+  const key = stored();
+  if (!section || !key) return;
+  let stats;
+  try {
+    // No store of record (or it is down): nothing to show, and no failed request in the console.
+    const health = await (await fetch('/health')).json();
+    if (health.database !== 'ok') return;
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    const res = await fetch(`/me/stats?tz=${encodeURIComponent(tz)}`, { headers: { authorization: `Bearer ${key}` } });
+    if (!res.ok) return;
+    stats = await res.json();
+  } catch {
+    return;
+  }
+  const summary = section.querySelector('#stats-summary');
+  summary.textContent =
+    `${minutes(stats.focused_ms)} min focused · ${stats.rounds_completed} rounds completed · ` +
+    `streak ${stats.current_streak_days} day${stats.current_streak_days === 1 ? '' : 's'} (best ${stats.longest_streak_days})`;
+  section.querySelector('.stats-chart')?.remove();
+  section.append(chart(stats.days));
+  section.hidden = false;
+}

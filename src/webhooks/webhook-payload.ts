@@ -1,0 +1,33 @@
+/**
+ * Outbox entries as webhook bodies (Standard Webhooks: `{ type, timestamp, data }`).
+ * Only what the room showed its participants: ids, names, statuses, numbers. Never a
+ * token, a user_key, its hash or a JWT subject.
+ */
+import type { OutboxEntry } from '../domain/outbox-entries.js';
+
+export type WebhookType = 'session.started' | 'session.completed' | 'participant.joined' | 'participant.left';
+
+export interface WebhookBody {
+  type: WebhookType;
+  /** When the event happened (ISO 8601). */
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+export function webhookBody(entry: OutboxEntry): WebhookBody {
+  const timestamp = new Date(entry.at).toISOString();
+  switch (entry.type) {
+    case 'round.completed': {
+      const { results, ...round } = entry.data;
+      return {
+        type: 'session.completed',
+        timestamp,
+        data: { ...round, results: results.map(({ identity: _identity, ...r }) => r) },
+      };
+    }
+    case 'session.started':
+    case 'participant.joined':
+    case 'participant.left':
+      return { type: entry.type, timestamp, data: { ...entry.data } };
+  }
+}
