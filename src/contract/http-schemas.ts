@@ -81,3 +81,56 @@ export const seatErrorResponses = {
   429: errorBodySchema,
   503: errorBodySchema,
 } as const;
+
+/** The Bearer of /me routes: the JWT (auth on) or the user_key (auth off). */
+export const identityAuthHeadersSchema = z.looseObject({
+  authorization: z.string().optional().meta({ description: 'Bearer <JWT> with auth on, Bearer <user_key> without' }),
+});
+
+export const meStatsSchema = z
+  .object({
+    focused_ms: z.number().int(),
+    rounds_completed: z.number().int(),
+    rounds_failed: z.number().int(),
+    sessions: z.number().int().meta({ description: "runs (a host's start) taken part in" }),
+    current_streak_days: z.number().int().meta({ description: 'consecutive days with a completed round, ending today or yesterday' }),
+    longest_streak_days: z.number().int(),
+    days: z
+      .array(z.object({ date: z.string().meta({ description: 'YYYY-MM-DD in tz' }), focused_ms: z.number().int() }))
+      .meta({ description: 'the last 30 days in tz, oldest first, today last' }),
+  })
+  .meta({ id: 'MeStats' });
+
+export const meHistorySchema = z
+  .object({
+    rounds: z.array(
+      z
+        .object({
+          room_code: z.string(),
+          title: z.string().nullable(),
+          round: z.number().int(),
+          started_at: z.number().int(),
+          ended_at: z.number().int(),
+          planned_ms: z.number().int(),
+          result: z.object({
+            participant_id: z.string(),
+            user_name: z.string(),
+            status: z.string(),
+            focused_ms: z.number().int(),
+            pauses: z.number().int(),
+          }),
+        })
+        .meta({ id: 'MeRound' }),
+    ),
+    next_before: z.number().int().nullable().meta({ description: 'pass as `before` for the next page; null at the end' }),
+  })
+  .meta({ id: 'MeHistory' });
+
+export const meErasedSchema = z.object({ deleted_results: z.number().int() }).meta({ id: 'MeErased' });
+
+/** Responses every /me route may give besides its success. */
+export const identityErrorResponses = {
+  400: errorBodySchema,
+  401: errorBodySchema,
+  503: errorBodySchema,
+} as const;

@@ -99,6 +99,7 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
         securitySchemes: {
           seatToken: { type: 'http', scheme: 'bearer', description: "A seat's `resume_token` from `session_created` / `session_joined`." },
           userToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The same JWT as the socket handshake (`sub` = the identity); needed when auth is on, and always for /me routes.' },
+          identity: { type: 'http', scheme: 'bearer', description: 'Who you are across rooms: the JWT with auth on, the `user_key` from a create/join reply without.' },
         },
       },
     },

@@ -3,9 +3,12 @@
  * The caller is the Bearer: a JWT with auth on (its `sub`), the `user_key` without.
  * Only that identity's rows are ever read or erased; nobody else's history is reachable.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { JWTPayload } from 'jose';
 import { z } from 'zod';
+import { AppError } from '../contract/errors.js';
+import { identityAuthHeadersSchema, identityErrorResponses, meErasedSchema, meHistorySchema, meStatsSchema } from '../contract/http-schemas.js';
 import { userKeySchema } from '../contract/schemas.js';
 import type { Clock } from '../domain/clock.js';
 import { type Identity, identityFromSub, identityFromUserKey } from '../domain/identity.js';
@@ -20,31 +23,32 @@ export interface MeRoutesDeps {
   verifyToken: ((token: string) => Promise<JWTPayload>) | null;
 }
 
-const errorBody = (code: string, message: string) => ({ error: { code, message } });
+export const ME_HISTORY_PAGE_DEFAULT = 20;
+const ME_HISTORY_PAGE_MAX = 100;
 
-const digits = (field: string, max: number) =>
+const digits = (field: string, min: number, max: number) =>
   z
-    .string({ error: `${field} must be a whole number` })
+    .string({ error: `${field} must be given once, as a whole number` })
     .regex(/^\d{1,16}$/, { error: `${field} must be a whole number` })
     .transform(Number)
-    .refine((n) => n >= 1 && n <= max, { error: `${field} must be between 1 and ${max}` });
+    .refine((n) => n >= min && n <= max, { error: `${field} must be between ${min} and ${max}` });
 
 const statsQuery = z.strictObject({
   tz: z
-    .string({ error: 'tz must be a string' })
+    .string({ error: 'tz must be given once' })
     .refine(isValidTimeZone, { error: 'tz must be an IANA time zone such as Europe/Berlin' })
-    .optional(),
+    .optional()
+    .meta({ description: 'IANA time zone the days and streaks are counted in (default UTC).' }),
 });
 const historyQuery = z.strictObject({
-  before: digits('before', Number.MAX_SAFE_INTEGER).optional(),
-  limit: digits('limit', 100).optional(),
+  before: digits('before', 1, Number.MAX_SAFE_INTEGER).optional().meta({ description: 'Only rounds that ended before this (epoch ms); `next_before` of the previous page.' }),
+  limit: digits('limit', 1, ME_HISTORY_PAGE_MAX).optional().meta({ description: `At most this many rounds (1–${ME_HISTORY_PAGE_MAX}, default ${ME_HISTORY_PAGE_DEFAULT}).` }),
 });
 
 export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
-  /** The caller's identity, or a 401 already sent. */
-  async function caller(req: FastifyRequest, reply: FastifyReply): Promise<Identity | null> {
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
+  /** The caller's identity, or `unauthorized`. */
+  async function caller(req: FastifyRequest): Promise<Identity> {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (m) {
       const credential = m[1]!;
       if (deps.verifyToken) {
@@ -53,77 +57,89 @@ export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
           const identity = identityFromSub(payload.sub ? String(payload.sub).slice(0, 128) : null);
           if (identity) return identity;
         } catch {
-          // fall through to 401
+          // a forged, expired or unreadable token: unauthorized below
         }
       } else if (userKeySchema.safeParse(credential).success) {
         return identityFromUserKey(credential);
       }
     }
-    await reply.code(401).send(errorBody('unauthorized', deps.verifyToken ? 'a valid Bearer JWT is required' : 'a Bearer user_key is required'));
-    return null;
+    throw new AppError('unauthorized', deps.verifyToken ? 'a valid Bearer JWT is required' : 'a Bearer user_key is required');
   }
 
-  /** The repository, or a 503 already sent (no store of record, or it is not reachable yet). */
-  async function repository(reply: FastifyReply): Promise<ResultsRepository | null> {
+  /** The repository, or `unavailable` (no store of record, or not reachable yet). */
+  function repository(): ResultsRepository {
     const repo = deps.persistence?.repository() ?? null;
     if (repo) return repo;
-    await reply
-      .code(503)
-      .send(errorBody('unavailable', deps.persistence ? 'the database is temporarily unavailable' : 'this server keeps no results (no store of record)'));
-    return null;
+    throw new AppError('unavailable', deps.persistence ? 'the database is temporarily unavailable' : 'this server keeps no results (no store of record)');
   }
 
-  const badRequest = (reply: FastifyReply, error: z.ZodError) => reply.code(400).send(errorBody('invalid_payload', error.issues[0]?.message ?? 'invalid query'));
-
-  /** A database error on a read: 503, never a stack trace. */
-  const unavailable = (reply: FastifyReply, req: FastifyRequest, err: unknown) => {
-    req.log.warn({ err: err instanceof Error ? err.message : err }, 'store of record query failed');
-    return reply.code(503).send(errorBody('unavailable', 'the database is temporarily unavailable'));
-  };
-
-  app.get('/me/stats', async (req, reply) => {
-    const query = statsQuery.safeParse(req.query);
-    if (!query.success) return badRequest(reply, query.error);
-    const identity = await caller(req, reply);
-    if (!identity) return reply;
-    const repo = await repository(reply);
-    if (!repo) return reply;
+  /** A database error on a query: 503, never a stack trace. */
+  async function query<T>(req: FastifyRequest, run: (repo: ResultsRepository) => Promise<T>): Promise<T> {
+    const repo = repository();
     try {
-      const rows = await repo.resultsOf(identity);
-      reply.header('cache-control', 'no-store');
-      return computeStats(rows, query.data.tz ?? 'UTC', deps.clock.now());
+      return await run(repo);
     } catch (err) {
-      return unavailable(reply, req, err);
+      req.log.warn({ err: err instanceof Error ? err.message : err }, 'store of record query failed');
+      throw new AppError('unavailable', 'the database is temporarily unavailable');
     }
-  });
+  }
 
-  app.get('/me/history', async (req, reply) => {
-    const query = historyQuery.safeParse(req.query);
-    if (!query.success) return badRequest(reply, query.error);
-    const identity = await caller(req, reply);
-    if (!identity) return reply;
-    const repo = await repository(reply);
-    if (!repo) return reply;
-    const limit = query.data.limit ?? 20;
-    try {
-      const rounds = await repo.historyOf(identity, query.data.before ?? Number.MAX_SAFE_INTEGER, limit);
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const common = { tags: ['me'], security: [{ identity: [] }], headers: identityAuthHeadersSchema };
+
+  api.get(
+    '/me/stats',
+    {
+      schema: {
+        ...common,
+        summary: 'Your stats and streaks',
+        description: 'Totals of your stored results, your current and longest daily streak in `tz` (a day counts when it has a completed round), and your focus on each of the last 30 days.',
+        querystring: statsQuery,
+        response: { 200: meStatsSchema, ...identityErrorResponses },
+      },
+    },
+    async (req, reply) => {
+      const identity = await caller(req);
+      const rows = await query(req, (repo) => repo.resultsOf(identity));
+      reply.header('cache-control', 'no-store');
+      return computeStats(rows, req.query.tz ?? 'UTC', deps.clock.now());
+    },
+  );
+
+  api.get(
+    '/me/history',
+    {
+      schema: {
+        ...common,
+        summary: 'Your rounds, newest first',
+        description: 'Each completed focus round you took part in, with your result. Page with `before` = the previous page’s `next_before`.',
+        querystring: historyQuery,
+        response: { 200: meHistorySchema, ...identityErrorResponses },
+      },
+    },
+    async (req, reply) => {
+      const identity = await caller(req);
+      const limit = req.query.limit ?? ME_HISTORY_PAGE_DEFAULT;
+      const rounds = await query(req, (repo) => repo.historyOf(identity, req.query.before ?? Number.MAX_SAFE_INTEGER, limit));
       reply.header('cache-control', 'no-store');
       // The next page ends before the oldest round of this one.
       return { rounds, next_before: rounds.length === limit ? rounds.at(-1)!.ended_at : null };
-    } catch (err) {
-      return unavailable(reply, req, err);
-    }
-  });
+    },
+  );
 
-  app.delete('/me', async (req, reply) => {
-    const identity = await caller(req, reply);
-    if (!identity) return reply;
-    const repo = await repository(reply);
-    if (!repo) return reply;
-    try {
-      return { deleted_results: await repo.erase(identity) };
-    } catch (err) {
-      return unavailable(reply, req, err);
-    }
-  });
+  api.delete(
+    '/me',
+    {
+      schema: {
+        ...common,
+        summary: 'Erase your results',
+        description: 'Deletes every stored result of your identity (the right to leave). Rounds still waiting in the outbox are written after it.',
+        response: { 200: meErasedSchema, ...identityErrorResponses },
+      },
+    },
+    async (req) => {
+      const identity = await caller(req);
+      return { deleted_results: await query(req, (repo) => repo.erase(identity)) };
+    },
+  );
 }
