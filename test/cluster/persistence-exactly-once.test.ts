@@ -11,7 +11,7 @@ import { call, closeAllClients, connect, eventually, waitFor } from '../helpers/
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { type ChildInstance, killInstance, spawnInstance } from './cluster.js';
+import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
 
 let redis: TestRedis;
 let pgs: TestPostgres;
