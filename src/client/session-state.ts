@@ -28,12 +28,18 @@ export class SessionState {
 
   /** Sit down with a create/join/resume reply's snapshot. */
   seat(me: string, session: SessionSnapshot): void {
+    // Room events can overtake the reply (a host starts the moment our join reaches it): a
+    // state of the same room that is already newer is kept, not reset to the reply's.
+    const newer = this.session !== null && this.session.id === session.id && this.session.seq > session.seq;
     if (this.session && this.session.id !== session.id) this.clear();
     this.me = me;
-    this.session = null;
-    this.entitySeqs.clear();
-    this.snapshotSeq = 0;
+    if (!newer) {
+      this.session = null;
+      this.entitySeqs.clear();
+      this.snapshotSeq = 0;
+    }
     this.snapshot(session);
+    if (this.session) this.session.is_creator = this.session.host_id === me;
   }
 
   clear(): void {
