@@ -45,7 +45,20 @@ const envSchema = z.object({
   REDIS_URL: z
     .string()
     .optional()
-    .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), { message: 'must start with redis:// or rediss://' }),
+    .refine((v) => v === undefined || v === '' || v.split(',').every((u) => /^rediss?:\/\/\S*$/.test(u.trim())), {
+      message: 'must start with redis:// or rediss:// (a comma list of them with REDIS_CLUSTER=true)',
+    }),
+  /** REDIS_URL names the seed nodes of a Redis Cluster (docs/scaling.md "Redis Cluster"). */
+  REDIS_CLUSTER: boolVar(false),
+  /** Hash-tag partitions of a Redis Cluster deployment: the same on every instance, fixed for its lifetime. */
+  REDIS_PARTITIONS: intVar(32, 2, 4096),
+  /** Sentinel: `host:port` comma list, with the monitored primary's name. */
+  REDIS_SENTINELS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || v.split(',').every((h) => /^[^\s:,]+:\d{1,5}$/.test(h.trim())), { message: 'must be a comma list of host:port' }),
+  REDIS_SENTINEL_NAME: z.string().optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
   CORS_ORIGINS: z.string().optional(),
   MAX_PARTICIPANTS: intVar(4, LIMITS.maxParticipantsMin, LIMITS.maxParticipantsMax),
   DISCONNECT_GRACE_MS: intVar(60_000, 0, 24 * 3600_000),
@@ -109,6 +122,47 @@ const envSchema = z.object({
   WEBHOOK_TIMEOUT_MS: intVar(5_000, 100, 60_000),
 });
 
+/**
+ * Where cluster mode's Redis is: one server (standalone), a primary found through
+ * Sentinel, or a Redis Cluster. Sentinel's and the cluster's nodes take the credentials,
+ * TLS and database of REDIS_URL (its host is ignored with Sentinel).
+ */
+export type RedisTopology =
+  | { kind: 'standalone'; url: string }
+  | { kind: 'sentinel'; sentinels: { host: string; port: number }[]; name: string; sentinelPassword: string | null; url: string | null }
+  | { kind: 'cluster'; urls: string[]; partitions: number };
+
+type Env = z.output<typeof envSchema>;
+
+/** The topology the Redis variables name; undefined after reporting a contradiction. */
+function redisTopologyOf(e: Env, ctx: z.RefinementCtx): RedisTopology | null | undefined {
+  const urls = (e.REDIS_URL ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  const fail = (path: string, message: string) => {
+    ctx.addIssue({ code: 'custom', path: [path], message });
+    return undefined;
+  };
+  if (e.REDIS_SENTINELS) {
+    if (!e.REDIS_SENTINEL_NAME) return fail('REDIS_SENTINEL_NAME', 'must be set with REDIS_SENTINELS (the name the sentinels monitor)');
+    if (e.REDIS_CLUSTER) return fail('REDIS_CLUSTER', 'Redis Cluster and Sentinel exclude each other');
+    if (urls.length > 1) return fail('REDIS_URL', 'with REDIS_SENTINELS, at most one URL (credentials and TLS of the data nodes)');
+    const sentinels = e.REDIS_SENTINELS.split(',').map((h) => {
+      const [host = '', port = ''] = h.trim().split(/:(?=\d+$)/);
+      return { host, port: Number(port) };
+    });
+    return { kind: 'sentinel', sentinels, name: e.REDIS_SENTINEL_NAME, sentinelPassword: e.REDIS_SENTINEL_PASSWORD || null, url: urls[0] ?? null };
+  }
+  if (e.REDIS_SENTINEL_NAME) return fail('REDIS_SENTINELS', 'must be set with REDIS_SENTINEL_NAME');
+  if (e.REDIS_CLUSTER) {
+    if (urls.length === 0) return fail('REDIS_URL', 'must name the seed nodes with REDIS_CLUSTER=true');
+    return { kind: 'cluster', urls, partitions: e.REDIS_PARTITIONS };
+  }
+  if (urls.length > 1) return fail('REDIS_URL', 'a comma list of URLs needs REDIS_CLUSTER=true');
+  return urls[0] ? { kind: 'standalone', url: urls[0] } : null;
+}
+
 /** The drain default when SHUTDOWN_DRAIN_MS is unset (capped at half the grace). */
 const DEFAULT_DRAIN_MS = 1_000;
 
@@ -124,6 +178,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     });
     return z.NEVER;
   }
+  const redis = redisTopologyOf(e, ctx);
+  if (redis === undefined) return z.NEVER;
   if (Boolean(e.WEBHOOK_URL) !== Boolean(e.WEBHOOK_SECRET)) {
     ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: 'WEBHOOK_URL and WEBHOOK_SECRET must be set together' });
     return z.NEVER;
@@ -137,8 +193,8 @@ const configSchema = envSchema.transform((e, ctx) => {
   return {
     port: e.PORT,
     host: e.HOST,
-    /** null = single-instance mode (memory store). */
-    redisUrl: e.REDIS_URL || null,
+    /** null = single-instance mode (memory store); else the Redis the instances share. */
+    redis,
     /** null = allow any origin: development default; in production only the listed ones (none = same-origin only). */
     corsOrigins: origins.includes('*') || (origins.length === 0 && !production) ? null : origins,
     maxParticipants: e.MAX_PARTICIPANTS,
@@ -166,7 +222,7 @@ const configSchema = envSchema.transform((e, ctx) => {
      */
     database: (e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL }
-      : dataDir === 'off' || e.REDIS_URL
+      : dataDir === 'off' || redis
         ? { kind: 'off' }
         : { kind: 'pglite', dataDir }) as { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string } | { kind: 'off' },
     /** Records waiting for the database in single-instance mode (the bounded memory outbox), per reader. */

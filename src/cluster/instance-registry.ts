@@ -4,17 +4,21 @@
  * died without a word (`kill -9`, a lost host) start their disconnect grace like any
  * dropped connection instead of staying "connected" forever.
  *
- * Keys (one Redis, same prefix as the room store):
+ * Keys (store/redis-keys.ts; standalone names shown, on Redis Cluster each carries a
+ * partition's hash tag):
  * - `{prefix}instances`        sorted set: presence id → last heartbeat (Redis time, ms)
- * - `{prefix}seats:{id}`       hash: socket id → "code participantId", seats held there
  * - `{prefix}reaped:{id}`      tombstone left by the reaper, so a live instance that was
  *                              wrongly declared dead (a long stall) notices and repairs
+ *                              (both on partition 0's slot: one script touches both)
+ * - `{prefix}seats:{id}`       hash per partition: socket id → "code participantId", the
+ *                              seats held there in rooms of that partition, so seat writes
+ *                              spread over the cluster like the rooms they belong to
  *
  * Time is Redis's own (`TIME` in the scripts), so clock skew between instances does not
  * make anyone look dead. Claiming a dead instance is one script (ZREM wins once), so its
  * seats are handed to exactly one reaper.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient, RedisKeys } from '../store/redis-keys.js';
 
 export interface DeadSeat {
   socketId: string;
@@ -39,9 +43,9 @@ if redis.call('DEL', KEYS[2]) == 1 then return 2 end
 return added`;
 
 /**
- * KEYS: instances. ARGV: dead-after ms, own id, key prefix, limit. Returns a flat list
- * id, n, socket, seat, ... for every instance claimed; its seat hash is left for
- * \`release\` once the seats have been handled.
+ * KEYS: instances. ARGV: dead-after ms, own id, tombstone key prefix, limit. Returns the
+ * ids of the instances claimed (ZREM wins once, so each has one reaper); their seat
+ * hashes are read afterwards and left for \`release\` once the seats have been handled.
  */
 const REAP = `
 local t = redis.call('TIME')
@@ -50,80 +54,87 @@ local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]
 local out = {}
 for _, id in ipairs(dead) do
   if id ~= ARGV[2] and redis.call('ZREM', KEYS[1], id) == 1 then
-    redis.call('SET', ARGV[3] .. 'reaped:' .. id, '1', 'PX', 3600000)
-    local seats = redis.call('HGETALL', ARGV[3] .. 'seats:' .. id)
+    redis.call('SET', ARGV[3] .. id, '1', 'PX', 3600000)
     out[#out + 1] = id
-    out[#out + 1] = #seats / 2
-    for _, v in ipairs(seats) do out[#out + 1] = v end
   end
 end
 return out`;
 
 interface ScriptedRedis {
   focusroomHeartbeat(instances: string, tombstone: string, id: string): Promise<number>;
-  focusroomReap(instances: string, deadAfterMs: number, id: string, prefix: string, limit: number): Promise<string[]>;
+  focusroomReap(instances: string, deadAfterMs: number, id: string, tombstonePrefix: string, limit: number): Promise<string[]>;
 }
 
 export class InstanceRegistry {
   private readonly scripts: ScriptedRedis;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** Unique per process (a restarted instance is a new member), e.g. INSTANCE_ID + random. */
     readonly id: string,
-    private readonly prefix = 'fr:',
+    private readonly keys: RedisKeys,
   ) {
     redis.defineCommand('focusroomHeartbeat', { numberOfKeys: 2, lua: HEARTBEAT });
     redis.defineCommand('focusroomReap', { numberOfKeys: 1, lua: REAP });
     this.scripts = redis as unknown as ScriptedRedis;
   }
 
-  private get instancesKey(): string {
-    return `${this.prefix}instances`;
-  }
-
-  private seatsKey(id: string): string {
-    return `${this.prefix}seats:${id}`;
-  }
-
   async heartbeat(): Promise<Beat> {
-    const r = await this.scripts.focusroomHeartbeat(this.instancesKey, `${this.prefix}reaped:${this.id}`, this.id);
+    const r = await this.scripts.focusroomHeartbeat(this.keys.instances, this.keys.reaped(this.id), this.id);
     return r === 2 ? 'reaped' : r === 1 ? 'new' : 'ok';
   }
 
+  private seatsKey(code: string, id = this.id): string {
+    return this.keys.seats(this.keys.partitionOf(code), id);
+  }
+
   async seat(socketId: string, code: string, participantId: string): Promise<void> {
-    await this.redis.hset(this.seatsKey(this.id), socketId, `${code} ${participantId}`);
+    await this.redis.hset(this.seatsKey(code), socketId, `${code} ${participantId}`);
   }
 
   async seatAll(seats: DeadSeat[]): Promise<void> {
-    if (seats.length === 0) return;
-    await this.redis.hset(this.seatsKey(this.id), Object.fromEntries(seats.map((s) => [s.socketId, `${s.code} ${s.participantId}`])));
+    for (const [key, group] of groupBy(seats, (s) => this.seatsKey(s.code))) {
+      await this.redis.hset(key, Object.fromEntries(group.map((s) => [s.socketId, `${s.code} ${s.participantId}`])));
+    }
   }
 
-  async unseat(socketIds: string[]): Promise<void> {
-    if (socketIds.length > 0) await this.redis.hdel(this.seatsKey(this.id), ...socketIds);
+  async unseat(seats: { socketId: string; code: string }[]): Promise<void> {
+    for (const [key, group] of groupBy(seats, (s) => this.seatsKey(s.code))) {
+      await this.redis.hdel(key, ...group.map((s) => s.socketId));
+    }
   }
 
   /** Claims instances silent for `deadAfterMs` (never this one) and returns their seats. */
   async reap(deadAfterMs: number, limit = 10): Promise<DeadInstance[]> {
-    const flat = await this.scripts.focusroomReap(this.instancesKey, deadAfterMs, this.id, this.prefix, limit);
+    const ids = await this.scripts.focusroomReap(this.keys.instances, deadAfterMs, this.id, this.keys.reaped(''), limit);
     const dead: DeadInstance[] = [];
-    for (let i = 0; i < flat.length; ) {
-      const id = flat[i++]!;
-      const n = Number(flat[i++]);
+    for (const id of ids) {
+      const hashes = await Promise.all(this.keys.all().map((p) => this.redis.hgetall(this.keys.seats(p, id))));
       const seats: DeadSeat[] = [];
-      for (let k = 0; k < n; k++) {
-        const socketId = flat[i++]!;
-        const [code = '', participantId = ''] = flat[i++]!.split(' ');
-        seats.push({ socketId, code, participantId });
+      for (const hash of hashes) {
+        for (const [socketId, value] of Object.entries(hash)) {
+          const [code = '', participantId = ''] = value.split(' ');
+          seats.push({ socketId, code, participantId });
+        }
       }
       dead.push({ id, seats });
     }
     return dead;
   }
 
-  /** Drops a reaped instance's seat list once its seats have been handled. */
+  /** Drops a reaped instance's seat lists once its seats have been handled. */
   async release(id: string): Promise<void> {
-    await this.redis.del(this.seatsKey(id));
+    await Promise.all(this.keys.all().map((p) => this.redis.del(this.keys.seats(p, id))));
   }
+}
+
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = keyOf(item);
+    const g = groups.get(k);
+    if (g) g.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
 }

@@ -6,7 +6,7 @@
  * "Redis crashes or restarts").
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-keys.js';
 import type { RoomService } from '../realtime/room-service.js';
 import { detach } from '../realtime/seat.js';
 import type { Ticker } from '../realtime/ticker.js';
@@ -34,7 +34,7 @@ export async function closeLostRooms(io: TypedServer, rooms: RoomService, ticker
  * Checks for lost rooms each time `storeRedis` is ready again. Call after the first
  * connect: that 'ready' was the initial one, before this listener.
  */
-export function closeLostRoomsOnReconnect(storeRedis: Redis, io: TypedServer, rooms: RoomService, ticker: Ticker, log: FastifyBaseLogger): void {
+export function closeLostRoomsOnReconnect(storeRedis: RedisClient, io: TypedServer, rooms: RoomService, ticker: Ticker, log: FastifyBaseLogger): void {
   storeRedis.on('ready', () => {
     closeLostRooms(io, rooms, ticker)
       .then((lost) => {

@@ -1,10 +1,12 @@
 /**
- * Redis connections for cluster mode: fail-fast options, throttled error logs, and a
- * bounded wait for the first connect, so a missing Redis stops start-up with a clear
- * message instead of a hang.
+ * Redis connections for cluster mode, for each topology (standalone, Sentinel, Redis
+ * Cluster): fail-fast options, throttled error logs, and a bounded wait for the first
+ * connect, so a missing Redis stops start-up with a clear message instead of a hang.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
+import type { RedisTopology } from '../config.js';
+import type { RedisClient } from '../store/redis-keys.js';
 import { throttled } from '../throttled.js';
 
 export const REDIS_CONNECT_TIMEOUT_MS = 10_000;
@@ -13,10 +15,31 @@ export interface RedisOptions {
   /** Queue commands while reconnecting (the adapter's clients) instead of failing them. */
   offlineQueue: boolean;
   commandTimeoutMs?: number;
+  /** Redis Cluster: one extra subscriber per master for SSUBSCRIBE (the sharded adapter's subscriber). */
+  shardedSubscribers?: boolean;
 }
 
-export async function connectRedis(url: string, name: string, log: FastifyBaseLogger, opts: RedisOptions): Promise<Redis> {
-  const redis = new Redis(url, {
+/** Where REDIS_URL says to log in: credentials, TLS and database (the host is the topology's business). */
+function loginOf(url: string | null): Pick<IoRedisOptions, 'username' | 'password' | 'db' | 'tls'> {
+  if (!url) return {};
+  const u = new URL(url);
+  const db = Number(u.pathname.slice(1));
+  return {
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+function nodeOf(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname, port: u.port ? Number(u.port) : 6379 };
+}
+
+/** A client for `topology`, not yet connected. */
+export function redisClient(topology: RedisTopology, name: string, opts: RedisOptions): RedisClient {
+  const common: IoRedisOptions = {
     lazyConnect: true,
     // CLIENT LIST shows which instance and role each connection belongs to (name: [a-zA-Z0-9_.:-] only).
     connectionName: `focusroom:${name}`.replace(/[^\w.:-]/g, '_'),
@@ -25,14 +48,53 @@ export async function connectRedis(url: string, name: string, log: FastifyBaseLo
     enableOfflineQueue: opts.offlineQueue,
     ...(opts.commandTimeoutMs ? { commandTimeout: opts.commandTimeoutMs } : {}),
     retryStrategy: (times) => Math.min(times * 200, 2_000),
-  });
+  };
+  switch (topology.kind) {
+    case 'standalone':
+      return new Redis(topology.url, common);
+    case 'sentinel':
+      return new Redis({
+        ...common,
+        ...loginOf(topology.url),
+        sentinels: topology.sentinels,
+        name: topology.name,
+        ...(topology.sentinelPassword ? { sentinelPassword: topology.sentinelPassword } : {}),
+        // Ask the sentinels again at once when the primary is lost (a failover), not after a back-off.
+        sentinelRetryStrategy: (times) => Math.min(times * 100, 1_000),
+        // A primary demoted to replica answers READONLY: reconnect, which asks the sentinels for the new one.
+        reconnectOnError: (err) => (/^READONLY\b/.test(err.message) ? 2 : false),
+      });
+    case 'cluster': {
+      const login = loginOf(topology.urls[0] ?? null);
+      return new Cluster(topology.urls.map(nodeOf), {
+        lazyConnect: true,
+        enableOfflineQueue: opts.offlineQueue,
+        redisOptions: { ...common, ...login, lazyConnect: undefined },
+        // Commands issued in one tick go to each node as one pipeline: the per-partition
+        // polls (due-queue, outbox) cost a round trip per node, not per partition.
+        enableAutoPipelining: true,
+        scaleReads: 'master',
+        shardedSubscribers: opts.shardedSubscribers ?? false,
+        // A failed-over master: follow the new slot map quickly.
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+        slotsRefreshTimeout: 1_000,
+        slotsRefreshInterval: 2_000,
+        clusterRetryStrategy: (times) => Math.min(times * 200, 2_000),
+      });
+    }
+  }
+}
+
+export async function connectRedis(topology: RedisTopology, name: string, log: FastifyBaseLogger, opts: RedisOptions): Promise<RedisClient> {
+  const redis = redisClient(topology, name, opts);
   // ioredis reports every failed reconnect; one line per 5 s is enough.
   redis.on(
     'error',
     throttled(5_000, (err: Error) => log.warn({ err: err.message, client: name }, 'redis connection error')),
   );
   const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`could not connect to Redis at REDIS_URL within ${REDIS_CONNECT_TIMEOUT_MS} ms`)), REDIS_CONNECT_TIMEOUT_MS).unref(),
+    setTimeout(() => reject(new Error(`could not connect to Redis (${describe(topology)}) within ${REDIS_CONNECT_TIMEOUT_MS} ms`)), REDIS_CONNECT_TIMEOUT_MS).unref(),
   );
   try {
     await Promise.race([redis.connect(), timeout]);
@@ -43,8 +105,15 @@ export async function connectRedis(url: string, name: string, log: FastifyBaseLo
   return redis;
 }
 
+/** For messages: which variables named the Redis that could not be reached. */
+function describe(topology: RedisTopology): string {
+  if (topology.kind === 'sentinel') return `REDIS_SENTINELS, primary "${topology.name}"`;
+  if (topology.kind === 'cluster') return 'REDIS_CLUSTER seeds in REDIS_URL';
+  return 'REDIS_URL';
+}
+
 /** Resolves once `client` is ready (ioredis reconnects by itself), or rejects after `timeoutMs`. */
-export function waitReady(client: Redis, timeoutMs: number): Promise<void> {
+export function waitReady(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

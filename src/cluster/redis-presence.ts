@@ -142,18 +142,18 @@ export class RedisPresence implements Presence {
    */
   private async prune(now: number): Promise<void> {
     const due = [...this.seats.values()].filter((s) => s.goneAt !== null && now - s.goneAt > this.options.instanceTimeoutMs);
-    const done: string[] = [];
+    const done: LocalSeat[] = [];
     for (const s of due) {
       try {
         await this.rooms.apply(s.code, (room) => disconnect(room, s.participantId, s.socketId, this.clock.now()));
       } catch (err) {
         if (!(err instanceof AppError)) continue; // store unreachable: next time
       }
-      done.push(s.socketId);
+      done.push(s);
     }
     if (done.length === 0) return;
     await this.registry.unseat(done);
-    for (const id of done) this.seats.delete(id);
+    for (const s of done) this.seats.delete(s.socketId);
   }
 
   private async reapDead(): Promise<void> {

@@ -6,7 +6,9 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { RedisTopology } from '../config.js';
 import type { TypedServer } from '../realtime/types.js';
+import type { RedisClient } from '../store/redis-keys.js';
 import { throttled } from '../throttled.js';
 import { connectRedis, REDIS_CONNECT_TIMEOUT_MS, waitReady } from './redis-connection.js';
 
@@ -43,7 +45,7 @@ function guardPublish(client: Redis, log: FastifyBaseLogger): void {
  * a reader for good. Duplicates of a non-lazy client connect (and reconnect) by
  * themselves instead. They are collected so shutdown closes them and start-up waits.
  */
-function trackDuplicates(client: Redis, into: Redis[]): Redis[] {
+function trackDuplicates(client: Redis, into: RedisClient[]): Redis[] {
   client.options.lazyConnect = false;
   const duplicate = client.duplicate.bind(client);
   const made: Redis[] = [];
@@ -60,8 +62,16 @@ function trackDuplicates(client: Redis, into: Redis[]): Redis[] {
  * Attaches the adapter to `io`; resolves once its stream reader and subscriber are
  * connected. Every connection it opened is pushed to `clients` (closed at shutdown).
  */
-export async function attachStreamsAdapter(io: TypedServer, url: string, name: string, prefix: string, log: FastifyBaseLogger, clients: Redis[]): Promise<void> {
-  const adapterRedis = await connectRedis(url, name, log, { offlineQueue: true });
+export async function attachStreamsAdapter(
+  io: TypedServer,
+  topology: Exclude<RedisTopology, { kind: 'cluster' }>,
+  name: string,
+  prefix: string,
+  log: FastifyBaseLogger,
+  clients: RedisClient[],
+): Promise<void> {
+  // Standalone or Sentinel: one primary, so a plain (or Sentinel-following) client.
+  const adapterRedis = (await connectRedis(topology, name, log, { offlineQueue: true })) as Redis;
   clients.push(adapterRedis);
   guardPublish(adapterRedis, log);
   const readers = trackDuplicates(adapterRedis, clients);

@@ -5,10 +5,10 @@
  * one client over every instance (counted per instance, N instances gave N× the budget).
  * A Redis outage falls back to in-memory counting, never to "no limit".
  */
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
 import { AppError } from '../contract/errors.js';
+import type { RedisClient } from '../store/redis-keys.js';
 
 /** Reconnects one seat may make per minute without paying the address's connection budget. */
 export const SEAT_RECONNECTS_PER_MIN = 20;
@@ -24,7 +24,7 @@ export class RateLimits {
 
   constructor(
     private readonly limits: Config['rateLimits'],
-    redis: Redis | null,
+    redis: RedisClient | null,
     /** The deployment's Redis key prefix (AppDeps.redisPrefix), so deployments sharing a Redis keep separate budgets. */
     redisPrefix = 'fr:',
   ) {

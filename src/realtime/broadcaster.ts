@@ -10,7 +10,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Room } from '../domain/room-state.js';
 import { snapshot } from '../domain/snapshot.js';
 import type { Metrics } from '../metrics.js';
-import { roomKey, type TypedServer } from './types.js';
+import { roomKey, seatKey, type TypedServer } from './types.js';
 
 export interface PublishOptions {
   /** A socket that must not receive the events (e.g. the one that just left). */
@@ -44,13 +44,13 @@ export class Broadcaster {
       this.metrics.eventsOut.inc({ event: e.event });
       const audience = audienceOf(e.event);
       if (audience === 'host_copy' && room && hostSnapshot && guestSnapshot) {
-        // Every socket is in a Socket.IO room named by its id (on every instance), so the
-        // host's current socket is addressed directly: no per-participant room to keep.
+        // The host's copy goes to the host's own room (types.ts seatKey), the rest to
+        // the room except the host's current socket.
         const host = socketOf(room, room.host_id);
         const toGuests = this.io.to(roomKey(code)).except(host ? [...except, host] : except);
         (toGuests.emit.bind(toGuests) as Emit)(e.event, { ...data, session: guestSnapshot });
         if (host && !except.includes(host)) {
-          const toHost = this.io.to(host);
+          const toHost = this.io.to(seatKey(code, room.host_id)).except(except);
           (toHost.emit.bind(toHost) as Emit)(e.event, { ...data, session: hostSnapshot });
         }
       } else if (audience === 'others') {

@@ -3,7 +3,7 @@ import { AppError } from '../contract/errors.js';
 import { findParticipant, type Room } from '../domain/room-state.js';
 import { roomTimer } from '../domain/snapshot.js';
 import type { HandlerContext } from './handler-context.js';
-import { quietKey, roomKey, type TypedSocket } from './types.js';
+import { quietKey, roomKey, seatKey, type TypedSocket } from './types.js';
 
 export interface Seat {
   code: string;
@@ -15,15 +15,17 @@ export function attach(ctx: HandlerContext, room: Room, participantId: string): 
   // socket.data first: listeners of the adapter's join-room event (cluster presence) read it.
   socket.data.roomCode = room.code;
   socket.data.participantId = participantId;
-  socket.join(socket.data.quiet ? [roomKey(room.code), quietKey(room.code)] : roomKey(room.code));
+  const rooms = [roomKey(room.code), seatKey(room.code, participantId)];
+  socket.join(socket.data.quiet ? [...rooms, quietKey(room.code)] : rooms);
   // A joiner on this instance may be the first local socket of a running room.
   ctx.ticker.sync(roomTimer(room));
 }
 
 export function detach(socket: TypedSocket): void {
-  const { roomCode } = socket.data;
+  const { roomCode, participantId } = socket.data;
   if (roomCode) {
     socket.leave(roomKey(roomCode));
+    if (participantId) socket.leave(seatKey(roomCode, participantId));
     if (socket.data.quiet) socket.leave(quietKey(roomCode));
   }
   socket.data.roomCode = null;

@@ -5,5 +5,5 @@ import { createRedisRuntime } from './redis-runtime.js';
 import type { Runtime, RuntimeDeps } from './runtime.js';
 
 export async function createRuntime(config: Config, deps: RuntimeDeps): Promise<Runtime> {
-  return config.redisUrl ? createRedisRuntime(config.redisUrl, config, deps) : createLocalRuntime(config, deps);
+  return config.redis ? createRedisRuntime(config.redis, config, deps) : createLocalRuntime(config, deps);
 }

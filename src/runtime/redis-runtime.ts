@@ -1,23 +1,30 @@
 /**
- * Cluster mode: instances share one Redis for rooms, the due-queue, rate limits,
- * presence and broadcasts (the streams adapter). Every Redis connection is opened here
- * (cluster/redis-connection.ts) and closed by `close`.
+ * Cluster mode: instances share Redis for rooms, the due-queue, rate limits, presence
+ * and broadcasts. Redis is one server, a primary behind Sentinel, or a Redis Cluster
+ * (config.ts `RedisTopology`); the key layout (store/redis-keys.ts) and the adapter
+ * follow from it: one partition and the streams adapter on one primary, hash-tag
+ * partitions and the sharded pub/sub adapter on a cluster. Every Redis connection is
+ * opened here (cluster/redis-connection.ts) and closed by `close`.
  */
-import type { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
+import { replayMissedOnResubscribe } from '../cluster/history-replay.js';
 import { InstanceRegistry } from '../cluster/instance-registry.js';
 import { closeLostRoomsOnReconnect } from '../cluster/lost-rooms.js';
 import { connectRedis } from '../cluster/redis-connection.js';
 import { RedisPresence } from '../cluster/redis-presence.js';
+import { attachShardedAdapter } from '../cluster/sharded-adapter.js';
 import { attachStreamsAdapter } from '../cluster/streams-adapter.js';
 import { followTimersInBroadcasts } from '../cluster/timer-follower.js';
-import type { Config } from '../config.js';
+import type { Config, RedisTopology } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import type { TypedServer } from '../realtime/types.js';
-import { RedisBookingIndex } from '../store/redis-booking-index.js';
-import { RedisOutbox } from '../store/redis-outbox.js';
-import { outboxKey, RedisRoomStore } from '../store/redis-room-store.js';
+import type { Outbox } from '../store/outbox.js';
 import { typesOf } from '../store/outbox.js';
+import { PartitionedOutbox } from '../store/partitioned-outbox.js';
+import { RedisBookingIndex } from '../store/redis-booking-index.js';
+import { type RedisClient, RedisKeys } from '../store/redis-keys.js';
+import { RedisOutbox } from '../store/redis-outbox.js';
+import { RedisRoomStore } from '../store/redis-room-store.js';
 import { outboxGroupsOf, type Runtime, type RuntimeDeps } from './runtime.js';
 
 /**
@@ -28,35 +35,36 @@ import { outboxGroupsOf, type Runtime, type RuntimeDeps } from './runtime.js';
  */
 const STORE_COMMAND_TIMEOUT_MS = 1_000;
 
-export async function createRedisRuntime(url: string, config: Config, deps: RuntimeDeps): Promise<Runtime> {
+export async function createRedisRuntime(topology: RedisTopology, config: Config, deps: RuntimeDeps): Promise<Runtime> {
   const { log, clock } = deps;
   const prefix = deps.redisPrefix ?? 'fr:';
-  const storeRedis = await connectRedis(url, `${config.instanceId}:store`, log, { offlineQueue: false, commandTimeoutMs: STORE_COMMAND_TIMEOUT_MS });
+  const keys = new RedisKeys({ prefix, partitions: topology.kind === 'cluster' ? topology.partitions : 1 });
+  const storeRedis = await connectRedis(topology, `${config.instanceId}:store`, log, { offlineQueue: false, commandTimeoutMs: STORE_COMMAND_TIMEOUT_MS });
   /** Every connection opened for this runtime (store, adapter and the adapter's duplicates). */
-  const clients: Redis[] = [storeRedis];
+  const clients: RedisClient[] = [storeRedis];
   const outboxGroups = outboxGroupsOf(config);
-  const store = new RedisRoomStore(storeRedis, { prefix, outboxTypes: typesOf(outboxGroups) });
-  // XREADGROUP BLOCK holds its connection: one per reader group, beside the store's.
-  const blocking = new Map<string, Redis>();
-  try {
-    for (const g of outboxGroups) {
-      const conn = await connectRedis(url, `${config.instanceId}:outbox-${g}`, log, { offlineQueue: false });
-      clients.push(conn);
-      blocking.set(g, conn);
+  const outboxOptions = { consumer: config.instanceId, types: typesOf(outboxGroups), groups: outboxGroups, ...deps.outbox };
+  const store = new RedisRoomStore(storeRedis, { keys, outboxTypes: typesOf(outboxGroups) });
+  let outbox: Outbox;
+  if (keys.clustered) {
+    outbox = new PartitionedOutbox(storeRedis, keys, outboxOptions);
+  } else {
+    // XREADGROUP BLOCK holds its connection: one per reader group, beside the store's.
+    const blocking = new Map<string, RedisClient>();
+    try {
+      for (const g of outboxGroups) {
+        const conn = await connectRedis(topology, `${config.instanceId}:outbox-${g}`, log, { offlineQueue: false });
+        clients.push(conn);
+        blocking.set(g, conn);
+      }
+    } catch (err) {
+      for (const r of clients) r.disconnect();
+      throw err;
     }
-  } catch (err) {
-    for (const r of clients) r.disconnect();
-    throw err;
+    outbox = new RedisOutbox(storeRedis, blocking, { ...outboxOptions, key: keys.outbox(0) });
   }
-  const outbox = new RedisOutbox(storeRedis, blocking, {
-    key: outboxKey(prefix),
-    consumer: config.instanceId,
-    types: typesOf(outboxGroups),
-    groups: outboxGroups,
-    ...deps.outbox,
-  });
   // Seats of an instance that dies without a word start their grace.
-  const registry = new InstanceRegistry(storeRedis, `${config.instanceId}:${nanoid(6)}`, prefix);
+  const registry = new InstanceRegistry(storeRedis, `${config.instanceId}:${nanoid(6)}`, keys);
   const presence = new RedisPresence(registry, clock, log, { instanceTimeoutMs: config.instanceTimeoutMs });
   let adapted: TypedServer | null = null;
 
@@ -69,7 +77,13 @@ export async function createRedisRuntime(url: string, config: Config, deps: Runt
     bookingIndex: new RedisBookingIndex(storeRedis, prefix),
     presence,
     async attach(io, { rooms, ticker }) {
-      await attachStreamsAdapter(io, url, `${config.instanceId}:adapter`, prefix, log, clients);
+      const name = `${config.instanceId}:adapter`;
+      if (topology.kind === 'cluster') {
+        const sub = await attachShardedAdapter(io, topology, name, prefix, log, clients);
+        replayMissedOnResubscribe(sub, io, rooms.store, clock, log);
+      } else {
+        await attachStreamsAdapter(io, topology, name, prefix, log, clients);
+      }
       adapted = io;
       followTimersInBroadcasts(io, ticker);
       closeLostRoomsOnReconnect(storeRedis, io, rooms, ticker, log);

@@ -4,10 +4,10 @@
  * identity's bookings sit in one hash slot (the `{id:…}` tag) and the scripts run
  * unchanged on Redis Cluster. The key expires a margin after its last window ends.
  */
-import type { Redis } from 'ioredis';
 import type { Window } from '../domain/schedule.js';
 import { type BookingEntry, type BookingIndex, bySoonest } from './booking-index.js';
 import { redisCall } from './redis-call.js';
+import type { RedisClient } from './redis-keys.js';
 
 /** KEYS: bookings. ARGV: room, start, end, now, margin ms. Returns {} when booked, else {room, value}. */
 const BOOK = `
@@ -54,7 +54,7 @@ export class RedisBookingIndex implements BookingIndex {
   private readonly scripts: ScriptedRedis;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix = 'fr:',
   ) {
     redis.defineCommand('focusroomBook', { numberOfKeys: 1, lua: BOOK });

@@ -9,10 +9,10 @@
  * Entries are trimmed once every group has acknowledged them (XTRIM MINID), with an
  * approximate MAXLEN in the script as the memory bound of last resort.
  *
- * Redis Cluster: the script touches the room key and this stream, so both must share a
- * slot; partitioning the stream by the room's hash tag is the step for §10.
+ * Redis Cluster: one such stream per partition (beside the partition's rooms, in the
+ * slot their writing script runs in), read together by partitioned-outbox.ts.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-keys.js';
 import type { OutboxEntry, OutboxEntryType } from '../domain/outbox-entries.js';
 import type { Outbox, OutboxGroupStats, OutboxMessage } from './outbox.js';
 
@@ -24,6 +24,11 @@ export interface RedisOutboxOptions {
   groups: string[];
   /** An entry pending this long at a consumer is presumed orphaned and claimed. */
   claimIdleMs?: number;
+  /**
+   * false: never block on the stream (XREADGROUP without BLOCK; `read` returns at once).
+   * A Redis Cluster connection serves many keys and must not be held by one reader.
+   */
+  block?: boolean;
 }
 
 const TRIM_EVERY_MS = 5_000;
@@ -58,8 +63,8 @@ export class RedisOutbox implements Outbox {
    * XREADGROUP BLOCK (one per reader group, since a blocked connection serves no one else).
    */
   constructor(
-    private readonly redis: Redis,
-    private readonly blocking: Map<string, Redis>,
+    private readonly redis: RedisClient,
+    private readonly blocking: Map<string, RedisClient>,
     private readonly opts: RedisOutboxOptions,
   ) {
     this.types = opts.types;
@@ -104,6 +109,10 @@ export class RedisOutbox implements Outbox {
       if (taken.length > 0) return taken;
     }
     // 3. New entries, waiting on the group's own connection.
+    if (this.opts.block === false) {
+      const now = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '>')) as [string, StreamReply][] | null;
+      return toMessages(now?.[0]?.[1]);
+    }
     const conn = this.blocking.get(group) ?? this.redis;
     const fresh = (await conn.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', Math.max(1, blockMs), 'STREAMS', key, '>')) as
       | [string, StreamReply][]

@@ -1,11 +1,10 @@
 /**
- * Rooms in Redis: cluster mode. Each room is one hash `{prefix}room:{code}` with
+ * Rooms in Redis: cluster mode. Each room is one hash (`keys.room(code)`) with
  * `rev` (revision), `id` (the room's id), `data` (the Room as JSON) and, once its history
  * was first trimmed, `hdrop` (the seq of the newest event trimmed away). Its history is a
- * Stream `{prefix}events:{CODE}` (entry id = the event's seq; hash-tagged by the code, so
- * on Redis Cluster it can share a slot with the room once the room key is tagged too).
- * Two indexes sit beside them: the due-queue `{prefix}due` (sorted set, code → next
- * deadline) and `{prefix}status` (hash, code → room status) for metrics.
+ * Stream (`keys.events(code)`, entry id = the event's seq). Two indexes per partition sit
+ * beside them: the due-queue (sorted set, code → next deadline) and the status index
+ * (hash, code → room status) for metrics. Key names and partitions: redis-keys.ts.
  *
  * Every write is one Lua script, so a room, its history and its indexes change together:
  * history and state never disagree. `update` is
@@ -14,10 +13,10 @@
  * state computed from its predecessor). WATCH/MULTI is avoided on purpose: it is scoped
  * to a connection, and the ioredis connection here is shared by concurrent requests.
  *
- * The scripts build room keys from the prefix, so they need one Redis (or one primary),
- * not Redis Cluster with keys spread over slots.
+ * Every script touches the keys of one partition only, which on Redis Cluster share a
+ * hash tag and so one slot (the claim script builds room keys from the partition's room
+ * prefix, which carries that tag).
  */
-import type { Redis } from 'ioredis';
 import type { HistoryEvent, RoomHistory, RoomStatus } from '../contract/events.js';
 import { LIMITS } from '../contract/limits.js';
 import type { Outcome } from '../domain/draft.js';
@@ -26,19 +25,19 @@ import { expiresAt, nextDeadline } from '../domain/deadlines.js';
 import type { Room } from '../domain/room-state.js';
 import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
 import { redisCall } from './redis-call.js';
+import { isCluster, type RedisClient, RedisKeys } from './redis-keys.js';
 import { StoreUnavailable } from './store-errors.js';
 
 export interface RedisRoomStoreOptions {
-  /** Prepended to every key, so several deployments (or tests) can share one Redis. */
+  /** Prepended to every key, so several deployments (or tests) can share one Redis (when `keys` is not given). */
   prefix?: string;
+  /** The key layout (prefix and partitions); default: the standalone layout under `prefix`. */
+  keys?: RedisKeys;
   /** Entry types to queue in the outbox stream with each write (none: no outbox). */
   outboxTypes?: ReadonlySet<OutboxEntryType>;
   /** Approximate cap of the outbox stream: the memory bound if readers stay away. */
   outboxMaxLen?: number;
 }
-
-/** The outbox stream's key under a prefix (the reader side builds the same). */
-export const outboxKey = (prefix: string): string => `${prefix}outbox`;
 
 /** KEYS: room, due, status, events. ARGV: id, data, pexpire ms, deadline, code, status. */
 const CREATE = `
@@ -136,17 +135,17 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export class RedisRoomStore implements RoomStore {
   readonly kind = 'redis' as const;
-  private readonly prefix: string;
+  readonly keys: RedisKeys;
   private readonly scripts: ScriptedRedis;
   private readonly outboxTypes: ReadonlySet<OutboxEntryType>;
   private readonly outboxMaxLen: number;
 
   /** The connection belongs to the caller: `close()` leaves it open. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     opts: RedisRoomStoreOptions = {},
   ) {
-    this.prefix = opts.prefix ?? 'fr:';
+    this.keys = opts.keys ?? new RedisKeys({ prefix: opts.prefix ?? 'fr:' });
     this.outboxTypes = opts.outboxTypes ?? new Set();
     this.outboxMaxLen = opts.outboxMaxLen ?? 1_000_000;
     // Defining the same script twice on one connection (two stores) just replaces it.
@@ -158,28 +157,27 @@ export class RedisRoomStore implements RoomStore {
   }
 
   private roomKey(code: string): string {
-    return `${this.prefix}room:${code}`;
+    return this.keys.room(code);
   }
 
-  /** The room's history stream, hash-tagged by its code. */
   private eventsKey(code: string): string {
-    return `${this.prefix}events:{${code}}`;
+    return this.keys.events(code);
   }
 
-  private get dueKey(): string {
-    return `${this.prefix}due`;
+  private dueKey(code: string): string {
+    return this.keys.due(this.keys.partitionOf(code));
   }
 
-  private get statusKey(): string {
-    return `${this.prefix}status`;
+  private statusKey(code: string): string {
+    return this.keys.status(this.keys.partitionOf(code));
   }
 
   async create(room: Room): Promise<boolean> {
     const created = await redisCall(
       this.scripts.focusroomCreate(
         this.roomKey(room.code),
-        this.dueKey,
-        this.statusKey,
+        this.dueKey(room.code),
+        this.statusKey(room.code),
         this.eventsKey(room.code),
         room.id,
         JSON.stringify(room),
@@ -213,10 +211,10 @@ export class RedisRoomStore implements RoomStore {
       const written = await redisCall(
         this.scripts.focusroomCommit(
           key,
-          this.dueKey,
-          this.statusKey,
+          this.dueKey(code),
+          this.statusKey(code),
           this.eventsKey(code),
-          outboxKey(this.prefix),
+          this.keys.outbox(this.keys.partitionOf(code)),
           rev,
           id,
           code,
@@ -249,27 +247,38 @@ export class RedisRoomStore implements RoomStore {
     return { events, complete: afterSeq >= Number(dropped) };
   }
 
+  /**
+   * Claims from every partition at once (up to `limit` each: a backlog in one partition
+   * is not held back by the others), one script per partition.
+   */
   async claimDue(now: number, limit: number, leaseMs: number): Promise<string[]> {
     if (limit <= 0) return [];
-    return redisCall(this.scripts.focusroomClaim(this.dueKey, this.statusKey, now, limit, now + leaseMs, this.roomKey('')));
+    const claim = (p: number) => redisCall(this.scripts.focusroomClaim(this.keys.due(p), this.keys.status(p), now, limit, now + leaseMs, this.keys.roomPrefix(p)));
+    const parts = this.keys.partitions;
+    if (parts === 1) return claim(0);
+    return (await Promise.all(this.keys.all().map(claim))).flat();
   }
 
   async countByStatus(): Promise<Record<RoomStatus, number>> {
     const counts = emptyStatusCounts();
-    for (const status of await redisCall(this.redis.hvals(this.statusKey))) {
+    const all = await Promise.all(this.keys.all().map((p) => redisCall(this.redis.hvals(this.keys.status(p)))));
+    for (const status of all.flat()) {
       if (status in counts) counts[status as RoomStatus] += 1;
     }
     return counts;
   }
 
   async countRooms(): Promise<number> {
-    return redisCall(this.redis.hlen(this.statusKey));
+    const all = await Promise.all(this.keys.all().map((p) => redisCall(this.redis.hlen(this.keys.status(p)))));
+    return all.reduce((a, b) => a + b, 0);
   }
 
   /**
    * ioredis queues commands while it reconnects, so a PING to a dead Redis would wait
    * rather than fail: refuse at once when the connection is known to be down, and give
    * up after a second otherwise (a first connect still in progress gets that second).
+   * On Redis Cluster every master is pinged: one unreachable master is a share of the
+   * rooms unavailable, which /health must report until its replica has taken over.
    */
   async ping(): Promise<void> {
     const status = this.redis.status;
@@ -278,8 +287,11 @@ export class RedisRoomStore implements RoomStore {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StoreUnavailable(`redis did not answer PING within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
     });
+    const redis = this.redis;
+    const pings = isCluster(redis) ? redis.nodes('master').map((node) => redisCall(node.ping())) : [redisCall(redis.ping())];
+    if (pings.length === 0) throw new StoreUnavailable('redis cluster: no master known');
     try {
-      await Promise.race([redisCall(this.redis.ping()), timeout]);
+      await Promise.race([Promise.all(pings), timeout]);
     } finally {
       clearTimeout(timer);
     }

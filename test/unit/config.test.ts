@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 describe('loadConfig', () => {
   it('defaults: a drain of 1 s within the 10 s grace, in-memory, anonymous', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3000, shutdownGraceMs: 10_000, shutdownDrainMs: 1_000, redisUrl: null, authJwtSecret: null });
+    expect(c).toMatchObject({ port: 3000, shutdownGraceMs: 10_000, shutdownDrainMs: 1_000, redis: null, authJwtSecret: null });
   });
 
   it('refuses SHUTDOWN_DRAIN_MS above half of SHUTDOWN_GRACE_MS, naming it and the bound', () => {
