@@ -75,9 +75,12 @@ export function redisClient(topology: RedisTopology, name: string, opts: RedisOp
         enableAutoPipelining: true,
         scaleReads: 'master',
         shardedSubscribers: opts.shardedSubscribers ?? false,
-        // A failed-over master: follow the new slot map quickly.
+        // A failed-over master: follow the new slot map quickly, and give up on a command
+        // after a few tries (~1 s) so the caller answers `unavailable` instead of hanging
+        // for the whole failover (a MOVED after it needs one redirection).
         retryDelayOnFailover: 100,
         retryDelayOnClusterDown: 100,
+        maxRedirections: 8,
         slotsRefreshTimeout: 1_000,
         slotsRefreshInterval: 2_000,
         clusterRetryStrategy: (times) => Math.min(times * 200, 2_000),

@@ -2,10 +2,10 @@
  * The runtime: every backend the app runs on, chosen from the config in one place, so
  * app.ts wires one shape and has no mode branches. `local-runtime.ts` is one process
  * (memory store, in-process limits, no presence); `redis-runtime.ts` is a cluster of
- * instances sharing one Redis. Part two plugs in here (docs/architecture.md): a Redis
- * Cluster / Sentinel runtime is a third implementation of this interface, and the
- * database / outbox, the history log and the booking index become fields created in
- * `createRuntime` (create-runtime.ts) and closed in `close`.
+ * instances sharing Redis: one server, a Sentinel-watched primary or a Redis Cluster
+ * (the topology picks the key layout and the adapter inside it). The outbox, the
+ * history log and the booking index are fields created in `createRuntime`
+ * (create-runtime.ts) and closed in `close`.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Presence } from '../cluster/presence.js';
