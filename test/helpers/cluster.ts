@@ -1,6 +1,6 @@
 /**
  * Cluster fixtures that register their own teardown (./teardown.ts): a throwaway
- * redis-server, child instances, and a whole cluster of in-process instances sharing
+ * redis-server, Redis Cluster or Sentinel set, child instances, and a whole cluster of in-process instances sharing
  * one Redis for a test file. Servers stop before the Redis they use (teardowns run
  * newest first).
  */
@@ -8,6 +8,8 @@ import { afterEach, beforeAll } from 'vitest';
 import type { AppDeps } from '../../src/app.js';
 import { closeAllClients } from './client.js';
 import { type ChildInstance, killInstance, type SpawnOptions, spawnInstance } from './process.js';
+import { type RedisClusterOptions, startRedisCluster, type TestRedisCluster } from './redis-cluster.js';
+import { type SentinelSetOptions, startSentinelSet, type TestSentinelSet } from './redis-sentinel.js';
 import { type RedisOptions, startRedis, type TestRedis } from './redis-server.js';
 import { newServer, type TestServer } from './server.js';
 import { registerTeardown } from './teardown.js';
@@ -18,6 +20,40 @@ export async function newRedis(opts: RedisOptions = {}): Promise<TestRedis> {
   registerTeardown(() => redis.stop());
   return redis;
 }
+
+/** startRedisCluster (6 nodes by default), stopped by the teardown. */
+export async function newRedisCluster(opts: RedisClusterOptions = {}): Promise<TestRedisCluster> {
+  const cluster = await startRedisCluster(opts);
+  registerTeardown(() => cluster.stop());
+  return cluster;
+}
+
+/** startSentinelSet (primary, replica, 3 sentinels), stopped by the teardown. */
+export async function newSentinelSet(opts: SentinelSetOptions = {}): Promise<TestSentinelSet> {
+  const set = await startSentinelSet(opts);
+  registerTeardown(() => set.stop());
+  return set;
+}
+
+/** Started in beforeAll for the whole file (call it at the top level or in a describe); there once beforeAll has run. */
+function startedInBeforeAll<T>(what: string, start: () => Promise<T>): { readonly current: T } {
+  let value: T | undefined;
+  beforeAll(async () => {
+    value = await start();
+  }, 60_000);
+  return {
+    get current() {
+      if (value === undefined) throw new Error(`${what} starts in beforeAll; use it inside tests and hooks`);
+      return value;
+    },
+  };
+}
+
+/** A Redis Cluster for a test file (or a describe block), stopped after it: `useRedisCluster().current.seeds`. */
+export const useRedisCluster = (opts: RedisClusterOptions = {}) => startedInBeforeAll('useRedisCluster', () => newRedisCluster(opts));
+
+/** A Sentinel set for a test file (or a describe block), stopped after it: `useSentinelSet().current.sentinelsEnv`. */
+export const useSentinelSet = (opts: SentinelSetOptions = {}) => startedInBeforeAll('useSentinelSet', () => newSentinelSet(opts));
 
 /** spawnInstance, SIGKILLed by the teardown (if the test has not stopped it). */
 export async function newInstance(opts: SpawnOptions): Promise<ChildInstance> {

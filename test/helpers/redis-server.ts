@@ -51,13 +51,17 @@ export interface RedisOptions {
    * `--appendonly yes --appendfsync everysec` plus a `--dir` of the test's own); kept on restart.
    */
   args?: string[];
+  /** A config file, passed first (`redis-server <file> --port ...`): Sentinel needs one it can rewrite. */
+  configFile?: string;
+  /** This port instead of a random free one (a node coming back where it was, with other arguments). */
+  port?: number;
 }
 
 const NO_PERSISTENCE = ['--save', '', '--appendonly', 'no'];
 
 /** Spawns redis-server on `port` and waits until it answers PING; rejects if it dies first. */
 async function spawnOn(port: number, opts: RedisOptions): Promise<ChildProcess> {
-  const argv = [...(opts.prefix ?? []), REDIS_BIN, '--port', String(port), '--bind', '127.0.0.1', ...(opts.args ?? NO_PERSISTENCE)];
+  const argv = [...(opts.prefix ?? []), REDIS_BIN, ...(opts.configFile ? [opts.configFile] : []), '--port', String(port), '--bind', '127.0.0.1', ...(opts.args ?? NO_PERSISTENCE)];
   const child = trackChild(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   child.stdout?.on('data', (c) => (output += c.toString()));
@@ -96,8 +100,8 @@ export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
   let child: ChildProcess | undefined;
   let port = 0;
   let lastError: unknown;
-  for (let attempt = 0; attempt < 5 && !child; attempt++) {
-    port = await freePort();
+  for (let attempt = 0; attempt < (opts.port ? 1 : 5) && !child; attempt++) {
+    port = opts.port ?? (await freePort());
     try {
       child = await spawnOn(port, opts);
     } catch (e) {
