@@ -29,4 +29,52 @@ describe('loadConfig', () => {
   it('reports every bad variable at once', () => {
     expect(() => loadConfig({ PORT: 'x', SHUTDOWN_DRAIN_MS: 'soon' })).toThrow(/PORT: must be a whole number[\s\S]*SHUTDOWN_DRAIN_MS: must be a whole number/);
   });
+
+  describe('the Redis topology', () => {
+    it('REDIS_URL alone: standalone', () => {
+      expect(loadConfig({ REDIS_URL: 'redis://r:6379' }).redis).toEqual({ kind: 'standalone', url: 'redis://r:6379' });
+    });
+
+    it('REDIS_CLUSTER=true with a comma list of seeds, 32 partitions unless told', () => {
+      expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:7000, redis://b:7001' }).redis).toEqual({
+        kind: 'cluster',
+        urls: ['redis://a:7000', 'redis://b:7001'],
+        partitions: 32,
+      });
+      expect(loadConfig({ REDIS_CLUSTER: '1', REDIS_URL: 'redis://a:7000', REDIS_PARTITIONS: '64' }).redis).toMatchObject({ partitions: 64 });
+    });
+
+    it('Sentinel: host:port list and the primary name; REDIS_URL only for the data nodes login', () => {
+      expect(
+        loadConfig({ REDIS_SENTINELS: 's1:26379,10.0.0.2:26380', REDIS_SENTINEL_NAME: 'mymaster', REDIS_SENTINEL_PASSWORD: 'pw', REDIS_URL: 'redis://:secret@ignored/2' }).redis,
+      ).toEqual({
+        kind: 'sentinel',
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: '10.0.0.2', port: 26380 },
+        ],
+        name: 'mymaster',
+        sentinelPassword: 'pw',
+        url: 'redis://:secret@ignored/2',
+      });
+    });
+
+    it('cluster mode without a database URL keeps no embedded database, whichever topology', () => {
+      expect(loadConfig({ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm' }).database).toEqual({ kind: 'off' });
+      expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:7000' }).database).toEqual({ kind: 'off' });
+    });
+
+    it.each([
+      [{ REDIS_CLUSTER: 'true' }, /REDIS_URL: must name the seed nodes with REDIS_CLUSTER=true/],
+      [{ REDIS_URL: 'redis://a:1,redis://b:2' }, /REDIS_URL: a comma list of URLs needs REDIS_CLUSTER=true/],
+      [{ REDIS_URL: 'redis://a:1,http://b:2', REDIS_CLUSTER: 'true' }, /REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
+      [{ REDIS_SENTINELS: 's1:26379' }, /REDIS_SENTINEL_NAME: must be set with REDIS_SENTINELS/],
+      [{ REDIS_SENTINEL_NAME: 'm' }, /REDIS_SENTINELS: must be set with REDIS_SENTINEL_NAME/],
+      [{ REDIS_SENTINELS: 's1', REDIS_SENTINEL_NAME: 'm' }, /REDIS_SENTINELS: must be a comma list of host:port/],
+      [{ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:1' }, /REDIS_CLUSTER: Redis Cluster and Sentinel exclude each other/],
+      [{ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:1', REDIS_PARTITIONS: '1' }, /REDIS_PARTITIONS/],
+    ])('refuses %o, naming the variable', (env, message) => {
+      expect(() => loadConfig(env as Record<string, string>)).toThrow(message);
+    });
+  });
 });
