@@ -70,9 +70,9 @@ export function redisClient(topology: RedisTopology, name: string, opts: RedisOp
         lazyConnect: true,
         enableOfflineQueue: opts.offlineQueue,
         redisOptions: { ...common, ...login, lazyConnect: undefined },
-        // Commands issued in one tick go to each node as one pipeline: the per-partition
-        // polls (due-queue, outbox) cost a round trip per node, not per partition.
-        enableAutoPipelining: true,
+        // No enableAutoPipelining: ioredis then routes XGROUP/XREADGROUP/XINFO by the
+        // wrong argument and fails them with MOVED. The per-partition polls are sent
+        // concurrently anyway (one connection per node, no waiting between them).
         scaleReads: 'master',
         shardedSubscribers: opts.shardedSubscribers ?? false,
         // A failed-over master: follow the new slot map quickly, and give up on a command

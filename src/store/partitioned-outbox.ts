@@ -3,7 +3,7 @@
  * its partition's compare-and-set script, read here as one outbox. A stream per
  * partition keeps each XADD in the slot of the room it records; XREADGROUP over keys of
  * several slots is refused by a cluster, so the partitions are polled (without BLOCK,
- * pipelined per node), round-robin from where the last read found work, and an idle
+ * all partitions at once), round-robin from where the last read found work, and an idle
  * reader waits `IDLE_POLL_MS` between rounds.
  *
  * Delivery ids are `partition/stream-id`, so `ack` reaches the right stream.
