@@ -62,9 +62,26 @@ export async function newInstance(opts: SpawnOptions): Promise<ChildInstance> {
   return inst;
 }
 
+/** The Redis deployments cluster mode runs on (docs/scaling.md "Redis topologies"). */
+export type Topology = 'standalone' | 'cluster' | 'sentinel';
+export const TOPOLOGIES: readonly Topology[] = ['standalone', 'cluster', 'sentinel'];
+
+/** A throwaway Redis of `topology`, stopped by the teardown, and the env that points an instance at it. */
+export async function newTopology(topology: Topology): Promise<{ env: Record<string, string>; redis: TestRedis | null }> {
+  if (topology === 'cluster') return { env: { REDIS_CLUSTER: 'true', REDIS_URL: (await newRedisCluster()).seeds }, redis: null };
+  if (topology === 'sentinel') {
+    const set = await newSentinelSet();
+    return { env: { REDIS_SENTINELS: set.sentinelsEnv, REDIS_SENTINEL_NAME: set.name }, redis: null };
+  }
+  const redis = await newRedis();
+  return { env: { REDIS_URL: redis.url }, redis };
+}
+
 export interface ClusterOptions {
   /** One INSTANCE_ID per in-process instance. */
   ids: string[];
+  /** Which Redis the instances share (default standalone). */
+  topology?: Topology;
   /** The instances' Redis key prefix (AppDeps.redisPrefix). */
   prefix: string;
   env?: Record<string, string>;
@@ -72,7 +89,7 @@ export interface ClusterOptions {
 }
 
 export interface TestCluster {
-  /** There once beforeAll has run. */
+  /** There once beforeAll has run (standalone only: the cluster and Sentinel fixtures have several nodes). */
   readonly redis: TestRedis;
   /** Filled in place in beforeAll, in `ids` order. */
   readonly servers: TestServer[];
@@ -83,18 +100,18 @@ export interface TestCluster {
  * instance per id (REDIS_URL set), started in beforeAll, this file's clients closed
  * after each test, everything stopped after the file.
  */
-export function useCluster({ ids, prefix, env = {}, deps = {} }: ClusterOptions): TestCluster {
+export function useCluster({ ids, prefix, topology = 'standalone', env = {}, deps = {} }: ClusterOptions): TestCluster {
   let redis: TestRedis | undefined;
   const servers: TestServer[] = [];
   beforeAll(async () => {
-    redis = await newRedis();
-    const url = redis.url;
-    servers.push(...(await Promise.all(ids.map((id) => newServer({ REDIS_URL: url, INSTANCE_ID: id, ...env }, { redisPrefix: prefix, ...deps })))));
-  });
+    const started = await newTopology(topology);
+    redis = started.redis ?? undefined;
+    servers.push(...(await Promise.all(ids.map((id) => newServer({ ...started.env, INSTANCE_ID: id, ...env }, { redisPrefix: prefix, ...deps })))));
+  }, 60_000);
   afterEach(() => closeAllClients());
   return {
     get redis() {
-      if (!redis) throw new Error('useCluster: Redis starts in beforeAll; use it inside tests and hooks');
+      if (!redis) throw new Error(`useCluster: Redis starts in beforeAll (and is one server only with topology 'standalone'); use it inside tests and hooks`);
       return redis;
     },
     servers,
