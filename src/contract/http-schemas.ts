@@ -28,7 +28,9 @@ export const healthSchema = z
     uptime_s: z.number().int(),
     sessions: z.number().int().nullable(),
     connections: z.number().int(),
-    redis: z.enum(['ok', 'down', 'disabled']),
+    redis: z.enum(['ok', 'degraded', 'down', 'disabled']).meta({
+      description: 'degraded: a Redis Cluster master is unreachable (its rooms answer unavailable until its replica takes over; the rest work), which keeps 200',
+    }),
     database: z.enum(['ok', 'down', 'disabled']).meta({ description: 'the store of record; down keeps 200 (results wait in the outbox)' }),
   })
   .meta({ id: 'Health' });

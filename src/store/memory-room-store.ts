@@ -77,7 +77,9 @@ export class MemoryRoomStore implements RoomStore {
     return this.rooms.size;
   }
 
-  async ping(): Promise<void> {}
+  async ping(): Promise<'ok'> {
+    return 'ok';
+  }
 
   async close(): Promise<void> {
     this.rooms.clear();

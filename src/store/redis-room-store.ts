@@ -280,25 +280,31 @@ export class RedisRoomStore implements RoomStore {
    * On Redis Cluster every master is pinged: one unreachable master is a share of the
    * rooms unavailable, which /health must report until its replica has taken over.
    */
-  async ping(): Promise<void> {
+  async ping(): Promise<'ok' | 'degraded'> {
     const status = this.redis.status;
     if (status === 'reconnecting' || status === 'close' || status === 'end') throw new StoreUnavailable(`redis is not connected (${status})`);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailable(`redis did not answer PING within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
-    });
     const redis = this.redis;
-    const pings = isCluster(redis) ? redis.nodes('master').map((node) => redisCall(node.ping())) : [redisCall(redis.ping())];
-    if (pings.length === 0) throw new StoreUnavailable('redis cluster: no master known');
-    try {
-      await Promise.race([Promise.all(pings), timeout]);
-    } finally {
-      clearTimeout(timer);
+    const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
+    if (nodes.length === 0) throw new StoreUnavailable('redis cluster: no master known');
+    const answers = await Promise.allSettled(nodes.map((node) => withTimeout(redisCall(node.ping()), PING_TIMEOUT_MS)));
+    const up = answers.filter((a) => a.status === 'fulfilled').length;
+    if (up === 0) {
+      const first = answers[0] as PromiseRejectedResult;
+      throw first.reason instanceof StoreUnavailable ? first.reason : new StoreUnavailable(String(first.reason));
     }
+    return up === nodes.length ? 'ok' : 'degraded';
   }
 
   /** Nothing to release: the caller created the connection and quits it. */
   async close(): Promise<void> {}
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailable(`redis did not answer PING within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

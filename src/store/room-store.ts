@@ -40,8 +40,12 @@ export interface RoomStore {
   countByStatus(): Promise<Record<RoomStatus, number>>;
   /** Live rooms, for /health: O(1), since load balancers poll it often. */
   countRooms(): Promise<number>;
-  /** Throws when the backing service is unreachable (health checks). */
-  ping(): Promise<void>;
+  /**
+   * Throws when the backing service is unreachable (health checks); `degraded` when
+   * part of it is (a Redis Cluster master down: its partitions' rooms wait for the
+   * failover, the others work).
+   */
+  ping(): Promise<'ok' | 'degraded'>;
   close(): Promise<void>;
 }
 
