@@ -14,6 +14,7 @@ import { call, closeAllClients, connect, eventually, record, roomWith, waitFor }
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
 import { startSentinelSet, type TestSentinelSet } from '../helpers/redis-sentinel.js';
+import { newInstance } from '../helpers/cluster.js';
 import { newServer, type TestServer } from '../helpers/server.js';
 
 const SECRET = 'topologies-secret-0123456789abcdef';
@@ -36,10 +37,11 @@ describe.each(['cluster', 'sentinel'] as const)('on Redis %s', (kind) => {
   let sentinel: TestSentinelSet | undefined;
   let a: TestServer;
   let b: TestServer;
+  let env: Record<string, string>;
   const prefix = `t2${kind[0]}:`;
 
   beforeAll(async () => {
-    const env: Record<string, string> =
+    env =
       kind === 'cluster'
         ? { REDIS_CLUSTER: 'true', REDIS_URL: (cluster = await startRedisCluster()).seeds }
         : { REDIS_SENTINELS: (sentinel = await startSentinelSet()).sentinelsEnv, REDIS_SENTINEL_NAME: sentinel.name };
@@ -111,6 +113,30 @@ describe.each(['cluster', 'sentinel'] as const)('on Redis %s', (kind) => {
     expect(replies.filter((r) => r.ok)).toHaveLength(1);
     expect(replies.filter((r) => !r.ok).map((r) => r.error.code)).toEqual(Array(19).fill('time_slot_taken'));
   }, 30_000);
+
+  it('the instance that created a scheduled room is killed (-9) before starts_at: the room still starts once, on time', async () => {
+    // A child process on the same Redis and prefix (redisPrefix is an in-process option; the child uses the default prefix,
+    // so the in-process instances here cannot see its rooms): the guest joins on a second child instead.
+    const childEnv = { ...env, AUTH_JWT_SECRET: SECRET, INSTANCE_TIMEOUT_MS: '2000', DISCONNECT_GRACE_MS: '5000' };
+    const doomed = await newInstance({ redisUrl: env.REDIS_URL ?? '', id: `${kind}-doomed`, env: childEnv });
+    const survivor = await newInstance({ redisUrl: env.REDIS_URL ?? '', id: `${kind}-survivor`, env: childEnv });
+    const host = await as(doomed.url, `${kind}-kill-host`);
+    const guest = await as(survivor.url, `${kind}-kill-guest`);
+    const startsAt = Date.now() + 3_000;
+    const created = await call(host, 'create_session', { user_name: 'Host', starts_at: startsAt, session_duration: 60_000 });
+    expect(created.ok).toBe(true);
+    expect((await call(guest, 'join_session', { room_code: created.room_code, user_name: 'Guest' })).ok).toBe(true);
+    const started = record(guest, 'session_started');
+    doomed.signal('SIGKILL');
+    await doomed.exited;
+    await waitFor(guest, 'session_started', startsAt - Date.now() + 3_000);
+    const late = started[0]!._at - startsAt;
+    expect(late).toBeGreaterThanOrEqual(-50);
+    expect(late).toBeLessThan(1_000);
+    await new Promise((r) => setTimeout(r, 1_000).unref());
+    expect(started).toHaveLength(1);
+    console.log(`[cluster] ${kind}: creating instance killed; the survivor started the room ${late} ms after starts_at`);
+  }, 40_000);
 
   it.runIf(kind === 'cluster')('every key of a room shares its partition slot with the indexes its writes touch', async () => {
     const host = await as(a.url, 'key-host');
