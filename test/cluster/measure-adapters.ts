@@ -1,28 +1,34 @@
 /**
- * Measures the two Socket.IO Redis adapters side by side (docs/scaling.md, "Adapter"):
- * two bare Socket.IO servers sharing a throwaway redis-server, a client on server B in a
- * room, server A broadcasting to it. For each adapter:
+ * Measures the Socket.IO Redis adapters side by side (docs/scaling.md, "Adapter"):
+ * two bare Socket.IO servers sharing a throwaway redis-server (or, for `sharded`, a
+ * 3-master Redis Cluster with one replica each), a client on server B in a room,
+ * server A broadcasting to it. For each adapter:
  *
  *   latency   cross-instance broadcast delay (500 messages, 2 ms apart)
  *   sub-blip  B's reading connection is killed once (CLIENT KILL) mid-stream
  *   freeze    Redis is stopped (SIGSTOP) for 2 s and continued
  *   crash     Redis is killed and restarted empty 1.5 s later
+ *             (sharded: the master owning the room's channel is killed, its replica promoted)
+ *
+ * These are the bare adapters: what focusroom adds on top (the history replay after a
+ * sharded resubscribe) is measured by test/cluster/cluster-adapter-blip.test.ts.
  *
  * Both adapters are installed (the streams adapter is what src/app.ts uses; the
  * pub/sub adapter is a dev dependency for this comparison):
  *
- *   npx tsx test/cluster/measure-adapters.ts [pubsub,streams]
+ *   npx tsx test/cluster/measure-adapters.ts [pubsub,streams,sharded]
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdapter as createPubSubAdapter } from '@socket.io/redis-adapter';
+import { createAdapter as createPubSubAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
+import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 
-type Kind = 'pubsub' | 'streams';
+type Kind = 'pubsub' | 'streams' | 'sharded';
 import { sleep } from '../helpers/sleep.js';
 
 /** The options app.ts gives its adapter connections. */
@@ -50,14 +56,40 @@ async function redisClient(url: string, name: string): Promise<Redis> {
 interface Node {
   io: Server;
   url: string;
-  clients: Redis[];
+  clients: (Redis | Cluster)[];
 }
 
-async function node(kind: Kind, redisUrl: string, name: string): Promise<Node> {
+/** A Cluster client with the options app.ts gives its adapter connections. */
+async function clusterClient(cluster: TestRedisCluster, name: string, shardedSubscribers: boolean): Promise<Cluster> {
+  const c = new Cluster(cluster.seedNodes, {
+    lazyConnect: true,
+    shardedSubscribers,
+    scaleReads: 'master',
+    redisOptions: { ...redisOptions(name), lazyConnect: undefined },
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    slotsRefreshInterval: 2_000,
+  });
+  c.on('error', () => {});
+  await c.connect();
+  const target = c as unknown as Record<'spublish' | 'ssubscribe' | 'sunsubscribe', (...a: unknown[]) => Promise<unknown>>;
+  for (const m of ['spublish', 'ssubscribe', 'sunsubscribe'] as const) {
+    const orig = target[m].bind(c);
+    target[m] = (...a) => orig(...a).catch(() => 0);
+  }
+  return c;
+}
+
+async function node(kind: Kind, redisUrl: string, name: string, cluster?: TestRedisCluster): Promise<Node> {
   const http = createServer();
   const io = new Server(http);
-  const clients: Redis[] = [];
-  if (kind === 'pubsub') {
+  const clients: (Redis | Cluster)[] = [];
+  if (kind === 'sharded') {
+    const pub = await clusterClient(cluster!, `${name}-pub`, false);
+    const sub = await clusterClient(cluster!, `${name}-sub`, true);
+    clients.push(pub, sub);
+    io.adapter(createShardedAdapter(pub, sub, { channelPrefix: 'm:io', subscriptionMode: 'dynamic' }));
+  } else if (kind === 'pubsub') {
     const pub = await redisClient(redisUrl, `${name}-pub`);
     const sub = await redisClient(redisUrl, `${name}-sub`);
     clients.push(pub, sub);
@@ -135,7 +167,57 @@ async function latency(a: Node, b: Node): Promise<string> {
   return `n=${delays.length} p50=${q(0.5)} ms p95=${q(0.95)} ms p99=${q(0.99)} ms max=${delays.at(-1)!.toFixed(2)} ms`;
 }
 
+/** Kills B's sharded subscriber connections on every node of the cluster. */
+async function killSubscribers(cluster: TestRedisCluster, name: string): Promise<number> {
+  let n = 0;
+  for (const node of cluster.nodes.filter((x) => x.alive)) {
+    const admin = new Redis(node.url, { maxRetriesPerRequest: 1 });
+    admin.on('error', () => {});
+    try {
+      n += await killConnections(admin, `ioredis-cluster\\(ssubscriber\\):${name}`);
+    } finally {
+      admin.disconnect();
+    }
+  }
+  return n;
+}
+
+async function measureSharded(): Promise<void> {
+  const cluster = await startRedisCluster();
+  const a = await node('sharded', '', 'A', cluster);
+  const b = await node('sharded', '', 'B', cluster);
+  try {
+    console.log(`\n[sharded] latency:  ${await latency(a, b)}`);
+    const blip = await stream(a, b, 2_000, 5, 500, async () => {
+      console.log(`[sharded] sub-blip: killed ${await killSubscribers(cluster, 'B-sub')} connection(s) of B`);
+    });
+    console.log(`[sharded] sub-blip: sent ${blip.sent}, B's client got ${blip.received}, duplicates ${blip.duplicates}, missing ${blip.lostDuring}`);
+    const owner = await cluster.masterForKey('m:io#/#room#');
+    const freeze = await stream(a, b, 3_000, 5, 500, async () => {
+      process.kill(owner.pid, 'SIGSTOP');
+      await sleep(2_000);
+      process.kill(owner.pid, 'SIGCONT');
+    });
+    console.log(`[sharded] freeze:   (the channel's master, 2 s) sent ${freeze.sent}, B's client got ${freeze.received}, duplicates ${freeze.duplicates}, missing ${freeze.lostDuring}`);
+    await sleep(3_000); // a freeze longer than the node timeout may have failed the master over; let the cluster settle
+    const victim = await cluster.masterForKey('m:io#/#room#');
+    let failoverMs = 0;
+    const failover = await stream(a, b, 6_000, 5, 500, async () => {
+      await cluster.killMaster(victim.port);
+      failoverMs = await cluster.waitForFailover();
+    });
+    console.log(`[sharded] failover: (the channel's master killed, promoted in ${failoverMs} ms) sent ${failover.sent}, B's client got ${failover.received}, duplicates ${failover.duplicates}, missing ${failover.lostDuring}`);
+  } finally {
+    for (const n of [a, b]) {
+      n.io.close();
+      for (const c of n.clients) c.disconnect();
+    }
+    await cluster.stop();
+  }
+}
+
 async function measure(kind: Kind): Promise<void> {
+  if (kind === 'sharded') return measureSharded();
   const redis: TestRedis = await startRedis();
   const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   admin.on('error', () => {});
