@@ -1,18 +1,22 @@
 /**
- * The BookingIndex contract, run against memory and Redis: atomic check-and-book, the
+ * The BookingIndex contract, run against memory and Redis (one redis-server, a Redis
+ * Cluster, a Sentinel set, each started once for its block): atomic check-and-book, the
  * half-open overlap edge, same-room replacement, expiry of ended windows, conditional
  * release, and (Redis) one winner among concurrent overlapping bookings.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BookingIndex } from '../../src/store/booking-index.js';
 import { MemoryBookingIndex } from '../../src/store/memory-booking-index.js';
 import { RedisBookingIndex } from '../../src/store/redis-booking-index.js';
+import type { RedisClient } from '../../src/store/redis-keys.js';
+import { startRedisCluster } from '../helpers/redis-cluster.js';
+import { startSentinelSet } from '../helpers/redis-sentinel.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 
 const NOW = 1_800_000_000_000;
 let redis: TestRedis;
-let clients: Redis[] = [];
+const clients: RedisClient[] = [];
 beforeAll(async () => {
   redis = await startRedis();
 }, 20_000);
@@ -21,20 +25,59 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-let n = 0;
-const kinds: Array<[string, () => BookingIndex]> = [
-  ['memory', () => new MemoryBookingIndex()],
-  [
-    'redis',
-    () => {
-      const c = new Redis(redis.url);
-      clients.push(c);
-      return new RedisBookingIndex(c, `bk${n++}:`);
+/** A Redis topology: `open()` is one more connection (one more instance) to it; started in the describe block's beforeAll. */
+interface Topology {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  open(): RedisClient;
+}
+
+const ready = async <C extends RedisClient>(c: C): Promise<C> => {
+  c.on('error', () => {});
+  clients.push(c);
+  if (c.status !== 'ready') await new Promise((resolve) => c.once('ready', resolve));
+  return c;
+};
+
+function topology(kind: 'standalone' | 'cluster' | 'sentinel'): Topology {
+  let open: () => RedisClient = () => new Redis(redis.url);
+  let stop = async () => {};
+  return {
+    async start() {
+      if (kind === 'cluster') {
+        const cluster = await startRedisCluster();
+        stop = () => cluster.stop();
+        open = () => new Cluster(cluster.seedNodes, { scaleReads: 'master' });
+      } else if (kind === 'sentinel') {
+        const set = await startSentinelSet();
+        stop = () => set.stop();
+        open = () => new Redis({ sentinels: [...set.sentinels], name: set.name });
+      }
     },
-  ],
+    stop: () => stop(),
+    open: () => open(),
+  };
+}
+
+let n = 0;
+type Kind = [string, Topology | null];
+const kinds: Kind[] = [
+  ['memory', null],
+  ['redis', topology('standalone')],
+  ['redis-cluster', topology('cluster')],
+  ['redis-sentinel', topology('sentinel')],
 ];
 
-describe.each(kinds)('%s booking index', (_kind, make) => {
+describe.each(kinds)('%s booking index', (_kind, redisTopology) => {
+  let conn: RedisClient | null = null;
+  beforeAll(async () => {
+    if (!redisTopology) return;
+    await redisTopology.start();
+    conn = await ready(redisTopology.open());
+  }, 60_000);
+  afterAll(() => redisTopology?.stop());
+  const make = (): BookingIndex => (conn ? new RedisBookingIndex(conn, `bk${n++}:`) : new MemoryBookingIndex());
+
   it('books, refuses an overlap with the conflicting entry, allows touching windows', async () => {
     const idx = make();
     expect(await idx.book('sub:a', 'ROOM01', { start: NOW + 1_000, end: NOW + 2_000 }, NOW)).toBeNull();
@@ -75,22 +118,21 @@ describe.each(kinds)('%s booking index', (_kind, make) => {
     );
     expect(results.filter((r) => r === null)).toHaveLength(1);
   });
-});
 
-it('redis: two connections (two instances) racing 50 overlapping bookings: exactly one wins', async () => {
-  const [c1, c2] = [new Redis(redis.url), new Redis(redis.url)];
-  clients.push(c1, c2);
-  const pair = [new RedisBookingIndex(c1, 'race:'), new RedisBookingIndex(c2, 'race:')];
-  const results = await Promise.all(
-    Array.from({ length: 50 }, (_, i) => pair[i % 2]!.book('sub:race', `RACE${String(i).padStart(2, '0')}`, { start: NOW + i, end: NOW + 10_000 + i }, NOW)),
-  );
-  expect(results.filter((r) => r === null)).toHaveLength(1);
-  expect(await pair[0]!.list('sub:race', NOW)).toHaveLength(1);
+  it.runIf(redisTopology)('two connections (two instances) racing 50 overlapping bookings: exactly one wins', async () => {
+    const [c1, c2] = await Promise.all([ready(redisTopology!.open()), ready(redisTopology!.open())]);
+    const prefix = `race${n++}:`;
+    const pair = [new RedisBookingIndex(c1, prefix), new RedisBookingIndex(c2, prefix)];
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => pair[i % 2]!.book('sub:race', `RACE${String(i).padStart(2, '0')}`, { start: NOW + i, end: NOW + 10_000 + i }, NOW)),
+    );
+    expect(results.filter((r) => r === null)).toHaveLength(1);
+    expect(await pair[0]!.list('sub:race', NOW)).toHaveLength(1);
+  });
 });
 
 it('redis: all of an identity sits in one key with an {id:…} hash tag, expiring after its last window', async () => {
-  const c = new Redis(redis.url);
-  clients.push(c);
+  const c = await ready(new Redis(redis.url));
   const idx = new RedisBookingIndex(c, 'tag:');
   const now = Date.now();
   await idx.book('sub:zed', 'ROOM01', { start: now + 1_000, end: now + 60_000 }, now);

@@ -1,9 +1,11 @@
 /**
- * The RoomStore contract: one suite, run against the memory store and against Redis.
- * "Two stores" are two server instances sharing rooms; in memory there is only one
- * process, so both names point at the same store.
+ * The RoomStore contract: one suite, run against the memory store and against Redis in
+ * each topology: one redis-server, a Redis Cluster (3 masters, 3 replicas, hash-tag
+ * partitions) and a Sentinel set (primary, replica, 3 sentinels), each started once for
+ * its block. "Two stores" are two server instances sharing rooms; in memory there is
+ * only one process, so both names point at the same store.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/contract/errors.js';
 import { LIMITS, ROOM_CODE_ALPHABET } from '../../src/contract/limits.js';
@@ -13,10 +15,13 @@ import { createRoom, join, leave, type NewParticipant } from '../../src/domain/m
 import type { Room } from '../../src/domain/room-state.js';
 import { addTask } from '../../src/domain/tasks.js';
 import { MemoryRoomStore } from '../../src/store/memory-room-store.js';
+import { type RedisClient, RedisKeys } from '../../src/store/redis-keys.js';
 import { RedisRoomStore } from '../../src/store/redis-room-store.js';
 import type { RoomStore } from '../../src/store/room-store.js';
 import { StoreUnavailable } from '../../src/store/store-errors.js';
 import { freePort } from '../helpers/ports.js';
+import { startRedisCluster } from '../helpers/redis-cluster.js';
+import { startSentinelSet } from '../helpers/redis-sentinel.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 
 const T0 = Date.now();
@@ -42,7 +47,9 @@ function makeRoom(code: string, opts: { max?: number; duration?: number; id?: st
 const codeFor = (i: number) => `RM${ROOM_CODE_ALPHABET[Math.floor(i / 31) % 31]}${ROOM_CODE_ALPHABET[i % 31]}22`;
 
 interface Backend {
-  name: 'memory' | 'redis';
+  name: 'memory' | 'redis' | 'redis-cluster' | 'redis-sentinel';
+  /** What the store reports as its kind. */
+  kind: 'memory' | 'redis';
   setup(): Promise<void>;
   teardown(): Promise<void>;
   /** Two stores over one fresh, empty backing store. */
@@ -58,6 +65,7 @@ function connect(url: string): Redis {
 
 const memory: Backend = {
   name: 'memory',
+  kind: 'memory',
   setup: async () => {},
   teardown: async () => {},
   pair: async () => {
@@ -75,29 +83,63 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-function redisBackend(): Backend {
-  let conns: [Redis, Redis];
+/** Hash-tag partitions of the Redis Cluster backend (production's default is 32; fewer keeps a test's keys few). */
+const CLUSTER_PARTITIONS = 8;
+
+/**
+ * A Redis backend: two connections (two server instances, each with its own socket to
+ * Redis) to the file's redis-server, or to a Redis Cluster / Sentinel set that this
+ * describe block starts once and stops after it.
+ */
+function redisBackend(topology: 'standalone' | 'cluster' | 'sentinel'): Backend {
+  let conns: [RedisClient, RedisClient];
+  let stop = async () => {};
+  let partitions = 1;
+  const connectTo = async (): Promise<() => RedisClient> => {
+    if (topology === 'standalone') return () => connect(server.url);
+    if (topology === 'cluster') {
+      const cluster = await startRedisCluster();
+      stop = () => cluster.stop();
+      partitions = CLUSTER_PARTITIONS;
+      return () => {
+        const conn = new Cluster(cluster.seedNodes, { scaleReads: 'master', redisOptions: { maxRetriesPerRequest: 2 } });
+        conn.on('error', () => {});
+        return conn;
+      };
+    }
+    const set = await startSentinelSet();
+    stop = () => set.stop();
+    return () => {
+      const conn = new Redis({ sentinels: [...set.sentinels], name: set.name, maxRetriesPerRequest: 2 });
+      conn.on('error', () => {});
+      return conn;
+    };
+  };
   return {
-    name: 'redis',
-    // Two connections: two server instances, each with its own socket to Redis.
+    name: topology === 'standalone' ? 'redis' : `redis-${topology}`,
+    kind: 'redis',
     async setup() {
-      conns = [connect(server.url), connect(server.url)];
+      const open = await connectTo();
+      conns = [open(), open()];
+      // As the server does before it serves (a Cluster client re-creates its node connections once it learns the roles).
+      await Promise.all(conns.map((c) => (c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve)))));
     },
     async teardown() {
       await Promise.all(conns.map((c) => c.quit()));
+      await stop();
     },
     pair: async () => {
-      const prefix = freshPrefix();
-      return [new RedisRoomStore(conns[0], { prefix }), new RedisRoomStore(conns[1], { prefix })];
+      const keys = new RedisKeys({ prefix: freshPrefix(), partitions });
+      return [new RedisRoomStore(conns[0], { keys }), new RedisRoomStore(conns[1], { keys })];
     },
   };
 }
 
-describe.each([memory, redisBackend()])('RoomStore contract: $name', (backend) => {
+describe.each([memory, redisBackend('standalone'), redisBackend('cluster'), redisBackend('sentinel')])('RoomStore contract: $name', (backend) => {
   let a: RoomStore;
   let b: RoomStore;
 
-  beforeAll(() => backend.setup());
+  beforeAll(() => backend.setup(), 60_000);
   afterAll(() => backend.teardown());
   beforeEach(async () => {
     [a, b] = await backend.pair();
@@ -108,7 +150,7 @@ describe.each([memory, redisBackend()])('RoomStore contract: $name', (backend) =
   });
 
   it('reports its kind and answers ping', async () => {
-    expect(a.kind).toBe(backend.name);
+    expect(a.kind).toBe(backend.kind);
     await expect(a.ping()).resolves.toBe('ok');
   });
 
