@@ -1,5 +1,5 @@
 /**
- * Zod schemas of the scheduling routes (DESIGN.md §6): POST /sessions, POST
+ * Zod schemas of the scheduling routes (docs/protocol.md "Scheduled sessions"): POST /sessions, POST
  * /sessions/:code/seats, GET /me/sessions. They validate requests, check and serialize
  * responses and generate the OpenAPI document (http/api.ts). Bodies reuse the socket
  * payload schemas, so a REST create is validated exactly like `create_session`.
@@ -38,7 +38,7 @@ export type MySession = z.output<typeof mySessionSchema>;
 
 export const meSessionsSchema = z.object({ sessions: z.array(mySessionSchema) }).meta({ id: 'MySessions' });
 
-/** The Bearer header of routes that act as a person: a JWT (DESIGN.md §8 identities). */
+/** The Bearer header of routes that act as a person: a JWT (docs/persistence.md, identities). */
 export const userAuthHeadersSchema = z.looseObject({
   authorization: z.string().optional().meta({ description: 'Bearer <JWT> (required when AUTH_JWT_SECRET or AUTH_JWKS_URL is set; always for /me)' }),
 });

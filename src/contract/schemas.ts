@@ -87,7 +87,7 @@ export const createSessionSchema = z.strictObject({
   late_join: z.boolean({ error: 'late_join must be a boolean' }).optional(),
   starts_at: startsAtSchema.optional(),
   title: sessionTitleSchema.optional(),
-  /** Without auth: the key from an earlier reply, so this is the same user (§8). */
+  /** Without auth: the key from an earlier reply, so this is the same user (docs/persistence.md). */
   user_key: userKeySchema.optional(),
 });
 

@@ -2,7 +2,7 @@
  * Identities: who a seat belongs to across rooms (conflict detection, /me routes, the
  * store of record). One string per person, namespaced by where it came from, so kinds
  * never collide: `sub:<JWT sub>` with auth on, `key:<sha256 of the user_key>` without
- * (DESIGN.md §8). A user_key itself is never stored, only its hash.
+ * (docs/persistence.md). A user_key itself is never stored, only its hash.
  */
 import { createHash } from 'node:crypto';
 

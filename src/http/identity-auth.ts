@@ -1,7 +1,7 @@
 /**
  * `Authorization: Bearer <JWT>` on REST routes that act as a person (POST /sessions,
  * seats, /me/*): the same verification as the socket handshake (handshake-auth.ts), the
- * same identity (domain/identity.ts). Device keys (DESIGN.md §8) extend `caller` here.
+ * same identity (domain/identity.ts). Device keys (docs/persistence.md) extend `caller` here.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';

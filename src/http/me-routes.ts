@@ -1,5 +1,5 @@
 /**
- * The caller's own durable record (§8): GET /me/stats, GET /me/history, DELETE /me.
+ * The caller's own durable record (docs/persistence.md): GET /me/stats, GET /me/history, DELETE /me.
  * The caller is the Bearer: a JWT with auth on (its `sub`), the `user_key` without.
  * Only that identity's rows are ever read or erased; nobody else's history is reachable.
  */

@@ -1,5 +1,5 @@
 /**
- * The scheduling routes (DESIGN.md §6): POST /sessions and POST /sessions/:code/seats
+ * The scheduling routes (docs/protocol.md "Scheduled sessions"): POST /sessions and POST /sessions/:code/seats
  * book seats without a socket (the seat starts disconnected, as a booking, and is taken
  * with resume_session), GET /me/sessions lists the caller's sessions, and
  * GET /sessions/:code/calendar.ics exports a scheduled room as an iCalendar event. The

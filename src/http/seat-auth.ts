@@ -25,7 +25,7 @@ export interface SeatAuthDeps {
   /**
    * The socket events' flood budget (per address, per instance, shed while the event loop
    * lags): a REST call spends it like an event, before any work, so REST is no way around
-   * §11's flood control.
+   * the flood control of docs/reliability.md.
    */
   budget?: { take(address: string): 'address' | 'instance' | 'lag' | null };
 }

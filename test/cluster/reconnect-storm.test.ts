@@ -2,7 +2,7 @@
  * Issue 11 finding 2: a reconnect storm behind one address. Two real instances
  * (`node --import tsx src/server.ts`) share one Redis, with the per-address limits at
  * their production defaults (300 connections a minute, 20 failed joins a minute —
- * creates lifted, since every room here comes from 127.0.0.1; the other §11 per-address
+ * creates lifted, since every room here comes from 127.0.0.1; the other per-address
  * bounds — 20 bare sessions at once, 500 events a second — at their defaults too). 240 socket.io-clients
  * from one address sit in 60 rooms on instance A, using 240 of the address's 300
  * connections for the minute; A is SIGKILLed and all 240 come back at once to B, the way
@@ -37,7 +37,7 @@ beforeAll(async () => {
     RATE_JOIN_FAILURES_PER_MIN: '20',
     RATE_CREATES_PER_MIN: '1000',
     RATE_SOCKET_EVENTS_PER_SEC: '20',
-    // The other per-address bounds of DESIGN.md §11 at their defaults too (not lifted):
+    // The other per-address bounds (docs/reliability.md) at their defaults too (not lifted):
     // a storm must get through the bare-session cap and the event budgets as deployed.
     MAX_PENDING_PER_ADDRESS: '20',
     MAX_CONNECTIONS_PER_ADDRESS: '5000',

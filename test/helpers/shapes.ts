@@ -101,7 +101,7 @@ export function expectSnapshot(s: any, expected: { is_creator?: boolean; status?
 
 /** The create/join reply (ack without `ok`, or the session_created/session_joined event). */
 export function expectJoinedPayload(p: any, extraKeys: string[] = []): void {
-  // user_key (§8): issued on an anonymous create/join that sent none; a secret of ≥128 bits.
+  // user_key (docs/persistence.md): issued on an anonymous create/join that sent none; a secret of ≥128 bits.
   const optional = 'user_key' in p ? ['user_key'] : [];
   expect(keys(p)).toEqual(['participant_id', 'resume_token', 'room_code', 'session', 'session_id', 'success', ...optional, ...extraKeys].sort());
   if ('user_key' in p) expect(p.user_key).toMatch(/^[A-Za-z0-9_-]{22,64}$/);

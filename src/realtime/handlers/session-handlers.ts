@@ -18,7 +18,7 @@ function displayName(ctx: HandlerContext, requested: string | undefined): string
   return name;
 }
 
-/** With `issuedKey`: a user_key issued to this anonymous client now (§8), sent back once. */
+/** With `issuedKey`: a user_key issued to this anonymous client now (docs/persistence.md), sent back once. */
 const joinedPayload = (ctx: HandlerContext, room: Room, participantId: string, token: string, issuedKey: string | null = null): SessionJoinedPayload => ({
   ...joinedView(room, participantId, token, ctx.clock.now()),
   ...(issuedKey ? { user_key: issuedKey } : {}),
