@@ -57,6 +57,8 @@ export class RedisOutbox implements Outbox {
   private readonly lastClaim = new Map<string, number>();
   private readonly ready: Map<string, Promise<void>> = new Map();
   private lastTrim = 0;
+  /** false: this consumer is known to hold no unacknowledged entry in the group. */
+  private readonly ownPending = new Map<string, boolean>();
 
   /**
    * `redis` serves the short commands; `blocking` is a connection of its own for
@@ -96,28 +98,43 @@ export class RedisOutbox implements Outbox {
   async read(group: string, count: number, blockMs: number): Promise<OutboxMessage[]> {
     await this.ensureGroup(group);
     const { key, consumer } = this.opts;
-    // 1. What this consumer was given and has not acknowledged (a failed batch, retried).
-    const own = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '0')) as [string, StreamReply][] | null;
-    const mine = toMessages(own?.[0]?.[1]);
-    if (mine.length > 0) return mine;
+    // 1. What this consumer was given and has not acknowledged (a failed batch, retried;
+    // after a restart, what the previous process of this consumer left). Skipped once it
+    // came back empty and nothing was handed out since: an idle reader then costs one
+    // command per poll, which matters with a stream per Redis Cluster partition.
+    if (this.ownPending.get(group) !== false) {
+      const own = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '0')) as [string, StreamReply][] | null;
+      const mine = toMessages(own?.[0]?.[1]);
+      if (mine.length > 0) return mine;
+      this.ownPending.set(group, false);
+    }
     // 2. What a dead consumer left pending, checked now and then.
     const now = Date.now();
     if (now - (this.lastClaim.get(group) ?? 0) >= this.claimIdleMs / 2) {
       this.lastClaim.set(group, now);
       const claimed = (await this.redis.xautoclaim(key, group, consumer, this.claimIdleMs, '0-0', 'COUNT', count)) as [string, StreamReply, string[]?];
       const taken = toMessages(claimed[1]);
-      if (taken.length > 0) return taken;
+      if (taken.length > 0) {
+        this.ownPending.set(group, true);
+        return taken;
+      }
     }
     // 3. New entries, waiting on the group's own connection.
     if (this.opts.block === false) {
       const now = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '>')) as [string, StreamReply][] | null;
-      return toMessages(now?.[0]?.[1]);
+      return this.handedOut(group, toMessages(now?.[0]?.[1]));
     }
     const conn = this.blocking.get(group) ?? this.redis;
     const fresh = (await conn.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', Math.max(1, blockMs), 'STREAMS', key, '>')) as
       | [string, StreamReply][]
       | null;
-    return toMessages(fresh?.[0]?.[1]);
+    return this.handedOut(group, toMessages(fresh?.[0]?.[1]));
+  }
+
+  /** New deliveries stay pending at this consumer until acknowledged: read them first next time. */
+  private handedOut(group: string, messages: OutboxMessage[]): OutboxMessage[] {
+    if (messages.length > 0) this.ownPending.set(group, true);
+    return messages;
   }
 
   async ack(group: string, ids: string[]): Promise<void> {
