@@ -90,30 +90,27 @@ function sentinelTopology(): Topology {
 
 interface HealthSample {
   at: number;
+  /** How long the answer took. */
+  ms: number;
   instance: string;
   code: number;
   status: string;
   redis: string;
 }
 
-/** GET /health on every instance every 100 ms until `stop()`; the samples whose answer changed. */
+/** GET /health on every instance every 100 ms until `stop()`; every answer. */
 function watchHealth(instances: ChildInstance[]): { stop(): Promise<HealthSample[]> } {
   const samples: HealthSample[] = [];
   let running = true;
   const loops = instances.map(async (inst) => {
-    let last = '';
     while (running) {
       const at = Date.now();
-      let s: HealthSample;
       try {
         const h = await getJson(`${inst.url}/health`, 3_000);
-        s = { at, instance: inst.id, code: h.status, status: h.body?.status, redis: h.body?.redis };
+        samples.push({ at, ms: Date.now() - at, instance: inst.id, code: h.status, status: h.body?.status, redis: h.body?.redis });
       } catch (e) {
-        s = { at, instance: inst.id, code: 0, status: String(e), redis: '?' };
+        samples.push({ at, ms: Date.now() - at, instance: inst.id, code: 0, status: String(e), redis: '?' });
       }
-      const key = `${s.code} ${s.status} ${s.redis}`;
-      if (key !== last) samples.push(s);
-      last = key;
       await sleep(100);
     }
   });
@@ -124,6 +121,30 @@ function watchHealth(instances: ChildInstance[]): { stop(): Promise<HealthSample
       return samples;
     },
   };
+}
+
+/** Per instance, the answers where they changed: `fo-a: 200 ok/ok @-40ms, 503 unavailable/down @105ms (slowest 12 ms), ...`. */
+function summary(samples: HealthSample[], t0: number): string {
+  const ids = [...new Set(samples.map((s) => s.instance))].sort();
+  return ids
+    .map((id) => {
+      const runs: string[] = [];
+      let last = '';
+      let slowest = 0;
+      for (const s of samples.filter((x) => x.instance === id)) {
+        const key = `${s.code} ${s.status}/${s.redis}`;
+        if (key !== last) {
+          if (runs.length > 0) runs[runs.length - 1] += ` (slowest answer ${slowest} ms)`;
+          runs.push(`${key} from ${s.at - t0} ms`);
+          slowest = 0;
+        }
+        slowest = Math.max(slowest, s.ms);
+        last = key;
+      }
+      if (runs.length > 0) runs[runs.length - 1] += ` (slowest answer ${slowest} ms)`;
+      return `${id}: ${runs.join(', ')}`;
+    })
+    .join('; ');
 }
 
 /** ms from `since` until an add_task call on `socket` succeeds; the error codes refused meanwhile. */
@@ -139,7 +160,6 @@ async function firstSuccessfulCall(socket: Client, since: number, timeoutMs: num
   throw new Error(`no call succeeded within ${timeoutMs} ms (refused: ${[...new Set(refused)].join(', ')})`);
 }
 
-const summary = (samples: HealthSample[], t0: number) => samples.map((s) => `${s.instance}@${s.at - t0}ms ${s.code} ${s.status}/${s.redis}`).join(', ');
 
 describe.each([clusterTopology(), sentinelTopology()])('$label failover under a live room', (topo) => {
   let a: ChildInstance | undefined;
@@ -230,9 +250,12 @@ describe.each([clusterTopology(), sentinelTopology()])('$label failover under a 
     const lateness = await completedOnce(room, DURATION);
     console.log(`[cluster] ${topo.label}: session_completed once per client, ${lateness} ms after ends_at`);
     expect(refused.filter((c) => c !== 'unavailable')).toEqual([]);
-    // /health said so during the outage, and is 200 again.
-    expect(samples.some((s) => s.code === 503 && s.status === 'unavailable' && s.redis === 'down')).toBe(true);
-    for (const inst of [A, B]) expect(samples.filter((s) => s.instance === inst.id).at(-1)).toMatchObject({ code: 200, status: 'ok', redis: 'ok' });
+    // /health said so during the outage (a cluster with some masters left may say degraded and stay 200), and is 200 again.
+    expect(samples.some((s) => (s.code === 503 && s.status === 'unavailable' && s.redis === 'down') || (s.code === 200 && s.redis === 'degraded'))).toBe(true);
+    for (const inst of [A, B]) {
+      const h = await getJson(`${inst.url}/health`, 3_000);
+      expect([h.status, h.body]).toMatchObject([200, { status: 'ok', redis: 'ok' }]);
+    }
     // The deadline fell after the failover: the completion is on time.
     expect(lateness).toBeLessThan(1_500);
 
@@ -255,6 +278,8 @@ describe.each([clusterTopology(), sentinelTopology()])('$label failover under a 
     console.log(
       `[cluster] ${topo.label} ${victim} SIGKILLed ${room.endsAt - t0} ms before ends_at: failover ${failoverMs} ms, completion once, ${lateness} ms after ends_at (${lateness - (t0 + failoverMs - room.endsAt)} ms after the failover was seen)`,
     );
+    // Run by the first due-queue poll that reaches the promoted node (generous bound for a loaded machine).
+    expect(lateness - (t0 + failoverMs - room.endsAt)).toBeLessThan(5_000);
     expect((await call(room.host, 'add_task', { title: 'after' })).ok).toBe(true);
   });
 });
