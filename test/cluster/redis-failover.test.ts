@@ -233,9 +233,10 @@ describe.each([clusterTopology(), sentinelTopology()])('$label failover under a 
       firstSuccessfulCall(room.host, t0, 60_000),
       firstSuccessfulCall(room.guest, t0, 60_000),
     ]);
-    // Healthy again on both instances, on its own.
+    // Healthy again on both instances, on its own (not just degraded).
     const healthyBy = Date.now() + 20_000;
-    while (Date.now() < healthyBy && !(await Promise.all([A, B].map(async (i) => (await getJson(`${i.url}/health`, 3_000)).status === 200))).every(Boolean)) await sleep(100);
+    const healthy = async (i: ChildInstance) => (await getJson(`${i.url}/health`, 3_000)).body?.redis === 'ok';
+    while (Date.now() < healthyBy && !(await Promise.all([A, B].map(healthy))).every(Boolean)) await sleep(100);
     const samples = await health.stop();
     const refused = [...new Set([...hostWindow.refused, ...guestWindow.refused])];
     console.log(
