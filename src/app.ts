@@ -133,7 +133,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const broadcaster = new Broadcaster(io, clock, metrics);
   const rooms = new RoomService(io, store, clock, broadcaster, ticker, metrics, { maxRooms: config.maxRooms, maxRoomBytes: config.maxRoomBytes });
   try {
-    await runtime.attach(io, { rooms, ticker });
+    await runtime.attach(io, { rooms, ticker, metrics });
   } catch (err) {
     await runtime.close();
     io.close();

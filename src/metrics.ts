@@ -59,6 +59,11 @@ export class Metrics {
     help: 'Wall clock minus the clock timers run on; non-zero while a step is being absorbed (1% of real time)',
     registers: [this.registry],
   });
+  readonly adapterMessagesReceived = new Counter({
+    name: 'focusroom_adapter_messages_received_total',
+    help: 'Messages the cluster adapter took from Redis (sharded pub/sub: one per message on a subscribed room channel; streams: one per stream entry read), this instance\'s own included',
+    registers: [this.registry],
+  });
   readonly rooms: Gauge;
 
   constructor(countRooms: () => Promise<Record<RoomStatus, number>>) {

@@ -7,6 +7,7 @@
  * opened here (cluster/redis-connection.ts) and closed by `close`.
  */
 import { nanoid } from 'nanoid';
+import { countAdapterMessages } from '../cluster/adapter-count.js';
 import { replayMissedOnResubscribe } from '../cluster/history-replay.js';
 import { InstanceRegistry } from '../cluster/instance-registry.js';
 import { closeLostRoomsOnReconnect } from '../cluster/lost-rooms.js';
@@ -76,7 +77,7 @@ export async function createRedisRuntime(topology: RedisTopology, config: Config
     limits: new RateLimits(config.rateLimits, storeRedis, prefix),
     bookingIndex: new RedisBookingIndex(storeRedis, prefix),
     presence,
-    async attach(io, { rooms, ticker }) {
+    async attach(io, { rooms, ticker, metrics }) {
       const name = `${config.instanceId}:adapter`;
       if (topology.kind === 'cluster') {
         const sub = await attachShardedAdapter(io, topology, name, prefix, log, clients);
@@ -84,6 +85,7 @@ export async function createRedisRuntime(topology: RedisTopology, config: Config
       } else {
         await attachStreamsAdapter(io, topology, name, prefix, log, clients);
       }
+      countAdapterMessages(io, metrics.adapterMessagesReceived);
       adapted = io;
       followTimersInBroadcasts(io, ticker);
       closeLostRoomsOnReconnect(storeRedis, io, rooms, ticker, log);

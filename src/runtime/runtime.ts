@@ -12,6 +12,7 @@ import type { Presence } from '../cluster/presence.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../domain/clock.js';
 import type { RateLimits } from '../limits/rate-limits.js';
+import type { Metrics } from '../metrics.js';
 import type { RoomService } from '../realtime/room-service.js';
 import type { Ticker } from '../realtime/ticker.js';
 import type { TypedServer } from '../realtime/types.js';
@@ -40,6 +41,7 @@ export function outboxGroupsOf(config: Config): OutboxGroup[] {
 export interface RealtimeParts {
   rooms: RoomService;
   ticker: Ticker;
+  metrics: Metrics;
 }
 
 export interface Runtime {
