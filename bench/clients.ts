@@ -2,7 +2,7 @@
  * A bench client worker: one child process holding a share of the connections, so the
  * clients do not run on the server's event loop. Speaks request/response IPC with the
  * harness (bench/run.ts): connect, seat (rooms of 4), start, record ticks over a window,
- * churn (create/join/leave at a fixed rate), close.
+ * room events at a fixed rate, churn (create/join/leave at a fixed rate), close.
  *
  * Tick lateness is measured here, on arrival: `arrival − (ends_at − time_left_ms)`, the
  * due time being the whole second of `ends_at` the tick announces. Arrival is read from
@@ -45,6 +45,13 @@ let skipped = 0;
 let repeated = 0;
 let ticksTotal = 0;
 let recordSince = 0;
+/** Room events (`events-start`): timers, acks received, failures. */
+const eventTimers: NodeJS.Timeout[] = [];
+let eventsSent = 0;
+let eventsFailed = 0;
+let eventsErrors: Record<string, number> = {};
+/** Per connection: the status it last set (events-start toggles it). */
+const statuses: string[] = [];
 
 function onTick(i: number, p: TickPayload): void {
   ticksTotal += 1;
@@ -111,14 +118,19 @@ async function ack(s: Socket, event: string, payload: unknown, timeoutMs = 15_00
 }
 
 const handlers: Record<string, (msg: any) => Promise<unknown>> = {
-  async connect(msg: { mode: Mode; urls: string[]; count: number; concurrency: number; groupBase: number }) {
+  async connect(msg: { mode: Mode; urls: string[]; count: number; concurrency: number; groupBase: number; span?: number }) {
     mode = msg.mode;
     lastLeft = new Float64Array(msg.count);
     const t0 = performance.now();
+    const k = msg.urls.length;
     const results = await pool(msg.count, msg.concurrency, (i) => {
-      // Members of one room alternate between the URLs (2 instances → 2 + 2), and the
-      // host's instance alternates from room to room.
-      const url = msg.urls[(i + Math.floor(i / 4)) % msg.urls.length]!;
+      // Default: members of one room alternate between the URLs (2 instances → 2 + 2), and
+      // the host's instance alternates from room to room. With `span`: room r (numbered
+      // across workers) puts its 4 members on `span` consecutive instances of the ring
+      // starting at r mod k (span 2: members 0–1 on one, 2–3 on the next), so every
+      // instance holds as many rooms and connections as the others, whatever k is.
+      const r = msg.groupBase + Math.floor(i / 4);
+      const url = msg.span ? msg.urls[(r + Math.floor(((i % 4) * msg.span) / 4)) % k]! : msg.urls[(i + Math.floor(i / 4)) % k]!;
       return mode === 'sio' ? connectSio(url, i) : connectWs(url, i, msg.groupBase + Math.floor(i / 4));
     });
     const failed = results.filter((r) => r.status === 'rejected');
@@ -182,6 +194,63 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
       if (!res.ok) throw new Error(`set_ticks: ${JSON.stringify(res.error)}`);
     });
     return { failed: results.filter((r) => r.status === 'rejected').length };
+  },
+
+  /**
+   * Room events at `perRoomPerS` per room (the scale scenario's broadcast traffic): each
+   * room in turn has a member toggle its status (focusing ↔ paused), another member do the
+   * same, a task added, and that task removed — members taking turns, the rooms' phases
+   * spread over the interval. Until `events-stop`. Needs running countdowns.
+   */
+  async 'events-start'(msg: { perRoomPerS: number }) {
+    eventsSent = 0;
+    eventsFailed = 0;
+    eventsErrors = {};
+    const periodMs = 1000 / msg.perRoomPerS;
+    const n = rooms.length;
+    for (let r = 0; r < n; r++) {
+      let step = 0;
+      let taskId: string | null = null;
+      const tick = async () => {
+        const kind = step % 4;
+        const member = r * 4 + ((step + Math.floor(step / 4)) % 4);
+        step += 1;
+        const s = sios[member]!;
+        try {
+          let res: any;
+          if (kind <= 1) {
+            // start_session made everyone focusing.
+            const status = statuses[member] === 'paused' ? 'focusing' : 'paused';
+            res = await ack(s, 'update_status', { status });
+            if (res.ok) statuses[member] = status;
+          } else if (kind === 2 || !taskId) {
+            res = await ack(s, 'add_task', { title: `t${step}` });
+            taskId = res.ok ? res.task.id : null;
+          } else {
+            res = await ack(s, 'remove_task', { task_id: taskId });
+            taskId = null;
+          }
+          if (!res.ok) throw new Error(String(res.error?.message ?? JSON.stringify(res.error)));
+          eventsSent += 1;
+        } catch (err) {
+          eventsFailed += 1;
+          const m = String((err as Error).message);
+          eventsErrors[m] = (eventsErrors[m] ?? 0) + 1;
+        }
+      };
+      const start = setTimeout(() => {
+        void tick();
+        eventTimers.push(setInterval(() => void tick(), periodMs));
+      }, (r / Math.max(1, n)) * periodMs);
+      eventTimers.push(start);
+    }
+    return {};
+  },
+
+  async 'events-stop'() {
+    for (const t of eventTimers) clearInterval(t);
+    eventTimers.length = 0;
+    return { sent: eventsSent, failed: eventsFailed, errors: eventsErrors };
   },
 
   async 'record-start'() {

@@ -8,7 +8,7 @@
  *   npm run bench -- --clients 19500 --only ticks   # one scenario at another scale
  *   npm run bench -- --only ticks --profile         # plus a CPU profile of the tick window
  *
- * Scenarios (--only takes a comma list): ws, ticks, memory, cluster, join, quiet, and the opt-in abuse and rest — one file each in
+ * Scenarios (--only takes a comma list): ws, ticks, memory, cluster, join, quiet, and the opt-in abuse, rest, schedule and scale — one file each in
  * bench/scenarios/, listed in bench/scenarios/index.ts (a new scenario is a file there plus
  * one line in that registry). This file only parses the options (lib/options.ts), plans the
  * cores (lib/context.ts), runs the scenarios asked for and writes the report (lib/report.ts).

@@ -22,11 +22,12 @@ export interface ServerStats {
 
 export const cpuUs = (s: ServerStats) => s.cpu.user + s.cpu.system;
 
-export async function connectAll(workers: Worker[], mode: 'sio' | 'ws', urls: string[]): Promise<number> {
+/** `span`: each room's 4 members on that many instances of the ring (bench/clients.ts `connect`); default: alternating over all URLs. */
+export async function connectAll(workers: Worker[], mode: 'sio' | 'ws', urls: string[], span?: number): Promise<number> {
   let groupBase = 0;
   const results = await Promise.all(
     workers.map(({ w, count }) => {
-      const req = w.request<{ connected: number; failed: number; firstError: string | null }>({ type: 'connect', mode, urls, count, concurrency: 50, groupBase }, 300_000);
+      const req = w.request<{ connected: number; failed: number; firstError: string | null }>({ type: 'connect', mode, urls, count, concurrency: 50, groupBase, span }, 300_000);
       groupBase += count / 4;
       return req;
     }),

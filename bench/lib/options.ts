@@ -29,6 +29,11 @@ export interface Options {
   /** schedule: rooms scheduled for the same second. */
   scheduleRooms: number;
   abuseUnbounded: boolean;
+  /** scale: total connections (the same for every instance count), instance counts, window, room events per room per second. */
+  scaleClients: number;
+  scaleInstances: number[];
+  scaleWindowS: number;
+  scaleEventsPerRoomS: number;
   timeoutS: number;
   /** Extra node flags for the server processes, focusroom and ws baseline (experiments, e.g. --trace-gc). */
   serverNodeArgs: string[];
@@ -50,6 +55,10 @@ export function helpText(scenarios: readonly string[], defaults: readonly string
   --abuse-window S   abuse: seconds per phase (default 30; quick 8)
   --abuse-unbounded  abuse: lift every abuse bound by env (an approximation of before issue 11)
   --schedule-rooms N schedule: rooms scheduled for the same second (default 2500; quick 300)
+  --scale-clients N  scale: total connections, the same for every instance count (default 2400; quick 192; a multiple of 48)
+  --scale-instances LIST  scale: instance counts (default 2,3,4)
+  --scale-window S   scale: measurement window per run (default 15; quick 3)
+  --scale-events N   scale: room events (status/task changes) per room per second (default 1)
   --memory-clients N participants for the memory scenario (default: --clients)
   --join-pool N      connected sockets reused by the join scenario (default min(clients, 2000))
   --join-step S      seconds per join rate step (default 3; quick 1.5)
@@ -89,6 +98,10 @@ const SPEC = {
   'abuse-window': str,
   'abuse-unbounded': bool,
   'schedule-rooms': str,
+  'scale-clients': str,
+  'scale-instances': str,
+  'scale-window': str,
+  'scale-events': str,
   help: bool,
 } as const;
 
@@ -148,6 +161,15 @@ export function parseOptions(argv: string[], scenarios: readonly string[], root:
     abuseWindowS: num('abuse-window', quick ? 8 : 30),
     scheduleRooms: num('schedule-rooms', quick ? 300 : 2_500),
     abuseUnbounded: values['abuse-unbounded'] === true,
+    // Rooms (clients / 4) divisible by 12, so 2, 3 and 4 instances get equal shares.
+    scaleClients: Math.max(48, Math.floor(num('scale-clients', quick ? 192 : 2_400) / 48) * 48),
+    scaleInstances: (values['scale-instances'] ?? '2,3,4').split(',').map((v) => {
+      const k = Number(v);
+      if (!Number.isInteger(k) || k < 2 || k > 8) throw new Error('--scale-instances takes instance counts from 2 to 8');
+      return k;
+    }),
+    scaleWindowS: num('scale-window', quick ? 3 : 15),
+    scaleEventsPerRoomS: num('scale-events', 1),
     timeoutS: num('timeout', 1800),
     // Default: the flags `npm start` and the Dockerfile run the server with.
     serverNodeArgs: values['server-node-args'] !== undefined ? values['server-node-args'].split(/\s+/).filter(Boolean) : deployedNodeFlags(root),

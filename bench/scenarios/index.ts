@@ -9,6 +9,7 @@ import { join } from './join.js';
 import { memory } from './memory.js';
 import { quiet } from './quiet.js';
 import { rest } from './rest.js';
+import { scale } from './scale.js';
 import { schedule } from './schedule.js';
 import type { Scenario } from './scenario.js';
 import { ticks } from './ticks.js';
@@ -24,6 +25,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   abuse,
   rest,
   schedule,
+  scale,
 };
 
 /** What a run without `--only` runs: every scenario but the opt-in ones. */
