@@ -34,6 +34,7 @@ export interface Options {
   scaleInstances: number[];
   scaleWindowS: number;
   scaleEventsPerRoomS: number;
+  scaleRepeat: number;
   timeoutS: number;
   /** Extra node flags for the server processes, focusroom and ws baseline (experiments, e.g. --trace-gc). */
   serverNodeArgs: string[];
@@ -59,6 +60,7 @@ export function helpText(scenarios: readonly string[], defaults: readonly string
   --scale-instances LIST  scale: instance counts (default 2,3,4)
   --scale-window S   scale: measurement window per run (default 15; quick 3)
   --scale-events N   scale: room events (status/task changes) per room per second (default 1)
+  --scale-repeat N   scale: runs per instance count, round-robin; the summary takes the medians (default 1)
   --memory-clients N participants for the memory scenario (default: --clients)
   --join-pool N      connected sockets reused by the join scenario (default min(clients, 2000))
   --join-step S      seconds per join rate step (default 3; quick 1.5)
@@ -102,6 +104,7 @@ const SPEC = {
   'scale-instances': str,
   'scale-window': str,
   'scale-events': str,
+  'scale-repeat': str,
   help: bool,
 } as const;
 
@@ -170,6 +173,7 @@ export function parseOptions(argv: string[], scenarios: readonly string[], root:
     }),
     scaleWindowS: num('scale-window', quick ? 3 : 15),
     scaleEventsPerRoomS: num('scale-events', 1),
+    scaleRepeat: Math.floor(num('scale-repeat', 1)),
     timeoutS: num('timeout', 1800),
     // Default: the flags `npm start` and the Dockerfile run the server with.
     serverNodeArgs: values['server-node-args'] !== undefined ? values['server-node-args'].split(/\s+/).filter(Boolean) : deployedNodeFlags(root),

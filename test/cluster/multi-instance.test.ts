@@ -128,6 +128,20 @@ describe.each(TOPOLOGIES)('on Redis %s', (topology) => {
       expect(tb.time_left_ms % 1_000).toBe(0);
     });
 
+    it('every instance counts the broadcasts its adapter reads (focusroom_adapter_messages_received_total)', async () => {
+      const received = async (i: number) => Number(/^focusroom_adapter_messages_received_total (\d+)/m.exec(await (await fetch(`${url(i)}/metrics`)).text())?.[1]);
+      const { guestC } = await roomAcross();
+      const before = await Promise.all([A, B, C].map(received));
+      expect(before.every(Number.isFinite)).toBe(true);
+      expect((await call(guestC, 'add_task', { title: 'counted' })).ok).toBe(true);
+      // Every instance serves someone in the room: each one's count grows, the sender's own
+      // included (the stream, or the room's sharded channel, delivers to it too).
+      await eventually(async () => {
+        const after = await Promise.all([A, B, C].map(received));
+        for (const i of [A, B, C]) expect(after[i]!).toBeGreaterThan(before[i]!);
+      });
+    });
+
     it('a guest whose connection drops resumes on another instance with its seat and the events it missed', async () => {
       const { host, guestB, guestC, code, joinedB } = await roomAcross();
       const lastSeq = joinedB.session.seq as number;

@@ -1,7 +1,7 @@
 /**
  * Keeps `npm run bench` from rotting: a tiny run of the real harness (a few hundred
- * clients, windows of a couple of seconds, every scenario) must finish and produce
- * every number. A benchmark is not a test — nothing here asserts a timing or a goal.
+ * clients, windows of a couple of seconds, every default scenario, and the opt-in scale
+ * scenario on its own) must finish and produce every number. A benchmark is not a test — nothing here asserts a timing or a goal.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -72,5 +72,25 @@ describe('npm run bench (smoke)', () => {
     for (const k of ['idle', 'ticking', 'quiet']) expect(finite(r.quiet[k].cpuUsPerParticipantS), k).toBe(true);
     expect(finite(r.quiet.quietPct)).toBe(true);
     expect(r.quiet.bundle.gzipBytes).toBeGreaterThan(1_000);
+  });
+
+  it('runs the opt-in scale scenario (a 3-master Redis Cluster, then one Redis) at a tiny scale', { timeout: 90_000 }, async () => {
+    const out = join(dir, 'scale.json');
+    const { code, output } = await runBench([
+      '--only', 'scale', '--quick', '--scale-clients', '48', '--scale-instances', '2', '--workers', '2', '--runtime', 'src', '--no-pin',
+      '--warmup', '1', '--idle', '1', '--scale-window', '2', '--timeout', '80', '--out', out,
+    ]);
+    expect(code, output).toBe(0);
+    const s = JSON.parse(readFileSync(out, 'utf8')).scale;
+    expect(s.runs.map((x: { topology: string; instances: number }) => `${x.topology}×${x.instances}`)).toEqual(['cluster×2', 'standalone×2']);
+    for (const run of s.runs) {
+      expect(run.perInstance).toHaveLength(run.instances);
+      expect(run.broadcastsPerS, `${run.topology}×${run.instances}`).toBeGreaterThan(0);
+      expect(run.receivedPerS).toBeGreaterThan(0);
+      for (const k of ['cpuMsPerS', 'idleCpuMsPerS', 'ticksCpuMsPerS', 'receivedSharePer1k', 'loadCpuMsPerSPer1k']) expect(finite(run[k]), k).toBe(true);
+      expect(finite(run.redis.cpuMsPerS)).toBe(true);
+    }
+    expect(s.runs[0].redis.spublishPerS).toBeGreaterThan(0);
+    for (const t of ['cluster', 'standalone']) expect(s.summary[t][0].runs, t).toBe(1);
   });
 });
