@@ -102,17 +102,21 @@ interface HealthSample {
 function watchHealth(instances: ChildInstance[]): { stop(): Promise<HealthSample[]> } {
   const samples: HealthSample[] = [];
   let running = true;
+  const sample = async (inst: ChildInstance) => {
+    const at = Date.now();
+    try {
+      const h = await getJson(`${inst.url}/health`, 3_000);
+      samples.push({ at, ms: Date.now() - at, instance: inst.id, code: h.status, status: h.body?.status, redis: h.body?.redis });
+    } catch (e) {
+      samples.push({ at, ms: Date.now() - at, instance: inst.id, code: 0, status: String(e), redis: '?' });
+    }
+  };
   const loops = instances.map(async (inst) => {
     while (running) {
-      const at = Date.now();
-      try {
-        const h = await getJson(`${inst.url}/health`, 3_000);
-        samples.push({ at, ms: Date.now() - at, instance: inst.id, code: h.status, status: h.body?.status, redis: h.body?.redis });
-      } catch (e) {
-        samples.push({ at, ms: Date.now() - at, instance: inst.id, code: 0, status: String(e), redis: '?' });
-      }
+      await sample(inst);
       await sleep(100);
     }
+    await sample(inst); // the answer at the end, after the last change
   });
   return {
     async stop() {
