@@ -59,7 +59,9 @@ export function redisClient(topology: RedisTopology, name: string, opts: RedisOp
         sentinels: topology.sentinels,
         name: topology.name,
         ...(topology.sentinelPassword ? { sentinelPassword: topology.sentinelPassword } : {}),
-        // Ask the sentinels again at once when the primary is lost (a failover), not after a back-off.
+        // Ask the sentinels again soon when the primary is lost (a failover), not after a
+        // back-off of up to 2 s: each reconnect attempt asks them who the primary is now.
+        retryStrategy: (times) => Math.min(times * 100, 500),
         sentinelRetryStrategy: (times) => Math.min(times * 100, 1_000),
         // A primary demoted to replica answers READONLY: reconnect, which asks the sentinels for the new one.
         reconnectOnError: (err) => (/^READONLY\b/.test(err.message) ? 2 : false),

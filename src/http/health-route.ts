@@ -36,8 +36,9 @@ export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
       if (deps.store.kind === 'redis') redis = await deps.store.ping();
       sessions = await deps.store.countRooms();
     } catch {
-      // A degraded cluster cannot count every partition: the count is unknown, the rest works.
-      if (redis !== 'degraded') redis = 'down';
+      // Pinged but could not count: part of the store does not answer (a Redis Cluster
+      // slot whose master just died, before ioredis notices); unknown count, the rest works.
+      redis = redis === 'ok' || redis === 'degraded' ? 'degraded' : 'down';
     }
     const draining = deps.isDraining();
     const healthy = !draining && redis !== 'down';

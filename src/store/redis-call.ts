@@ -8,9 +8,11 @@ import { StoreUnavailable } from './store-errors.js';
 
 /**
  * Redis replies that mean "cannot serve right now" (loading its data, busy with a script,
- * a replica during failover), as opposed to a reply that reveals a bug (a script error).
+ * a replica during failover, a Redis Cluster slot moving or its master just failed over:
+ * ioredis follows MOVED/ASK itself and passes one on only when it ran out of tries), as
+ * opposed to a reply that reveals a bug (a script error).
  */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN)\b/;
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|MOVED|ASK)\b/;
 
 /**
  * One Redis command's failure as the store reports it: a connection that is closed,
