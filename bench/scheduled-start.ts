@@ -6,7 +6,14 @@
  * - tick lateness of the running connections (arrival minus the whole second of
  *   `time_left_ms` it announces, skew-free since the server and clients share a clock) in a
  *   quiet window before the start vs the window around it (bound: ≤ 1.2× the quiet p99).
- * One instance (memory store), or two sharing a redis-server (`instances: 2`).
+ * One instance (memory store), or two sharing a redis-server (`instances: 2`). Beside the
+ * clients' view it reads each server's own tick lateness (/metrics, the timer's delay
+ * before the emit) for both windows, and the machine's load and per-core busy time in
+ * the start window, since the box is shared.
+ *
+ * The scheduled hosts live in a child process of their own (this file, `--hosts-child`):
+ * 2,500 `session_started` arriving in one burst would otherwise be parsed by the event
+ * loop that timestamps the running clients' ticks, and be counted as server lateness.
  *
  *   npm run bench -- --only schedule --schedule-rooms 2500 --clients 10000
  *   npx tsx bench/scheduled-start.ts --rooms 300 --clients 400 [--instances 2]
@@ -14,12 +21,17 @@
  * The servers run as `node --import tsx src/server.ts` processes (no build); the
  * clients in this process. Loopback only; kills only the processes it started.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect as connectTcp, createServer } from 'node:net';
+import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
+import { LIFTED_ABUSE_BOUNDS } from '../test/helpers/test-env.js';
 import { Hist, summarize, type Percentiles } from './lib/hist.js';
+import { deployedNodeFlags } from './lib/deployed-flags.js';
+import { coreTimes, cpuUs, emitLateness, emitLatenessBuckets, type CoreTimes, type ServerStats } from './lib/measure.js';
+import { killAllChildren, NodeChild, spawnChild } from './lib/procs.js';
+import { formatProfile, summarizeProfile } from './lib/profile.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,6 +42,13 @@ export interface ScheduleOptions {
   instances: 1 | 2;
   /** Seconds of quiet ticking measured before the start. */
   windowS: number;
+  /** Cores for the servers and redis-server, and for the hosts' child (taskset -c); null = not pinned. */
+  serverCpus?: string | null;
+  clientCpus?: string | null;
+  /** Server code: src through tsx (default, no build) or the compiled dist/. */
+  runtime?: 'src' | 'dist';
+  /** Node flags of the servers (default: the deployed ones, from `npm start`). */
+  serverNodeArgs?: string[];
 }
 
 export interface ScheduleResult {
@@ -41,7 +60,21 @@ export interface ScheduleResult {
   tickP99QuietMs: number;
   tickP99DuringStartMs: number;
   tickRatio: number;
+  /** The servers' own tick lateness p99 (timer delay before the emit, /metrics bucket bound), quiet → start window. */
+  serverTickP99QuietLeMs: number;
+  serverTickP99DuringLeMs: number;
+  /** The machine in the start window: 1-min load, each core's busy %. */
+  /** Each server's event-loop delay max (monitorEventLoopDelay) in the quiet window and the start window. */
+  loopDelayMaxQuietMs: number;
+  loopDelayMaxDuringMs: number;
+  /** Each server's CPU in the start window, % of one core. */
+  serverCpuPct: number[];
+  load1: number;
+  coreBusyPct: number[];
 }
+
+/** Between the setup's forced GC and the quiet window. */
+const SETTLE_MS = 2_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -56,56 +89,54 @@ function freePort(): Promise<number> {
   });
 }
 
-const children: ChildProcess[] = [];
-function stopChildren(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  children.length = 0;
+const accepts = (port: number): Promise<boolean> =>
+  new Promise((ok) => {
+    const c = connectTcp(port, '127.0.0.1', () => {
+      c.destroy();
+      ok(true);
+    }).once('error', () => ok(false));
+  });
+
+async function startRedis(cpus: string | null): Promise<string> {
+  const port = await freePort();
+  spawnChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { cpus, quiet: true });
+  for (let i = 0; i < 100; i++) {
+    if (await accepts(port)) return `redis://127.0.0.1:${port}`;
+    await sleep(50);
+  }
+  throw new Error('redis-server did not come up');
 }
 
-async function startRedis(): Promise<string> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  children.push(child);
-  await sleep(300);
-  return `redis://127.0.0.1:${port}`;
-}
-
-async function startServer(id: string, redisUrl: string | null): Promise<string> {
-  const port = await freePort();
+/**
+ * A focusroom server as the rest of the bench runs it (bench/server-entry.mjs: buildApp +
+ * listen, plus IPC for its CPU time, event-loop delay and a forced GC), with the deployed
+ * node flags unless `nodeArgs` says otherwise.
+ */
+async function startServer(id: string, redisUrl: string | null, opts: ScheduleOptions, conns: number): Promise<NodeChild & { url: string }> {
+  const runtime = opts.runtime ?? 'src';
+  const args = [...(runtime === 'src' ? ['--import', 'tsx'] : []), ...(opts.serverNodeArgs ?? deployedNodeFlags(ROOT)), '--expose-gc', resolve(ROOT, 'bench/server-entry.mjs')];
   const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    PORT: String(port),
+    NODE_ENV: 'production',
+    PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     INSTANCE_ID: id,
+    BENCH_APP_DIR: runtime,
     // The harness is one address with thousands of sockets: the same lifted limits as
     // run.ts's servers (§11 per-address, instance and lag-shedding bounds included).
     RATE_CONNECTIONS_PER_MIN: '10000000',
     RATE_SOCKET_EVENTS_PER_SEC: '100000',
     RATE_CREATES_PER_MIN: '1000000',
     RATE_JOIN_FAILURES_PER_MIN: '1000000',
-    RATE_ADDRESS_EVENTS_PER_SEC: '10000000',
-    RATE_INSTANCE_EVENTS_PER_SEC: '10000000',
-    EVENT_LOOP_LAG_SHED_MS: '60000',
-    MAX_CONNECTIONS_PER_ADDRESS: '10000000',
+    ...LIFTED_ABUSE_BOUNDS,
     MAX_CONNECTIONS: '10000000',
-    MAX_PENDING_PER_ADDRESS: '1000000',
-    RATE_ROOM_CONTROLS_PER_MIN: '1000000',
     MAX_ROOMS: '10000000',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'src/server.ts')], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(child);
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return url;
-    } catch {
-      // not up yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`server ${id} did not come up`);
+  const child = spawnChild(process.execPath, args, { cpus: opts.serverCpus ?? null, env, nofile: conns + 1_024, ipc: true, quiet: true, logName: id });
+  const server = new NodeChild(id, child);
+  const ready = await server.ready;
+  return Object.assign(server, { url: ready.url! });
 }
 
 const connect = (url: string): Promise<Socket> =>
@@ -126,14 +157,79 @@ async function connectMany(urls: string[], n: number, parallel = 200): Promise<S
   return out;
 }
 
+
+/**
+ * The hosts' child process: `create` opens `rooms` sockets round-robin over `urls` and
+ * books one room each for `startsAt`; `arrivals` returns each host's `session_started`
+ * arrival minus `startsAt` (ms; missing = not started).
+ */
+async function hostsChild(): Promise<void> {
+  let hosts: Socket[] = [];
+  let startsAt = 0;
+  const arrivals: number[] = [];
+  // The same request/response IPC as the bench's other children (lib/harness-ipc.mjs).
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (msg: any) => {
+    handle(msg).then(
+      (result) => process.send?.({ id: msg.id, ok: true, result }),
+      (err: unknown) => process.send?.({ id: msg.id, ok: false, error: String((err as Error)?.stack ?? err) }),
+    );
+  });
+  async function handle(msg: any): Promise<unknown> {
+    if (msg.type === 'create') {
+      startsAt = msg.startsAt;
+      hosts = await connectMany(msg.urls, msg.rooms);
+      for (let i = 0; i < hosts.length; i += 100) {
+        await Promise.all(
+          hosts.slice(i, i + 100).map(async (h, j) => {
+            const r = await ack(h, 'create_session', { user_name: `S${i + j}`, starts_at: startsAt, session_duration: 3_600_000 });
+            if (!r.ok) throw new Error(`scheduled create failed: ${JSON.stringify(r.error)}`);
+            h.once('session_started', () => arrivals.push(Date.now() - startsAt));
+          }),
+        );
+      }
+      return { created: hosts.length };
+    }
+    if (msg.type === 'arrivals') return arrivals;
+    if (msg.type === 'close') {
+      for (const h of hosts) h.disconnect();
+      setImmediate(() => process.exit(0));
+      return null;
+    }
+    throw new Error(`unknown request ${String(msg.type)}`);
+  }
+  process.send?.({ type: 'ready', pid: process.pid });
+}
+
+const busyPct = (a: CoreTimes[], b: CoreTimes[]): number[] => b.map((c, i) => Math.round((100 * (c.busy - a[i]!.busy)) / Math.max(1, c.total - a[i]!.total)));
+
+/** The servers' tick-lateness histograms (/metrics) summed over instances. */
+async function serverBuckets(urls: string[]): Promise<Map<number, number>> {
+  const sum = new Map<number, number>();
+  for (const m of await Promise.all(urls.map(emitLatenessBuckets))) for (const [le, n] of m) sum.set(le, (sum.get(le) ?? 0) + n);
+  return sum;
+}
+
+const stats = (servers: NodeChild[], gc = false): Promise<ServerStats[]> => Promise.all(servers.map((sv) => sv.request<ServerStats>({ type: 'stats', gc })));
+
 export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) => void): Promise<ScheduleResult> {
+  let hostsProc: NodeChild | null = null;
+  const servers: Array<NodeChild & { url: string }> = [];
+  let running: Socket[] = [];
   try {
-    const redisUrl = opts.instances === 2 ? await startRedis() : null;
-    const urls = await Promise.all(Array.from({ length: opts.instances }, (_, i) => startServer(`sched-${i + 1}`, redisUrl)));
+    const redisUrl = opts.instances === 2 ? await startRedis(opts.serverCpus ?? null) : null;
+    const perServer = Math.ceil((opts.clients + opts.rooms) / opts.instances);
+    servers.push(...(await Promise.all(Array.from({ length: opts.instances }, (_, i) => startServer(`sched-${i + 1}`, redisUrl, opts, perServer)))));
+    const urls = servers.map((sv) => sv.url);
     log(`  ${opts.instances} instance(s) up; connecting ${opts.clients} running + ${opts.rooms} scheduled hosts`);
+    hostsProc = new NodeChild(
+      'schedule-hosts',
+      spawnChild(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--hosts-child'], { cpus: opts.clientCpus ?? null, ipc: true, nofile: opts.rooms + 1_024 }),
+    );
+    await hostsProc.ready;
 
     // Running rooms of 4, long countdowns, ticking throughout.
-    const running = await connectMany(urls, opts.clients);
+    running = await connectMany(urls, opts.clients);
     let tickPhase: 'off' | 'quiet' | 'start' = 'off';
     const quiet = new Hist();
     const during = new Hist();
@@ -152,60 +248,100 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
       });
     }
 
-    // Scheduled rooms, all for the same whole second, far enough out to set everything up.
-    const hosts = await connectMany(urls, opts.rooms);
-    const startsAt = Math.ceil((Date.now() + 5_000 + opts.rooms * 4 + opts.windowS * 1000) / 1000) * 1000;
-    const arrivals = new Map<Socket, number>();
-    for (let i = 0; i < hosts.length; i += 100) {
-      await Promise.all(
-        hosts.slice(i, i + 100).map(async (h, j) => {
-          const r = await ack(h, 'create_session', { user_name: `S${i + j}`, starts_at: startsAt, session_duration: 3_600_000 });
-          if (!r.ok) throw new Error(`scheduled create failed: ${JSON.stringify(r.error)}`);
-          h.once('session_started', () => arrivals.set(h, Date.now()));
-        }),
-      );
-    }
-    const quietFrom = startsAt - opts.windowS * 1000 - 1_000;
-    await sleep(Math.max(0, quietFrom - Date.now()));
+    // Scheduled rooms, all for the same whole second, far enough out to set everything up,
+    // collect the setup's garbage (a major GC in a window would be counted as the start's)
+    // and tick quietly for a window first.
+    const startsAt = Math.ceil((Date.now() + 5_000 + opts.rooms * 6 + SETTLE_MS + opts.windowS * 1000) / 1000) * 1000;
+    await hostsProc.request({ type: 'create', urls, rooms: opts.rooms, startsAt }, 300_000);
+    const quietFrom = startsAt - 500 - opts.windowS * 1000;
+    if (Date.now() > quietFrom - SETTLE_MS) throw new Error('setup overran the quiet window: raise --window or lower --rooms');
+    await stats(servers, true);
+    log(`  ${opts.rooms} rooms booked for ${new Date(startsAt).toISOString()}; quiet window ${opts.windowS} s, then the start`);
+    await sleep(quietFrom - Date.now());
+    const m0 = await serverBuckets(urls);
+    await stats(servers);
     tickPhase = 'quiet';
     await sleep(Math.max(0, startsAt - 500 - Date.now()));
-    tickPhase = 'start';
     // The start window: half a second before starts_at to two seconds after.
+    tickPhase = 'start';
+    const [m1, s1] = await Promise.all([serverBuckets(urls), stats(servers)]);
+    const cores0 = coreTimes();
+    // BENCH_PROFILE_DIR=dir: a CPU profile of each server over the start window.
+    const profileDir = process.env.BENCH_PROFILE_DIR;
+    if (profileDir) await Promise.all(servers.map((sv) => sv.request({ type: 'profile-start', intervalUs: 250 })));
     await sleep(Math.max(0, startsAt + 2_000 - Date.now()));
+    if (profileDir) {
+      for (const sv of servers) {
+        const file = resolve(profileDir, `schedule-${opts.instances}-${sv.name}.cpuprofile`);
+        await sv.request({ type: 'profile-stop', file });
+        log(formatProfile(summarizeProfile(file)));
+      }
+    }
     tickPhase = 'off';
+    const cores1 = coreTimes();
+    const load1 = Math.round(os.loadavg()[0]! * 10) / 10;
+    const [m2, s2] = await Promise.all([serverBuckets(urls), stats(servers)]);
     // Late starts still count (they show in the percentiles), up to 10 s after starts_at.
-    for (let i = 0; i < 80 && arrivals.size < hosts.length; i++) await sleep(100);
+    let arrivals: number[] = [];
+    for (let i = 0; i < 80; i++) {
+      arrivals = await hostsProc.request<number[]>({ type: 'arrivals' });
+      if (arrivals.length >= opts.rooms) break;
+      await sleep(100);
+    }
     const lateness = new Hist();
-    for (const at of arrivals.values()) lateness.add(Math.max(0, at - startsAt));
+    for (const ms of arrivals) lateness.add(Math.max(0, ms));
+    const windowUs = (s2[0]!.hrtime - s1[0]!.hrtime) || 1;
     const result: ScheduleResult = {
       rooms: opts.rooms,
       clients: opts.clients,
       instances: opts.instances,
-      started: arrivals.size,
+      started: arrivals.length,
       startLatenessMs: summarize(lateness),
       tickP99QuietMs: summarize(quiet).p99,
       tickP99DuringStartMs: summarize(during).p99,
       tickRatio: 0,
+      serverTickP99QuietLeMs: emitLateness(m0, m1).p99LeMs,
+      serverTickP99DuringLeMs: emitLateness(m1, m2).p99LeMs,
+      loopDelayMaxQuietMs: Math.max(...s1.map((x) => Math.round(x.loop?.delayMaxMs ?? NaN))),
+      loopDelayMaxDuringMs: Math.max(...s2.map((x) => Math.round(x.loop?.delayMaxMs ?? NaN))),
+      serverCpuPct: s2.map((x, i) => Math.round((100 * (cpuUs(x) - cpuUs(s1[i]!))) / windowUs)),
+      load1,
+      coreBusyPct: busyPct(cores0, cores1),
     };
     result.tickRatio = Math.round((100 * result.tickP99DuringStartMs) / Math.max(1, result.tickP99QuietMs)) / 100;
     log(
       `  ${result.started}/${opts.rooms} scheduled rooms started; start lateness p50 ${result.startLatenessMs.p50} ms, p99 ${result.startLatenessMs.p99} ms, max ${result.startLatenessMs.max} ms; ` +
-        `tick p99 ${result.tickP99QuietMs} ms quiet → ${result.tickP99DuringStartMs} ms during the start (×${result.tickRatio})`,
+        `tick p99 ${result.tickP99QuietMs} ms quiet → ${result.tickP99DuringStartMs} ms during the start (×${result.tickRatio}); ` +
+        `server: tick p99 ≤ ${result.serverTickP99QuietLeMs} → ≤ ${result.serverTickP99DuringLeMs} ms, loop delay max ${result.loopDelayMaxQuietMs} → ${result.loopDelayMaxDuringMs} ms, ` +
+        `CPU ${result.serverCpuPct.join('+')} % in the start window; load ${load1}, cores busy ${result.coreBusyPct.join('/')} %`,
     );
-    for (const s of [...running, ...hosts]) s.disconnect();
     return result;
   } finally {
-    stopChildren();
+    for (const s of running) s.disconnect();
+    await hostsProc?.stop(2_000);
+    await Promise.all(servers.map((sv) => sv.stop(3_000)));
+    killAllChildren();
   }
 }
 
-// Run on its own: npx tsx bench/scheduled-start.ts --rooms N --clients N [--instances 2] [--window S]
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain && process.argv.includes('--hosts-child')) {
+  void hostsChild();
+} else if (isMain) {
+  // Run on its own: npx tsx bench/scheduled-start.ts --rooms N --clients N [--instances 2] [--window S] [--pin]
   const arg = (k: string, d: number) => {
     const i = process.argv.indexOf(`--${k}`);
     return i > 0 ? Number(process.argv[i + 1]) : d;
   };
-  const opts: ScheduleOptions = { rooms: arg('rooms', 2_500), clients: Math.floor(arg('clients', 400) / 4) * 4, instances: arg('instances', 1) === 2 ? 2 : 1, windowS: arg('window', 5) };
+  const pin = process.argv.includes('--pin') && os.availableParallelism() >= 2;
+  const opts: ScheduleOptions = {
+    rooms: arg('rooms', 2_500),
+    clients: Math.floor(arg('clients', 400) / 4) * 4,
+    instances: arg('instances', 1) === 2 ? 2 : 1,
+    windowS: arg('window', 5),
+    serverCpus: pin ? '0' : null,
+    clientCpus: pin ? `1-${os.availableParallelism() - 1}` : null,
+  };
   scheduleScenario(opts, (s) => console.log(s)).then(
     (r) => {
       console.log(JSON.stringify(r));
@@ -213,7 +349,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     },
     (err: unknown) => {
       console.error(err);
-      stopChildren();
+      killAllChildren();
       process.exit(1);
     },
   );

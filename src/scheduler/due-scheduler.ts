@@ -1,28 +1,74 @@
 /**
- * Runs each room's deadline (completion, grace expiry, room expiry) once it is due.
+ * Runs each room's deadline (completion, grace expiry, room expiry, scheduled start)
+ * once it is due.
  *
  * Two paths reach the same idempotent `run(code)`:
  * - a local timer for every room this instance changed, for punctual completion;
- * - a poll of the store's due-queue, which claims due rooms atomically, so deadlines
- *   of rooms whose instance died (or that no local timer knows) still run.
+ * - a poll of the store's due-queue that claims, atomically and ahead of time, the rooms
+ *   due within the next `lookAheadMs`, so deadlines of rooms whose instance died (or that
+ *   no local timer knows) still run, on time.
  * Exactly-once comes from the store: `run` applies `runDue` through an atomic update,
  * so a second runner finds nothing due and emits nothing.
+ *
+ * Many rooms due in the same millisecond (every booking for 10:00) are not run back to
+ * back: due rooms queue up and run in slices of at most `sliceMs` of work per turn of
+ * the event loop, at most `concurrency` at a time, so the ticks of running rooms (timers
+ * due meanwhile) and socket I/O go out between slices (docs/performance.md, "Scheduled
+ * starts").
+ *
+ * Leases (DESIGN.md §6: a scheduled start runs within a second, also when the creating
+ * instance was killed): a claim made `lookAheadMs` early hides the room until
+ * `claimedAt + lookAheadMs + leaseMs`, i.e. at least `leaseMs` past its deadline, so
+ * another instance takes it over at most `leaseMs + pollMs` after the deadline if the
+ * claimer died holding it; see `defaultDueSchedulerOptions` for the arithmetic.
  */
+import { performance } from 'node:perf_hooks';
 import type { Clock } from '../domain/clock.js';
+import { nextDeadline } from '../domain/deadlines.js';
 import type { RoomStore } from '../store/room-store.js';
 
 export interface DueSchedulerOptions {
   /** How often to claim due rooms from the shared queue. */
   pollMs: number;
-  /** How long a claimed room stays hidden from other claimers. */
+  /** How far ahead of its deadline a room is claimed and held here. */
+  lookAheadMs: number;
+  /** How long past the look-ahead horizon a claimed room stays hidden from other claimers. */
   leaseMs: number;
-  /** Rooms claimed per poll. */
+  /**
+   * A claimed room this instance has no timer for runs this long after its deadline: the
+   * instance that last changed it normally runs it on time, and a run racing it would
+   * only repeat its read (or lose its write); if that instance is gone, this is the delay.
+   */
+  handoffMs: number;
+  /** Rooms claimed per call; a full batch is followed by another call at once. */
   batch: number;
-  /** Delay before a local timer whose run failed tries again. */
+  /** Delay before a run that failed tries again. */
   retryMs: number;
+  /** Work per event-loop turn before the due rooms left yield to timers and I/O. */
+  sliceMs: number;
+  /** Runs in flight at once (each waits on the store). */
+  concurrency: number;
 }
 
-export const defaultDueSchedulerOptions: DueSchedulerOptions = { pollMs: 250, leaseMs: 5_000, batch: 100, retryMs: 1_000 };
+/**
+ * The lease arithmetic for a room due at D. The first poll whose horizon reaches D claims
+ * it, at c ≤ D − lookAheadMs + pollMs, and hides it until c + lookAheadMs + leaseMs, so
+ * - if that claimer dies, another instance's poll claims it again by c + leaseMs + pollMs
+ *   ≤ D + (leaseMs − lookAheadMs) + 2·pollMs = D + 600 ms and runs it `handoffMs` later:
+ *   D + 750 ms, inside §6's second;
+ * - while the claimer lives, nobody claims it again before c + leaseMs ≥ D + 400 ms,
+ *   long after its run (which resets the room's entry to its next deadline).
+ */
+export const defaultDueSchedulerOptions: DueSchedulerOptions = {
+  pollMs: 100,
+  lookAheadMs: 300,
+  leaseMs: 700,
+  handoffMs: 150,
+  batch: 100,
+  retryMs: 1_000,
+  sliceMs: 1,
+  concurrency: 32,
+};
 
 /** Batches one poll may claim back to back before yielding to the next interval. */
 const MAX_ROUNDS_PER_POLL = 50;
@@ -30,8 +76,25 @@ const MAX_ROUNDS_PER_POLL = 50;
 /** setTimeout's largest delay; longer deadlines are re-armed when it fires. */
 const MAX_DELAY = 2 ** 31 - 1;
 
+/** The rooms whose deadline is one instant, behind one timer. */
+interface Slot {
+  codes: Set<string>;
+  handle: NodeJS.Timeout;
+}
+
 export class DueScheduler {
-  private readonly timers = new Map<string, { at: number; handle: NodeJS.Timeout }>();
+  /** code → the deadline this instance runs it at. */
+  private readonly deadlines = new Map<string, number>();
+  /** deadline → its rooms: 2,500 rooms booked for 10:00 are one timer, not 2,500. */
+  private readonly slots = new Map<number, Slot>();
+  /** Due rooms waiting for a slice, oldest first (a Set: no room queued twice). */
+  private readonly ready = new Set<string>();
+  private dispatching = false;
+  private inFlight = 0;
+  private onSlotFree: (() => void) | null = null;
+  /** When the current slice began (performance.now()), and the next turn if one is awaited. */
+  private sliceStart = 0;
+  private nextTurn: Promise<void> | null = null;
   private poller: NodeJS.Timeout | null = null;
   private polling = false;
 
@@ -52,45 +115,136 @@ export class DueScheduler {
   stop(): void {
     if (this.poller) clearInterval(this.poller);
     this.poller = null;
-    for (const { handle } of this.timers.values()) clearTimeout(handle);
-    this.timers.clear();
+    for (const { handle } of this.slots.values()) clearTimeout(handle);
+    this.slots.clear();
+    this.deadlines.clear();
+    this.ready.clear();
   }
 
   /** Arms (or re-arms) the local timer for a room's next deadline. */
   watch(code: string, at: number): void {
-    const current = this.timers.get(code);
-    if (current?.at === at) return;
-    if (current) clearTimeout(current.handle);
-    const delay = Math.min(MAX_DELAY, Math.max(0, at - this.clock.now()));
-    const handle = setTimeout(() => {
-      this.timers.delete(code);
-      if (this.clock.now() < at) return this.watch(code, at);
-      this.runSafely(code);
-    }, delay);
-    handle.unref();
-    this.timers.set(code, { at, handle });
+    const current = this.deadlines.get(code);
+    if (current === at) return;
+    if (current !== undefined) this.leaveSlot(code, current);
+    this.deadlines.set(code, at);
+    const slot = this.slots.get(at);
+    if (slot) slot.codes.add(code);
+    else this.slots.set(at, { codes: new Set([code]), handle: this.arm(at) });
   }
 
   unwatch(code: string): void {
-    const current = this.timers.get(code);
-    if (current) clearTimeout(current.handle);
-    this.timers.delete(code);
+    const current = this.deadlines.get(code);
+    if (current !== undefined) this.leaveSlot(code, current);
+    this.deadlines.delete(code);
+    this.ready.delete(code);
   }
 
+  /** Rooms with a pending local deadline. */
   get watching(): number {
-    return this.timers.size;
+    return this.deadlines.size;
+  }
+
+  /** Due rooms waiting for their slice. */
+  get queued(): number {
+    return this.ready.size;
+  }
+
+  private arm(at: number): NodeJS.Timeout {
+    const handle = setTimeout(() => this.fire(at), Math.min(MAX_DELAY, Math.max(0, at - this.clock.now())));
+    handle.unref();
+    return handle;
+  }
+
+  private leaveSlot(code: string, at: number): void {
+    const slot = this.slots.get(at);
+    if (!slot) return;
+    slot.codes.delete(code);
+    if (slot.codes.size > 0) return;
+    clearTimeout(slot.handle);
+    this.slots.delete(at);
+  }
+
+  private fire(at: number): void {
+    const slot = this.slots.get(at);
+    if (!slot) return;
+    // Early (a long delay cut at MAX_DELAY, or a clock that is behind the timers): re-arm.
+    if (this.clock.now() < at) {
+      slot.handle = this.arm(at);
+      return;
+    }
+    this.slots.delete(at);
+    for (const code of slot.codes) {
+      this.deadlines.delete(code);
+      this.ready.add(code);
+    }
+    this.drain();
+  }
+
+  /** Starts the dispatcher for the due rooms unless it is running; it stops when none are left. */
+  private drain(): void {
+    if (this.dispatching || this.ready.size === 0) return;
+    this.dispatching = true;
+    void this.dispatch().finally(() => {
+      this.dispatching = false;
+      // Rooms that came due after its last look (a slot fired while it was waiting).
+      this.drain();
+    });
+  }
+
+  private async dispatch(): Promise<void> {
+    // The first slice starts on the next turn, not inside the timers phase that found
+    // the rooms due: ticks due in the same millisecond go first.
+    await this.turn();
+    for (;;) {
+      const code = this.ready.values().next().value;
+      if (code === undefined) return;
+      if (performance.now() - this.sliceStart >= this.options.sliceMs) {
+        await this.turn();
+        continue;
+      }
+      if (this.inFlight >= this.options.concurrency) {
+        await new Promise<void>((resolve) => (this.onSlotFree = resolve));
+        continue;
+      }
+      this.ready.delete(code);
+      this.inFlight += 1;
+      void this.runSafely(code).finally(() => {
+        this.inFlight -= 1;
+        const free = this.onSlotFree;
+        this.onSlotFree = null;
+        free?.();
+      });
+      // A run that needs no I/O (the memory store) finishes in microtasks: let it, so its
+      // whole cost counts against this slice before the next one starts. A run waiting on
+      // the store (Redis) is left in flight, and the next starts at once.
+      await new Promise<void>((resolve) => process.nextTick(resolve));
+    }
+  }
+
+  /** Resolves on the next turn of the event loop (after its timers and I/O), starting a new slice. */
+  private turn(): Promise<void> {
+    this.nextTurn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.nextTurn = null;
+        this.sliceStart = performance.now();
+        resolve();
+      }),
+    );
+    return this.nextTurn;
   }
 
   /**
-   * A local timer's run that fails (store unreachable) is retried on a timer of its own:
-   * the shared poll alone could leave the room hidden for a whole lease after a Redis
-   * freeze, because claims sent during the freeze still execute when it ends.
+   * A run that fails (store unreachable) is retried on a timer of its own: the shared
+   * poll alone could leave the room hidden for a whole lease after a Redis freeze,
+   * because claims sent during the freeze still execute when it ends.
    */
-  private runSafely(code: string): void {
-    this.run(code).catch((err) => {
+  private async runSafely(code: string): Promise<void> {
+    try {
+      await this.run(code);
+    } catch (err) {
       this.onError(err, code);
-      if (this.poller && !this.timers.has(code)) this.watch(code, this.clock.now() + this.options.retryMs);
-    });
+      if (this.poller && !this.deadlines.has(code)) this.watch(code, this.clock.now() + this.options.retryMs);
+    }
   }
 
   private async poll(): Promise<void> {
@@ -98,16 +252,39 @@ export class DueScheduler {
     this.polling = true;
     try {
       // A full batch means more are due (many scheduled rooms starting the same second):
-      // claim again at once rather than a poll interval later.
+      // claim again at once — they are held here until their deadline, not run now.
       for (let round = 0; round < MAX_ROUNDS_PER_POLL; round++) {
-        const codes = await this.store.claimDue(this.clock.now(), this.options.batch, this.options.leaseMs);
-        await Promise.all(codes.map((code) => this.run(code).catch((err) => this.onError(err, code))));
+        const horizon = this.clock.now() + this.options.lookAheadMs;
+        const codes = await this.store.claimDue(horizon, this.options.batch, this.options.leaseMs);
+        // Rooms with a local timer due by the horizon run on it; the others (another
+        // instance's rooms, or a timer here that a change elsewhere made stale) are read.
+        await Promise.all(codes.filter((code) => !this.heldBy(code, horizon)).map((code) => this.adopt(code)));
         if (codes.length < this.options.batch) break;
       }
     } catch (err) {
       this.onError(err, null);
     } finally {
       this.polling = false;
+    }
+  }
+
+  /** Whether this instance will run the room by `at` anyway (queued, or a local timer due by then). */
+  private heldBy(code: string, at: number): boolean {
+    const local = this.deadlines.get(code);
+    return this.ready.has(code) || (local !== undefined && local <= at);
+  }
+
+  /** A claimed room no local timer covers: read its deadline, run it `handoffMs` after. */
+  private async adopt(code: string): Promise<void> {
+    try {
+      const room = await this.store.get(code);
+      if (!room) return; // gone
+      const at = nextDeadline(room) + this.options.handoffMs;
+      // Changed here meanwhile, and so watched at its new deadline.
+      if (this.heldBy(code, at)) return;
+      this.watch(code, at);
+    } catch (err) {
+      this.onError(err, code);
     }
   }
 }

@@ -1,0 +1,207 @@
+/**
+ * The due scheduler with an injected clock (the fake timers' clock) and the real memory
+ * store shared by two "instances", as two processes share Redis (the store contract is
+ * the same, test/contract/room-store.test.ts): look-ahead claims run at the deadline, a
+ * claim no local timer covers runs `handoffMs` after it, a live claimer is not overtaken,
+ * a dead one is within a second, a stale local timer is corrected by the claim; and (real
+ * time) a burst of rooms due in one millisecond runs in slices with timers in between.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { updateSettings } from '../../src/domain/countdown.js';
+import { nextDeadline, runDue } from '../../src/domain/deadlines.js';
+import { createRoom } from '../../src/domain/membership.js';
+import type { Room } from '../../src/domain/room-state.js';
+import { DueScheduler, defaultDueSchedulerOptions, type DueSchedulerOptions } from '../../src/scheduler/due-scheduler.js';
+import { MemoryRoomStore } from '../../src/store/memory-room-store.js';
+import { DEFAULT_SETTINGS, person, T0 } from './fixtures.js';
+
+/** The injected clock: Date is faked below, so this is the fake timers' time. */
+const clock = { now: () => Date.now() };
+const S = T0 + 10_000; // every room's starts_at
+const { lookAheadMs, handoffMs, pollMs } = defaultDueSchedulerOptions;
+/** The fake timers run a setImmediate queued inside a timer 1 ms later: a slice's fake-time cost. */
+const TURN = 1;
+
+const booked = (code: string, startsAt = S): Room =>
+  createRoom({ id: `id-${code}`, code, host: person('h'), settings: DEFAULT_SETTINGS, grace_ms: 30_000, ttl_ms: 600_000, starts_at: startsAt }, T0);
+
+interface Run {
+  code: string;
+  at: number;
+  started: boolean;
+}
+
+/** One instance's scheduler, running deadlines exactly as RoomService.runDue does (commit, then re-watch). */
+class Instance {
+  readonly runs: Run[] = [];
+  readonly errors: unknown[] = [];
+  readonly scheduler: DueScheduler;
+
+  constructor(
+    readonly store: MemoryRoomStore,
+    options: Partial<DueSchedulerOptions> = {},
+    work: () => void = () => {},
+  ) {
+    this.scheduler = new DueScheduler(
+      store,
+      clock,
+      async (code) => {
+        const outcome = await store.update(code, (room) => runDue(room, clock.now()));
+        work();
+        this.runs.push({ code, at: clock.now(), started: outcome?.events.some((e) => e.event === 'session_started') ?? false });
+        if (outcome?.changed && outcome.room) this.scheduler.watch(code, nextDeadline(outcome.room));
+      },
+      (err) => this.errors.push(err),
+      { ...defaultDueSchedulerOptions, ...options },
+    );
+  }
+
+  /** A room created here: stored and watched, as RoomService.create does. */
+  async create(room: Room): Promise<void> {
+    expect(await this.store.create(room)).toBe(true);
+    this.scheduler.watch(room.code, nextDeadline(room));
+  }
+
+  starts(): Run[] {
+    return this.runs.filter((r) => r.started);
+  }
+}
+
+describe('look-ahead claims (injected clock)', () => {
+  let store: MemoryRoomStore;
+  let a: Instance;
+  let b: Instance;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'] });
+    store = new MemoryRoomStore();
+    a = new Instance(store);
+    b = new Instance(store);
+  });
+  afterEach(() => {
+    a.scheduler.stop();
+    b.scheduler.stop();
+    vi.useRealTimers();
+  });
+
+  it('the creating instance starts its room at starts_at to the millisecond; the other instance never runs it', async () => {
+    a.scheduler.start();
+    b.scheduler.start();
+    await a.create(booked('WATCH1'));
+    await vi.advanceTimersByTimeAsync(S - 1 - T0);
+    expect(a.runs).toEqual([]);
+    // The first poll whose horizon reached S claimed it, lookAheadMs early: it is hidden now.
+    expect(await store.claimDue(S, 10, 1_000)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(a.starts()).toEqual([{ code: 'WATCH1', at: S + TURN, started: true }]);
+    expect([...a.runs, ...b.runs]).toHaveLength(1);
+    expect([...a.errors, ...b.errors]).toEqual([]);
+  });
+
+  it('a room no instance watches (its creator died) is claimed ahead and started handoffMs after starts_at, once', async () => {
+    expect(await store.create(booked('ORPHAN'))).toBe(true);
+    a.scheduler.start();
+    b.scheduler.start();
+    await vi.advanceTimersByTimeAsync(S + handoffMs - 1 - T0);
+    expect([...a.runs, ...b.runs]).toEqual([]);
+    // Held since the horizon reached it: a poll with the old horizon-less claim finds nothing.
+    expect(await store.claimDue(S, 10, 1_000)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(5_000);
+    const runs = [...a.runs, ...b.runs];
+    expect(runs).toEqual([{ code: 'ORPHAN', at: S + handoffMs + TURN, started: true }]);
+  });
+
+  it('a claimer killed while holding its look-ahead claim: the survivor takes over when the lease ends, within a second of starts_at', async () => {
+    a.scheduler.start();
+    await a.create(booked('KILLED'));
+    await vi.advanceTimersByTimeAsync(S - lookAheadMs + pollMs - T0);
+    expect(await store.claimDue(S, 10, 1_000)).toEqual([]); // a holds it
+    a.scheduler.stop(); // kill -9: its timers and its claim's holder are gone, the lease stays
+    b.scheduler.start();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(a.runs).toEqual([]);
+    expect(b.starts()).toHaveLength(1);
+    const lateness = b.starts()[0]!.at - S;
+    expect(lateness).toBeGreaterThan(0);
+    expect(lateness).toBeLessThan(1_000);
+    expect(b.runs).toHaveLength(1);
+  });
+
+  it('a local timer made stale by a change elsewhere (rescheduled earlier) is corrected by the claim', async () => {
+    a.scheduler.start();
+    const later = S + 5_000;
+    await a.create(booked('MOVED1', later));
+    // Another instance moves the start up to S, watches it there, and dies before S.
+    const moved = await store.update('MOVED1', (room) => updateSettings(room, 'h', { starts_at: S }, T0 + 1_000));
+    expect(nextDeadline(moved!.room!)).toBe(S);
+    await vi.advanceTimersByTimeAsync(S + 3_000 - T0);
+    expect(a.starts()).toEqual([{ code: 'MOVED1', at: S + handoffMs + TURN, started: true }]);
+    expect(a.runs).toHaveLength(1);
+  });
+
+  it('many rooms due in the same millisecond all start on time, once each; the other instance only re-reads the ones it claimed, after the handoff', async () => {
+    a.scheduler.start();
+    b.scheduler.start();
+    for (let i = 0; i < 300; i++) await (i % 2 ? b : a).create(booked(`R${String(i).padStart(5, '0')}`));
+    await vi.advanceTimersByTimeAsync(S + 2_000 - T0);
+    const starts = [...a.starts(), ...b.starts()];
+    expect(starts).toHaveLength(300);
+    expect(new Set(starts.map((r) => r.code)).size).toBe(300);
+    // On time: a few slices (TURN each here) after S, whatever instance holds which claim.
+    expect(Math.min(...starts.map((r) => r.at))).toBe(S + TURN);
+    expect(Math.max(...starts.map((r) => r.at))).toBeLessThan(S + 50);
+    // One poll claimed the whole second ahead (a full batch claims again at once); the
+    // claimer re-reads the other instance's rooms handoffMs after S and finds them started.
+    const reads = [...a.runs, ...b.runs].filter((r) => !r.started);
+    expect(reads.length).toBeLessThanOrEqual(150);
+    expect(reads.every((r) => r.at >= S + handoffMs)).toBe(true);
+  });
+});
+
+describe('slices (real time)', () => {
+  let store: MemoryRoomStore;
+  let instance: Instance | null = null;
+  afterEach(() => instance?.scheduler.stop());
+
+  /** Busy for `ms` of real time: a room start's CPU cost. */
+  const spin = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+
+  async function burst(sliceMs: number): Promise<{ maxRunsBetweenTicks: number; ticksDuring: number }> {
+    store = new MemoryRoomStore();
+    instance = new Instance(store, { sliceMs }, () => spin(0.25));
+    const startsAt = Date.now() + 200;
+    const rooms = 200;
+    for (let i = 0; i < rooms; i++) {
+      const room = createRoom({ id: `id-${i}`, code: `B${String(i).padStart(5, '0')}`, host: person('h'), settings: DEFAULT_SETTINGS, grace_ms: 30_000, ttl_ms: 600_000, starts_at: startsAt }, Date.now());
+      await instance.create(room);
+    }
+    // A running room's ticker: a timer due every millisecond, counting the starts between its callbacks.
+    const seen: number[] = [];
+    const ticker = setInterval(() => seen.push(instance!.runs.length), 1);
+    try {
+      // Until the ticker has seen every start.
+      await vi.waitFor(() => expect(seen.at(-1)).toBe(rooms), { timeout: 10_000, interval: 20 });
+    } finally {
+      clearInterval(ticker);
+    }
+    const during = seen.filter((n, i) => n > 0 && (i === 0 || seen[i - 1]! < rooms));
+    let max = 0;
+    for (let i = 1; i < seen.length; i++) max = Math.max(max, seen[i]! - seen[i - 1]!);
+    return { maxRunsBetweenTicks: max, ticksDuring: during.length };
+  }
+
+  it('200 rooms due in one millisecond (50 ms of work) start in slices of ~sliceMs; a timer due meanwhile runs between slices', async () => {
+    const sliced = await burst(1);
+    // 1 ms slices of 0.25 ms starts: 4 per slice (5 with the one that crosses the budget).
+    expect(sliced.maxRunsBetweenTicks).toBeLessThanOrEqual(6);
+    expect(sliced.ticksDuring).toBeGreaterThan(20);
+  });
+
+  it('without the slice budget the same burst runs back to back and the timer waits for all of it (the test can tell)', async () => {
+    const unsliced = await burst(Number.POSITIVE_INFINITY);
+    expect(unsliced.maxRunsBetweenTicks).toBe(200);
+  });
+});
