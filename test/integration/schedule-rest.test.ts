@@ -19,7 +19,10 @@ const MIN = 60_000;
 
 const tokenFor = (sub: string, claims: Record<string, unknown> = {}) =>
   new SignJWT({ sub, ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
-const at = (mins: number) => Math.ceil((Date.now() + mins * MIN) / 1000) * 1000;
+// From one instant for the whole file (every use is minutes ahead): an expectation built
+// later than its request must not land on the next whole second.
+const BASE = Date.now();
+const at = (mins: number) => Math.ceil((BASE + mins * MIN) / 1000) * 1000;
 const post = async (path: string, sub: string | null, body: unknown) =>
   http(`${server.url}${path}`, { method: 'POST', body, ...(sub ? { headers: { authorization: `Bearer ${await tokenFor(sub)}` } } : {}) });
 const get = async (path: string, sub: string | null) => http(`${server.url}${path}`, sub ? { headers: { authorization: `Bearer ${await tokenFor(sub)}` } } : {});
