@@ -17,10 +17,9 @@
  * starts").
  *
  * Leases (DESIGN.md §6: a scheduled start runs within a second, also when the creating
- * instance was killed): a claim made `lookAheadMs` early hides the room until
- * `claimedAt + lookAheadMs + leaseMs`, i.e. at least `leaseMs` past its deadline, so
- * another instance takes it over at most `leaseMs + pollMs` after the deadline if the
- * claimer died holding it; see `defaultDueSchedulerOptions` for the arithmetic.
+ * instance was killed): `claimDue(now + lookAheadMs, …, leaseMs)` hides a claimed room
+ * until `now + lookAheadMs + leaseMs`, so another instance takes it over soon after its
+ * deadline if the claimer died holding it; see `defaultDueSchedulerOptions`.
  */
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../domain/clock.js';
@@ -52,10 +51,12 @@ export interface DueSchedulerOptions {
 
 /**
  * The lease arithmetic for a room due at D. The first poll whose horizon reaches D claims
- * it, at c ≤ D − lookAheadMs + pollMs, and hides it until c + lookAheadMs + leaseMs, so
- * - if that claimer dies, another instance's poll claims it again by c + leaseMs + pollMs
- *   ≤ D + (leaseMs − lookAheadMs) + 2·pollMs = D + 600 ms and runs it `handoffMs` later:
- *   D + 750 ms, inside §6's second;
+ * it, at c in [D − lookAheadMs, D − lookAheadMs + pollMs], and hides it until
+ * c + lookAheadMs + leaseMs; another poll claims it again once its horizon reaches that,
+ * i.e. from c + leaseMs on. So
+ * - if the claimer dies, another instance claims it by c + leaseMs + pollMs ≤
+ *   D + leaseMs − lookAheadMs + 2·pollMs = D + 600 ms and runs it at once (D + handoffMs
+ *   has passed): inside §6's second;
  * - while the claimer lives, nobody claims it again before c + leaseMs ≥ D + 400 ms,
  *   long after its run (which resets the room's entry to its next deadline).
  */
