@@ -78,6 +78,10 @@ export interface ScheduleResult {
   loopDelayMaxDuringMs: number;
   /** `session_started` broadcasts the servers sent in the start window (the scheduled starts, and the running rooms' none). */
   sentInWindow: number;
+  /** Each server's CPU in the quiet window, % of one core. */
+  serverCpuQuietPct: number[];
+  /** Server CPU in the start window beyond the quiet rate, per start sent (µs): the start's own cost, whatever the machine's load. */
+  cpuPerStartUs: number;
   /** Each server's CPU in the start window, % of one core. */
   serverCpuPct: number[];
   load1: number;
@@ -294,7 +298,7 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
     log(`  ${opts.rooms} rooms booked for ${new Date(startsAt).toISOString()}; quiet window ${opts.windowS} s, then the start`);
     await sleep(quietFrom - Date.now());
     const m0 = await serverBuckets(urls);
-    await Promise.all([stats(servers), record(workers, 'record-start')]);
+    const [s0] = await Promise.all([stats(servers), record(workers, 'record-start')]);
     await sleep(Math.max(0, startsAt - 500 - Date.now()));
     // The start window: half a second before starts_at to two seconds after.
     const [quiet] = await Promise.all([record(workers, 'record-stop'), record(workers, 'record-start')]);
@@ -346,15 +350,20 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
       loopDelayMaxDuringMs: Math.max(...s2.map((x) => Math.round(x.loop?.delayMaxMs ?? NaN))),
       sentInWindow: sent1 - sent0,
       serverCpuPct: s2.map((x, i) => Math.round((100 * (cpuUs(x) - cpuUs(s1[i]!))) / windowUs)),
+      serverCpuQuietPct: s1.map((x, i) => Math.round((100 * (cpuUs(x) - cpuUs(s0[i]!))) / ((x.hrtime - s0[i]!.hrtime) || 1))),
+      cpuPerStartUs: 0,
       load1,
       coreBusyPct: busyPct(cores0, cores1),
     };
+    // The start window's CPU beyond the quiet window's rate (the running rooms' ticks), per start.
+    const extraUs = s2.reduce((a, x, i) => a + (cpuUs(x) - cpuUs(s1[i]!)) - ((cpuUs(s1[i]!) - cpuUs(s0[i]!)) * windowUs) / ((s1[i]!.hrtime - s0[i]!.hrtime) || 1), 0);
+    result.cpuPerStartUs = Math.round(extraUs / Math.max(1, result.sentInWindow));
     result.tickRatio = Math.round((100 * result.tickP99DuringStartMs) / Math.max(1, result.tickP99QuietMs)) / 100;
     log(
       `  ${result.started}/${opts.rooms} scheduled rooms started; start lateness p50 ${result.startLatenessMs.p50} ms, p99 ${result.startLatenessMs.p99} ms, max ${result.startLatenessMs.max} ms; ` +
         `tick p99 ${result.tickP99QuietMs} ms quiet → ${result.tickP99DuringStartMs} ms during the start (×${result.tickRatio}); ` +
         `its server part ${result.serverTickP99QuietMs} → ${result.serverTickP99DuringMs} ms (${result.ticksQuiet} → ${result.ticksDuring} ticks); server: loop delay max ${result.loopDelayMaxQuietMs} → ${result.loopDelayMaxDuringMs} ms, ` +
-        `${result.sentInWindow} starts sent and CPU ${result.serverCpuPct.join('+')} % in the start window; load ${load1}, cores busy ${result.coreBusyPct.join('/')} %`,
+        `${result.sentInWindow} starts sent and CPU ${result.serverCpuQuietPct.join('+')} → ${result.serverCpuPct.join('+')} % (${result.cpuPerStartUs} µs per start); load ${load1}, cores busy ${result.coreBusyPct.join('/')} %`,
     );
     return result;
   } finally {
