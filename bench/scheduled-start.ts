@@ -290,7 +290,7 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
     // Scheduled rooms, all for the same whole second, far enough out to set everything up,
     // collect the setup's garbage (a major GC in a window would be counted as the start's)
     // and tick quietly for a window first.
-    const startsAt = Math.ceil((Date.now() + 5_000 + opts.rooms * 6 + SETTLE_MS + opts.windowS * 1000) / 1000) * 1000;
+    const startsAt = Math.ceil((Date.now() + 5_000 + opts.rooms * 10 + SETTLE_MS + opts.windowS * 1000) / 1000) * 1000;
     await hostsProc.request({ type: 'create', urls, rooms: opts.rooms, startsAt }, 300_000);
     const quietFrom = startsAt - 500 - opts.windowS * 1000;
     if (Date.now() > quietFrom - SETTLE_MS) throw new Error('setup overran the quiet window: raise --window or lower --rooms');
