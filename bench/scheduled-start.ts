@@ -287,7 +287,7 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
     const quietFrom = startsAt - 500 - opts.windowS * 1000;
     if (Date.now() > quietFrom - SETTLE_MS) throw new Error('setup overran the quiet window: raise --window or lower --rooms');
     await stats(servers, true);
-    log(`  ${opts.rooms} rooms booked for ${new Date(startsAt).toISOString()}; quiet window ${opts.windowS} s, then the start`);
+    log(`  ${opts.rooms} rooms booked for ${new Date(startsAt).toISOString()} (${startsAt}); quiet window ${opts.windowS} s, then the start`);
     await sleep(quietFrom - Date.now());
     // Rendering /metrics takes the server a while at this scale: read it only outside the windows.
     const sent0 = await startsSent(urls);
@@ -296,6 +296,7 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
     // The start window: half a second before starts_at to two seconds after.
     const [quiet] = await Promise.all([record(workers, 'record-stop'), record(workers, 'record-start')]);
     const s1 = await stats(servers);
+    if (process.env.BENCH_LOG_DIR) log(`  starts_at is at server uptime ${s1.map((x) => (x.uptimeMs ?? 0) + (startsAt - Date.now())).join(', ')} ms (for --trace-gc lines)`);
     const cores0 = coreTimes();
     // BENCH_PROFILE_DIR=dir: a CPU profile of each server over the start window.
     const profileDir = process.env.BENCH_PROFILE_DIR;
@@ -379,6 +380,8 @@ if (isMain && process.argv.includes('--hosts-child')) {
     return i > 0 ? Number(process.argv[i + 1]) : d;
   };
   const pin = process.argv.includes('--pin') && os.availableParallelism() >= 2;
+  // --trace-gc: the servers print their GCs (with BENCH_LOG_DIR=dir, to dir/sched-N.log).
+  const traceGc = process.argv.includes('--trace-gc') ? ['--trace-gc'] : [];
   const opts: ScheduleOptions = {
     rooms: arg('rooms', 2_500),
     clients: Math.floor(arg('clients', 400) / 4) * 4,
@@ -386,6 +389,7 @@ if (isMain && process.argv.includes('--hosts-child')) {
     windowS: arg('window', 5),
     serverCpus: pin ? '0' : null,
     clientCpus: pin ? `1-${os.availableParallelism() - 1}` : null,
+    serverNodeArgs: [...deployedNodeFlags(ROOT), ...traceGc],
   };
   scheduleScenario(opts, (s) => console.log(s)).then(
     (r) => {
