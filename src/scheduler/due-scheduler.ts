@@ -4,22 +4,22 @@
  *
  * Two paths reach the same idempotent `run(code)`:
  * - a local timer for every room this instance changed, for punctual completion;
- * - a poll of the store's due-queue that claims, atomically and ahead of time, the rooms
- *   due within the next `lookAheadMs`, so deadlines of rooms whose instance died (or that
- *   no local timer knows) still run, on time.
+ * - a poll of the store's due-queue, which claims rooms atomically, so deadlines of
+ *   rooms whose instance died (or that no local timer knows) still run.
  * Exactly-once comes from the store: `run` applies `runDue` through an atomic update,
  * so a second runner finds nothing due and emits nothing.
  *
- * Many rooms due in the same millisecond (every booking for 10:00) are not run back to
- * back: due rooms queue up and run in slices of at most `sliceMs` of work per turn of
- * the event loop, at most `concurrency` at a time, so the ticks of running rooms (timers
- * due meanwhile) and socket I/O go out between slices (docs/performance.md, "Scheduled
- * starts").
+ * Look-ahead: the poll claims the rooms due within the next `lookAheadMs`, ahead of
+ * time. The claim is a lease that hides a room from every other poll until well past its
+ * deadline, so the instance whose timer runs it (every booking for 10:00, started by the
+ * instances that took them) is not raced by another instance's poll while it works
+ * through them. A claimed room without a local timer here is read: if it is overdue
+ * (its instance died, or died holding the claim) it runs now, else it is left alone.
  *
- * Leases (DESIGN.md §6: a scheduled start runs within a second, also when the creating
- * instance was killed): `claimDue(now + lookAheadMs, …, leaseMs)` hides a claimed room
- * until `now + lookAheadMs + leaseMs`, so another instance takes it over soon after its
- * deadline if the claimer died holding it; see `defaultDueSchedulerOptions`.
+ * Many rooms due in the same millisecond are not run back to back: due rooms queue up
+ * and run in slices of at most `sliceMs` of work per turn of the event loop, at most
+ * `concurrency` at a time, so the ticks of running rooms (timers due meanwhile) and
+ * socket I/O go out between slices (docs/performance.md, "Scheduled starts").
  */
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../domain/clock.js';
@@ -29,16 +29,10 @@ import type { RoomStore } from '../store/room-store.js';
 export interface DueSchedulerOptions {
   /** How often to claim due rooms from the shared queue. */
   pollMs: number;
-  /** How far ahead of its deadline a room is claimed and held here. */
+  /** How far ahead of their deadline rooms are claimed (held, not run). */
   lookAheadMs: number;
-  /** How long past the look-ahead horizon a claimed room stays hidden from other claimers. */
+  /** How long a claim hides a room from other claimers, past the time claimed for. */
   leaseMs: number;
-  /**
-   * A claimed room this instance has no timer for runs this long after its deadline: the
-   * instance that last changed it normally runs it on time, and a run racing it would
-   * only repeat its read (or lose its write); if that instance is gone, this is the delay.
-   */
-  handoffMs: number;
   /** Rooms claimed per call; a full batch is followed by another call at once. */
   batch: number;
   /** Delay before a run that failed tries again. */
@@ -51,20 +45,20 @@ export interface DueSchedulerOptions {
 
 /**
  * The lease arithmetic for a room due at D. The first poll whose horizon reaches D claims
- * it, at c in [D − lookAheadMs, D − lookAheadMs + pollMs], and hides it until
- * c + lookAheadMs + leaseMs; another poll claims it again once its horizon reaches that,
- * i.e. from c + leaseMs on. So
- * - if the claimer dies, another instance claims it by c + leaseMs + pollMs ≤
- *   D + leaseMs − lookAheadMs + 2·pollMs = D + 600 ms and runs it at once (D + handoffMs
- *   has passed): inside §6's second;
- * - while the claimer lives, nobody claims it again before c + leaseMs ≥ D + 400 ms,
- *   long after its run (which resets the room's entry to its next deadline).
+ * it ahead, at c in [D − lookAheadMs, D − lookAheadMs + pollMs], which hides it until
+ * c + lookAheadMs + leaseMs; a poll claims it again once its own horizon reaches that,
+ * i.e. from c + leaseMs, in [D + 400, D + 500] ms. So
+ * - while the instance with its timer lives, no other poll takes the room before
+ *   D + 400 ms, long after that instance ran it (which resets its entry to its next
+ *   deadline, so nobody claims it again);
+ * - if that instance is dead (kill -9 before the start, DESIGN.md §6) or the claimer
+ *   died holding it, a poll claims it again by D + 600 ms, finds it overdue and runs it:
+ *   inside §6's second.
  */
 export const defaultDueSchedulerOptions: DueSchedulerOptions = {
   pollMs: 100,
   lookAheadMs: 300,
   leaseMs: 700,
-  handoffMs: 150,
   batch: 100,
   retryMs: 1_000,
   sliceMs: 1,
@@ -91,6 +85,8 @@ export class DueScheduler {
   /** Due rooms waiting for a slice, oldest first (a Set: no room queued twice). */
   private readonly ready = new Set<string>();
   private dispatching = false;
+  /** Rooms whose run is under way. */
+  private readonly running = new Set<string>();
   private inFlight = 0;
   private onSlotFree: (() => void) | null = null;
   /** When the current slice began (performance.now()), and the next turn if one is awaited. */
@@ -209,7 +205,9 @@ export class DueScheduler {
       }
       this.ready.delete(code);
       this.inFlight += 1;
+      this.running.add(code);
       void this.runSafely(code).finally(() => {
+        this.running.delete(code);
         this.inFlight -= 1;
         const free = this.onSlotFree;
         this.onSlotFree = null;
@@ -252,14 +250,15 @@ export class DueScheduler {
     if (this.polling) return; // a slow store must not stack polls
     this.polling = true;
     try {
-      // A full batch means more are due (many scheduled rooms starting the same second):
-      // claim again at once — they are held here until their deadline, not run now.
+      // A full batch means more are due (many rooms booked for the same second): claim
+      // again at once.
       for (let round = 0; round < MAX_ROUNDS_PER_POLL; round++) {
         const horizon = this.clock.now() + this.options.lookAheadMs;
         const codes = await this.store.claimDue(horizon, this.options.batch, this.options.leaseMs);
-        // Rooms with a local timer due by the horizon run on it; the others (another
-        // instance's rooms, or a timer here that a change elsewhere made stale) are read.
-        await Promise.all(codes.filter((code) => !this.heldBy(code, horizon)).map((code) => this.adopt(code)));
+        // A room with a local timer due by the horizon runs on it. Any other is read: due
+        // already (nobody ran it while it was held: its instance died), it runs now;
+        // due later, it is left to its instance's timer, under the lease just taken.
+        await Promise.all(codes.filter((code) => !this.heldBy(code, horizon)).map((code) => this.runIfOverdue(code)));
         if (codes.length < this.options.batch) break;
       }
     } catch (err) {
@@ -269,21 +268,18 @@ export class DueScheduler {
     }
   }
 
-  /** Whether this instance will run the room by `at` anyway (queued, or a local timer due by then). */
+  /** Whether this instance runs the room by `at` anyway (running, queued, or a local timer due by then). */
   private heldBy(code: string, at: number): boolean {
     const local = this.deadlines.get(code);
-    return this.ready.has(code) || (local !== undefined && local <= at);
+    return this.running.has(code) || this.ready.has(code) || (local !== undefined && local <= at);
   }
 
-  /** A claimed room no local timer covers: read its deadline, run it `handoffMs` after. */
-  private async adopt(code: string): Promise<void> {
+  private async runIfOverdue(code: string): Promise<void> {
     try {
       const room = await this.store.get(code);
-      if (!room) return; // gone
-      const at = nextDeadline(room) + this.options.handoffMs;
-      // Changed here meanwhile, and so watched at its new deadline.
-      if (this.heldBy(code, at)) return;
-      this.watch(code, at);
+      if (!room || nextDeadline(room) > this.clock.now() || this.heldBy(code, this.clock.now())) return;
+      this.ready.add(code);
+      this.drain();
     } catch (err) {
       this.onError(err, code);
     }
