@@ -40,9 +40,11 @@ export interface DueSchedulerOptions {
   /** Work per event-loop turn before the due rooms left yield to timers and I/O. */
   sliceMs: number;
   /**
-   * Runs in flight at once (each waits on the store: two Redis round trips). Enough to
-   * keep Redis busy when it is slow; the replies of that many may land in one read, and
-   * their continuations (the commit's broadcast) then run back to back, ~50–100 µs each.
+   * Runs in flight at once (each waits on the store: two Redis round trips). The replies
+   * of that many may land in one read, and their continuations (the commit, then its
+   * broadcast) run back to back, ~150 µs each in cluster mode: 32 bounds that to ~5 ms
+   * and still pipelines ~10,000 starts/s at a 1.5 ms round trip (128 measured twice the
+   * tick delay at the same start lateness, docs/performance.md).
    */
   concurrency: number;
 }
@@ -66,7 +68,7 @@ export const defaultDueSchedulerOptions: DueSchedulerOptions = {
   batch: 100,
   retryMs: 1_000,
   sliceMs: 1,
-  concurrency: 128,
+  concurrency: 32,
 };
 
 /** Batches one poll may claim back to back before yielding to the next interval. */
