@@ -256,6 +256,9 @@ async function record(workers: Worker[], type: 'record-start' | 'record-stop'): 
 const stats = (servers: NodeChild[], gc = false): Promise<ServerStats[]> => Promise.all(servers.map((sv) => sv.request<ServerStats>({ type: 'stats', gc })));
 
 export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) => void): Promise<ScheduleResult> {
+  // BENCH_DETAIL=1: also the arrival quantiles, the servers' user/system CPU and (two
+  // instances) Redis's commands in the start window, for finding where a start's time goes.
+  const detail = Boolean(process.env.BENCH_DETAIL);
   let hostsProc: NodeChild | null = null;
   const servers: Array<NodeChild & { url: string }> = [];
   let workers: Worker[] = [];
@@ -297,6 +300,18 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
     const [quiet] = await Promise.all([record(workers, 'record-stop'), record(workers, 'record-start')]);
     const s1 = await stats(servers);
     if (process.env.BENCH_LOG_DIR) log(`  starts_at is at server uptime ${s1.map((x) => (x.uptimeMs ?? 0) + (startsAt - Date.now())).join(', ')} ms (for --trace-gc lines)`);
+    // Redis commands by name (INFO commandstats, which counts those scripts call too).
+    const cmdStats = async (): Promise<Map<string, number>> => {
+      const m = new Map<string, number>();
+      if (!redisUrl || !detail) return m;
+      const { Redis } = await import('ioredis');
+      const r = new Redis(redisUrl);
+      const text = await r.info('commandstats');
+      r.disconnect();
+      for (const [, c, n] of text.matchAll(/cmdstat_(\S+?):calls=(\d+)/g)) m.set(c!, Number(n));
+      return m;
+    };
+    const cmd0 = await cmdStats();
     const cores0 = coreTimes();
     // BENCH_PROFILE_DIR=dir: a CPU profile of each server over the start window.
     const profileDir = process.env.BENCH_PROFILE_DIR;
@@ -310,6 +325,8 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
       }
     }
     const during = await record(workers, 'record-stop');
+    const cmd1 = await cmdStats();
+    if (cmd1.size) log(`  redis commands in the start window: ${[...cmd1].map(([c, n]) => [c, n - (cmd0.get(c) ?? 0)] as const).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`);
     const cores1 = coreTimes();
     const load1 = Math.round(os.loadavg()[0]! * 10) / 10;
     const s2 = await stats(servers);
@@ -327,6 +344,11 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
     }
     const lateness = new Hist();
     for (const ms of arrivals) lateness.add(Math.max(0, ms));
+    if (detail) {
+      const sorted = [...arrivals].sort((a, b) => a - b);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+      log(`  arrivals (ms after starts_at) at q 0/.01/.1/.25/.5/.75/.9/.99/1: ${[0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1].map(at).join(' ')}`);
+    }
     const windowUs = (s2[0]!.hrtime - s1[0]!.hrtime) || 1;
     const result: ScheduleResult = {
       rooms: opts.rooms,
@@ -352,6 +374,10 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
       coreBusyPct: busyPct(cores0, cores1),
     };
     // The start window's CPU beyond the quiet window's rate (the running rooms' ticks), per start.
+    if (detail) {
+      const userSys = (a: ServerStats[], b: ServerStats[]) => b.map((x, i) => `${Math.round((x.cpu.user - a[i]!.cpu.user) / 1000)}/${Math.round((x.cpu.system - a[i]!.cpu.system) / 1000)} ms`).join(', ');
+      log(`  server CPU user/system: quiet window ${userSys(s0, s1)}; start window ${userSys(s1, s2)}`);
+    }
     const extraUs = s2.reduce((a, x, i) => a + (cpuUs(x) - cpuUs(s1[i]!)) - ((cpuUs(s1[i]!) - cpuUs(s0[i]!)) * windowUs) / ((s1[i]!.hrtime - s0[i]!.hrtime) || 1), 0);
     result.cpuPerStartUs = Math.round(extraUs / Math.max(1, result.sentInWindow));
     result.tickRatio = Math.round((100 * result.tickP99DuringStartMs) / Math.max(1, result.tickP99QuietMs)) / 100;
@@ -374,7 +400,8 @@ const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(imp
 if (isMain && process.argv.includes('--hosts-child')) {
   void hostsChild();
 } else if (isMain) {
-  // Run on its own: npx tsx bench/scheduled-start.ts --rooms N --clients N [--instances 2] [--window S] [--pin]
+  // Run on its own: npx tsx bench/scheduled-start.ts --rooms N --clients N [--instances 2] [--window S] [--pin] [--dist]
+  // (--dist: the compiled build, as `npm run bench` runs it; BENCH_NODE_ARGS: extra server node flags.)
   const arg = (k: string, d: number) => {
     const i = process.argv.indexOf(`--${k}`);
     return i > 0 ? Number(process.argv[i + 1]) : d;
@@ -389,7 +416,8 @@ if (isMain && process.argv.includes('--hosts-child')) {
     windowS: arg('window', 5),
     serverCpus: pin ? '0' : null,
     clientCpus: pin ? `1-${os.availableParallelism() - 1}` : null,
-    serverNodeArgs: [...deployedNodeFlags(ROOT), ...traceGc],
+    runtime: process.argv.includes('--dist') ? 'dist' : 'src',
+    serverNodeArgs: [...deployedNodeFlags(ROOT), ...traceGc, ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
   };
   scheduleScenario(opts, (s) => console.log(s)).then(
     (r) => {

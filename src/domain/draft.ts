@@ -4,7 +4,7 @@
  * messages out and the room they passed in is never touched.
  */
 import type { MissedEvent, RoomEventName, RoomEvents } from '../contract/events.js';
-import type { Room } from './room-state.js';
+import { cloneRoom, type Room } from './room-state.js';
 import type { RoundRecord } from './round-record.js';
 
 /** Event data as the domain produces it: the snapshot and seq are added on the way out. */
@@ -34,7 +34,7 @@ export class Draft {
   ) {}
 
   static of(room: Room, now: number): Draft {
-    return new Draft(structuredClone(room), now);
+    return new Draft(cloneRoom(room), now);
   }
 
   /** Record a room event: bumps `seq`. The store appends it to the room's history with the change. */

@@ -82,3 +82,18 @@ export interface Room {
 
 export const findParticipant = (room: Room, id: string): Participant | undefined =>
   room.participants.find((p) => p.id === id);
+
+/**
+ * A deep copy of a room, for a Draft to change. Written out rather than structuredClone:
+ * a room is plain JSON of known shape, and this is ~10× cheaper (the scheduled-start
+ * bench clones 2,500 rooms in one second). Every nested object must be copied here: a
+ * new one added to Room above is caught by test/unit/domain-room-clone.test.ts.
+ */
+export function cloneRoom(room: Room): Room {
+  return {
+    ...room,
+    settings: { ...room.settings },
+    participants: room.participants.map((p) => (p.round_base ? { ...p, round_base: { ...p.round_base } } : { ...p })),
+    tasks: room.tasks.map((t) => ({ ...t })),
+  };
+}
