@@ -142,6 +142,30 @@ describe.each(TOPOLOGIES)('on Redis %s', (topology) => {
       });
     });
 
+    it('a booked room with only its host attached starts with no adapter message, and a guest who joins later gets the room broadcasts', async () => {
+      const received = async (i: number) => Number(/^focusroom_adapter_messages_received_total (\d+)/m.exec(await (await fetch(`${url(i)}/metrics`)).text())?.[1]);
+      const host = await connect(url(A));
+      const startsAt = Date.now() + 1_500;
+      const created = await call(host, 'create_session', { user_name: 'Host', starts_at: startsAt, session_duration: 60_000 });
+      expect(created.ok).toBe(true);
+      const before = await Promise.all([A, B, C].map(received));
+      const started = await waitFor(host, 'session_started', 3_000);
+      expect(started.session).toMatchObject({ status: 'active', is_creator: true, starts_at: startsAt });
+      // The start is one local write on A (the host's copy; no guests' copy with no guest
+      // attached): no instance reads an adapter message for it (docs/performance.md).
+      await sleep(300);
+      expect(await Promise.all([A, B, C].map(received))).toEqual(before);
+
+      // A guest on B: the next change reaches both, across instances as before.
+      const guest = await connect(url(B));
+      const hostSees = waitFor(host, 'participant_joined');
+      expect((await call(guest, 'join_session', { room_code: created.room_code, user_name: 'Bea' })).ok).toBe(true);
+      expect((await hostSees).participant.user_name).toBe('Bea');
+      const guestSees = waitFor(guest, 'task_added');
+      expect((await call(host, 'add_task', { title: 'after the start' })).ok).toBe(true);
+      expect((await guestSees).task.title).toBe('after the start');
+    });
+
     it('a guest whose connection drops resumes on another instance with its seat and the events it missed', async () => {
       const { host, guestB, guestC, code, joinedB } = await roomAcross();
       const lastSeq = joinedB.session.seq as number;
