@@ -306,9 +306,10 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
       if (!redisUrl || !detail) return m;
       const { Redis } = await import('ioredis');
       const r = new Redis(redisUrl);
-      const text = await r.info('commandstats');
+      const text = (await r.info('commandstats')) + (await r.info('cpu'));
       r.disconnect();
       for (const [, c, n] of text.matchAll(/cmdstat_(\S+?):calls=(\d+)/g)) m.set(c!, Number(n));
+      for (const [, k, v] of text.matchAll(/^(used_cpu_(?:user|sys)):([\d.]+)/gm)) m.set(`${k} ms`, Math.round(Number(v) * 1000));
       return m;
     };
     const cmd0 = await cmdStats();
