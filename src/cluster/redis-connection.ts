@@ -8,6 +8,7 @@ import { Cluster, Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
 import type { RedisTopology } from '../config.js';
 import type { RedisClient } from '../store/redis-keys.js';
 import { throttled } from '../throttled.js';
+import { withTimeout } from '../timeout.js';
 
 export const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -106,11 +107,8 @@ export async function connectRedis(topology: RedisTopology, name: string, log: F
     'error',
     throttled(5_000, (err: Error) => log.warn({ err: err.message, client: name }, 'redis connection error')),
   );
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`could not connect to Redis (${describe(topology)}) within ${REDIS_CONNECT_TIMEOUT_MS} ms`)), REDIS_CONNECT_TIMEOUT_MS).unref(),
-  );
   try {
-    await Promise.race([redis.connect(), timeout]);
+    await withTimeout(redis.connect(), REDIS_CONNECT_TIMEOUT_MS, () => new Error(`could not connect to Redis (${describe(topology)}) within ${REDIS_CONNECT_TIMEOUT_MS} ms`));
   } catch (err) {
     redis.disconnect();
     throw err;

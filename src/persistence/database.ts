@@ -10,6 +10,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
+import { withTimeout } from '../timeout.js';
 
 export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
 
@@ -62,17 +63,7 @@ function wrap(kind: 'postgres' | 'pglite', db: Kysely<Database>): StoreOfRecord 
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     },
     async ping(timeoutMs = 2_000) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          sql`select 1`.execute(db),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
-          }),
-        ]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await withTimeout(sql`select 1`.execute(db), timeoutMs, () => new Error(`database did not answer within ${timeoutMs} ms`));
     },
     close: () => db.destroy(),
   };

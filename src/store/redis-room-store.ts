@@ -27,6 +27,7 @@ import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store
 import { redisCall } from './redis-call.js';
 import { isCluster, type RedisClient, RedisKeys } from './redis-keys.js';
 import { StoreUnavailable } from './store-errors.js';
+import { withTimeout } from '../timeout.js';
 
 export interface RedisRoomStoreOptions {
   /** Prepended to every key, so several deployments (or tests) can share one Redis (when `keys` is not given). */
@@ -286,7 +287,7 @@ export class RedisRoomStore implements RoomStore {
     const redis = this.redis;
     const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
     if (nodes.length === 0) throw new StoreUnavailable('redis cluster: no master known');
-    const answers = await Promise.allSettled(nodes.map((node) => withTimeout(redisCall(node.ping()), PING_TIMEOUT_MS)));
+    const answers = await Promise.allSettled(nodes.map((node) => withTimeout(redisCall(node.ping()), PING_TIMEOUT_MS, () => new StoreUnavailable(`redis did not answer PING within ${PING_TIMEOUT_MS} ms`))));
     const up = answers.filter((a) => a.status === 'fulfilled').length;
     if (up === 0) {
       const first = answers[0] as PromiseRejectedResult;
@@ -297,14 +298,6 @@ export class RedisRoomStore implements RoomStore {
 
   /** Nothing to release: the caller created the connection and quits it. */
   async close(): Promise<void> {}
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailable(`redis did not answer PING within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
