@@ -28,8 +28,9 @@ export interface Outbox {
   /** The entry types some reader consumes: the stores queue only these. */
   readonly types: ReadonlySet<OutboxEntryType>;
   /**
-   * Up to `count` entries for `group`: its unacknowledged ones first (also those a dead
-   * reader of the same group left behind), then new ones, waiting up to `blockMs` for any.
+   * About `count` entries for `group` (up to `count`; on Redis Cluster up to ~2 × `count`,
+   * partitioned-outbox.ts): its unacknowledged ones first (also those a dead reader of the
+   * same group left behind), then new ones, waiting up to `blockMs` for any.
    */
   read(group: string, count: number, blockMs: number): Promise<OutboxMessage[]>;
   ack(group: string, ids: string[]): Promise<void>;

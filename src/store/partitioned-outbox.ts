@@ -3,8 +3,8 @@
  * its partition's compare-and-set script, read here as one outbox. A stream per
  * partition keeps each XADD in the slot of the room it records; XREADGROUP over keys of
  * several slots is refused by a cluster, so the partitions are polled (without BLOCK,
- * all partitions at once), round-robin from where the last read found work, and an idle
- * reader waits `IDLE_POLL_MS` between rounds.
+ * all partitions at once, each for a share of the batch), and an idle reader waits
+ * `IDLE_POLL_MS` between rounds.
  *
  * Delivery ids are `partition/stream-id`, so `ack` reaches the right stream.
  */
@@ -28,6 +28,8 @@ export class PartitionedOutbox implements Outbox {
   readonly types: ReadonlySet<OutboxEntryType>;
   private readonly parts: RedisOutbox[];
   private closed = false;
+  /** Per group: the partitions whose last read filled its ask (they get a bigger one next). */
+  private readonly busy = new Map<string, Set<number>>();
   private readonly wakers = new Set<() => void>();
 
   constructor(redis: RedisClient, keys: RedisKeys, opts: PartitionedOutboxOptions) {
@@ -38,17 +40,35 @@ export class PartitionedOutbox implements Outbox {
   async read(group: string, count: number, blockMs: number): Promise<OutboxMessage[]> {
     const deadline = Date.now() + blockMs;
     for (;;) {
-      const batches = await Promise.all(this.parts.map((part) => part.read(group, count, 0)));
-      const out: OutboxMessage[] = [];
-      for (let p = 0; p < batches.length && out.length < count; p++) {
-        for (const m of batches[p]!) out.push({ ...m, id: `${p}/${m.id}` });
-      }
-      // What did not fit stays pending at this consumer and comes first next time.
-      if (out.length > 0 || this.closed) return out.slice(0, count);
+      const out = await this.readRound(group, count);
+      if (out.length > 0 || this.closed) return out;
       const wait = Math.min(IDLE_POLL_MS, deadline - Date.now());
       if (wait <= 0) return [];
       await this.sleep(wait);
     }
+  }
+
+  /**
+   * One poll of every partition, returning all it read: what a partition hands out stays
+   * pending at this consumer until acknowledged (and would be handed out again first),
+   * so nothing may be read and then held back. To keep the batch near `count`, each
+   * partition is asked for an even share of it, and the partitions that filled their
+   * ask last time (they may hold more) split `count` between them: at most ~2 × count.
+   */
+  private async readRound(group: string, count: number): Promise<OutboxMessage[]> {
+    const share = Math.max(1, Math.ceil(count / this.parts.length));
+    const busy = this.busy.get(group) ?? new Set<number>();
+    const busyAsk = busy.size > 0 ? Math.max(share, Math.ceil(count / busy.size)) : share;
+    const asks = this.parts.map((_, p) => (busy.has(p) ? busyAsk : share));
+    const batches = await Promise.all(this.parts.map((part, p) => part.read(group, asks[p]!, 0)));
+    const out: OutboxMessage[] = [];
+    const nowBusy = new Set<number>();
+    batches.forEach((batch, p) => {
+      if (batch.length >= asks[p]!) nowBusy.add(p);
+      for (const m of batch) out.push({ ...m, id: `${p}/${m.id}` });
+    });
+    this.busy.set(group, nowBusy);
+    return out;
   }
 
   async ack(group: string, ids: string[]): Promise<void> {
