@@ -16,11 +16,10 @@ import { audienceOf, SNAPSHOT_EVENTS } from '../contract/event-facts.js';
 import type { ServerToClientEvents } from '../contract/events.js';
 import type { Clock } from '../domain/clock.js';
 import { snapshot } from '../domain/snapshot.js';
-import { roomKey, type TypedServer, type TypedSocket } from '../realtime/types.js';
+import { roomKey, type TypedServer } from '../realtime/types.js';
 import type { RedisClient } from '../store/redis-keys.js';
 import type { RoomStore } from '../store/room-store.js';
-
-const R = roomKey('');
+import { followRoomOutgoing } from './room-outgoing.js';
 /** Passes after a resubscribe: at once-ish, and once more for subscriptions that came back late. */
 const REPLAY_AFTER_MS = [250, 2_000];
 /** A room further behind than this is left to its clients' own resume (the history is bounded anyway). */
@@ -37,21 +36,12 @@ export function replayMissedOnResubscribe(sub: RedisClient, io: TypedServer, sto
   const nsp = io.of('/');
   /** Highest room-event seq sent to this instance's sockets, per room with sockets here. */
   const sent = new Map<string, number>();
-  const tracked = new WeakSet<TypedSocket>();
-
-  nsp.adapter.on('join-room', (room: string, id: string) => {
-    if (!room.startsWith(R)) return;
-    const socket = nsp.sockets.get(id);
-    if (!socket || tracked.has(socket)) return;
-    tracked.add(socket);
-    const code = room.slice(R.length);
-    socket.onAnyOutgoing((_event: string, payload: unknown) => {
+  followRoomOutgoing(io, {
+    sent(code, _event, payload) {
       const seq = (payload as { seq?: unknown } | undefined)?.seq;
-      if (typeof seq === 'number' && seq > (sent.get(code) ?? -1)) sent.set(code, seq);
-    });
-  });
-  nsp.adapter.on('delete-room', (room: string) => {
-    if (room.startsWith(R)) sent.delete(room.slice(R.length));
+      if (code !== null && typeof seq === 'number' && seq > (sent.get(code) ?? -1)) sent.set(code, seq);
+    },
+    gone: (code) => sent.delete(code),
   });
 
   const replayRoom = async (code: string): Promise<number> => {

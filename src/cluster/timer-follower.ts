@@ -13,40 +13,28 @@ import { SNAPSHOT_BEARING_EVENTS, type ServerEventName } from '../contract/event
 import type { SessionSnapshot } from '../contract/events.js';
 import { timerOf } from '../domain/snapshot.js';
 import type { Ticker } from '../realtime/ticker.js';
-import { roomKey, type TypedServer, type TypedSocket } from '../realtime/types.js';
-
-const R = roomKey('');
+import type { TypedServer } from '../realtime/types.js';
+import { followRoomOutgoing } from './room-outgoing.js';
 
 export function followTimersInBroadcasts(io: TypedServer, ticker: Ticker): void {
-  const nsp = io.of('/');
-  const followed = new WeakSet<TypedSocket>();
   /** Highest seq applied per room with local sockets; dropped when the room has none. */
   const lastSeq = new Map<string, number>();
-
-  const onEvent = (event: string, payload: unknown) => {
-    const p = payload as { session?: SessionSnapshot; room_code?: string } | undefined;
-    if (event === 'room_closed' && p?.room_code) {
-      ticker.stop(p.room_code);
-      return;
-    }
-    // Room snapshot events, and the create/join/resume replies (the snapshot a socket
-    // starts from): ordered by the snapshot's own seq, the version of the room state.
-    if (!SNAPSHOT_BEARING_EVENTS.has(event as ServerEventName)) return;
-    const s = p?.session;
-    if (!s || typeof s.seq !== 'number' || typeof s.room_code !== 'string') return;
-    if (s.seq < (lastSeq.get(s.room_code) ?? -1)) return;
-    lastSeq.set(s.room_code, s.seq);
-    ticker.sync(timerOf(s));
-  };
-
-  nsp.adapter.on('join-room', (room: string, id: string) => {
-    if (!room.startsWith(R)) return;
-    const socket = nsp.sockets.get(id);
-    if (!socket || followed.has(socket)) return;
-    followed.add(socket);
-    socket.onAnyOutgoing(onEvent);
-  });
-  nsp.adapter.on('delete-room', (room: string) => {
-    if (room.startsWith(R)) lastSeq.delete(room.slice(R.length));
+  followRoomOutgoing(io, {
+    sent(_code, event, payload) {
+      const p = payload as { session?: SessionSnapshot; room_code?: string } | undefined;
+      if (event === 'room_closed' && p?.room_code) {
+        ticker.stop(p.room_code);
+        return;
+      }
+      // Room snapshot events, and the create/join/resume replies (the snapshot a socket
+      // starts from): ordered by the snapshot's own seq, the version of the room state.
+      if (!SNAPSHOT_BEARING_EVENTS.has(event as ServerEventName)) return;
+      const s = p?.session;
+      if (!s || typeof s.seq !== 'number' || typeof s.room_code !== 'string') return;
+      if (s.seq < (lastSeq.get(s.room_code) ?? -1)) return;
+      lastSeq.set(s.room_code, s.seq);
+      ticker.sync(timerOf(s));
+    },
+    gone: (code) => lastSeq.delete(code),
   });
 }
