@@ -151,6 +151,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     (code) => rooms.runDue(code),
     throttled(5_000, (err: unknown, code: string | null) => log.warn({ err, room: code }, 'deadline run failed; will retry')),
     { ...defaultDueSchedulerOptions, ...deps.scheduler },
+    // Running rooms' ticks go before the next due room: a burst of starts yields to each.
+    () => ticker.tickDue(),
   );
   rooms.attachScheduler(scheduler);
   const generateCode = deps.generateRoomCode ?? generateRoomCode;

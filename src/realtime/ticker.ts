@@ -42,6 +42,13 @@ interface Entry {
 export class Ticker {
   private readonly rooms = new Map<string, Entry>();
   private readonly nsp: Namespace;
+  /**
+   * Pending ticks per due millisecond, and those milliseconds in a min-heap (emptied
+   * ones dropped lazily): `tickDue()` answers "is a tick due now?" in O(1) amortized,
+   * so a burst of other work (2,500 scheduled starts) can yield the moment one is.
+   */
+  private readonly dueCount = new Map<number, number>();
+  private readonly dueHeap: number[] = [];
 
   constructor(
     private readonly io: TypedServer,
@@ -69,8 +76,33 @@ export class Ticker {
   stop(code: string): void {
     const entry = this.rooms.get(code);
     if (!entry) return;
-    if (entry.handle) clearTimeout(entry.handle);
+    if (entry.handle) {
+      clearTimeout(entry.handle);
+      this.unpend(entry.dueAt);
+    }
     this.rooms.delete(code);
+  }
+
+  /** Whether some tick's time has come and it has not gone out yet. */
+  tickDue(now = this.clock.now()): boolean {
+    const heap = this.dueHeap;
+    while (heap.length > 0 && !this.dueCount.has(heap[0]!)) heapPop(heap);
+    return heap.length > 0 && heap[0]! <= now;
+  }
+
+  private pend(at: number): void {
+    const n = this.dueCount.get(at);
+    if (n === undefined) {
+      this.dueCount.set(at, 1);
+      heapPush(this.dueHeap, at);
+    } else this.dueCount.set(at, n + 1);
+  }
+
+  private unpend(at: number): void {
+    const n = this.dueCount.get(at);
+    if (n === undefined) return;
+    if (n <= 1) this.dueCount.delete(at);
+    else this.dueCount.set(at, n - 1);
   }
 
   stopAll(): void {
@@ -97,12 +129,15 @@ export class Ticker {
     }
     entry.k = k;
     entry.dueAt = endsAt - k * 1000;
+    this.pend(entry.dueAt);
     entry.handle = setTimeout(this.fire, Math.max(0, entry.dueAt - now), entry);
   }
 
   /** The timer callback: an arrow property, so one function serves every room and tick. */
   private readonly fire = (entry: Entry): void => {
     if (this.rooms.get(entry.code) !== entry) return;
+    this.unpend(entry.dueAt);
+    entry.handle = null;
     if (!this.hasTickingSockets(entry.key, entry.quiet)) {
       this.rooms.delete(entry.code);
       return;
@@ -132,4 +167,33 @@ export class Ticker {
     const rooms = this.nsp.adapter.rooms;
     return (rooms.get(key)?.size ?? 0) > (rooms.get(quiet)?.size ?? 0);
   }
+}
+
+/** A binary min-heap of numbers in an array. */
+function heapPush(h: number[], v: number): void {
+  h.push(v);
+  let i = h.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (h[parent]! <= v) break;
+    h[i] = h[parent]!;
+    i = parent;
+  }
+  h[i] = v;
+}
+
+function heapPop(h: number[]): void {
+  const last = h.pop()!;
+  if (h.length === 0) return;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= h.length) break;
+    const r = l + 1;
+    const c = r < h.length && h[r]! < h[l]! ? r : l;
+    if (h[c]! >= last) break;
+    h[i] = h[c]!;
+    i = c;
+  }
+  h[i] = last;
 }

@@ -97,6 +97,7 @@ export class DueScheduler {
   private onSlotFree: (() => void) | null = null;
   /** When the current slice began (performance.now()), and the next turn if one is awaited. */
   private sliceStart = 0;
+  private runsInSlice = 0;
   private nextTurn: Promise<void> | null = null;
   private poller: NodeJS.Timeout | null = null;
   private polling = false;
@@ -107,6 +108,8 @@ export class DueScheduler {
     private readonly run: (code: string) => Promise<void>,
     private readonly onError: (err: unknown, code: string | null) => void,
     private readonly options: DueSchedulerOptions = defaultDueSchedulerOptions,
+    /** Something more urgent is due (a running room's tick): end the slice after the current run. */
+    private readonly urgent: () => boolean = () => false,
   ) {}
 
   start(): void {
@@ -201,7 +204,9 @@ export class DueScheduler {
     for (;;) {
       const code = this.ready.values().next().value;
       if (code === undefined) return;
-      if (performance.now() - this.sliceStart >= this.options.sliceMs) {
+      // A slice ends after sliceMs, or as soon as a tick is due (after at least one run,
+      // so a tick whose timer fires a moment after its due time cannot stall the queue).
+      if (performance.now() - this.sliceStart >= this.options.sliceMs || (this.runsInSlice > 0 && this.urgent())) {
         await this.turn();
         continue;
       }
@@ -209,6 +214,7 @@ export class DueScheduler {
         await new Promise<void>((resolve) => (this.onSlotFree = resolve));
         continue;
       }
+      this.runsInSlice += 1;
       this.ready.delete(code);
       this.inFlight += 1;
       this.running.add(code);
@@ -232,6 +238,7 @@ export class DueScheduler {
       setImmediate(() => {
         this.nextTurn = null;
         this.sliceStart = performance.now();
+        this.runsInSlice = 0;
         resolve();
       }),
     );

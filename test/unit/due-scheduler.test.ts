@@ -47,6 +47,7 @@ class Instance {
     readonly store: MemoryRoomStore,
     options: Partial<DueSchedulerOptions> = {},
     work: () => void = () => {},
+    urgent?: () => boolean,
   ) {
     this.scheduler = new DueScheduler(
       store,
@@ -59,6 +60,7 @@ class Instance {
       },
       (err) => this.errors.push(err),
       { ...defaultDueSchedulerOptions, ...options },
+      urgent,
     );
   }
 
@@ -173,9 +175,12 @@ describe('slices (real time)', () => {
     while (performance.now() < until);
   };
 
-  async function burst(sliceMs: number): Promise<{ maxRunsBetweenTicks: number; ticksDuring: number }> {
+  async function burst(sliceMs: number, tickAware = false): Promise<{ maxRunsBetweenTicks: number; ticksDuring: number }> {
     store = new MemoryRoomStore();
-    instance = new Instance(store, { sliceMs }, () => spin(0.25));
+    // With tickAware, the scheduler is told when the ticker's next callback is due (as
+    // app.ts wires Ticker.tickDue): 2 ms after its last one.
+    let tickDueAt = Number.POSITIVE_INFINITY;
+    instance = new Instance(store, { sliceMs }, () => spin(0.25), tickAware ? () => performance.now() >= tickDueAt : undefined);
     const startsAt = Date.now() + 200;
     const rooms = 200;
     for (let i = 0; i < rooms; i++) {
@@ -184,7 +189,13 @@ describe('slices (real time)', () => {
     }
     // A running room's ticker: a timer due every millisecond, counting the starts between its callbacks.
     const seen: number[] = [];
-    const ticker = setInterval(() => seen.push(instance!.runs.length), 1);
+    const ticker = setInterval(
+      () => {
+        seen.push(instance!.runs.length);
+        tickDueAt = performance.now() + 2;
+      },
+      tickAware ? 2 : 1,
+    );
     try {
       // Until the ticker has seen every start.
       await vi.waitFor(() => expect(seen.at(-1)).toBe(rooms), { timeout: 10_000, interval: 20 });
@@ -202,6 +213,13 @@ describe('slices (real time)', () => {
     // 1 ms slices of 0.25 ms starts: 4 per slice (5 with the one that crosses the budget).
     expect(sliced.maxRunsBetweenTicks).toBeLessThanOrEqual(6);
     expect(sliced.ticksDuring).toBeGreaterThan(20);
+  });
+
+  it('with no slice budget but told when a tick is due, the burst stops for each tick: a few runs between two 2-ms ticks, not all 200', async () => {
+    const aware = await burst(Number.POSITIVE_INFINITY, true);
+    // 2 ms of 0.25 ms starts is 8; Node's timers may fire a millisecond or two late.
+    expect(aware.maxRunsBetweenTicks).toBeLessThanOrEqual(20);
+    expect(aware.ticksDuring).toBeGreaterThan(8);
   });
 
   it('without the slice budget the same burst runs back to back and the timer waits for all of it (the test can tell)', async () => {
