@@ -19,7 +19,8 @@
  * Many rooms due in the same millisecond are not run back to back: due rooms queue up
  * and run in slices of at most `sliceMs` of work per turn of the event loop, at most
  * `concurrency` at a time, so the ticks of running rooms (timers due meanwhile) and
- * socket I/O go out between slices (docs/performance.md, "Scheduled starts").
+ * socket I/O go out between slices (docs/performance.md, "Scheduled starts"). A slice
+ * also ends as soon as `urgent()` says a running room's tick is due (Ticker.tickDue).
  */
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../domain/clock.js';
