@@ -18,13 +18,6 @@ export interface RedisOptions {
   commandTimeoutMs?: number;
   /** Redis Cluster: one extra subscriber per master for SSUBSCRIBE (the sharded adapter's subscriber). */
   shardedSubscribers?: boolean;
-  /**
-   * Send the commands issued in one event-loop turn as one write (ioredis auto-pipelining):
-   * 32 scheduled starts in flight are then one write and one read each way instead of 32,
-   * which matters most when Redis shares the server's cores. Standalone and Sentinel only,
-   * see the Cluster case below.
-   */
-  autoPipeline?: boolean;
 }
 
 /** Where REDIS_URL says to log in: credentials, TLS and database (the host is the topology's business). */
@@ -56,7 +49,6 @@ export function redisClient(topology: RedisTopology, name: string, opts: RedisOp
     enableOfflineQueue: opts.offlineQueue,
     ...(opts.commandTimeoutMs ? { commandTimeout: opts.commandTimeoutMs } : {}),
     retryStrategy: (times) => Math.min(times * 200, 2_000),
-    ...(opts.autoPipeline ? { enableAutoPipelining: true } : {}),
   };
   switch (topology.kind) {
     case 'standalone':
@@ -80,7 +72,7 @@ export function redisClient(topology: RedisTopology, name: string, opts: RedisOp
       return new Cluster(topology.urls.map(nodeOf), {
         lazyConnect: true,
         enableOfflineQueue: opts.offlineQueue,
-        redisOptions: { ...common, ...login, lazyConnect: undefined, enableAutoPipelining: false },
+        redisOptions: { ...common, ...login, lazyConnect: undefined },
         // No enableAutoPipelining: ioredis then routes XGROUP/XREADGROUP/XINFO by the
         // wrong argument and fails them with MOVED. The per-partition polls are sent
         // concurrently anyway (one connection per node, no waiting between them).

@@ -40,7 +40,7 @@ export async function createRedisRuntime(topology: RedisTopology, config: Config
   const { log, clock } = deps;
   const prefix = deps.redisPrefix ?? 'fr:';
   const keys = new RedisKeys({ prefix, partitions: topology.kind === 'cluster' ? topology.partitions : 1 });
-  const storeRedis = await connectRedis(topology, `${config.instanceId}:store`, log, { offlineQueue: false, commandTimeoutMs: STORE_COMMAND_TIMEOUT_MS, autoPipeline: true });
+  const storeRedis = await connectRedis(topology, `${config.instanceId}:store`, log, { offlineQueue: false, commandTimeoutMs: STORE_COMMAND_TIMEOUT_MS });
   /** Every connection opened for this runtime (store, adapter and the adapter's duplicates). */
   const clients: RedisClient[] = [storeRedis];
   const outboxGroups = outboxGroupsOf(config);
