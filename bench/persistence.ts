@@ -162,6 +162,7 @@ function records(n: number, offset = 0): RoundRecord[] {
     results: Array.from({ length: 4 }, (_, p) => ({
       participant_id: `p${p}`,
       identity: `key:${(offset + i) % 1000}-${p}`,
+      intention: null,
       user_name: 'Someone',
       status: 'completed' as const,
       focused_ms: 1_500_000,

@@ -20,6 +20,7 @@ import { scheduleRoutes } from './http/schedule-routes.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { sessionRoute } from './http/session-route.js';
 import { taskRoutes } from './http/task-routes.js';
+import { intentionRoutes } from './http/intention-routes.js';
 import { Metrics } from './metrics.js';
 import { Bookings } from './store/bookings.js';
 import { Broadcaster } from './realtime/broadcaster.js';
@@ -175,6 +176,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   });
   sessionRoute(fastify, { store, clock, limits });
   taskRoutes(fastify, { rooms, clock, limits, budget });
+  intentionRoutes(fastify, { rooms, clock, limits, budget });
   historyRoute(fastify, { rooms, limits, budget });
   asyncApiRoute(fastify, API_VERSION);
   scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, auth: new IdentityAuth(config) });

@@ -9,6 +9,7 @@ import type {
   ClientToServerEvents,
   CreateSessionPayload,
   MissedEvent,
+  RecapOutcome,
   RoomEventName,
   RoomEvents,
   ServerToClientEvents,
@@ -266,6 +267,18 @@ export class FocusroomClient {
     const res = await this.call('remove_task', { task_id }, true);
     if (this.state.dropTask(res.task.id, res.seq)) this.changed();
     return res;
+  }
+
+  /** (ext) What you set out to do (1–140 characters); everyone sees it (`participant_intention`). */
+  async setIntention(text: string): Promise<ResultOf<'set_intention'>> {
+    const res = await this.call('set_intention', { text }, true);
+    if (this.state.me && this.state.patchParticipant(this.state.me, { intention: res.intention }, res.seq)) this.changed();
+    return res;
+  }
+
+  /** (ext) How completed focus round `round` went, within 10 minutes of its end (`participant_recap`). */
+  setRecap(round: number, outcome: RecapOutcome, note?: string): Promise<ResultOf<'set_recap'>> {
+    return this.call('set_recap', note === undefined ? { round, outcome } : { round, outcome, note }, true);
   }
 
   /** Leaves the room at once (no grace) and forgets the seat. */

@@ -77,6 +77,8 @@ export const EVENT_FACTS = {
   task_added: { kind: 'room', snapshot: false, timer: false, audience: 'everyone' },
   task_updated: { kind: 'room', snapshot: false, timer: false, audience: 'everyone' },
   task_removed: { kind: 'room', snapshot: false, timer: false, audience: 'everyone' },
+  participant_intention: { kind: 'room', snapshot: false, timer: false, audience: 'everyone' },
+  participant_recap: { kind: 'room', snapshot: false, timer: false, audience: 'everyone' },
   room_closed: { kind: 'room', snapshot: false, timer: true, audience: 'everyone' },
 } as const satisfies EventFactsTable;
 

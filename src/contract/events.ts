@@ -18,6 +18,16 @@ export interface ParticipantView {
   status: ParticipantStatus;
   joined_at: number;
   connected: boolean;
+  /** (ext) What this participant set out to do (`set_intention`), null until set. */
+  intention: string | null;
+}
+
+/** (ext) How a focus round went for one participant (`set_recap`). */
+export type RecapOutcome = 'done' | 'partly' | 'not';
+export interface RecapView {
+  round: number;
+  outcome: RecapOutcome;
+  note: string | null;
 }
 
 export interface TaskView {
@@ -144,6 +154,10 @@ export interface ClientEventResults {
   time_sync: TimeSyncResult;
   /** (ext) `enabled: false` = no `time_update` to this socket (it counts down from `ends_at`). Ticks are on by default. */
   set_ticks: { enabled: boolean };
+  /** (ext) The caller's intention as stored (trimmed). */
+  set_intention: { intention: string; seq: number };
+  /** (ext) The caller's recap of a completed focus round. */
+  set_recap: { recap: RecapView; seq: number };
 }
 
 /** Events whose payload may be left out: their schema is the empty strict object (`Record<string, never>`). */
@@ -184,6 +198,10 @@ export interface RoomEvents {
   task_added: { task: TaskView; seq: number };
   task_updated: { task: TaskView; seq: number };
   task_removed: { task: TaskView; seq: number };
+  /** (ext) A participant set (or changed) what they set out to do. */
+  participant_intention: { participant_id: string; text: string; seq: number };
+  /** (ext) A participant's recap of a completed focus round. */
+  participant_recap: { participant_id: string; round: number; outcome: RecapOutcome; note: string | null; seq: number };
   /**
    * Final. `expired`: idle for ROOM_TTL_MS. `lost` (cluster mode): the store no longer has
    * the room (Redis restarted without persistence); its log is gone too, so `seq` is 0.

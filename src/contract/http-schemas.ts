@@ -120,6 +120,11 @@ export const meHistorySchema = z
             status: z.string(),
             focused_ms: z.number().int(),
             pauses: z.number().int(),
+            intention: z.string().nullable().meta({ description: 'what you set out to do, as it stood when the round ended' }),
+            recap: z
+              .object({ outcome: z.enum(['done', 'partly', 'not']), note: z.string().nullable() })
+              .nullable()
+              .meta({ description: 'your recap of the round (set_recap), null when none was given' }),
           }),
         })
         .meta({ id: 'MeRound' }),

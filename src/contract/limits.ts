@@ -7,6 +7,11 @@ export const LIMITS = {
   /** How far ahead `starts_at` may lie: 30 days. */
   scheduleAheadMaxMs: 30 * 24 * 60 * 60 * 1000,
   tasksPerRoom: 50,
+  /** `set_intention` text and `set_recap` note, in characters (code points). */
+  intentionMax: 140,
+  recapNoteMax: 280,
+  /** How long after a focus round ends its recap may be given. */
+  recapWindowMs: 10 * 60 * 1000,
   sessionDurationMin: 1_000,
   sessionDurationMax: 4 * 60 * 60 * 1000,
   sessionDurationDefault: 25 * 60 * 1000,

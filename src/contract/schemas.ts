@@ -151,6 +151,16 @@ export const timeSyncSchema = z.strictObject({
 /** (ext) Quiet clients: `enabled: false` stops `time_update` ticks to this socket. */
 export const setTicksSchema = z.strictObject({ enabled: z.boolean({ error: 'enabled must be a boolean' }) });
 
+/** (ext) What the participant sets out to do; the REST twin (PUT /sessions/:code/intention) takes the same body. */
+export const setIntentionSchema = z.strictObject({ text: displayTextSchema('text', LIMITS.intentionMax) });
+export const RECAP_OUTCOMES = ['done', 'partly', 'not'] as const;
+/** (ext) How a completed focus round went; the REST twin (PUT /sessions/:code/recap) takes the same body. */
+export const setRecapSchema = z.strictObject({
+  round: roundsSchema.meta({ description: 'the focus round (1-based) of the current or last run' }),
+  outcome: z.enum(RECAP_OUTCOMES, { error: `outcome must be one of ${RECAP_OUTCOMES.join(', ')}` }),
+  note: displayTextSchema('note', LIMITS.recapNoteMax).optional(),
+});
+
 export type CreateSessionInput = z.output<typeof createSessionSchema>;
 export type JoinSessionInput = z.output<typeof joinSessionSchema>;
 export type ResumeSessionInput = z.output<typeof resumeSessionSchema>;
@@ -162,6 +172,8 @@ export type TaskChangesInput = z.output<typeof taskChangesSchema>;
 export type RemoveTaskInput = z.output<typeof removeTaskSchema>;
 export type TimeSyncInput = z.output<typeof timeSyncSchema>;
 export type SetTicksInput = z.output<typeof setTicksSchema>;
+export type SetIntentionInput = z.output<typeof setIntentionSchema>;
+export type SetRecapInput = z.output<typeof setRecapSchema>;
 export type ClientStatus = (typeof CLIENT_STATUSES)[number];
 
 /** Every client event and the schema of its payload: the dispatcher's source of truth. */
@@ -180,6 +192,8 @@ export const CLIENT_EVENT_SCHEMAS = {
   remove_task: removeTaskSchema,
   time_sync: timeSyncSchema,
   set_ticks: setTicksSchema,
+  set_intention: setIntentionSchema,
+  set_recap: setRecapSchema,
 } as const;
 
 export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;

@@ -16,6 +16,7 @@ import type {
   MissedEvent,
   ParticipantResult,
   ParticipantView,
+  RecapView,
   RoomEventName,
   RoomEvents,
   ServerToClientEvents,
@@ -25,7 +26,7 @@ import type {
   TaskView,
   TimeUpdatePayload,
 } from './events.js';
-import { CLIENT_STATUSES, type ClientEventName } from './schemas.js';
+import { CLIENT_STATUSES, type ClientEventName, RECAP_OUTCOMES } from './schemas.js';
 
 const int = z.number().int();
 const epochMs = int.meta({ description: 'epoch milliseconds (server clock)' });
@@ -36,8 +37,20 @@ export const roomStatusSchema = z.enum(['waiting', 'active', 'paused', 'complete
 export const phaseSchema = z.enum(['focus', 'break']);
 
 export const participantViewSchema = z
-  .object({ id: z.string(), user_name: z.string(), status: participantStatusSchema, joined_at: epochMs, connected: z.boolean() })
+  .object({
+    id: z.string(),
+    user_name: z.string(),
+    status: participantStatusSchema,
+    joined_at: epochMs,
+    connected: z.boolean(),
+    intention: z.string().nullable().meta({ description: 'what the participant set out to do (set_intention), null until set' }),
+  })
   .meta({ id: 'Participant' });
+
+export const recapOutcomeSchema = z.enum(RECAP_OUTCOMES);
+export const recapViewSchema = z
+  .object({ round: int, outcome: recapOutcomeSchema, note: z.string().nullable() })
+  .meta({ id: 'Recap', description: 'how a completed focus round went for one participant' });
 
 export const taskViewSchema = z
   .object({
@@ -130,6 +143,8 @@ export const ROOM_EVENT_SCHEMAS = {
   task_added: taskEvent,
   task_updated: taskEvent,
   task_removed: taskEvent,
+  participant_intention: z.object({ participant_id: z.string(), text: z.string(), seq }),
+  participant_recap: z.object({ participant_id: z.string(), round: int, outcome: recapOutcomeSchema, note: z.string().nullable(), seq }),
   room_closed: z.object({ room_code: z.string(), reason: z.enum(['expired', 'lost']), seq }),
 } as const;
 
@@ -164,6 +179,8 @@ export const CLIENT_ACK_SCHEMAS = {
   remove_task: taskResult,
   time_sync: z.object({ t0: z.number(), server_now: epochMs }),
   set_ticks: z.object({ enabled: z.boolean() }),
+  set_intention: z.object({ intention: z.string(), seq }),
+  set_recap: z.object({ recap: recapViewSchema, seq }),
 } as const;
 
 export const ackErrorSchema = z
@@ -192,6 +209,7 @@ export type SharedShapesMatch = AllTrue<{
   snapshot: Same<z.output<typeof sessionSnapshotSchema>, SessionSnapshot>;
   participant: Same<z.output<typeof participantViewSchema>, ParticipantView>;
   task: Same<z.output<typeof taskViewSchema>, TaskView>;
+  recap: Same<z.output<typeof recapViewSchema>, RecapView>;
   result: Same<z.output<typeof participantResultSchema>, ParticipantResult>;
   joined: Same<z.output<typeof sessionJoinedSchema>, SessionJoinedPayload>;
   resumed: Same<z.output<typeof sessionResumedSchema>, SessionResumedPayload>;

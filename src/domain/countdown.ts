@@ -11,6 +11,7 @@ import { findParticipant, type Participant, type Room } from './room-state.js';
 import { checkStartsAt } from './schedule.js';
 import type { RoundRecord } from './round-record.js';
 import { results } from './snapshot.js';
+import { noteRoundEnded } from './recap.js';
 
 function requireParticipant(room: Room, participantId: string): Participant {
   const p = findParticipant(room, participantId);
@@ -170,6 +171,7 @@ export function completeDraft(d: Draft): void {
     }
     d.emit('session_completed', { results: results(r), phase: 'focus', round: r.round, final });
     d.records.push(roundRecord(r, boundary));
+    noteRoundEnded(r, boundary);
     if (!final) d.emit('phase_changed', { phase: 'break', round: r.round, ends_at: r.ends_at! });
   }
 }
@@ -191,6 +193,7 @@ function roundRecord(r: Room, boundary: number): RoundRecord {
       identity: p.identity ?? null,
       user_name: p.user_name,
       status: p.status,
+      intention: p.intention ?? null,
       focused_ms: p.focused_ms - (p.round_base?.focused_ms ?? 0),
       pauses: p.pauses - (p.round_base?.pauses ?? 0),
     })),

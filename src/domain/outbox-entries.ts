@@ -4,15 +4,28 @@
  * event's seq), so a compare-and-set that is retried computes the same entries, and a
  * receiver can deduplicate a redelivered webhook by its id.
  */
-import type { LeaveReason } from '../contract/events.js';
+import type { LeaveReason, RecapOutcome } from '../contract/events.js';
 import type { Outcome } from './draft.js';
 import type { Room } from './room-state.js';
 import type { RoundRecord } from './round-record.js';
+import { endedRound } from './recap.js';
 
-export const OUTBOX_ENTRY_TYPES = ['round.completed', 'session.started', 'participant.joined', 'participant.left'] as const;
+/** A recap as the store of record keeps it: on the result row of (room, run, round, participant). */
+export interface RecapRecord extends RoomRef {
+  run_started_at: number;
+  round: number;
+  participant_id: string;
+  /** Who this is across rooms; never sent in a webhook. */
+  identity: string | null;
+  user_name: string;
+  outcome: RecapOutcome;
+  note: string | null;
+}
+
+export const OUTBOX_ENTRY_TYPES = ['round.completed', 'session.started', 'participant.joined', 'participant.left', 'participant.recap'] as const;
 export type OutboxEntryType = (typeof OUTBOX_ENTRY_TYPES)[number];
 
-interface RoomRef {
+export interface RoomRef {
   room_id: string;
   room_code: string;
 }
@@ -21,7 +34,8 @@ export type OutboxEntry =
   | { id: string; type: 'round.completed'; at: number; data: RoundRecord }
   | { id: string; type: 'session.started'; at: number; data: RoomRef & { round: number } }
   | { id: string; type: 'participant.joined'; at: number; data: RoomRef & { participant_id: string; user_name: string } }
-  | { id: string; type: 'participant.left'; at: number; data: RoomRef & { participant_id: string; reason: LeaveReason } };
+  | { id: string; type: 'participant.left'; at: number; data: RoomRef & { participant_id: string; reason: LeaveReason } }
+  | { id: string; type: 'participant.recap'; at: number; data: RecapRecord };
 
 /**
  * The entries of `outcome`, applied to `before`, restricted to `types` (what this
@@ -63,6 +77,29 @@ export function outboxEntries(before: Room, outcome: Outcome<unknown>, types: Re
           entries.push({ id, type: 'participant.left', at, data: { ...ref, participant_id: data.participant_id as string, reason: data.reason as LeaveReason } });
         }
         break;
+      case 'participant_recap': {
+        const after = outcome.room ?? before;
+        const ended = endedRound(after, data.round as number);
+        const p = after.participants.find((x) => x.id === data.participant_id);
+        if (ended && p && types.has('participant.recap')) {
+          entries.push({
+            id,
+            type: 'participant.recap',
+            at,
+            data: {
+              ...ref,
+              run_started_at: ended.run_started_at,
+              round: ended.round,
+              participant_id: p.id,
+              identity: p.identity ?? null,
+              user_name: p.user_name,
+              outcome: data.outcome as RecapOutcome,
+              note: (data.note as string | null) ?? null,
+            },
+          });
+        }
+        break;
+      }
     }
     previous = e.event;
   }

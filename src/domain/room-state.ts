@@ -26,6 +26,8 @@ export interface Participant {
    * anonymous seats. Absent in rooms stored before it.
    */
   identity?: string | null;
+  /** (ext) What the participant set out to do (`set_intention`); absent or null until set. */
+  intention?: string | null;
   /** focused_ms and pauses when the current pomodoro round began: a round's record counts only its own. */
   round_base?: { focused_ms: number; pauses: number };
 }
@@ -78,6 +80,19 @@ export interface Room {
   starts_at?: number | null;
   /** The session's title, null when none. */
   title?: string | null;
+  /**
+   * Focus rounds that ended within the recap window (recap.ts), oldest first: what a
+   * `set_recap { round }` refers to, with the run it belongs to (the round's natural key).
+   */
+  ended_rounds?: EndedRound[];
+}
+
+export interface EndedRound {
+  round: number;
+  run_started_at: number;
+  ended_at: number;
+  /** Who was in the round's results: only they can recap it. */
+  participant_ids: string[];
 }
 
 export const findParticipant = (room: Room, id: string): Participant | undefined =>
@@ -95,5 +110,6 @@ export function cloneRoom(room: Room): Room {
     settings: { ...room.settings },
     participants: room.participants.map((p) => (p.round_base ? { ...p, round_base: { ...p.round_base } } : { ...p })),
     tasks: room.tasks.map((t) => ({ ...t })),
+    ...(room.ended_rounds ? { ended_rounds: room.ended_rounds.map((e) => ({ ...e, participant_ids: [...e.participant_ids] })) } : {}),
   };
 }

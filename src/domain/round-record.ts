@@ -10,6 +10,8 @@ import type { ParticipantResult } from '../contract/events.js';
 export interface RoundResultRecord extends ParticipantResult {
   /** Who this is across rooms ('sub:…' or 'key:…', see identity.ts); null = anonymous. */
   identity: string | null;
+  /** What the participant set out to do, as it stood when the round ended (null when none). */
+  intention: string | null;
 }
 
 export interface RoundRecord {

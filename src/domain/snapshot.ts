@@ -8,6 +8,7 @@ export const participantView = (p: Participant): ParticipantView => ({
   status: p.status,
   joined_at: p.joined_at,
   connected: p.connected,
+  intention: p.intention ?? null,
 });
 
 export function timeLeft(room: Room, now: number): number {

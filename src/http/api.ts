@@ -79,7 +79,7 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
   });
   await app.register(fastifyCors, {
     origin: config.corsOrigins ?? true,
-    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type'],
     maxAge: 600,
     // An OPTIONS without Access-Control-Request-Method gets the same 204, not a plain-text 400.

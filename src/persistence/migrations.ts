@@ -53,6 +53,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropIndex('round_results_identity_idx').execute();
     },
   },
+  // DESIGN §15: the intention a participant held when the round ended, and the recap
+  // given after it. One column per ALTER, so SQLite (no multi-column ADD) runs it too.
+  '0003_intention_recap': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('round_results').addColumn('intention', 'text').execute();
+      await db.schema.alterTable('round_results').addColumn('recap_outcome', 'text').execute();
+      await db.schema.alterTable('round_results').addColumn('recap_note', 'text').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('round_results').dropColumn('recap_note').execute();
+      await db.schema.alterTable('round_results').dropColumn('recap_outcome').execute();
+      await db.schema.alterTable('round_results').dropColumn('intention').execute();
+    },
+  },
 };
 
 export const MIGRATION_NAMES = Object.keys(migrations);

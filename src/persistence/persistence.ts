@@ -6,6 +6,7 @@
  * so a slow database never slows a health check either.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import type { RecapRecord } from '../domain/outbox-entries.js';
 import type { RoundRecord } from '../domain/round-record.js';
 import type { Outbox } from '../store/outbox.js';
 import { throttled } from '../throttled.js';
@@ -112,6 +113,8 @@ export class Persistence {
   private async write(batch: { id: string; entry: { type: string; data: unknown } }[]): Promise<string[]> {
     const records = batch.filter((m) => m.entry.type === 'round.completed').map((m) => m.entry.data as RoundRecord);
     const inserted = await this.repo!.insertRounds(records);
+    // After the rounds: a recap in the same batch finds its round's rows.
+    await this.repo!.applyRecaps(batch.filter((m) => m.entry.type === 'participant.recap').map((m) => m.entry.data as RecapRecord));
     this.state = 'ok';
     this.metrics.recordsWritten.inc(inserted);
     return batch.map((m) => m.id);

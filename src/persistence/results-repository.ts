@@ -4,6 +4,8 @@
  * retried batch, a claim after a crash, two instances racing) is stored once.
  */
 import type { Kysely } from 'kysely';
+import type { RecapOutcome } from '../contract/events.js';
+import type { RecapRecord } from '../domain/outbox-entries.js';
 import type { RoundRecord } from '../domain/round-record.js';
 import type { Database } from './schema.js';
 
@@ -23,7 +25,15 @@ export interface HistoryItem {
   started_at: number;
   ended_at: number;
   planned_ms: number;
-  result: { participant_id: string; user_name: string; status: string; focused_ms: number; pauses: number };
+  result: {
+    participant_id: string;
+    user_name: string;
+    status: string;
+    focused_ms: number;
+    pauses: number;
+    intention: string | null;
+    recap: { outcome: RecapOutcome; note: string | null } | null;
+  };
 }
 
 export class ResultsRepository {
@@ -61,6 +71,8 @@ export class ResultsRepository {
           focused_ms: Math.round(p.focused_ms),
           pauses: p.pauses,
           ended_at: r.ended_at,
+          // Records queued before intentions existed have none.
+          intention: p.intention ?? null,
         })),
       );
       if (rows.length === 0) return 0;
@@ -70,6 +82,29 @@ export class ResultsRepository {
         .onConflict((oc) => oc.columns(['room_id', 'run_started_at', 'round', 'participant_id']).doNothing())
         .executeTakeFirst();
       return Number(res.numInsertedOrUpdatedRows ?? 0);
+    });
+  }
+
+  /**
+   * Puts recaps on their round's result rows, in order (a later recap of the same round
+   * replaces an earlier one). A row not there (erased, or never written) takes none.
+   */
+  async applyRecaps(recaps: RecapRecord[]): Promise<number> {
+    if (recaps.length === 0) return 0;
+    return this.db.transaction().execute(async (tx) => {
+      let updated = 0;
+      for (const r of recaps) {
+        const res = await tx
+          .updateTable('round_results')
+          .set({ recap_outcome: r.outcome, recap_note: r.note })
+          .where('room_id', '=', r.room_id)
+          .where('run_started_at', '=', r.run_started_at)
+          .where('round', '=', r.round)
+          .where('participant_id', '=', r.participant_id)
+          .executeTakeFirst();
+        updated += Number(res.numUpdatedRows ?? 0);
+      }
+      return updated;
     });
   }
 
@@ -101,6 +136,9 @@ export class ResultsRepository {
         'r.status',
         'r.focused_ms',
         'r.pauses',
+        'r.intention',
+        'r.recap_outcome',
+        'r.recap_note',
       ])
       .where('r.identity', '=', identity)
       .where('r.ended_at', '<', before)
@@ -115,7 +153,15 @@ export class ResultsRepository {
       started_at: Number(r.started_at),
       ended_at: Number(r.ended_at),
       planned_ms: r.planned_ms,
-      result: { participant_id: r.participant_id, user_name: r.user_name, status: r.status, focused_ms: r.focused_ms, pauses: r.pauses },
+      result: {
+        participant_id: r.participant_id,
+        user_name: r.user_name,
+        status: r.status,
+        focused_ms: r.focused_ms,
+        pauses: r.pauses,
+        intention: r.intention,
+        recap: r.recap_outcome ? { outcome: r.recap_outcome as RecapOutcome, note: r.recap_note } : null,
+      },
     }));
   }
 

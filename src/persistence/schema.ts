@@ -31,6 +31,11 @@ export interface RoundResultsTable {
   pauses: number;
   /** The round's end, copied here so an identity's history and stats read one table. */
   ended_at: Millis;
+  /** What the participant set out to do when the round ended (migration 0003). */
+  intention: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The recap given after the round: done | partly | not, and its note. */
+  recap_outcome: ColumnType<string | null, string | null | undefined, string | null>;
+  recap_note: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface Database {

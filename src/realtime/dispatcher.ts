@@ -12,7 +12,18 @@ import type { Metrics } from '../metrics.js';
 import { toAppError } from '../store/store-errors.js';
 import type { EventBudget, ShedReason } from './event-budget.js';
 import type { HandlerContext } from './handler-context.js';
-import { addTaskHandler, pauseSession, removeTaskHandler, resumeTimerHandler, startSession, updateSettingsHandler, updateStatusHandler, updateTaskHandler } from './handlers/room-handlers.js';
+import {
+  addTaskHandler,
+  pauseSession,
+  removeTaskHandler,
+  resumeTimerHandler,
+  setIntentionHandler,
+  setRecapHandler,
+  startSession,
+  updateSettingsHandler,
+  updateStatusHandler,
+  updateTaskHandler,
+} from './handlers/room-handlers.js';
 import { setTicks, timeSync } from './handlers/connection-handlers.js';
 import { createSession, joinSession, leaveSession, resumeSession } from './handlers/session-handlers.js';
 import type { TypedSocket } from './types.js';
@@ -34,6 +45,8 @@ const HANDLERS: Handlers = {
   remove_task: removeTaskHandler,
   time_sync: timeSync,
   set_ticks: setTicks,
+  set_intention: setIntentionHandler,
+  set_recap: setRecapHandler,
 };
 
 /** The Fidan reply event for a successful call, besides the ack. */

@@ -5,7 +5,7 @@
  */
 import type { OutboxEntry } from '../domain/outbox-entries.js';
 
-export type WebhookType = 'session.started' | 'session.completed' | 'participant.joined' | 'participant.left';
+export type WebhookType = 'session.started' | 'session.completed' | 'participant.joined' | 'participant.left' | 'participant.recap';
 
 export interface WebhookBody {
   type: WebhookType;
@@ -24,6 +24,10 @@ export function webhookBody(entry: OutboxEntry): WebhookBody {
         timestamp,
         data: { ...round, results: results.map(({ identity: _identity, ...r }) => r) },
       };
+    }
+    case 'participant.recap': {
+      const { identity: _identity, ...recap } = entry.data;
+      return { type: 'participant.recap', timestamp, data: recap };
     }
     case 'session.started':
     case 'participant.joined':

@@ -77,6 +77,8 @@ describe('event facts (derived lists)', () => {
       task_added: true,
       task_updated: true,
       task_removed: true,
+      participant_intention: true,
+      participant_recap: true,
       room_closed: true,
     } satisfies Record<keyof RoomEvents, true>;
     expect([...ROOM_EVENT_NAMES].sort()).toEqual(Object.keys(roomEvents).sort());

@@ -34,7 +34,7 @@ const SNAPSHOT_KEYS = [
   'title',
 ].sort();
 
-const PARTICIPANT_KEYS = ['connected', 'id', 'joined_at', 'status', 'user_name'].sort();
+const PARTICIPANT_KEYS = ['connected', 'id', 'intention', 'joined_at', 'status', 'user_name'].sort();
 const TASK_KEYS = ['created_at', 'created_by', 'done', 'id', 'title'].sort();
 
 const keys = (o: object) => Object.keys(o).sort();

@@ -209,6 +209,8 @@ function generators(live: Live) {
     remove_task: { task_id: id },
     time_sync: { t0: fc.oneof(fc.double(), fc.integer()) },
     set_ticks: { enabled: fc.boolean() },
+    set_intention: { text: fc.oneof(goodTitle, fc.string({ minLength: 141, maxLength: 200 })) },
+    set_recap: { round: fc.oneof(fc.integer({ min: 0, max: 13 }), fc.double()), outcome: fc.constantFrom('done', 'partly', 'not', 'DONE', ''), note: fc.oneof(goodTitle, fc.string({ minLength: 281, maxLength: 300 })) },
   };
   const extraKeys = fc.dictionary(
     fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'isAdmin', 'host_id', 'seq', 'participant_id'), fc.string({ maxLength: 10 })),

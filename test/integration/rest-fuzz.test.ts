@@ -42,7 +42,7 @@ describe('REST fuzz', () => {
     const { code, created } = await roomWith(host, [guest]);
     const token = created.resume_token as string;
     const heard: number[] = [];
-    for (const e of ['task_added', 'task_updated', 'task_removed']) guest.on(e as 'task_added', (p: { seq: number }) => heard.push(p.seq));
+    for (const e of ['task_added', 'task_updated', 'task_removed', 'participant_intention', 'participant_recap']) guest.on(e as 'task_added', (p: { seq: number }) => heard.push(p.seq));
     const taskIds: string[] = [];
     const successSeqs: number[] = [];
     let removals = 0;
@@ -57,16 +57,26 @@ describe('REST fuzz', () => {
       fc.string({ minLength: 1, maxLength: 30 }).filter((t) => t.trim().length > 0 && !/[\p{Cc}\p{Cs}]/u.test(t)).map((title) => ({ method: 'POST', route: 'tasks', body: JSON.stringify({ title }) })),
       fc.boolean().map((done) => ({ method: 'PATCH', route: 'task', body: JSON.stringify({ done }) })),
       fc.constant({ method: 'DELETE', route: 'task', body: undefined }),
+      // Distinct texts: setting the same intention again is (rightly) no change.
+      fc.uuid().map((text) => ({ method: 'PUT', route: 'intention', body: JSON.stringify({ text }) })),
+      // No round has ended in this room: always 409 invalid_state, never a change.
+      fc.constantFrom('done', 'partly', 'not').map((outcome) => ({ method: 'PUT', route: 'recap', body: JSON.stringify({ round: 1, outcome }) })),
     ).chain((v) => fc.record({ method: fc.constant(v.method), route: fc.constant(v.route), code: fc.constant(code), id: idArb, query: fc.constant(''), auth: fc.constant(`Bearer ${token}` as string | undefined), type: fc.constant('application/json' as string | undefined), body: fc.constant(v.body as string | undefined) }));
     const generated = fc.record({
       method: fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'OPTIONS'),
-      route: fc.constantFrom('tasks', 'task', 'events', 'lookup', 'raw'),
+      route: fc.constantFrom('tasks', 'task', 'events', 'lookup', 'raw', 'intention', 'recap'),
       code: codeArb,
       id: idArb,
       query: fc.oneof(fc.constant(''), fc.constantFrom('?after=1', '?limit=5', '?after=-1', '?after=1&after=2', '?limit=1e3', '?x=1', '?after=%00'), fc.string({ maxLength: 30 }).map((s) => `?${s}`)),
       auth: authArb,
       type: typeArb,
-      body: fc.oneof(jsonish.map((v) => JSON.stringify(v)), fc.string({ maxLength: 200 }), fc.constant('{"title":'), fc.constant(undefined)),
+      body: fc.oneof(
+        jsonish.map((v) => JSON.stringify(v)),
+        fc.record({ text: fc.oneof(fc.string({ maxLength: 150 }), fc.integer(), fc.constant('\u202Eevil')), round: fc.oneof(fc.integer({ min: -1, max: 13 }), fc.string()), outcome: fc.string({ maxLength: 8 }), note: fc.anything() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+        fc.string({ maxLength: 200 }),
+        fc.constant('{"title":'),
+        fc.constant(undefined),
+      ),
     });
     const request = fc.oneof({ arbitrary: generated, weight: 4 }, { arbitrary: valid, weight: 1 });
 
@@ -75,7 +85,7 @@ describe('REST fuzz', () => {
     const send = async (r: Req): Promise<HttpResult> => {
       const base = `${server.url}/sessions/${safeSegment(r.code)}`;
       const path =
-        r.route === 'tasks' ? `${base}/tasks` : r.route === 'task' ? `${base}/tasks/${safeSegment(r.id)}` : r.route === 'events' ? `${base}/events` : r.route === 'lookup' ? base : `${server.url}/${safeSegment(r.code)}/${safeSegment(r.id)}`;
+        r.route === 'intention' || r.route === 'recap' ? `${base}/${r.route}` : r.route === 'tasks' ? `${base}/tasks` : r.route === 'task' ? `${base}/tasks/${safeSegment(r.id)}` : r.route === 'events' ? `${base}/events` : r.route === 'lookup' ? base : `${server.url}/${safeSegment(r.code)}/${safeSegment(r.id)}`;
       const headers: Record<string, string> = {};
       if (r.auth !== undefined) headers.authorization = r.auth;
       if (r.type !== undefined && r.body !== undefined) headers['content-type'] = r.type;
@@ -96,6 +106,8 @@ describe('REST fuzz', () => {
             expect(res.text).not.toMatch(/stack|at \w+ \(|node_modules|Error:/);
           } else if (res.status === 204 && batch[i]!.method === 'DELETE') {
             removals += 1;
+          } else if (res.status === 200 && typeof res.body?.intention === 'string' && typeof res.body.seq === 'number') {
+            successSeqs.push(res.body.seq);
           } else if ((res.status === 200 || res.status === 201) && res.body?.task && typeof res.body.seq === 'number') {
             successSeqs.push(res.body.seq);
             if (res.status === 201) taskIds.push(res.body.task.id);

@@ -22,8 +22,8 @@ describe('outboxEntries', () => {
     expect(r1).toMatchObject({ id: `room-1.${first.events.find((e) => e.event === 'session_completed')!.seq}`, type: 'round.completed', at: at(61_000) });
     expect(r1!.data).toMatchObject({ room_id: 'room-1', room_code: 'ABC234', round: 1, run_started_at: at(1_000), started_at: at(1_000), ended_at: at(61_000), planned_ms: 60_000 });
     expect(r1!.data.results).toEqual([
-      { participant_id: 'h', identity: null, user_name: 'user-h', status: 'completed', focused_ms: 60_000, pauses: 0 },
-      { participant_id: 'g', identity: 'key:abc', user_name: 'user-g', status: 'paused', focused_ms: 30_000, pauses: 1 },
+      { participant_id: 'h', identity: null, intention: null, user_name: 'user-h', status: 'completed', focused_ms: 60_000, pauses: 0 },
+      { participant_id: 'g', identity: 'key:abc', intention: null, user_name: 'user-g', status: 'paused', focused_ms: 30_000, pauses: 1 },
     ]);
     // Break, then round 2 starts at the break's end and completes 60 s later.
     room = ok(first);

@@ -23,6 +23,7 @@ const participant = (id: string): Required<Participant> => ({
   pauses: 1,
   user_sub: `sub-${id}`,
   identity: `sub:${id}`,
+  intention: `finish chapter ${id}`,
   round_base: { focused_ms: 500, pauses: 0 },
 });
 
@@ -48,6 +49,7 @@ const fullRoom: Required<Room> = {
   seq: 7,
   grace_ms: 60_000,
   ttl_ms: 7_200_000,
+  ended_rounds: [{ round: 1, run_started_at: T0 + 1, ended_at: T0 + 30_001, participant_ids: ['h', 'g'] }],
   starts_at: T0,
   title: 'Deep work',
 };

@@ -1,7 +1,10 @@
 /** Changes a seated participant makes: countdown, settings, status, tasks. */
 import { AppError, RoomNotFoundError } from '../../contract/errors.js';
 import type { SessionSnapshot, TaskView } from '../../contract/events.js';
-import type { AddTaskInput, RemoveTaskInput, UpdateSettingsInput, UpdateStatusInput, UpdateTaskInput } from '../../contract/schemas.js';
+import type { AddTaskInput, RemoveTaskInput, SetIntentionInput, SetRecapInput, UpdateSettingsInput, UpdateStatusInput, UpdateTaskInput } from '../../contract/schemas.js';
+import type { RecapView } from '../../contract/events.js';
+import { setIntention } from '../../domain/intention.js';
+import { setRecap } from '../../domain/recap.js';
 import { pause, resumeTimer, start, updateSettings, updateStatus } from '../../domain/countdown.js';
 import type { Outcome } from '../../domain/draft.js';
 import type { Room } from '../../domain/room-state.js';
@@ -111,4 +114,12 @@ export async function updateTaskHandler(ctx: HandlerContext, input: UpdateTaskIn
 
 export async function removeTaskHandler(ctx: HandlerContext, input: RemoveTaskInput): Promise<{ task: TaskView; seq: number }> {
   return withSeq(await applyToSeat(ctx, removeTaskChange(input)));
+}
+
+export async function setIntentionHandler(ctx: HandlerContext, input: SetIntentionInput): Promise<{ intention: string; seq: number }> {
+  return withSeq(await applyToSeat(ctx, (room, pid, now) => setIntention(room, pid, input.text, now)));
+}
+
+export async function setRecapHandler(ctx: HandlerContext, input: SetRecapInput): Promise<{ recap: RecapView; seq: number }> {
+  return withSeq(await applyToSeat(ctx, (room, pid, now) => setRecap(room, pid, input, now)));
 }
