@@ -44,6 +44,7 @@ export function startDraft(d: Draft): void {
   r.ends_at = now + r.settings.session_duration;
   r.remaining_ms = null;
   r.completed_at = null;
+  r.final_results = null;
   r.phase = 'focus';
   r.round = 1;
   r.round_started_at = now;
@@ -165,6 +166,7 @@ export function completeDraft(d: Draft): void {
     if (final) {
       r.status = 'completed';
       r.completed_at = boundary;
+      r.final_results = results(r);
     } else {
       r.phase = 'break';
       r.ends_at = boundary + r.settings.break_duration;

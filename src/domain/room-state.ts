@@ -2,7 +2,7 @@
  * The stored shape of a room: plain JSON, so the memory and Redis stores hold the same
  * thing and any instance can apply the next change. Wire views are built in snapshot.ts.
  */
-import type { MissedEvent, ParticipantStatus, Phase, RoomStatus } from '../contract/events.js';
+import type { MissedEvent, ParticipantResult, ParticipantStatus, Phase, RoomStatus } from '../contract/events.js';
 
 export interface Participant {
   id: string;
@@ -85,6 +85,11 @@ export interface Room {
    * `set_recap { round }` refers to, with the run it belongs to (the round's natural key).
    */
   ended_rounds?: EndedRound[];
+  /**
+   * The results as they stood when the last round completed: history, so a participant who
+   * leaves a finished room keeps their row (absent in rooms stored before it, and until then).
+   */
+  final_results?: ParticipantResult[] | null;
 }
 
 export interface EndedRound {
@@ -111,5 +116,6 @@ export function cloneRoom(room: Room): Room {
     participants: room.participants.map((p) => (p.round_base ? { ...p, round_base: { ...p.round_base } } : { ...p })),
     tasks: room.tasks.map((t) => ({ ...t })),
     ...(room.ended_rounds ? { ended_rounds: room.ended_rounds.map((e) => ({ ...e, participant_ids: [...e.participant_ids] })) } : {}),
+    ...(room.final_results ? { final_results: room.final_results.map((r) => ({ ...r })) } : {}),
   };
 }

@@ -47,7 +47,7 @@ export function snapshot(room: Room, now: number, viewerId: string | null): Sess
     round: room.round,
     rounds: room.settings.rounds,
     break_duration: room.settings.break_duration,
-    results: room.status === 'completed' ? results(room) : null,
+    results: room.status === 'completed' ? (room.final_results ?? results(room)) : null,
     starts_at: room.starts_at ?? null,
     title: room.title ?? null,
   };

@@ -36,6 +36,10 @@ export function removeTask(room: Room, participantId: string, taskId: string, no
   requireMember(room, participantId);
   const existing = room.tasks.find((t) => t.id === taskId);
   if (!existing) throw new AppError('not_found', 'no such task');
+  // Anyone may tick a goal off, but only its author or the host takes it off the board.
+  if (existing.created_by !== participantId && room.host_id !== participantId) {
+    throw new AppError('not_host', 'only the participant who added this task, or the host, can remove it');
+  }
   const d = Draft.of(room, now);
   d.room.tasks = d.room.tasks.filter((t) => t.id !== taskId);
   d.emit('task_removed', { task: { ...existing } });

@@ -148,3 +148,20 @@ describe('pause and resume over real time', () => {
     }
   });
 });
+
+describe('results of a completed room', () => {
+  it('are history: a leaver keeps their row in participant_left and in a later joiner\'s snapshot', async () => {
+    const [ann, ben, cat] = await Promise.all([connect(server.url), connect(server.url), connect(server.url)]);
+    const { code } = await roomWith(ann, [ben], { session_duration: 1_000 });
+    await call(ann, 'start_session');
+    const done = await waitFor(ben, 'session_completed', 3_000);
+    expect(done.results.map((r: ParticipantResult) => r.user_name)).toEqual(['Host', 'Guest1']);
+    const left = waitFor(ben, 'participant_left');
+    expect((await call(ann, 'leave_session')).ok).toBe(true);
+    const l = await left;
+    expect(l.session.participants.map((p: { user_name: string }) => p.user_name)).toEqual(['Guest1']);
+    expect(l.session.results).toEqual(done.results);
+    const joined = await call(cat, 'join_session', { room_code: code, user_name: 'Cat' });
+    expect(joined.session.results).toEqual(done.results);
+  });
+});

@@ -56,6 +56,17 @@ describe('task routes: success and broadcasts', () => {
     expect((await server.app.store.get(code))!.tasks).toEqual([]);
   });
 
+  it('DELETE of someone else\'s task: 403 not_host for a guest, 204 for the host', async () => {
+    const { host, tasksUrl, guestToken, token } = await duo();
+    const byHost = await http(tasksUrl, { token, body: { title: 'the host\'s' } });
+    const byGuest = await http(tasksUrl, { token: guestToken, body: { title: 'the guest\'s' } });
+    expectHttpError(await http(`${tasksUrl}/${byHost.body.task.id}`, { method: 'DELETE', token: guestToken }), 403, 'not_host');
+    const heard = waitFor(host, 'task_removed');
+    expect((await http(`${tasksUrl}/${byGuest.body.task.id}`, { method: 'DELETE', token })).status).toBe(204);
+    expect((await heard).task.id).toBe(byGuest.body.task.id);
+    expect((await http(tasksUrl, { token })).body.tasks.map((t: any) => t.id)).toEqual([byHost.body.task.id]);
+  });
+
   it('the room code in the path is case-insensitive like join_session', async () => {
     const { code, token } = await duo();
     const res = await http(`${server.url}/sessions/${code.toLowerCase()}/tasks`, { token });

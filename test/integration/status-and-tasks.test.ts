@@ -106,7 +106,7 @@ describe('tasks', () => {
     expect(done.task).toEqual({ ...added.task, done: true });
     const renamed = await call(host!, 'update_task', { task_id: taskId, title: 'Write more tests' });
     expect(renamed.task).toEqual({ ...added.task, done: true, title: 'Write more tests' });
-    const removed = await call(g1!, 'remove_task', { task_id: second.task.id });
+    const removed = await call(host!, 'remove_task', { task_id: second.task.id });
     expect(removed.task).toEqual(second.task);
 
     await eventually(() => events.forEach((e) => expect(e).toHaveLength(5)));
@@ -141,6 +141,23 @@ describe('tasks', () => {
     const heard = waitFor(host!, 'task_added');
     await call(clients[1]!, 'add_task', { title: 'from a guest' });
     expect((await heard).task.title).toBe('from a guest');
+  });
+
+  it('remove_task: only the task\'s author or the host; anyone else gets not_host and the room hears nothing', async () => {
+    const { clients, code } = await trio();
+    const [host, g1, g2] = clients;
+    const byG1 = await call(g1!, 'add_task', { title: 'mine' });
+    const byHost = await call(host!, 'add_task', { title: 'the host\'s' });
+    const byG2 = await call(g2!, 'add_task', { title: 'also mine' });
+    const seq = await seqOf(code);
+    const removals = record(host!, 'task_removed');
+    expectAckError(await call(g2!, 'remove_task', { task_id: byG1.task.id }), 'not_host');
+    expectAckError(await call(g1!, 'remove_task', { task_id: byHost.task.id }), 'not_host');
+    expect(await seqOf(code)).toBe(seq);
+    expect((await call(g1!, 'remove_task', { task_id: byG1.task.id })).ok).toBe(true);
+    expect((await call(host!, 'remove_task', { task_id: byG2.task.id })).ok).toBe(true);
+    await eventually(() => expect(removals).toHaveLength(2));
+    expect(removals.map((r: any) => r.task.id)).toEqual([byG1.task.id, byG2.task.id]);
   });
 
   it('a room holds at most 50 tasks', async () => {

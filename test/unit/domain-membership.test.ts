@@ -8,6 +8,7 @@ import { pause, start } from '../../src/domain/countdown.js';
 import { runDue } from '../../src/domain/deadlines.js';
 import { createRoom, disconnect, join, leave, reconnect } from '../../src/domain/membership.js';
 import type { Room, RoomSettings } from '../../src/domain/room-state.js';
+import { snapshot } from '../../src/domain/snapshot.js';
 import { codeOf, hostedRoom, ok, person, T0, withJoined } from './fixtures.js';
 
 function newRoom(settings: Partial<RoomSettings> = {}, grace_ms = 60_000, now = T0): Room {
@@ -164,6 +165,20 @@ describe('leave', () => {
     room = ok(disconnect(room, 'c', 'sock-c', T0 + 5_000));
     room = ok(disconnect(room, 'b', 'sock-b', T0 + 5_001));
     expect(ok(leave(room, 'h', 'left', T0 + 6_000)).host_id).toBe('b');
+  });
+
+  it('results of a completed room are history: a leaver (or a timed-out seat) keeps their row', () => {
+    const done = ok(runDue(ok(start(roomWith(['b', 'c']), 'h', T0 + 10_000)), T0 + 70_000));
+    const before = snapshot(done, T0 + 70_000, null).results;
+    expect(before?.map((r) => r.participant_id)).toEqual(['h', 'b', 'c']);
+    const afterLeave = ok(leave(done, 'h', 'left', T0 + 71_000));
+    expect(afterLeave.participants.map((p) => p.id)).toEqual(['b', 'c']);
+    expect(snapshot(afterLeave, T0 + 71_000, null).results).toEqual(before);
+    const afterJoin = ok(join(afterLeave, person('d'), T0 + 72_000));
+    expect(snapshot(afterJoin, T0 + 72_000, null).results).toEqual(before);
+    // A new run starts a new history.
+    const again = ok(runDue(ok(start(afterJoin, 'b', T0 + 73_000)), T0 + 133_000));
+    expect(snapshot(again, T0 + 133_000, null).results?.map((r) => r.participant_id)).toEqual(['b', 'c', 'd']);
   });
 
   it('the last participant leaving deletes the room', () => {

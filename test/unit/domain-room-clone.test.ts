@@ -52,6 +52,7 @@ const fullRoom: Required<Room> = {
   ended_rounds: [{ round: 1, run_started_at: T0 + 1, ended_at: T0 + 30_001, participant_ids: ['h', 'g'] }],
   starts_at: T0,
   title: 'Deep work',
+  final_results: [{ participant_id: 'h', user_name: 'user-h', status: 'completed', focused_ms: 1_000, pauses: 1 }],
 };
 
 /** Every object reachable from `value`, with its path. */

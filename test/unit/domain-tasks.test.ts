@@ -39,7 +39,7 @@ describe('addTask', () => {
     for (let i = 0; i < LIMITS.tasksPerRoom; i++) r = ok(addTask(r, 'h', `t${i}`, `task ${i}`, at(i)));
     expect(r.tasks).toHaveLength(LIMITS.tasksPerRoom);
     expect(codeOf(() => addTask(r, 'h', 'one-more', 'overflow', at(100)))).toBe('invalid_state');
-    const fewer = ok(removeTask(r, 'b', 't0', at(101)));
+    const fewer = ok(removeTask(r, 'h', 't0', at(101)));
     expect(ok(addTask(fewer, 'h', 'one-more', 'fits again', at(102))).tasks).toHaveLength(LIMITS.tasksPerRoom);
   });
 });
@@ -66,13 +66,26 @@ describe('updateTask', () => {
 
 describe('removeTask', () => {
   it('removes the task and emits task_removed with it', () => {
-    let r = ok(addTask(duo(), 'h', 't1', 'one', at(1)));
+    let r = ok(addTask(duo(), 'b', 't1', 'one', at(1)));
     r = ok(addTask(r, 'h', 't2', 'two', at(2)));
     const o = removeTask(r, 'b', 't1', at(3));
-    const t1 = { id: 't1', title: 'one', done: false, created_by: 'h', created_at: at(1) };
+    const t1 = { id: 't1', title: 'one', done: false, created_by: 'b', created_at: at(1) };
     expect(o.result).toEqual({ task: t1 });
     expect(o.events).toEqual([{ seq: r.seq + 1, event: 'task_removed', data: { task: t1 } }]);
     expect(ok(o).tasks.map((t) => t.id)).toEqual(['t2']);
+  });
+
+  it('only the task\'s author or the host removes it: anyone else is not_host, and nothing changes', () => {
+    let r = withJoined(hostedRoom(), [['b', T0], ['c', T0]]);
+    r = ok(addTask(r, 'b', 'tb', 'by b', at(1)));
+    r = ok(addTask(r, 'h', 'th', 'by h', at(2)));
+    expect(codeOf(() => removeTask(r, 'c', 'tb', at(3)))).toBe('not_host');
+    expect(codeOf(() => removeTask(r, 'b', 'th', at(3)))).toBe('not_host');
+    expect(r.tasks.map((t) => t.id)).toEqual(['tb', 'th']);
+    expect(ok(removeTask(r, 'b', 'tb', at(4))).tasks.map((t) => t.id)).toEqual(['th']);
+    expect(ok(removeTask(r, 'h', 'tb', at(4))).tasks.map((t) => t.id)).toEqual(['th']);
+    // Ticking a goal off stays open to everyone.
+    expect(ok(updateTask(r, 'c', { task_id: 'tb', done: true }, at(5))).tasks[0]!.done).toBe(true);
   });
 
   it('an unknown (or already removed) task is not_found; a stranger is not_in_session', () => {
