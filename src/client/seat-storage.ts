@@ -58,9 +58,17 @@ export function webStorage(storage: WebStorageLike): KeyValueStore {
 export function resolveStorage(option: StorageOption | undefined): KeyValueStore {
   if (option === undefined || option === 'memory') return new Map<string, string>();
   if (option === 'localStorage' || option === 'sessionStorage') {
-    const storage = (globalThis as Record<string, unknown>)[option] as WebStorageLike | undefined;
-    if (!storage) throw new TypeError(`${option} is not available here; pass 'memory' or a { get, set, delete } store`);
-    return webStorage(storage);
+    // Where there is no Web Storage (Node, unless started with --localstorage-file; a
+    // sandboxed frame, where reading it throws) the seat is kept in memory: it still
+    // survives reconnects and server restarts for the life of the process, and the same
+    // code runs in browsers and Node. Pass a { get, set, delete } store to keep it longer.
+    let storage: WebStorageLike | undefined;
+    try {
+      storage = (globalThis as Record<string, unknown>)[option] as WebStorageLike | undefined;
+    } catch {
+      storage = undefined;
+    }
+    return storage ? webStorage(storage) : new Map<string, string>();
   }
   return option;
 }

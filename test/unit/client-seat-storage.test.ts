@@ -64,8 +64,16 @@ describe('seat storage', () => {
     }
   });
 
-  it('a named Web Storage that does not exist (Node) is a clear error', () => {
-    expect(() => resolveStorage('localStorage')).toThrow(/localStorage is not available/);
+  it('a named Web Storage that does not exist (Node) or cannot be read keeps the seat in memory, so the README\'s code runs everywhere', async () => {
+    expect('localStorage' in globalThis).toBe(false);
+    await roundTrip(resolveStorage('localStorage'));
+    await roundTrip(resolveStorage('sessionStorage'));
+    Object.defineProperty(globalThis, 'localStorage', { configurable: true, get: () => { throw new Error('SecurityError'); } });
+    try {
+      await roundTrip(resolveStorage('localStorage'));
+    } finally {
+      delete (globalThis as Record<string, unknown>).localStorage;
+    }
   });
 
   it('a full or disabled Web Storage does not throw: the seat just is not kept', async () => {
