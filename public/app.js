@@ -2,7 +2,7 @@
 // keeps the room snapshot, the seat (in sessionStorage, so a reload resumes it), the
 // clock offset and every resume; this file only renders and turns clicks into calls.
 import { connect } from '/sdk/focusroom-client.js';
-import { $, announce, render, renderCountdown, showMessage } from './view.js';
+import { $, announce, render, renderCountdown, renderStartsIn, showMessage } from './view.js';
 import { rememberUserKey, showStats, withUserKey } from './stats.js';
 
 const FRIENDLY = {
@@ -13,6 +13,23 @@ const FRIENDLY = {
   timeout: 'The server did not answer. Check your connection and try again.',
   disconnected: 'Not connected to the server; reconnecting…',
 };
+// The server's messages name wire fields ("starts_at must be later than now"); the page says what the form says.
+const FIELD_LABELS = {
+  starts_at: 'the start time',
+  session_duration: 'the focus length',
+  break_duration: 'the break length',
+  max_participants: 'max people',
+  user_name: 'your name',
+  room_code: 'the room code',
+  rounds: 'the number of rounds',
+  title: 'the title',
+  late_join: 'late join',
+};
+function friendlyFields(message) {
+  if (typeof message !== 'string' || !message) return null;
+  const text = message.replace(/\b[a-z]+(?:_[a-z]+)+\b|\b(?:rounds|title)\b/g, (field) => FIELD_LABELS[field] ?? field.replaceAll('_', ' '));
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 const ANNOUNCE = { session_started: 'Focus started', session_paused: 'Timer paused', session_resumed: 'Timer resumed' };
 
 const nameStore = {
@@ -29,10 +46,16 @@ const view = { session: null, me: null, results: null, resuming: client.seatPend
 // ---- display ---------------------------------------------------------------
 
 let lastMinute = null;
+let focusJoin = false;
 function tick() {
   const s = client.session;
   if (!s) {
     document.title = 'focusroom';
+    return;
+  }
+  // A scheduled room counts down to its start until it starts itself.
+  if (renderStartsIn(s, Date.now() + client.clockOffset.offset)) {
+    document.title = `${$('room-status').textContent} · focusroom`;
     return;
   }
   const ms = client.timeLeft();
@@ -52,6 +75,13 @@ function update() {
   view.resuming = client.seatPending;
   render(view, actions);
   renderShare(s);
+  if (focusJoin && !$('lobby').hidden) {
+    // A share link: focus the join form once the lobby shows (after the stored seat, if
+    // any, was looked at): the name if it is missing, else the Join button (Enter joins).
+    focusJoin = false;
+    const name = $('join-name');
+    (name.value ? $('join-form').querySelector('button[type="submit"]') : name).focus({ preventScroll: true });
+  }
   tick();
 }
 
@@ -106,7 +136,7 @@ async function act(call) {
     showMessage('');
     return res;
   } catch (err) {
-    showMessage(FRIENDLY[err.code] ?? err.message ?? 'Unexpected reply from the server.', 'error');
+    showMessage(FRIENDLY[err.code] ?? friendlyFields(err.message) ?? 'Unexpected reply from the server.', 'error');
     update(); // e.g. a checkbox the server did not take goes back
     return null;
   }
@@ -172,7 +202,11 @@ client.on('participant_joined', (d) => announce(`${d.participant.user_name} join
 client.on('participant_left', (d) => {
   if (d.participant_id !== client.participantId) announce(`${names.get(d.participant_id) ?? 'Someone'} left`);
 });
-client.on('creator_changed', (d) => d.new_creator_id === client.participantId && announce('You are now the host'));
+client.on('creator_changed', (d) => {
+  if (d.new_creator_id !== client.participantId) return;
+  announce('You are now the host');
+  showMessage('You are now the host: you start and pause the timer.');
+});
 for (const name of Object.keys(ANNOUNCE)) client.on(name, (d) => announce(name === 'session_started' && d.session.round > 1 ? `Round ${d.session.round}: focus` : ANNOUNCE[name]));
 client.on('session_completed', (d) => {
   if (d.final === false) {
@@ -269,8 +303,14 @@ if (!('Notification' in window)) $('notify').disabled = true;
 
 const savedName = nameStore.get();
 if (typeof savedName === 'string') for (const id of ['create-name', 'join-name']) $(id).value = savedName;
+// A share link (/?code=X) opens the join form: first in the lobby, the code filled in, focused.
 const codeParam = new URLSearchParams(location.search).get('code');
-if (codeParam) $('join-code').value = codeParam;
+if (codeParam) {
+  $('join-code').value = codeParam.trim().toUpperCase();
+  $('lobby').classList.add('joining');
+  focusJoin = true;
+  $('join-title').textContent = `Join room ${$('join-code').value}`;
+}
 if (client.seatPending) showMessage('Rejoining your room…');
 
 setInterval(tick, 250);

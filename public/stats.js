@@ -3,8 +3,12 @@
  * sends it back on create/join, and draws GET /me/stats (last 30 days) as a small SVG
  * bar chart. No framework; app.js only calls withUserKey() and rememberUserKey().
  */
+import { formatDuration } from './view.js';
+
 const KEY = 'focusroom.user_key';
 const SVG = 'http://www.w3.org/2000/svg';
+/** Room above the bars for the scale label. */
+const TOP = 12;
 
 function stored() {
   try {
@@ -30,7 +34,6 @@ export function rememberUserKey(reply) {
   }
 }
 
-const minutes = (ms) => Math.round(ms / 60_000);
 
 function chart(days) {
   const w = 300;
@@ -38,7 +41,7 @@ function chart(days) {
   const bar = w / days.length;
   const max = Math.max(1, ...days.map((d) => d.focused_ms));
   const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('viewBox', `0 0 ${w} ${h + 14}`);
+  svg.setAttribute('viewBox', `0 0 ${w} ${TOP + h + 14}`);
   svg.setAttribute('class', 'stats-chart');
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', `Focus per day, last ${days.length} days`);
@@ -46,18 +49,25 @@ function chart(days) {
     const bh = d.focused_ms === 0 ? 0 : Math.max(2, (d.focused_ms / max) * h);
     const rect = document.createElementNS(SVG, 'rect');
     rect.setAttribute('x', String(i * bar + 1));
-    rect.setAttribute('y', String(h - bh));
+    rect.setAttribute('y', String(TOP + h - bh));
     rect.setAttribute('width', String(Math.max(1, bar - 2)));
     rect.setAttribute('height', String(bh));
     const title = document.createElementNS(SVG, 'title');
-    title.textContent = `${d.date}: ${minutes(d.focused_ms)} min`;
+    title.textContent = `${d.date}: ${formatDuration(d.focused_ms)}`;
     rect.append(title);
     svg.append(rect);
   });
+  // The scale: what a full-height bar is ("20 s", "1 h 5 min").
+  const top = document.createElementNS(SVG, 'text');
+  top.setAttribute('x', '0');
+  top.setAttribute('y', '8');
+  top.setAttribute('class', 'stats-max');
+  top.textContent = `max ${formatDuration(max)}`;
+  if (days.some((d) => d.focused_ms > 0)) svg.append(top);
   for (const [i, anchor] of [[0, 'start'], [days.length - 1, 'end']]) {
     const label = document.createElementNS(SVG, 'text');
     label.setAttribute('x', String(anchor === 'start' ? 0 : w));
-    label.setAttribute('y', String(h + 12));
+    label.setAttribute('y', String(TOP + h + 12));
     label.setAttribute('text-anchor', anchor);
     label.textContent = days[i].date.slice(5);
     svg.append(label);
@@ -84,7 +94,7 @@ export async function showStats() {
   }
   const summary = section.querySelector('#stats-summary');
   summary.textContent =
-    `${minutes(stats.focused_ms)} min focused · ${stats.rounds_completed} rounds completed · ` +
+    `${formatDuration(stats.focused_ms)} focused · ${stats.rounds_completed} rounds completed · ` +
     `streak ${stats.current_streak_days} day${stats.current_streak_days === 1 ? '' : 's'} (best ${stats.longest_streak_days})`;
   section.querySelector('.stats-chart')?.remove();
   section.append(chart(stats.days));

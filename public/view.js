@@ -91,14 +91,21 @@ function renderParticipants(session, me) {
   $('people-count').textContent = `${session.participants.length}/${session.max_participants}`;
 }
 
-function renderTasks(session, actions) {
+function renderTasks(session, me, actions) {
+  const names = new Map(session.participants.map((p) => [p.id, p.user_name]));
   const items = session.tasks.map((t) => {
     const id = `task-${t.id}`;
     const box = el('input', { type: 'checkbox', id, checked: t.done });
     box.addEventListener('change', () => actions.toggleTask(t.id, box.checked));
-    const remove = el('button', { type: 'button', class: 'link', text: 'Remove', 'aria-label': `Remove goal: ${t.title}` });
-    remove.addEventListener('click', () => actions.removeTask(t.id));
-    return el('li', { class: t.done ? 'task done' : 'task', 'data-task-id': t.id }, box, el('label', { for: id, text: t.title }), remove);
+    // Who added it (once they have left, just the goal); only they or the host may remove it.
+    const by = t.created_by === me ? 'you' : names.get(t.created_by);
+    const row = [box, el('label', { for: id, text: t.title }), ...(by ? [el('span', { class: 'task-by muted', text: `added by ${by}` })] : [])];
+    if (t.created_by === me || session.host_id === me) {
+      const remove = el('button', { type: 'button', class: 'link', text: 'Remove', 'aria-label': `Remove goal: ${t.title}` });
+      remove.addEventListener('click', () => actions.removeTask(t.id));
+      row.push(remove);
+    }
+    return el('li', { class: t.done ? 'task done' : 'task', 'data-task-id': t.id, 'data-created-by': t.created_by }, ...row);
   });
   // Re-rendering replaces the checkboxes: keep keyboard focus on the one that had it.
   const focused = document.activeElement?.closest?.('#tasks') ? document.activeElement.id : null;
@@ -126,12 +133,44 @@ function renderResults(session, results) {
   );
 }
 
-/** A scheduled room, until it starts: its title, start time and an "add to calendar" link (the .ics route). */
+/** "in 45 s", "in 4 min", "in 2 h 5 min", "in 3 days": how far off `ms` is. */
+export function formatIn(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  if (s < 60) return `in ${s} s`;
+  const min = Math.ceil(s / 60);
+  if (min < 90) return `in ${min} min`;
+  const h = Math.floor(min / 60);
+  if (h < 48) return `in ${h} h${min % 60 ? ` ${min % 60} min` : ''}`;
+  return `in ${Math.round(h / 24)} days`;
+}
+
+const isScheduledWait = (session) => session.status === 'waiting' && session.starts_at !== null && session.starts_at !== undefined;
+
+/**
+ * A scheduled room that has not started: "Starts at 09:00 (in 4 min)", and the countdown
+ * counts down to the start; `now` is the server's clock (the SDK's offset applied). Returns
+ * whether it did (false for any other room).
+ */
+export function renderStartsIn(session, now) {
+  if (!session || !isScheduledWait(session)) return false;
+  const left = session.starts_at - now;
+  const when = new Date(session.starts_at);
+  const time = when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const sameDay = when.toDateString() === new Date(now).toDateString();
+  const at = sameDay ? `at ${time}` : `${when.toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short' })}, ${time}`;
+  const text = left > 0 ? `Starts ${at} (${formatIn(left)})` : 'Starting…';
+  if ($('room-status').textContent !== text) $('room-status').textContent = text;
+  renderCountdown(Math.max(0, left));
+  return true;
+}
+
+/** The title (for as long as the room lives) and, until a scheduled room starts, its start time and "add to calendar" link (the .ics route). */
 function renderSchedule(session) {
-  const scheduled = session.starts_at !== null && session.starts_at !== undefined && session.status === 'waiting';
+  $('session-title').textContent = session.title ?? '';
+  $('session-title').hidden = !session.title;
+  const scheduled = isScheduledWait(session);
   $('schedule').hidden = !scheduled;
   if (!scheduled) return;
-  $('session-title').textContent = session.title ? `${session.title}.` : '';
   const when = new Date(session.starts_at);
   $('starts-at').dateTime = when.toISOString();
   $('starts-at').textContent = when.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
@@ -148,9 +187,12 @@ export function render(state, actions) {
   $('room-code').textContent = session.room_code;
   const isHost = session.host_id === me;
   const onBreak = session.phase === 'break' && session.status !== 'completed';
-  $('room-status').textContent =
-    isHost && session.status === 'waiting' ? 'Press Start when everyone is here'
-    : onBreak && session.status === 'active' ? 'Break time' : (ROOM_STATUS_LABEL[session.status] ?? session.status);
+  // A scheduled room's status line is its start time, kept current by renderStartsIn.
+  if (!isScheduledWait(session)) {
+    $('room-status').textContent =
+      isHost && session.status === 'waiting' ? 'Press Start when everyone is here'
+      : onBreak && session.status === 'active' ? 'Break time' : (ROOM_STATUS_LABEL[session.status] ?? session.status);
+  }
   $('room').dataset.status = session.status;
   $('room').dataset.phase = onBreak ? 'break' : 'focus';
   $('phase').textContent = phaseLabel(session);
@@ -159,7 +201,7 @@ export function render(state, actions) {
   const running = session.status === 'active' || session.status === 'paused';
   $('host-controls').hidden = !isHost;
   $('start').hidden = running;
-  $('start').textContent = session.status !== 'completed' ? 'Start' : session.rounds > 1 ? 'Start again' : 'Start another round';
+  $('start').textContent = isScheduledWait(session) ? 'Start now' : session.status !== 'completed' ? 'Start' : session.rounds > 1 ? 'Start again' : 'Start another round';
   $('pause').hidden = session.status !== 'active';
   $('resume').hidden = session.status !== 'paused';
 
@@ -174,6 +216,6 @@ export function render(state, actions) {
 
   renderSchedule(session);
   renderParticipants(session, me);
-  renderTasks(session, actions);
+  renderTasks(session, me, actions);
   renderResults(session, state.results);
 }

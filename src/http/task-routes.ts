@@ -107,12 +107,12 @@ export function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): void {
     {
       schema: {
         summary: 'Remove a task (twin of remove_task)',
-        description: 'Broadcasts `task_removed { task, seq }` to the room.',
+        description: 'Broadcasts `task_removed { task, seq }` to the room. Only the seat that added the task (`created_by`) or the host may remove it: `403 not_host` otherwise.',
         tags,
         security,
         params: taskParamsSchema,
         headers: seatAuthHeadersSchema,
-        response: { 204: z.null().meta({ description: 'Removed' }), ...seatErrorResponses },
+        response: { 204: z.null().meta({ description: 'Removed' }), ...seatErrorResponses, 403: seatErrorResponses[400] },
       },
     },
     async (req, reply) => {

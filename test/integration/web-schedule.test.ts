@@ -40,7 +40,7 @@ describe.skipIf(!CHROMIUM)('web client: scheduled room', () => {
     await page.getByRole('button', { name: 'Create room' }).click();
     await page.locator('#room[data-status="waiting"]').waitFor();
     await page.locator('#schedule').waitFor();
-    expect(await page.locator('#session-title').textContent()).toBe('Morning pages.');
+    expect(await page.locator('#session-title').textContent()).toBe('Morning pages');
     expect(await page.locator('#starts-at').getAttribute('datetime')).toBe(new Date(startsAt).toISOString());
     const code = (await page.locator('#room-code').textContent())!.trim();
     const href = await page.locator('#add-to-calendar').getAttribute('href');

@@ -49,6 +49,13 @@ describe.skipIf(!CHROMIUM)('web client stats (real Chromium)', () => {
     await page.locator('#stats').waitFor({ state: 'visible' });
     expect(await page.locator('#stats-summary').textContent()).toMatch(/1 rounds completed · streak 1 day/);
     expect(await page.locator('#stats svg rect').count()).toBe(30);
+    // A round of ~1 s: said in seconds, never "0 min" beside a full-height bar; the scale is labelled.
+    const summary = (await page.locator('#stats-summary').textContent())!;
+    expect(summary).toMatch(/^1 s focused · /);
+    const titles = await page.locator('#stats svg rect title').allTextContents();
+    expect(titles.filter((t) => !t.endsWith(': 0 s'))).toEqual([expect.stringMatching(/: 1 s$/)]);
+    expect(titles.join()).not.toMatch(/min/);
+    expect(await page.locator('#stats svg .stats-max').textContent()).toBe('max 1 s');
 
     // The next create sends the kept key: no new key is issued, the same user.
     await page.getByLabel('Your name').first().fill('Ada');
