@@ -6,8 +6,8 @@
  *               R rooms of 4 whose countdowns all end in the same second: completion
  *               event p99 at the clients (ends_at → session_completed) with no database
  *               and with PostgreSQL, and the time until all R×4 results are in PostgreSQL
- *   writer      results/s the writer's batch insert sustains (PostgreSQL and PGlite)
- *   embedded    RSS of the embedded database (PGlite) idle and after 100k results
+ *   writer      results/s the writer's batch insert sustains (PostgreSQL and SQLite)
+ *   embedded    RSS of the embedded database (SQLite) idle and after 100k results
  *
  *   npx tsx bench/persistence.ts [--rooms 2500] [--only completion,writer,embedded] [--records 100000]
  *
@@ -172,7 +172,7 @@ function records(n: number, offset = 0): RoundRecord[] {
 }
 
 /** Results/s of the writer's insert, batches of 200 rounds (its default batch), as the writer does them (one after another). */
-async function writer(kind: 'postgres' | 'pglite', url: string | null, n: number): Promise<void> {
+async function writer(kind: 'postgres' | 'sqlite', url: string | null, n: number): Promise<void> {
   const sor = openDatabase(kind === 'postgres' ? { kind, url: url! } : { kind, dataDir: ':memory:' });
   await sor.migrate();
   const repo = new ResultsRepository(sor.db);
@@ -184,12 +184,12 @@ async function writer(kind: 'postgres' | 'pglite', url: string | null, n: number
   await sor.close();
 }
 
-/** RSS of this process with PGlite idle, then after `n` results (run in a fresh process for a clean baseline). */
+/** RSS of this process with SQLite idle, then after `n` results (run in a fresh process for a clean baseline). */
 async function embedded(n: number): Promise<void> {
   const rss = () => Math.round(process.memoryUsage().rss / 1e6);
   const before = rss();
-  const dir = `/tmp/focusroom-bench-pglite-${process.pid}`;
-  const sor = openDatabase({ kind: 'pglite', dataDir: dir });
+  const dir = `/tmp/focusroom-bench-sqlite-${process.pid}`;
+  const sor = openDatabase({ kind: 'sqlite', dataDir: dir });
   await sor.migrate();
   await sleep(500);
   const idle = rss();
@@ -198,7 +198,7 @@ async function embedded(n: number): Promise<void> {
   for (let i = 0; i < all.length; i += 200) await repo.insertRounds(all.slice(i, i + 200));
   await sleep(500);
   const after = rss();
-  console.log(`embedded PGlite: process RSS ${before} MB before, ${idle} MB idle (migrated, empty), ${after} MB after ${n} results`);
+  console.log(`embedded SQLite: process RSS ${before} MB before, ${idle} MB idle (migrated, empty), ${after} MB after ${n} results`);
   await sor.close();
   const { rmSync } = await import('node:fs');
   rmSync(dir, { recursive: true, force: true });
@@ -214,7 +214,7 @@ try {
   if (ONLY.includes('writer')) {
     await pg!.query('create database bench_writer');
     await writer('postgres', pg!.urlOf('bench_writer'), 20_000);
-    await writer('pglite', null, 20_000);
+    await writer('sqlite', null, 20_000);
   }
   if (cases.length > 0) await completion(pg!, cases);
 } finally {

@@ -126,6 +126,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const metrics = new Metrics(() => store.countByStatus());
   const outboxMetrics = new OutboxMetrics(metrics.registry, outbox, outboxGroups);
   const persistence = config.database.kind === 'off' ? null : new Persistence(config.database, outbox, outboxMetrics, log, deps.consumer);
+  if (persistence && config.database.kind === 'sqlite') {
+    // The embedded store opens in a worker in tens of ms: wait for it (never blocking the
+    // loop) so a data dir this process must not use is refused before it listens.
+    await Promise.race([persistence.firstAttempt(), new Promise((r) => setTimeout(r, EMBEDDED_OPEN_WAIT_MS).unref())]);
+    const fatal = persistence.fatal();
+    if (fatal) {
+      await persistence.close();
+      await runtime.close();
+      await fastify.close();
+      throw new Error(fatal.message);
+    }
+  }
   const webhooks = config.webhook ? new WebhookSender(config.webhook, outbox, outboxMetrics, log, deps.webhookConsumer) : null;
 
   const guard = new TransportGuard(config, metrics, log);
@@ -173,6 +185,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     isDraining: () => draining,
     connections: () => io.engine.clientsCount,
     database: () => persistence?.status() ?? 'disabled',
+    databaseError: () => persistence?.statusError() ?? null,
   });
   sessionRoute(fastify, { store, clock, limits });
   taskRoutes(fastify, { rooms, clock, limits, budget });
@@ -230,6 +243,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     },
   };
 }
+
+/** How long the start waits for the embedded store's first open before listening without it. */
+const EMBEDDED_OPEN_WAIT_MS = 5_000;
 
 /** How often the wall clock is compared with the steady one. */
 const CLOCK_CHECK_MS = 1_000;

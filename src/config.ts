@@ -216,7 +216,7 @@ const configSchema = envSchema.transform((e, ctx) => {
     /** Bearer token GET /metrics demands; null = /metrics is open (keep it off the public network then). */
     metricsToken: e.METRICS_TOKEN || null,
     /**
-     * The store of record for completed rounds: PostgreSQL at `url`, or embedded (PGlite) in
+     * The store of record for completed rounds: PostgreSQL at `url`, or embedded (SQLite, in a worker thread) in
      * `dataDir` (':memory:' keeps nothing), or none ('off'; also in cluster mode without
      * DATABASE_URL, since one embedded database per instance would split a user's history).
      */
@@ -224,7 +224,7 @@ const configSchema = envSchema.transform((e, ctx) => {
       ? { kind: 'postgres', url: e.DATABASE_URL }
       : dataDir === 'off' || redis
         ? { kind: 'off' }
-        : { kind: 'pglite', dataDir }) as { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string } | { kind: 'off' },
+        : { kind: 'sqlite', dataDir }) as { kind: 'postgres'; url: string } | { kind: 'sqlite'; dataDir: string } | { kind: 'off' },
     /** Records waiting for the database in single-instance mode (the bounded memory outbox), per reader. */
     outboxMax: e.OUTBOX_MAX,
     /** Signed webhooks (Standard Webhooks); null = none. */

@@ -32,6 +32,10 @@ export const healthSchema = z
       description: 'degraded: a Redis Cluster master is unreachable (its rooms answer unavailable until its replica takes over; the rest work), which keeps 200',
     }),
     database: z.enum(['ok', 'down', 'disabled']).meta({ description: 'the store of record; down keeps 200 (results wait in the outbox)' }),
+    database_error: z
+      .string()
+      .optional()
+      .meta({ description: 'when database is down for a reason an operator must fix (DATA_DIR not writable, disk full): what and how' }),
   })
   .meta({ id: 'Health' });
 

@@ -34,6 +34,8 @@ const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> =
   };
 
 export function sendError(reply: FastifyReply, error: AppError, status = HTTP_STATUS[error.code]): FastifyReply {
+  // A 503 is temporary (a store of record still opening, a database away): say when to ask again.
+  if (status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
   return reply.code(status).send({ error: error.toWire() });
 }
 

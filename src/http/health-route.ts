@@ -16,6 +16,8 @@ export interface HealthDeps {
   connections: () => number;
   /** The store of record: its outage does not make this instance unhealthy (rooms still work). */
   database: () => 'ok' | 'down' | 'disabled';
+  /** Why the store of record is down when an operator must act (DATA_DIR not writable, disk full). */
+  databaseError?: () => string | null;
 }
 
 export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
@@ -41,6 +43,7 @@ export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
       redis = redis === 'ok' || redis === 'degraded' ? 'degraded' : 'down';
     }
     const draining = deps.isDraining();
+    const databaseError = deps.databaseError?.() ?? null;
     const healthy = !draining && redis !== 'down';
     reply.header('cache-control', 'no-store');
     return reply.code(healthy ? 200 : 503).send({
@@ -51,6 +54,7 @@ export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
       connections: deps.connections(),
       redis,
       database: deps.database(),
+      ...(databaseError ? { database_error: databaseError } : {}),
     });
     },
   );

@@ -1,21 +1,20 @@
 /**
  * The store of record, opened from config: PostgreSQL through `pg` when DATABASE_URL is
- * set, otherwise the embedded PGlite in DATA_DIR. One Kysely interface and the same
+ * set, otherwise the embedded SQLite file in DATA_DIR, run in a worker thread
+ * (./sqlite-dialect.ts) so it never stalls the rooms. One Kysely schema and the same
  * queries for both; migrations are applied by `migrate()`.
  */
-import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
+import { SqliteWorker, WorkerSqliteDialect } from './sqlite-dialect.js';
 import { withTimeout } from '../timeout.js';
 
-export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'sqlite'; dataDir: string };
 
 export interface StoreOfRecord {
-  readonly kind: 'postgres' | 'pglite';
+  readonly kind: 'postgres' | 'sqlite';
   readonly db: Kysely<Database>;
   /** Applies every pending migration (under the migrator's lock); throws on failure. */
   migrate(): Promise<string[]>;
@@ -42,17 +41,13 @@ export function openDatabase(config: DatabaseConfig, opts: OpenOptions = {}): St
     pool.on('error', (err) => opts.onIdleError?.(err));
     return wrap('postgres', new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
   }
-  let client: PGlite;
-  if (config.dataDir === ':memory:') {
-    client = new PGlite();
-  } else {
-    mkdirSync(config.dataDir, { recursive: true });
-    client = new PGlite(config.dataDir);
-  }
-  return wrap('pglite', new Kysely<Database>({ dialect: new PGliteDialect(client) }));
+  const worker = new SqliteWorker(config.dataDir);
+  const store = wrap('sqlite', new Kysely<Database>({ dialect: new WorkerSqliteDialect(worker) }));
+  // Opening (lock, file, WAL) happens in the worker; its failure is the first thing migrate() reports.
+  return { ...store, migrate: async () => (await worker.ready, store.migrate()) };
 }
 
-function wrap(kind: 'postgres' | 'pglite', db: Kysely<Database>): StoreOfRecord {
+function wrap(kind: 'postgres' | 'sqlite', db: Kysely<Database>): StoreOfRecord {
   return {
     kind,
     db,

@@ -4,6 +4,11 @@
  * it), then runs the writer, which moves completed rounds from the outbox into the
  * database. `status()` is a cached answer for /health, refreshed by a background ping,
  * so a slow database never slows a health check either.
+ *
+ * The embedded store's failures an operator must fix (DATA_DIR not writable, disk full)
+ * are logged once, with the path and the fix, and shown by /health (`database_error`)
+ * until they are gone; retries go on quietly. Two are refused outright (`fatal()`): a
+ * DATA_DIR another process holds, and one an older version filled with PGlite files.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { RecapRecord } from '../domain/outbox-entries.js';
@@ -11,6 +16,7 @@ import type { RoundRecord } from '../domain/round-record.js';
 import type { Outbox } from '../store/outbox.js';
 import { throttled } from '../throttled.js';
 import { type DatabaseConfig, openDatabase, type StoreOfRecord } from './database.js';
+import { explainStoreError, type StoreProblem } from './store-problems.js';
 import { type ConsumerOptions, defaultConsumerOptions, OutboxConsumer } from './outbox-consumer.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
 import { ResultsRepository } from './results-repository.js';
@@ -28,6 +34,13 @@ export class Persistence {
   private stopped = false;
   private starting: Promise<void> | null = null;
   private pinger: NodeJS.Timeout | null = null;
+  /** What an operator must fix while the store is down (null: nothing, or a transient outage). */
+  private problem: StoreProblem | null = null;
+  /** The last write failed: /health says down until one succeeds (reads may still work). */
+  private writeFailing = false;
+  private fatalProblem: StoreProblem | null = null;
+  private firstTry!: () => void;
+  private readonly firstTried = new Promise<void>((r) => (this.firstTry = r));
   /** Cuts the retry wait short on close. */
   private wakeConnect: () => void = () => {};
   private readonly warn: (err: unknown, msg: string) => void;
@@ -42,7 +55,7 @@ export class Persistence {
     this.warn = throttled(5_000, (err: unknown, msg: string) => log.warn({ err: err instanceof Error ? err.message : err }, msg));
   }
 
-  get kind(): 'postgres' | 'pglite' {
+  get kind(): 'postgres' | 'sqlite' {
     return this.config.kind;
   }
 
@@ -53,7 +66,23 @@ export class Persistence {
   }
 
   status(): DatabaseStatus {
-    return this.state;
+    return this.state === 'ok' && !this.writeFailing ? 'ok' : 'down';
+  }
+
+  /** Why the store is down, when an operator has to act (for /health); null otherwise. */
+  statusError(): string | null {
+    return this.status() === 'down' ? (this.problem?.message ?? null) : null;
+  }
+
+  /** Resolves once the first attempt to open has succeeded or failed. */
+  firstAttempt(): Promise<void> {
+    this.start();
+    return this.firstTried;
+  }
+
+  /** A problem that must stop the server at start (the data dir is another process's, or PGlite's). */
+  fatal(): StoreProblem | null {
+    return this.fatalProblem;
   }
 
   /** The Kysely handle once migrated (tests and tools read the tables through it). */
@@ -73,10 +102,32 @@ export class Persistence {
         this.sor ??= openDatabase(this.config, { onIdleError: (err) => this.warn(err, 'database connection lost') });
         const applied = await this.sor.migrate();
         if (applied.length > 0) this.log.info({ migrations: applied, database: this.config.kind }, 'database migrated');
+        if (this.problem) this.log.info({ database: this.config.kind }, 'database ok again');
+        this.problem = null;
         break;
       } catch (err) {
         if (this.stopped) break;
-        this.warn(err, 'database unavailable; rooms run on, results wait in the outbox');
+        const problem = explainStoreError(err, this.config);
+        if (this.config.kind === 'sqlite') {
+          // A worker that could not open is done: the next attempt starts a new one.
+          await this.sor?.close().catch(() => {});
+          this.sor = null;
+        }
+        if (problem?.fatal) {
+          this.fatalProblem = problem;
+          this.problem = problem;
+          // Not logged here: the start refuses with this message (app.ts), printed once by server.ts.
+          this.firstTry();
+          return;
+        }
+        if (problem) {
+          // Once per distinct problem, as an error: retrying goes on quietly.
+          if (this.problem?.message !== problem.message) this.log.error({ data_dir: problem.path, code: problem.code }, problem.message);
+          this.problem = problem;
+        } else {
+          this.warn(err, 'database unavailable; rooms run on, results wait in the outbox');
+        }
+        this.firstTry();
         await new Promise<void>((r) => {
           const timer = setTimeout(r, delay);
           this.wakeConnect = () => {
@@ -87,15 +138,22 @@ export class Persistence {
         delay = Math.min(delay * 2, 5_000);
       }
     }
+    this.firstTry();
     if (this.stopped || !this.sor) return;
     this.repo = new ResultsRepository(this.sor.db);
     this.state = 'ok';
     this.pinger = setInterval(() => void this.refresh(), PING_EVERY_MS);
     this.pinger.unref();
     this.consumer = new OutboxConsumer(this.outbox, DB_GROUP, (batch) => this.write(batch), (err) => {
-      this.state = 'down';
+      this.writeFailing = true;
       this.metrics.writeFailures.inc();
-      this.warn(err, 'writing results failed; will retry');
+      const problem = explainStoreError(err, this.config);
+      if (problem) {
+        if (this.problem?.message !== problem.message) this.log.error({ data_dir: problem.path, code: problem.code, err: (err as Error).message }, problem.message);
+        this.problem = problem;
+      } else {
+        this.warn(err, 'writing results failed; will retry');
+      }
     }, this.consumerOpts);
     this.consumer.start();
   }
@@ -116,6 +174,9 @@ export class Persistence {
     // After the rounds: a recap in the same batch finds its round's rows.
     await this.repo!.applyRecaps(batch.filter((m) => m.entry.type === 'participant.recap').map((m) => m.entry.data as RecapRecord));
     this.state = 'ok';
+    if (this.writeFailing && this.problem) this.log.info({ database: this.config.kind }, 'writing results works again');
+    this.writeFailing = false;
+    this.problem = null;
     this.metrics.recordsWritten.inc(inserted);
     return batch.map((m) => m.id);
   }

@@ -8,7 +8,7 @@ import { trackChild } from './children.js';
 import { getJson } from './http.js';
 import { freePort } from './ports.js';
 import { sleep } from './sleep.js';
-import { TEST_ENV } from './test-env.js';
+import { TEST_ENV, withDataDir } from './test-env.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -48,7 +48,7 @@ export interface SpawnServerOptions {
 export async function spawnServer(env: Record<string, string | undefined> = {}, opts: SpawnServerOptions = {}): Promise<ServerProcess> {
   const port = env.PORT !== undefined && /^\d+$/.test(env.PORT) ? Number(env.PORT) : await freePort();
   // env.PORT as given (a test of config validation passes a bad one), else the free port; undefined values are left out.
-  const full: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'test', DATA_DIR: 'off', ...env, PORT: env.PORT ?? String(port) };
+  const full: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'test', ...withDataDir(env), PORT: env.PORT ?? String(port) };
   for (const k of Object.keys(full)) if (full[k] === undefined) delete full[k];
   const { child, exited } = spawnServerProcess(full);
   let out = '';

@@ -13,7 +13,7 @@ import { afterEach, beforeAll } from 'vitest';
 import { type App, type AppDeps, buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { closeAllClients } from './client.js';
-import { LIFTED_ABUSE_BOUNDS, TEST_ENV } from './test-env.js';
+import { LIFTED_ABUSE_BOUNDS, TEST_ENV, withDataDir } from './test-env.js';
 import { once, registerTeardown } from './teardown.js';
 
 export { LIFTED_ABUSE_BOUNDS, TEST_ENV };
@@ -27,7 +27,7 @@ export interface TestServer {
 
 /** Starts a server and registers its teardown (see the top of this file). */
 export async function newServer(env: Record<string, string> = {}, deps: AppDeps = {}): Promise<TestServer> {
-  const config = loadConfig({ ...TEST_ENV, ...env });
+  const config = loadConfig(withDataDir({ ...TEST_ENV, ...env }));
   const app = await buildApp(config, deps);
   const close = once(() => app.close());
   registerTeardown(close);

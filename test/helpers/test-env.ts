@@ -2,7 +2,14 @@
  * The environment every test server starts from (in-process and child instances): logs
  * silenced, and the per-address limits lifted that a test (hundreds of clients from
  * 127.0.0.1) would otherwise hit. Tests add their own overrides on top, as an operator would.
+ *
+ * The store of record is ON, as `npm start` runs it: each server gets its own fresh
+ * DATA_DIR (`withDataDir`; one data dir per process, the lock refuses a second). A test
+ * about a server without one says so (`DATA_DIR: 'off'`).
  */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 /**
  * The per-address and load bounds (docs/reliability.md "Load and abuse"), lifted: a test's hundreds of clients come
  * from one address (127.0.0.1) at once, on a loaded machine. Spread it into the env of a
@@ -27,6 +34,23 @@ export const TEST_ENV: Record<string, string> = {
   RATE_JOIN_FAILURES_PER_MIN: '1000000',
   // Per-address and load bounds (docs/reliability.md "Load and abuse") lifted too; tests of those set their own.
   ...LIFTED_ABUSE_BOUNDS,
-  // No store of record unless a test asks for one (DATA_DIR=:memory: or DATABASE_URL).
-  DATA_DIR: 'off',
 };
+
+let root: string | null = null;
+
+/** A new empty directory for one server's embedded store; all of them go when the test process exits. */
+export function freshDataDir(): string {
+  if (!root) {
+    mkdirSync(tmpdir(), { recursive: true });
+    const dir = mkdtempSync(join(tmpdir(), 'focusroom-test-'));
+    root = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return mkdtempSync(join(root, 'data-'));
+}
+
+/** `env` with a fresh DATA_DIR unless it names its own store of record (DATA_DIR or DATABASE_URL). */
+export function withDataDir<T extends Record<string, string | undefined>>(env: T): T {
+  if ('DATA_DIR' in env || 'DATABASE_URL' in env) return env;
+  return { ...env, DATA_DIR: freshDataDir() };
+}

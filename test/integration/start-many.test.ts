@@ -4,7 +4,8 @@
  * `does not provide an export named ...`. Now the build happens once (at install,
  * `prepare`, or `npm run build`) and `prestart` only checks that dist/ is there and not
  * older than src/. Three real `npm start` at once, each on its own free port (PORT=0):
- * all three answer /health 200 and leave dist/ untouched.
+ * all three answer /health 200 and leave dist/ untouched. Each has its own DATA_DIR: one
+ * data dir takes one process (the lock refuses a second).
  *
  * Needs a current build (npm ci / npm install makes one; so does `npm run build`).
  */
@@ -12,6 +13,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freshDataDir } from '../helpers/test-env.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STARTS = 3;
@@ -50,7 +52,7 @@ function npmStart(i: number): Promise<{ url: string; output: () => string }> {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', INSTANCE_ID: `start-many-${i}` },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', INSTANCE_ID: `start-many-${i}`, DATA_DIR: freshDataDir() },
   });
   children.push(child);
   let out = '';

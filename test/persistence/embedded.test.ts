@@ -1,5 +1,5 @@
 /**
- * The embedded default (PGlite): a completed round is written once per participant,
+ * The embedded default (the embedded SQLite store): a completed round is written once per participant,
  * /health reports the database, and results survive a restart of the server on the same
  * DATA_DIR.
  */
@@ -55,7 +55,7 @@ it('writes each participant result of a completed round once, and keeps it acros
   server = await startServer({ DATA_DIR: dataDir });
   await server.app.persistence!.start();
   expect(await resultsIn(server)).toHaveLength(2);
-}, 120_000); // PGlite's first open of a new DATA_DIR runs initdb in WebAssembly: seconds, more on a loaded machine
+}, 30_000);
 
 it('DATA_DIR=off: no store of record, /health says database disabled', async () => {
   server = await startServer({ DATA_DIR: 'off' });

@@ -1,0 +1,146 @@
+/**
+ * The embedded store of record's thread: one `node:sqlite` connection in WAL mode, running
+ * the statements the main thread posts ({ id, sql, params } → { id, rows | changes }),
+ * one at a time, in order. Every page read, write and fsync happens here, so none of it
+ * touches the event loop the rooms tick on (docs/persistence.md).
+ *
+ * Self-contained on purpose (node built-ins only, erasable TypeScript): Node runs this
+ * file as it is, from src/ under tsx or vitest as well as from dist/.
+ *
+ * The lock: a second file, `focusroom.lock`, is a tiny SQLite database this connection
+ * holds in EXCLUSIVE locking mode. The operating system releases that lock when the
+ * process ends however it ends (kill -9 included), so it is never stale; a second process
+ * on the same DATA_DIR cannot take it and is refused. The data file itself stays in normal
+ * locking mode so `sqlite3 .backup` or `VACUUM INTO` can read it beside the server.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface WorkerInit {
+  /** Marks this thread as ours (a test runner's own worker thread must never run this). */
+  focusroomSqlite: true;
+  /** A directory, or ':memory:'. */
+  dataDir: string;
+}
+
+export interface WorkerRequest {
+  id: number;
+  sql: string;
+  params: readonly unknown[];
+}
+
+export type WorkerReply =
+  | { id: number; ok: true; rows: Record<string, unknown>[]; changes?: number; lastInsertRowid?: number }
+  | { id: number; ok: false; error: WorkerError };
+
+/** An error as it crosses the thread boundary. `kind` says what an operator has to do about it. */
+export interface WorkerError {
+  message: string;
+  /** Node's (`EACCES`, `ENOSPC`, …) or SQLite's (`SQLITE_FULL`, …) code, when there is one. */
+  code?: string;
+  kind: 'locked' | 'not_writable' | 'pglite_dir' | 'full' | 'other';
+}
+
+export const DB_FILE = 'focusroom.db';
+export const LOCK_FILE = 'focusroom.lock';
+/** Prepared statements kept per connection (queries are few and parameterised). */
+const STATEMENT_CACHE = 256;
+
+const port = (workerData as WorkerInit | null)?.focusroomSqlite ? parentPort : null;
+if (port) {
+  const { dataDir } = workerData as WorkerInit;
+  let db: DatabaseSync | null = null;
+  let lock: DatabaseSync | null = null;
+  const statements = new Map<string, StatementSync>();
+  try {
+    ({ db, lock } = open(dataDir));
+    port.postMessage({ ready: true });
+  } catch (err) {
+    port.postMessage({ ready: false, error: describe(err, dataDir) });
+  }
+  port.on('message', (req: WorkerRequest | { close: true }) => {
+    if ('close' in req) {
+      try {
+        db?.close();
+        lock?.close();
+      } finally {
+        port.close();
+      }
+      return;
+    }
+    port.postMessage(run(req));
+  });
+
+  function run(req: WorkerRequest): WorkerReply {
+    if (!db) return { id: req.id, ok: false, error: { message: 'the embedded database is not open', kind: 'other' } };
+    try {
+      let stmt = statements.get(req.sql);
+      if (!stmt) {
+        stmt = db.prepare(req.sql);
+        if (statements.size >= STATEMENT_CACHE) statements.delete(statements.keys().next().value!);
+        statements.set(req.sql, stmt);
+      }
+      const params = req.params.map(toSqlite);
+      if (stmt.columns().length > 0) return { id: req.id, ok: true, rows: stmt.all(...params) as Record<string, unknown>[] };
+      const r = stmt.run(...params);
+      return { id: req.id, ok: true, rows: [], changes: Number(r.changes), lastInsertRowid: Number(r.lastInsertRowid) };
+    } catch (err) {
+      return { id: req.id, ok: false, error: describe(err, dataDir) };
+    }
+  }
+}
+
+function open(dataDir: string): { db: DatabaseSync; lock: DatabaseSync | null } {
+  if (dataDir === ':memory:') {
+    const db = new DatabaseSync(':memory:');
+    db.exec('PRAGMA foreign_keys = ON');
+    return { db, lock: null };
+  }
+  mkdirSync(dataDir, { recursive: true });
+  // A data dir an older version wrote with PGlite (embedded PostgreSQL): not ours to overwrite.
+  if (existsSync(join(dataDir, 'PG_VERSION')) && !existsSync(join(dataDir, DB_FILE))) {
+    throw Object.assign(new Error('PGlite data'), { code: 'PGLITE_DIR' });
+  }
+  const lock = new DatabaseSync(join(dataDir, LOCK_FILE));
+  try {
+    lock.exec('PRAGMA busy_timeout = 0');
+    lock.exec('PRAGMA locking_mode = EXCLUSIVE');
+    // The first write takes the exclusive lock, and EXCLUSIVE mode keeps it until close.
+    lock.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER); DELETE FROM holder;');
+    lock.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
+  } catch (err) {
+    lock.close();
+    throw err;
+  }
+  const db = new DatabaseSync(join(dataDir, DB_FILE));
+  // WAL: readers never wait for the writer and a commit is one append. synchronous=NORMAL
+  // in WAL mode loses nothing when the process dies (kill -9): a committed transaction
+  // is in the OS's cache; only a power cut may lose the last commits.
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('PRAGMA foreign_keys = ON');
+  db.exec('PRAGMA busy_timeout = 5000');
+  return { db, lock };
+}
+
+function toSqlite(v: unknown): SQLInputValue {
+  if (v === undefined) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return v as SQLInputValue;
+}
+
+function describe(err: unknown, dataDir: string): WorkerError {
+  const e = err as { message?: string; code?: string; errcode?: number; errstr?: string };
+  const message = e?.message ?? String(err);
+  // node:sqlite reports SQLite's primary result code in `errcode` (5 busy, 8 read-only, 13 full, 14 cannot open).
+  const primary = typeof e?.errcode === 'number' ? e.errcode & 0xff : undefined;
+  if (e?.code === 'PGLITE_DIR') return { message: `${dataDir} holds a PGlite database from an older version`, code: 'PGLITE_DIR', kind: 'pglite_dir' };
+  if (primary === 5 || primary === 6) return { message, code: 'SQLITE_BUSY', kind: 'locked' };
+  if (primary === 13 || /ENOSPC|disk is full|database or disk is full/i.test(message)) return { message, code: 'SQLITE_FULL', kind: 'full' };
+  if (['EACCES', 'EROFS', 'EPERM', 'ENOTDIR', 'EEXIST'].includes(e?.code ?? '') || primary === 8 || primary === 14) {
+    return { message, code: e?.code && e.code !== 'ERR_SQLITE_ERROR' ? e.code : `SQLITE_${primary}`, kind: 'not_writable' };
+  }
+  return { message, ...(e?.code ? { code: e.code } : {}), kind: 'other' };
+}
