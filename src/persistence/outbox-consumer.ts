@@ -40,6 +40,7 @@ export class OutboxConsumer {
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
+    this.outbox.interrupt?.(this.group);
     await this.loop;
   }
 

@@ -78,6 +78,10 @@ export class MemoryOutbox implements Outbox {
     return this.group(group).dropped;
   }
 
+  interrupt(group: string): void {
+    for (const wake of this.group(group).waiters.splice(0)) wake();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const g of this.groups.values()) for (const wake of g.waiters.splice(0)) wake();

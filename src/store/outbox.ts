@@ -38,6 +38,8 @@ export interface Outbox {
   /** Entries dropped for `group` because the outbox was full (only the bounded memory outbox drops). */
   dropped(group: string): number;
   close(): Promise<void>;
+  /** Ends `group`'s waiting reads now (empty), so a stopping reader does not wait out `blockMs`. */
+  interrupt?(group: string): void;
 }
 
 export type OutboxGroup = 'db' | 'webhooks';
