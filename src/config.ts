@@ -60,6 +60,22 @@ const envSchema = z.object({
   REDIS_SENTINEL_NAME: z.string().optional(),
   REDIS_SENTINEL_PASSWORD: z.string().optional(),
   CORS_ORIGINS: z.string().optional(),
+  /** Where people reach this server (the join links in calendar events); unset: the request's own origin. */
+  PUBLIC_URL: z
+    .string()
+    .optional()
+    .refine(
+      (v) => {
+        if (v === undefined || v.trim() === '') return true;
+        try {
+          const u = new URL(v.trim());
+          return (u.protocol === 'https:' || u.protocol === 'http:') && !u.search && !u.hash && !u.username && !u.password;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be an absolute http(s) URL without query, fragment or credentials, e.g. https://focus.example.com' },
+    ),
   MAX_PARTICIPANTS: intVar(4, LIMITS.maxParticipantsMin, LIMITS.maxParticipantsMax),
   DISCONNECT_GRACE_MS: intVar(60_000, 0, 24 * 3600_000),
   ROOM_TTL_MS: intVar(2 * 3600_000, 1_000, 7 * 24 * 3600_000),
@@ -197,6 +213,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     redis,
     /** null = allow any origin: development default; in production only the listed ones (none = same-origin only). */
     corsOrigins: origins.includes('*') || (origins.length === 0 && !production) ? null : origins,
+    /** Base of the links the server hands out (calendar events), no trailing slash; null = the request's origin. */
+    publicUrl: e.PUBLIC_URL?.trim() ? e.PUBLIC_URL.trim().replace(/\/+$/, '') : null,
     maxParticipants: e.MAX_PARTICIPANTS,
     disconnectGraceMs: e.DISCONNECT_GRACE_MS,
     roomTtlMs: e.ROOM_TTL_MS,

@@ -148,7 +148,8 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
     {
       schema: {
         summary: 'A scheduled session as an iCalendar event',
-        description: 'text/calendar (RFC 5545): one VEVENT with a stable UID; 404 for an unknown or unscheduled room. Unknown codes count toward the failed-join limit.',
+        description:
+          'text/calendar (RFC 5545): one VEVENT with a stable UID and `URL` = the join link (`PUBLIC_URL`, else this request\'s origin, + `/?code=`); a completed room is served as the past event it was, while the room is known. 404 for an unknown or unscheduled room. Unknown codes count toward the failed-join limit.',
         tags,
         params: roomCodeParamsSchema,
         response: { 200: z.string().meta({ description: 'text/calendar (RFC 5545)' }), 400: errorBodySchema, 404: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
@@ -164,18 +165,28 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
       }
       const startsAt = startsAtOf(room);
       if (startsAt === null) throw new AppError('not_found', `session ${code} is not scheduled`);
-      // The window as it stands (started_at once running); a completed room keeps its booked slot.
-      const window = windowOf(room, deps.clock.now()) ?? { start: startsAt, end: startsAt + plannedLength(room.settings) };
+      // The window as it stands (started_at once running); a completed room keeps the one it ran (a past event).
+      const window = windowOf(room, deps.clock.now()) ?? pastWindow(room, startsAt);
+      const base = deps.config.publicUrl ?? `${req.protocol}://${req.host}`;
       return reply
         .type('text/calendar; charset=utf-8')
         .header('content-disposition', `attachment; filename="focus-${room.code}.ics"`)
-        .send(calendarFor(room, window));
+        .send(calendarFor(room, window, joinUrl(base, room.code)));
     },
   );
 }
 
+/** The web page's share link: it opens the join form with the code filled in. */
+export const joinUrl = (base: string, code: string): string => `${base}/?code=${encodeURIComponent(code)}`;
+
+/** A completed room: the run as it happened (started_at to completed_at), else its booked slot. */
+function pastWindow(room: Room, startsAt: number): Window {
+  const start = room.started_at ?? startsAt;
+  return { start, end: room.completed_at ?? start + plannedLength(room.settings) };
+}
+
 /** One VEVENT. UID and DTSTAMP come from the room, so the same room always exports the same event. */
-export function calendarFor(room: Room, window: Window): string {
+export function calendarFor(room: Room, window: Window, url: string): string {
   const cal = ical({ prodId: { company: 'focusroom', product: 'focusroom', language: 'EN' }, name: 'focusroom' });
   cal.createEvent({
     id: `${room.id}@focusroom`,
@@ -183,7 +194,8 @@ export function calendarFor(room: Room, window: Window): string {
     start: new Date(window.start),
     end: new Date(window.end),
     summary: room.title ?? 'Focus session',
-    description: `Room code: ${room.code}\nJoin with this code at the scheduled time.`,
+    description: `Room code: ${room.code}\nJoin at the scheduled time: ${url}`,
+    url,
   });
   return cal.toString();
 }

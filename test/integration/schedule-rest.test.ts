@@ -139,6 +139,39 @@ describe('GET /sessions/:code/calendar.ics', () => {
     expectHttpError(await http(`${server.url}/sessions/${unscheduled.body.room_code}/calendar.ics`), 404, 'not_found');
     expectHttpError(await http(`${server.url}/sessions/ZZZZZZ/calendar.ics`), 404, 'not_found');
   });
+
+  it('URL is the join link: PUBLIC_URL when set, else the request\'s origin; the description has it too', async () => {
+    const plain = await post('/sessions', 'ics-url', { user_name: 'Uma', starts_at: at(900) });
+    const code = plain.body.room_code as string;
+    const ev = (text: string) => new ICAL.Event(new ICAL.Component(ICAL.parse(text)).getFirstSubcomponent('vevent')!);
+    const own = ev((await http(`${server.url}/sessions/${code}/calendar.ics`)).text);
+    expect(own.component.getFirstPropertyValue('url')).toBe(`${server.url}/?code=${code}`);
+    expect(own.description).toContain(`${server.url}/?code=${code}`);
+
+    const pub = await startServer({ PUBLIC_URL: 'https://focus.example.com/' });
+    try {
+      const host = await connect(pub.url);
+      const created = await call(host, 'create_session', { user_name: 'Pia', starts_at: Date.now() + 60 * MIN });
+      const e = ev((await http(`${pub.url}/sessions/${created.room_code}/calendar.ics`)).text);
+      expect(e.component.getFirstPropertyValue('url')).toBe(`https://focus.example.com/?code=${created.room_code}`);
+    } finally {
+      await pub.close();
+    }
+  });
+
+  it('a completed room keeps serving its event, as the past run it was', async () => {
+    const host = await connect(server.url, { auth: { token: await tokenFor('ics-done') } });
+    const startsAt = Date.now() + 1_000;
+    const created = await call(host, 'create_session', { user_name: 'Dee', starts_at: startsAt, session_duration: 1_000, title: 'Short one' });
+    const done = await waitFor(host, 'session_completed', 6_000);
+    const res = await http(`${server.url}/sessions/${created.room_code}/calendar.ics`);
+    expect(res.status).toBe(200);
+    const ev = new ICAL.Event(new ICAL.Component(ICAL.parse(res.text)).getFirstSubcomponent('vevent')!);
+    expect(ev.summary).toBe('Short one');
+    expect(ev.startDate.toJSDate().getTime()).toBe(Math.floor(done.session.started_at! / 1000) * 1000);
+    expect(ev.endDate.toJSDate().getTime()).toBeLessThanOrEqual(Date.now());
+    expect(ev.endDate.toJSDate().getTime() - ev.startDate.toJSDate().getTime()).toBeGreaterThanOrEqual(1_000);
+  });
 });
 
 describe('rate limits', () => {

@@ -78,3 +78,18 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('PUBLIC_URL', () => {
+  it('unset: null (links use the request\'s origin); set: the base without a trailing slash', () => {
+    expect(loadConfig({}).publicUrl).toBeNull();
+    expect(loadConfig({ PUBLIC_URL: 'https://focus.example.com/' }).publicUrl).toBe('https://focus.example.com');
+    expect(loadConfig({ PUBLIC_URL: ' http://10.0.0.5:3000/focus ' }).publicUrl).toBe('http://10.0.0.5:3000/focus');
+  });
+
+  it.each(['focus.example.com', 'ftp://focus.example.com', 'https://focus.example.com/?x=1', 'https://focus.example.com/#a', 'https://u:p@focus.example.com', 'https://'])(
+    'refuses %s, naming the variable',
+    (url) => {
+      expect(() => loadConfig({ PUBLIC_URL: url })).toThrow(/PUBLIC_URL: must be an absolute http\(s\) URL/);
+    },
+  );
+});
