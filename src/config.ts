@@ -79,6 +79,8 @@ const envSchema = z.object({
   MAX_PARTICIPANTS: intVar(4, LIMITS.maxParticipantsMin, LIMITS.maxParticipantsMax),
   DISCONNECT_GRACE_MS: intVar(60_000, 0, 24 * 3600_000),
   ROOM_TTL_MS: intVar(2 * 3600_000, 1_000, 7 * 24 * 3600_000),
+  /** A booked seat not connected this long after the start is a no-show (capped per room at its first focus phase). */
+  NO_SHOW_GRACE_MS: intVar(LIMITS.noShowGraceDefault, 1_000, LIMITS.sessionDurationMax),
   SHUTDOWN_GRACE_MS: intVar(10_000, 0, 600_000),
   /** Default: 1 s, or half the grace when that is less (a value set above half the grace is refused below). */
   SHUTDOWN_DRAIN_MS: optionalIntVar(0, 600_000),
@@ -218,6 +220,7 @@ const configSchema = envSchema.transform((e, ctx) => {
     maxParticipants: e.MAX_PARTICIPANTS,
     disconnectGraceMs: e.DISCONNECT_GRACE_MS,
     roomTtlMs: e.ROOM_TTL_MS,
+    noShowGraceMs: e.NO_SHOW_GRACE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     /** After a signal: how long /health answers 503 while sockets still work, before they are closed (at most half the grace). */
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS ?? Math.min(DEFAULT_DRAIN_MS, halfGrace),

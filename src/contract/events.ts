@@ -7,7 +7,8 @@ import type { z } from 'zod';
 import type { CLIENT_EVENT_SCHEMAS, ClientEventName, ClientStatus } from './schemas.js';
 
 export type RoomStatus = 'waiting' | 'active' | 'paused' | 'completed';
-export type ParticipantStatus = ClientStatus | 'completed';
+/** `no_show` (ext): a booked seat nobody connected from the start to the no-show grace (docs/protocol.md "No-shows"). */
+export type ParticipantStatus = ClientStatus | 'completed' | 'no_show';
 export type LeaveReason = 'left' | 'timeout' | 'kicked';
 /** Pomodoro cycle: focus and break phases alternate for `rounds` focus rounds. */
 export type Phase = 'focus' | 'break';
@@ -206,9 +207,14 @@ export interface RoomEvents {
    * Final. `expired`: idle for ROOM_TTL_MS. `lost` (cluster mode): the store no longer has
    * the room (Redis restarted without persistence); its log is gone too, so `seq` is 0.
    */
-  room_closed: { room_code: string; reason: 'expired' | 'lost'; seq: number };
+  room_closed: { room_code: string; reason: RoomClosedReason; seq: number };
 }
 export type RoomEventName = keyof RoomEvents;
+/**
+ * `expired`, `lost` (above); `no_show` (ext): a booked room nobody attended by the
+ * no-show grace; `cancelled` (ext): a series occurrence cancelled by its owner.
+ */
+export type RoomClosedReason = 'expired' | 'lost' | 'no_show' | 'cancelled';
 
 export type ServerToClientEvents = {
   session_created: (payload: SessionJoinedPayload) => void;

@@ -104,6 +104,9 @@ export const meStatsSchema = z
     days: z
       .array(z.object({ date: z.string().meta({ description: 'YYYY-MM-DD in tz' }), focused_ms: z.number().int() }))
       .meta({ description: 'the last 30 days in tz, oldest first, today last' }),
+    attendance: z
+      .object({ booked: z.number().int(), attended: z.number().int(), no_shows: z.number().int() })
+      .meta({ description: 'over your last 20 booked sessions (scheduled rooms you held a seat in when their no-show grace ended)' }),
   })
   .meta({ id: 'MeStats' });
 

@@ -12,6 +12,8 @@ export const LIMITS = {
   recapNoteMax: 280,
   /** How long after a focus round ends its recap may be given. */
   recapWindowMs: 10 * 60 * 1000,
+  /** NO_SHOW_GRACE_MS default: a booked seat not connected 5 min after the start is a no-show. */
+  noShowGraceDefault: 5 * 60 * 1000,
   sessionDurationMin: 1_000,
   sessionDurationMax: 4 * 60 * 60 * 1000,
   sessionDurationDefault: 25 * 60 * 1000,

@@ -32,7 +32,7 @@ const int = z.number().int();
 const epochMs = int.meta({ description: 'epoch milliseconds (server clock)' });
 const seq = int.meta({ description: "the room's sequence number after this change" });
 
-export const participantStatusSchema = z.enum([...CLIENT_STATUSES, 'completed']);
+export const participantStatusSchema = z.enum([...CLIENT_STATUSES, 'completed', 'no_show']);
 export const roomStatusSchema = z.enum(['waiting', 'active', 'paused', 'completed']);
 export const phaseSchema = z.enum(['focus', 'break']);
 
@@ -145,7 +145,7 @@ export const ROOM_EVENT_SCHEMAS = {
   task_removed: taskEvent,
   participant_intention: z.object({ participant_id: z.string(), text: z.string(), seq }),
   participant_recap: z.object({ participant_id: z.string(), round: int, outcome: recapOutcomeSchema, note: z.string().nullable(), seq }),
-  room_closed: z.object({ room_code: z.string(), reason: z.enum(['expired', 'lost']), seq }),
+  room_closed: z.object({ room_code: z.string(), reason: z.enum(['expired', 'lost', 'no_show', 'cancelled']), seq }),
 } as const;
 
 const errorCodeSchema = z.enum(ERROR_CODES);

@@ -12,6 +12,7 @@ import { checkStartsAt } from './schedule.js';
 import type { RoundRecord } from './round-record.js';
 import { results } from './snapshot.js';
 import { noteRoundEnded } from './recap.js';
+import { armNoShow } from './no-show.js';
 
 function requireParticipant(room: Room, participantId: string): Participant {
   const p = findParticipant(room, participantId);
@@ -39,6 +40,7 @@ export function start(room: Room, participantId: string, now: number): Outcome {
 export function startDraft(d: Draft): void {
   const now = d.now;
   const r = d.room;
+  armNoShow(r, now);
   r.status = 'active';
   r.started_at = now;
   r.ends_at = now + r.settings.session_duration;
@@ -118,6 +120,7 @@ export function updateStatus(room: Room, participantId: string, status: ClientSt
   const running = room.status === 'active' || room.status === 'paused';
   if (status === 'ready' && running) throw new AppError('invalid_state', 'ready is only for before the countdown starts');
   if (status !== 'ready' && !running) throw new AppError('invalid_state', `cannot be ${status} when the session is ${room.status}`);
+  if (current.status === 'no_show') throw new AppError('invalid_state', 'you missed the start of this round; wait for the next one');
   if (current.status === 'failed' && status !== 'failed') {
     throw new AppError('invalid_state', 'you have given up this countdown; wait for the next one');
   }
@@ -150,7 +153,8 @@ export function completeDraft(d: Draft): void {
       r.round_started_at = boundary;
       for (const p of r.participants) {
         p.round_base = { focused_ms: p.focused_ms, pauses: p.pauses };
-        if (p.status === 'failed') continue;
+        // Given up, or a no-show still away: not focusing in this round either.
+        if (p.status === 'failed' || (p.status === 'no_show' && !p.connected)) continue;
         p.status = 'focusing';
         p.focus_since = boundary;
       }

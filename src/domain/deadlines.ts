@@ -7,6 +7,7 @@ import { RoomNotFoundError } from '../contract/errors.js';
 import { completeDraft, startDraft } from './countdown.js';
 import { Draft, type Outcome, unchanged } from './draft.js';
 import { removeParticipant } from './membership.js';
+import { noShowDue, settleNoShows } from './no-show.js';
 import type { Room } from './room-state.js';
 import { isBooked, scheduledKeepUntil, scheduledStartDue, seatExpiresAt } from './schedule.js';
 
@@ -21,6 +22,7 @@ export function nextDeadline(room: Room): number {
   let due = expiresAt(room);
   if (room.status === 'active' && room.ends_at !== null) due = Math.min(due, room.ends_at);
   if (isBooked(room)) due = Math.min(due, room.starts_at!);
+  if (room.no_show_at != null && (room.status === 'active' || room.status === 'paused')) due = Math.min(due, room.no_show_at);
   for (const p of room.participants) {
     const at = seatExpiresAt(room, p);
     if (at !== null) due = Math.min(due, at);
@@ -34,6 +36,11 @@ export function runDue(room: Room, now: number): Outcome {
   // The scheduled start, exactly as the host's start_session: the countdown runs from now
   // (the scheduler is within a second of starts_at), so a late run shortens nobody's round.
   if (scheduledStartDue(d.room, now)) startDraft(d);
+  // Before any completion: the grace ends within the first focus phase.
+  if (noShowDue(d.room, now)) {
+    d.attendance.push(settleNoShows(d));
+    if (d.deleted) return d.done(undefined);
+  }
   completeDraft(d);
   const expired = d.room.participants.filter((p) => {
     const at = seatExpiresAt(d.room, p);
@@ -64,5 +71,7 @@ export function settledThen<T>(room: Room, now: number, change: (room: Room) => 
   const merged: Outcome<T> = { room: next.room, events: [...due.events, ...next.events], result: next.result, changed: true };
   const records = [...(due.records ?? []), ...(next.records ?? [])];
   if (records.length > 0) merged.records = records;
+  const attendance = [...(due.attendance ?? []), ...(next.attendance ?? [])];
+  if (attendance.length > 0) merged.attendance = attendance;
   return merged;
 }

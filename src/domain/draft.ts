@@ -6,6 +6,7 @@
 import type { MissedEvent, RoomEventName, RoomEvents } from '../contract/events.js';
 import { cloneRoom, type Room } from './room-state.js';
 import type { RoundRecord } from './round-record.js';
+import type { AttendanceRecord } from './attendance-record.js';
 
 /** Event data as the domain produces it: the snapshot and seq are added on the way out. */
 export type EventData<K extends RoomEventName> = Omit<RoomEvents[K], 'seq' | 'session'>;
@@ -20,11 +21,14 @@ export interface Outcome<T = undefined> {
   changed: boolean;
   /** Completed focus rounds for the store of record, queued by the store in the same write. */
   records?: RoundRecord[];
+  /** A booked run's attendance, decided when its no-show grace ended (no-show.ts). */
+  attendance?: AttendanceRecord[];
 }
 
 export class Draft {
   readonly events: MissedEvent[] = [];
   readonly records: RoundRecord[] = [];
+  readonly attendance: AttendanceRecord[] = [];
   changed = false;
   deleted = false;
 
@@ -59,6 +63,7 @@ export class Draft {
   done<T>(result: T): Outcome<T> {
     const outcome: Outcome<T> = { room: this.deleted ? null : this.room, events: this.events, result, changed: this.changed };
     if (this.records.length > 0) outcome.records = this.records;
+    if (this.attendance.length > 0) outcome.attendance = this.attendance;
     return outcome;
   }
 }

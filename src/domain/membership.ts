@@ -8,6 +8,8 @@ import { Draft, type Outcome, unchanged } from './draft.js';
 import { findParticipant, type Participant, type Room, type RoomSettings } from './room-state.js';
 import { isBooked, scheduledKeepUntil } from './schedule.js';
 import { participantView } from './snapshot.js';
+import { markPresent } from './no-show.js';
+import { LIMITS } from '../contract/limits.js';
 
 export interface NewParticipant {
   id: string;
@@ -30,6 +32,8 @@ export interface NewRoom {
   ttl_ms: number;
   starts_at?: number | null;
   title?: string | null;
+  /** NO_SHOW_GRACE_MS (no-show.ts); the default when absent. */
+  no_show_grace_ms?: number;
 }
 
 const seat = (p: NewParticipant, now: number): Participant => ({
@@ -71,6 +75,8 @@ export function createRoom(input: NewRoom, now: number): Room {
     ttl_ms: input.ttl_ms,
     starts_at: input.starts_at ?? null,
     title: input.title ?? null,
+    no_show_grace_ms: input.no_show_grace_ms ?? LIMITS.noShowGraceDefault,
+    no_show_at: null,
   };
 }
 
@@ -89,6 +95,7 @@ export function join(room: Room, p: NewParticipant, now: number): Outcome {
     joined.status = 'focusing';
     joined.focus_since = isFocusing(room) ? now : null;
   }
+  markPresent(d.room, joined);
   d.room.participants.push(joined);
   d.emit('participant_joined', { participant: participantView(joined) });
   // A booked room every seat has left stays open (schedule.ts); its first newcomer hosts it.
@@ -164,6 +171,7 @@ export function reconnect(room: Room, participantId: string, socketId: string, n
   } else {
     dp.connected = true;
     dp.disconnected_at = null;
+    markPresent(d.room, dp);
     d.emit('participant_connection', { participant_id: participantId, connected: true, grace_ms: room.grace_ms });
   }
   return d.done({ replacedSocket });

@@ -8,6 +8,7 @@ import type { LeaveReason, RecapOutcome } from '../contract/events.js';
 import type { Outcome } from './draft.js';
 import type { Room } from './room-state.js';
 import type { RoundRecord } from './round-record.js';
+import type { AttendanceRecord } from './attendance-record.js';
 import { endedRound } from './recap.js';
 
 /** A recap as the store of record keeps it: on the result row of (room, run, round, participant). */
@@ -22,7 +23,7 @@ export interface RecapRecord extends RoomRef {
   note: string | null;
 }
 
-export const OUTBOX_ENTRY_TYPES = ['round.completed', 'session.started', 'participant.joined', 'participant.left', 'participant.recap'] as const;
+export const OUTBOX_ENTRY_TYPES = ['round.completed', 'session.started', 'participant.joined', 'participant.left', 'participant.recap', 'attendance.recorded'] as const;
 export type OutboxEntryType = (typeof OUTBOX_ENTRY_TYPES)[number];
 
 export interface RoomRef {
@@ -35,7 +36,8 @@ export type OutboxEntry =
   | { id: string; type: 'session.started'; at: number; data: RoomRef & { round: number } }
   | { id: string; type: 'participant.joined'; at: number; data: RoomRef & { participant_id: string; user_name: string } }
   | { id: string; type: 'participant.left'; at: number; data: RoomRef & { participant_id: string; reason: LeaveReason } }
-  | { id: string; type: 'participant.recap'; at: number; data: RecapRecord };
+  | { id: string; type: 'participant.recap'; at: number; data: RecapRecord }
+  | { id: string; type: 'attendance.recorded'; at: number; data: AttendanceRecord };
 
 /**
  * The entries of `outcome`, applied to `before`, restricted to `types` (what this
@@ -102,6 +104,10 @@ export function outboxEntries(before: Room, outcome: Outcome<unknown>, types: Re
       }
     }
     previous = e.event;
+  }
+  // One per booked run, keyed by the run: a retried compare-and-set computes the same id.
+  if (types.has('attendance.recorded')) {
+    for (const a of outcome.attendance ?? []) entries.push({ id: `${before.id}.attendance.${a.run_started_at}`, type: 'attendance.recorded', at: a.decided_at, data: a });
   }
   return entries;
 }

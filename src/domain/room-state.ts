@@ -26,6 +26,8 @@ export interface Participant {
    * anonymous seats. Absent in rooms stored before it.
    */
   identity?: string | null;
+  /** A booked run's no-show check (no-show.ts): connected at some moment since the start. */
+  present?: boolean;
   /** (ext) What the participant set out to do (`set_intention`); absent or null until set. */
   intention?: string | null;
   /** focused_ms and pauses when the current pomodoro round began: a round's record counts only its own. */
@@ -90,6 +92,10 @@ export interface Room {
    * leaves a finished room keeps their row (absent in rooms stored before it, and until then).
    */
   final_results?: ParticipantResult[] | null;
+  /** NO_SHOW_GRACE_MS when the room was created (fixed, like grace_ms); absent in older rooms. */
+  no_show_grace_ms?: number;
+  /** While a booked run's no-show check is pending: when it runs (no-show.ts); null otherwise. */
+  no_show_at?: number | null;
 }
 
 export interface EndedRound {

@@ -46,11 +46,16 @@ export const overlaps = (a: Window, b: Window): boolean => a.start < b.end && b.
 
 /**
  * When a dropped participant's seat is given up. Before a scheduled start the seat is a
- * booking: it is kept until `starts_at + grace`, however early the participant left.
+ * booking: it is kept until `starts_at + grace`, however early the participant left, and
+ * until the no-show grace ends when that is later.
  */
 export function seatExpiresAt(room: Room, p: Participant): number | null {
   if (p.connected || p.disconnected_at === null) return null;
-  return Math.max(p.disconnected_at, startsAtOf(room) ?? 0) + room.grace_ms;
+  // A no-show keeps its seat, so the run's results show it (no-show.ts).
+  if (p.status === 'no_show') return null;
+  const expires = Math.max(p.disconnected_at, startsAtOf(room) ?? 0) + room.grace_ms;
+  // A booked seat not yet seen is kept until its no-show grace is decided.
+  return room.no_show_at != null && p.present !== true ? Math.max(expires, room.no_show_at) : expires;
 }
 
 /** A scheduled room is kept (even empty) until `starts_at + ttl`. */

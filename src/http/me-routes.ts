@@ -24,6 +24,8 @@ export interface MeRoutesDeps {
 }
 
 export const ME_HISTORY_PAGE_DEFAULT = 20;
+/** Attendance counts the identity's last this-many booked sessions (DESIGN §15). */
+const ATTENDANCE_SESSIONS = 20;
 const ME_HISTORY_PAGE_MAX = 100;
 
 const digits = (field: string, min: number, max: number) =>
@@ -100,9 +102,9 @@ export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
     },
     async (req, reply) => {
       const identity = await caller(req);
-      const rows = await query(req, (repo) => repo.resultsOf(identity));
+      const [rows, attendance] = await query(req, (repo) => Promise.all([repo.resultsOf(identity), repo.attendanceOf(identity, ATTENDANCE_SESSIONS)]));
       reply.header('cache-control', 'no-store');
-      return computeStats(rows, req.query.tz ?? 'UTC', deps.clock.now());
+      return { ...computeStats(rows, req.query.tz ?? 'UTC', deps.clock.now()), attendance };
     },
   );
 

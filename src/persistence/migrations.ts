@@ -67,6 +67,27 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('round_results').dropColumn('intention').execute();
     },
   },
+  // DESIGN §15 attendance: one row per booked seat when its run's no-show grace ended.
+  '0004_attendance': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('attendance')
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('run_started_at', 'bigint', (c) => c.notNull())
+        .addColumn('participant_id', 'text', (c) => c.notNull())
+        .addColumn('identity', 'text')
+        .addColumn('room_code', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'bigint', (c) => c.notNull())
+        // 0 / 1: one type on PostgreSQL and SQLite (which has no boolean).
+        .addColumn('attended', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('attendance_pkey', ['room_id', 'run_started_at', 'participant_id'])
+        .execute();
+      await sql`create index attendance_identity_idx on attendance (identity, starts_at desc) where identity is not null`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('attendance').execute();
+    },
+  },
 };
 
 export const MIGRATION_NAMES = Object.keys(migrations);

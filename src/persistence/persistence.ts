@@ -12,6 +12,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { RecapRecord } from '../domain/outbox-entries.js';
+import type { AttendanceRecord } from '../domain/attendance-record.js';
 import type { RoundRecord } from '../domain/round-record.js';
 import type { Outbox } from '../store/outbox.js';
 import { throttled } from '../throttled.js';
@@ -172,6 +173,7 @@ export class Persistence {
     const records = batch.filter((m) => m.entry.type === 'round.completed').map((m) => m.entry.data as RoundRecord);
     const inserted = await this.repo!.insertRounds(records);
     // After the rounds: a recap in the same batch finds its round's rows.
+    await this.repo!.insertAttendance(batch.filter((m) => m.entry.type === 'attendance.recorded').map((m) => m.entry.data as AttendanceRecord));
     await this.repo!.applyRecaps(batch.filter((m) => m.entry.type === 'participant.recap').map((m) => m.entry.data as RecapRecord));
     this.state = 'ok';
     if (this.writeFailing && this.problem) this.log.info({ database: this.config.kind }, 'writing results works again');

@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { RecapOutcome } from '../contract/events.js';
 import type { RecapRecord } from '../domain/outbox-entries.js';
+import type { AttendanceRecord } from '../domain/attendance-record.js';
 import type { RoundRecord } from '../domain/round-record.js';
 import type { Database } from './schema.js';
 
@@ -108,6 +109,35 @@ export class ResultsRepository {
     });
   }
 
+  /** One row per booked seat of each run; repeats change nothing. */
+  async insertAttendance(records: AttendanceRecord[]): Promise<number> {
+    const rows = records.flatMap((a) =>
+      a.seats.map((s) => ({
+        room_id: a.room_id,
+        run_started_at: a.run_started_at,
+        participant_id: s.participant_id,
+        identity: s.identity,
+        room_code: a.room_code,
+        starts_at: a.starts_at,
+        attended: s.attended ? 1 : 0,
+      })),
+    );
+    if (rows.length === 0) return 0;
+    const res = await this.db
+      .insertInto('attendance')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['room_id', 'run_started_at', 'participant_id']).doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0);
+  }
+
+  /** Attendance over the identity's last `limit` booked sessions (newest by booked start). */
+  async attendanceOf(identity: string, limit: number): Promise<{ booked: number; attended: number; no_shows: number }> {
+    const rows = await this.db.selectFrom('attendance').select(['attended']).where('identity', '=', identity).orderBy('starts_at', 'desc').limit(limit).execute();
+    const attended = rows.filter((r) => Number(r.attended) === 1).length;
+    return { booked: rows.length, attended, no_shows: rows.length - attended };
+  }
+
   /** Every result of one identity (for stats), oldest first. */
   async resultsOf(identity: string): Promise<ResultRow[]> {
     const rows = await this.db
@@ -168,6 +198,7 @@ export class ResultsRepository {
   /** Erases every result of one identity; returns how many rows went. */
   async erase(identity: string): Promise<number> {
     const res = await this.db.deleteFrom('round_results').where('identity', '=', identity).executeTakeFirst();
+    await this.db.deleteFrom('attendance').where('identity', '=', identity).execute();
     return Number(res.numDeletedRows ?? 0);
   }
 

@@ -38,7 +38,20 @@ export interface RoundResultsTable {
   recap_note: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
+export interface AttendanceTable {
+  room_id: string;
+  run_started_at: Millis;
+  participant_id: string;
+  identity: string | null;
+  room_code: string;
+  /** The booked start. */
+  starts_at: Millis;
+  /** 1 = connected at some moment in the no-show grace, 0 = a no-show. */
+  attended: number;
+}
+
 export interface Database {
   rounds: RoundsTable;
   round_results: RoundResultsTable;
+  attendance: AttendanceTable;
 }

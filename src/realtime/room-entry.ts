@@ -55,6 +55,7 @@ export async function createRoomFor(ctx: RoomsContext, input: CreateSessionInput
         },
         grace_ms: ctx.config.disconnectGraceMs,
         ttl_ms: ctx.config.roomTtlMs,
+        no_show_grace_ms: ctx.config.noShowGraceMs,
       },
       ctx.clock.now(),
     );

@@ -46,8 +46,8 @@ export type OutboxGroup = 'db' | 'webhooks';
 
 /** What each reader group takes: rounds for the store of record, everything for webhooks. */
 export const GROUP_TYPES: Record<OutboxGroup, ReadonlySet<OutboxEntryType>> = {
-  db: new Set(['round.completed', 'participant.recap']),
-  webhooks: new Set(['round.completed', 'session.started', 'participant.joined', 'participant.left', 'participant.recap']),
+  db: new Set(['round.completed', 'participant.recap', 'attendance.recorded']),
+  webhooks: new Set(['round.completed', 'session.started', 'participant.joined', 'participant.left', 'participant.recap', 'attendance.recorded']),
 };
 
 /** The entry types some group among `groups` takes: the stores queue only these. */

@@ -5,7 +5,7 @@
  */
 import type { OutboxEntry } from '../domain/outbox-entries.js';
 
-export type WebhookType = 'session.started' | 'session.completed' | 'participant.joined' | 'participant.left' | 'participant.recap';
+export type WebhookType = 'session.started' | 'session.completed' | 'participant.joined' | 'participant.left' | 'participant.recap' | 'session.attendance';
 
 export interface WebhookBody {
   type: WebhookType;
@@ -28,6 +28,10 @@ export function webhookBody(entry: OutboxEntry): WebhookBody {
     case 'participant.recap': {
       const { identity: _identity, ...recap } = entry.data;
       return { type: 'participant.recap', timestamp, data: recap };
+    }
+    case 'attendance.recorded': {
+      const { seats, ...run } = entry.data;
+      return { type: 'session.attendance', timestamp, data: { ...run, seats: seats.map(({ identity: _identity, ...seat }) => seat) } };
     }
     case 'session.started':
     case 'participant.joined':

@@ -31,7 +31,7 @@ beforeAll(async () => {
     { webhookConsumer: { batch: 20, blockMs: 200, backoffMinMs: 100, backoffMaxMs: 300 } },
   );
   await server.app.persistence!.start();
-}, 30_000);
+}, 90_000);
 afterAll(async () => {
   await server.close();
   receiver.closeAllConnections();

@@ -53,6 +53,8 @@ describe('createRoom', () => {
       ttl_ms: 9_000,
       starts_at: null,
       title: null,
+      no_show_grace_ms: 300_000,
+      no_show_at: null,
     });
     settings.max_participants = 50;
     expect(room.settings.max_participants).toBe(4);

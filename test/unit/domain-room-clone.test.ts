@@ -24,6 +24,7 @@ const participant = (id: string): Required<Participant> => ({
   user_sub: `sub-${id}`,
   identity: `sub:${id}`,
   intention: `finish chapter ${id}`,
+  present: true,
   round_base: { focused_ms: 500, pauses: 0 },
 });
 
@@ -49,6 +50,8 @@ const fullRoom: Required<Room> = {
   seq: 7,
   grace_ms: 60_000,
   ttl_ms: 7_200_000,
+  no_show_grace_ms: 300_000,
+  no_show_at: T0 + 300_001,
   ended_rounds: [{ round: 1, run_started_at: T0 + 1, ended_at: T0 + 30_001, participant_ids: ['h', 'g'] }],
   starts_at: T0,
   title: 'Deep work',

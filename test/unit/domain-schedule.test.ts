@@ -108,7 +108,7 @@ describe('the scheduled start', () => {
 });
 
 describe('booking lifetime', () => {
-  it('a seat dropped before the start is kept until starts_at + grace', () => {
+  it('a seat dropped before the start is kept until starts_at + grace, and through the no-show grace', () => {
     let r = ok(join(booked(), person('b'), at(1)));
     r = ok(disconnect(r, 'b', 'sock-b', at(10)));
     const b = r.participants.find((p) => p.id === 'b')!;
@@ -118,11 +118,16 @@ describe('booking lifetime', () => {
     // The start comes first (the booking is kept through it) ...
     const started = ok(runDue(r, S));
     expect(started.participants.find((p) => p.id === 'b')).toMatchObject({ connected: false, status: 'focusing' });
-    // ... and the seat times out grace after starts_at.
-    expect(runDue(started, S + GRACE - 1).changed).toBe(false);
-    const o = runDue(started, S + GRACE);
-    expect(ok(o).participants.map((p) => p.id)).toEqual(['h']);
-    expect(o.events.map((e) => e.event)).toEqual(['participant_left']);
+    // ... and past its grace after starts_at the seat waits for the no-show decision
+    // (DESIGN §15: at most the first focus phase, here 60 s), where it becomes a no_show
+    // and stays for the results.
+    expect(runDue(started, S + GRACE).changed).toBe(false);
+    const o = runDue(started, S + 60_000);
+    expect(ok(o).participants.map((p) => [p.id, p.status])).toEqual([
+      ['h', 'completed'],
+      ['b', 'no_show'],
+    ]);
+    expect(o.events.map((e) => e.event)).toEqual(['participant_status_updated', 'session_completed']);
   });
 
   it('a seat dropped after the start keeps the ordinary grace', () => {
