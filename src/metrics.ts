@@ -82,5 +82,9 @@ export class Metrics {
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'focusroom_' });
+    // prom-client names three gauges `*_total`, which Prometheus reserves for counters
+    // (`promtool check metrics` refuses them). Their per-type twins stay:
+    // sum(focusroom_nodejs_active_handles) is the same number.
+    for (const name of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`focusroom_nodejs_active_${name}_total`);
   }
 }

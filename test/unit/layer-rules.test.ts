@@ -76,6 +76,5 @@ describe('layer rules', () => {
     expect(out).toMatch(/error no-circular: src\/scheduler\/a\.ts →\s+src\/scheduler\/b\.ts →\s+src\/scheduler\/a\.ts/);
     // The files that keep the rules are not reported.
     expect(out).not.toMatch(/src\/contract\/events\.ts →/);
-    console.log(out.trim());
   }, 90_000);
 });
