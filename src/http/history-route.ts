@@ -13,6 +13,7 @@ import { RoomNotFoundError } from '../contract/errors.js';
 import { historySchema, roomCodeParamsSchema, seatAuthHeadersSchema, seatErrorResponses } from '../contract/http-schemas.js';
 import { LIMITS } from '../contract/limits.js';
 import type { RateLimits } from '../limits/rate-limits.js';
+import { historyPageCost } from '../limits/read-cost.js';
 import type { RoomService } from '../realtime/room-service.js';
 import { authorizeSeat, type SeatAuthDeps } from './seat-auth.js';
 
@@ -57,8 +58,9 @@ export function historyRoute(app: FastifyInstance, deps: HistoryRouteDeps): void
       },
     },
     async (req) => {
-      const seat = await authorizeSeat(req, req.params.code, { getRoom: (c) => deps.rooms.get(c), limits: deps.limits, budget: deps.budget });
-      const history = await deps.rooms.history(seat.code, req.query.after ?? 0, req.query.limit ?? HISTORY_PAGE_DEFAULT);
+      const limit = req.query.limit ?? HISTORY_PAGE_DEFAULT;
+      const seat = await authorizeSeat(req, req.params.code, { getRoom: (c) => deps.rooms.get(c), limits: deps.limits, budget: deps.budget }, historyPageCost(limit));
+      const history = await deps.rooms.history(seat.code, req.query.after ?? 0, limit);
       if (!history) throw new RoomNotFoundError(seat.code);
       return history;
     },

@@ -27,7 +27,7 @@ export interface SeatAuthDeps {
    * lags): a REST call spends it like an event, before any work, so REST is no way around
    * the flood control of docs/reliability.md.
    */
-  budget?: { take(address: string): 'address' | 'instance' | 'lag' | null };
+  budget?: { take(address: string, sender?: unknown, cost?: number): 'address' | 'instance' | 'lag' | null };
 }
 
 /** Tokens are 32 characters; anything much longer is not one of ours. */
@@ -44,10 +44,12 @@ export function bearerToken(header: string | string[] | undefined): string | nul
  * over its events per second), 401 `invalid_token` (no, malformed or
  * wrong token), 404 `not_found` (no such room), 429 `rate_limited` (this address failed
  * too often: unknown rooms and wrong tokens then look alike; or the seat's event budget
- * is spent). A correct token is never refused by the failed-join limit.
+ * is spent). A correct token is never refused by the failed-join limit. `cost`: what the
+ * call is worth in events (a long history page costs more than a task change, limits/read-cost.ts).
  */
-export async function authorizeSeat(req: FastifyRequest, code: string, deps: SeatAuthDeps): Promise<Seat> {
-  const shed = deps.budget?.take(req.ip);
+export async function authorizeSeat(req: FastifyRequest, code: string, deps: SeatAuthDeps, cost = 1): Promise<Seat> {
+  // REST callers are counted as one sender per address (a socket is its own sender).
+  const shed = deps.budget?.take(req.ip, `http:${req.ip}`, cost);
   if (shed === 'lag') throw new AppError('unavailable', 'the server is busy; try again shortly');
   if (shed) throw new AppError('rate_limited', 'too many events from your network; slow down');
   const token = bearerToken(req.headers.authorization);
@@ -60,6 +62,6 @@ export async function authorizeSeat(req: FastifyRequest, code: string, deps: Sea
     if (!room) throw new RoomNotFoundError(code);
     throw new AppError('invalid_token', 'no seat in this room holds that token');
   }
-  await deps.limits.seatEvent(seat.id);
+  await deps.limits.seatEvent(seat.id, cost);
   return { code: room.code, participantId: seat.id, room };
 }

@@ -60,8 +60,9 @@ export class RateLimits {
    * One change by a seat, over its socket or over REST: one budget per seat, so REST is
    * no way around the socket's limit (counted per instance, like socket events).
    */
-  async seatEvent(participantId: string): Promise<void> {
-    await this.take(this.socketEvents, `seat:${participantId}`, 'too many events; slow down');
+  async seatEvent(participantId: string, cost = 1): Promise<void> {
+    // A costly read takes at most the seat's whole second, never more than it could ever have.
+    await this.take(this.socketEvents, `seat:${participantId}`, 'too many events; slow down', Math.min(cost, this.limits.socketEventsPerSec));
   }
 
   /** Returns false when the address opened too many connections. */
@@ -136,9 +137,9 @@ export class RateLimits {
     );
   }
 
-  private async take(limiter: RateLimiterAbstract, key: string, message: string): Promise<void> {
+  private async take(limiter: RateLimiterAbstract, key: string, message: string, points = 1): Promise<void> {
     try {
-      await limiter.consume(key);
+      await limiter.consume(key, points);
     } catch (err) {
       if (err instanceof RateLimiterRes) throw new AppError('rate_limited', message);
       // The limiter's store failed and its insurance too: let the request through.

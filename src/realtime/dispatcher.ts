@@ -79,7 +79,7 @@ export class Dispatcher {
   /** Entry point for `socket.onAny`. */
   handle(socket: TypedSocket, event: string, args: unknown[]): void {
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as AckFn) : null;
-    const shed = this.flood?.budget.take(socket.data.ip);
+    const shed = this.flood?.budget.take(socket.data.ip, socket);
     if (shed) {
       this.shed(socket, event, ack, shed);
       return;
@@ -149,11 +149,13 @@ export class Dispatcher {
    * An event refused by the address / instance budget or by load shedding, before any
    * queueing or validation: answered (ack and Fidan event, fixed payloads) for the first
    * few per socket per second, then dropped without a word, so a flood cannot make the
-   * server write one error per event; and the socket is not read from for a moment.
+   * server write one error per event; and a socket sending more than a well-behaved client
+   * is not read from for a moment (a light one refused by a spent address or instance
+   * budget is read on time, so its later events do not arrive in a burst).
    */
   private shed(socket: TypedSocket, event: string, ack: AckFn | null, reason: ShedReason): void {
     this.metrics.shedEvents.inc({ reason });
-    this.flood!.pauseReading(socket);
+    if (this.flood!.budget.isHeavy(socket)) this.flood!.pauseReading(socket);
     if (!this.flood!.budget.answerRefusal(socket)) return;
     const error = reason === 'lag' ? BUSY : OVER_BUDGET;
     ack?.({ ok: false, error });

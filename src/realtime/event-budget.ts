@@ -1,19 +1,19 @@
 /**
  * Flood control in front of the dispatcher (docs/reliability.md "Load and abuse", Floods): besides the
  * per-socket budget (rate-limits.ts), events are counted per client address and for the
- * whole instance, and refused outright while the event loop lags, so a flood of
- * individually legal events cannot make every room's ticks late.
+ * whole instance, and — only under sustained overload (limits/overload.ts) — the heaviest
+ * senders' events are refused, so a flood of individually legal events cannot make every
+ * room's ticks late, while a single stall refuses no one.
  *
- * Synchronous and allocation-free on purpose: it runs for every incoming event before
- * anything is queued, and under a flood it is most of what the server does. Counting is
- * per instance (a socket lives on one instance; a load balancer spreading one address
- * over N instances gives it N× the address budget, which is still bounded).
+ * Synchronous and cheap on purpose: it runs for every incoming event before anything is
+ * queued, and under a flood it is most of what the server does. Counting is per instance
+ * (a socket lives on one instance; a load balancer spreading one address over N instances
+ * gives it N× the address budget, which is still bounded).
  */
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
+import { LIGHT_SENDER_EVENTS, OverloadDetector } from '../limits/overload.js';
 
-/** How often the event-loop lag is sampled. */
-const LAG_PROBE_MS = 50;
 /** Refusals answered per socket per second; beyond this a refused event is dropped without a reply. */
 export const REFUSAL_REPLIES_PER_SEC = 2;
 
@@ -23,51 +23,62 @@ export class EventBudget {
   private windowStart = 0;
   private instanceCount = 0;
   private readonly addressCounts = new Map<string, number>();
+  /** Events (cost units) per sender — a socket, or a REST caller's seat — in the current second. */
+  private readonly senderCounts = new Map<unknown, number>();
   private readonly refusals = new WeakMap<object, { windowStart: number; count: number }>();
-  private lagMs = 0;
-  private expected = 0;
-  private probe: NodeJS.Timeout | null = null;
+  readonly overload: OverloadDetector;
 
-  constructor(private readonly config: Config) {}
+  constructor(
+    private readonly config: Config,
+    onOverload?: (overloaded: boolean) => void,
+  ) {
+    this.overload = new OverloadDetector(config.transport.lagShedMs, onOverload);
+  }
 
-  /** Starts the lag probe: a timer whose lateness is the event loop's lag. */
+  /** Starts the lag probe. */
   start(): void {
-    this.expected = performance.now() + LAG_PROBE_MS;
-    this.probe = setInterval(() => {
-      const now = performance.now();
-      this.lagMs = Math.max(0, now - this.expected);
-      this.expected = now + LAG_PROBE_MS;
-    }, LAG_PROBE_MS);
-    this.probe.unref();
+    this.overload.start();
   }
 
   stop(): void {
-    if (this.probe) clearInterval(this.probe);
-    this.probe = null;
+    this.overload.stop();
   }
 
   /** The last measured event-loop lag (ms). */
   get lag(): number {
-    // A probe that has not fired for a long time is itself the lag.
-    return this.probe ? Math.max(this.lagMs, performance.now() - this.expected) : 0;
+    return this.overload.lag;
   }
 
-  /** Takes one event from `address`'s and the instance's budget; the reason when refused. */
-  take(address: string): ShedReason | null {
-    if (this.lag > this.config.transport.lagShedMs) return 'lag';
+  /**
+   * Takes `cost` events (a costly read counts as several) from `sender`'s, `address`'s and
+   * the instance's budget; the reason when refused (nothing is taken then).
+   */
+  take(address: string, sender: unknown = address, cost = 1): ShedReason | null {
     const now = performance.now();
     if (now - this.windowStart >= 1000) {
       this.windowStart = now;
       this.instanceCount = 0;
       this.addressCounts.clear();
+      this.senderCounts.clear();
     }
+    const sent = (this.senderCounts.get(sender) ?? 0) + cost;
+    this.senderCounts.set(sender, sent);
+    if (this.overload.sheds(sent)) return 'lag';
     const limits = this.config.rateLimits;
-    if (this.instanceCount >= limits.instanceEventsPerSec) return 'instance';
+    if (this.instanceCount + cost > limits.instanceEventsPerSec) return 'instance';
     const n = this.addressCounts.get(address) ?? 0;
-    if (n >= limits.addressEventsPerSec) return 'address';
-    this.addressCounts.set(address, n + 1);
-    this.instanceCount += 1;
+    if (n + cost > limits.addressEventsPerSec) return 'address';
+    this.addressCounts.set(address, n + cost);
+    this.instanceCount += cost;
     return null;
+  }
+
+  /**
+   * Whether `sender` sends more than a well-behaved client this second: only such a
+   * sender's connection is paused after a refusal (a light one is read on time).
+   */
+  isHeavy(sender: unknown): boolean {
+    return (this.senderCounts.get(sender) ?? 0) > LIGHT_SENDER_EVENTS;
   }
 
   /** Whether a refusal to `socket` still gets an answer (bounded per socket per second). */
