@@ -186,6 +186,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     connections: () => io.engine.clientsCount,
     database: () => persistence?.status() ?? 'disabled',
     databaseError: () => persistence?.statusError() ?? null,
+    writer: async () => (persistence ? persistence.writerStatus() : 'disabled'),
   });
   sessionRoute(fastify, { store, clock, limits });
   taskRoutes(fastify, { rooms, clock, limits, budget });

@@ -18,6 +18,8 @@ export interface HealthDeps {
   database: () => 'ok' | 'down' | 'disabled';
   /** Why the store of record is down when an operator must act (DATA_DIR not writable, disk full). */
   databaseError?: () => string | null;
+  /** The results writer: `stalled` when rounds wait and none has been written for a while. */
+  writer: () => Promise<'ok' | 'stalled' | 'disabled'>;
 }
 
 export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
@@ -55,6 +57,7 @@ export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
       redis,
       database: deps.database(),
       ...(databaseError ? { database_error: databaseError } : {}),
+      writer: await deps.writer().catch(() => 'stalled' as const),
     });
     },
   );

@@ -11,6 +11,8 @@ export interface ConsumerOptions {
   blockMs: number;
   backoffMinMs: number;
   backoffMaxMs: number;
+  /** /health calls the reader stalled after this long with entries waiting and none finished (default 60 s). */
+  stallMs?: number;
 }
 
 export const defaultConsumerOptions: ConsumerOptions = { batch: 200, blockMs: 1_000, backoffMinMs: 200, backoffMaxMs: 10_000 };
@@ -29,6 +31,8 @@ export class OutboxConsumer {
     private readonly handle: BatchHandler,
     private readonly onError: (err: unknown) => void,
     private readonly opts: ConsumerOptions = defaultConsumerOptions,
+    /** Called whenever the reader is not behind: it finished an entry, or found none waiting. */
+    private readonly onProgress: () => void = () => {},
   ) {}
 
   start(): void {
@@ -55,6 +59,9 @@ export class OutboxConsumer {
           const done = await this.handle(batch);
           await this.outbox.ack(this.group, done);
           retry = done.length < batch.length;
+          if (done.length > 0) this.onProgress();
+        } else {
+          this.onProgress();
         }
       } catch (err) {
         if (!this.running) break;

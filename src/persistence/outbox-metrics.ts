@@ -6,6 +6,7 @@ export class OutboxMetrics {
   readonly dropped: Counter;
   readonly recordsWritten: Counter;
   readonly writeFailures: Counter;
+  readonly deadLetters: Counter;
   readonly webhookDeliveries: Counter;
 
   constructor(registry: Registry, outbox: Outbox, groups: string[]) {
@@ -53,6 +54,11 @@ export class OutboxMetrics {
     });
     this.recordsWritten = new Counter({ name: 'focusroom_db_results_written_total', help: 'Participant results inserted into the store of record (repeats excluded)', registers });
     this.writeFailures = new Counter({ name: 'focusroom_db_write_failures_total', help: 'Store-of-record batches that failed and will be retried', registers });
+    this.deadLetters = new Counter({
+      name: 'focusroom_db_dead_letters_total',
+      help: 'Completed rounds set aside: each failed alone, with the database answering, on every attempt (logged once each)',
+      registers,
+    });
     this.webhookDeliveries = new Counter({
       name: 'focusroom_webhook_deliveries_total',
       help: 'Webhook delivery attempts by result: ok, retry (will be tried again), failed (gave up)',

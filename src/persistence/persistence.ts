@@ -14,15 +14,18 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { RecapRecord } from '../domain/outbox-entries.js';
 import type { AttendanceRecord } from '../domain/attendance-record.js';
 import type { RoundRecord } from '../domain/round-record.js';
-import type { Outbox } from '../store/outbox.js';
+import type { Outbox, OutboxMessage } from '../store/outbox.js';
 import { throttled } from '../throttled.js';
 import { type DatabaseConfig, openDatabase, type StoreOfRecord } from './database.js';
 import { explainStoreError, type StoreProblem } from './store-problems.js';
 import { type ConsumerOptions, defaultConsumerOptions, OutboxConsumer } from './outbox-consumer.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
 import { ResultsRepository } from './results-repository.js';
+import { ResultsWriter } from './results-writer.js';
 
 export type DatabaseStatus = 'ok' | 'down' | 'disabled';
+/** The writer: `stalled` when rounds have waited `stallMs` with none written (a jam, or the database away that long). */
+export type WriterStatus = 'ok' | 'stalled' | 'disabled';
 
 export const DB_GROUP = 'db';
 const PING_EVERY_MS = 2_000;
@@ -31,6 +34,7 @@ export class Persistence {
   private sor: StoreOfRecord | null = null;
   private repo: ResultsRepository | null = null;
   private consumer: OutboxConsumer | null = null;
+  private writer: ResultsWriter | null = null;
   private state: 'ok' | 'down' = 'down';
   private stopped = false;
   private starting: Promise<void> | null = null;
@@ -42,6 +46,8 @@ export class Persistence {
   private fatalProblem: StoreProblem | null = null;
   private firstTry!: () => void;
   private readonly firstTried = new Promise<void>((r) => (this.firstTry = r));
+  /** When the writer last finished a record or found none waiting (Date.now()). */
+  private lastProgressAt = Date.now();
   /** Cuts the retry wait short on close. */
   private wakeConnect: () => void = () => {};
   private readonly warn: (err: unknown, msg: string) => void;
@@ -53,7 +59,7 @@ export class Persistence {
     private readonly log: FastifyBaseLogger,
     private readonly consumerOpts: ConsumerOptions = defaultConsumerOptions,
   ) {
-    this.warn = throttled(5_000, (err: unknown, msg: string) => log.warn({ err: err instanceof Error ? err.message : err }, msg));
+    this.warn = throttled(5_000, (err: unknown, msg: string) => log.warn({ err: errorText(err) }, msg));
   }
 
   get kind(): 'postgres' | 'sqlite' {
@@ -84,6 +90,23 @@ export class Persistence {
   /** A problem that must stop the server at start (the data dir is another process's, or PGlite's). */
   fatal(): StoreProblem | null {
     return this.fatalProblem;
+  }
+
+  /**
+   * Whether the writer keeps up (for /health): rounds waiting and none written for
+   * `stallMs` (a batch that cannot be written, or the database away that long) is `stalled`.
+   */
+  async writerStatus(now = Date.now()): Promise<WriterStatus> {
+    if (now - this.lastProgressAt <= (this.consumerOpts.stallMs ?? 60_000)) return 'ok';
+    try {
+      if ((await this.outbox.stats(DB_GROUP)).depth === 0) {
+        this.lastProgressAt = now;
+        return 'ok';
+      }
+    } catch {
+      // the outbox (Redis) does not answer: the writer cannot make progress either
+    }
+    return 'stalled';
   }
 
   /** The Kysely handle once migrated (tests and tools read the tables through it). */
@@ -142,6 +165,27 @@ export class Persistence {
     this.firstTry();
     if (this.stopped || !this.sor) return;
     this.repo = new ResultsRepository(this.sor.db);
+    const sor = this.sor;
+    const repo = this.repo;
+    this.writer = new ResultsWriter({
+      // In this order: attendance and recaps after the rounds whose rows they complete.
+      steps: [
+        { type: 'round.completed', apply: (data) => repo.insertRounds(data as RoundRecord[]), counts: true },
+        { type: 'attendance.recorded', apply: (data) => repo.insertAttendance(data as AttendanceRecord[]) },
+        { type: 'participant.recap', apply: (data) => repo.applyRecaps(data as RecapRecord[]) },
+      ],
+      ping: () => sor.ping(),
+      isStoreFault: (err) => explainStoreError(err, this.config) !== null,
+      deadLetter: (m, err) => {
+        this.metrics.deadLetters.inc();
+        // Once per entry; ids and sizes only (the results carry identity hashes, never logged).
+        const d = m.entry.data as { room_code?: string; room_id: string; run_started_at: number; round: number; results?: unknown[] };
+        this.log.error(
+          { type: m.entry.type, room: d.room_code, room_id: d.room_id, run_started_at: d.run_started_at, round: d.round, results: d.results?.length, err: errorText(err) },
+          'an outbox entry could not be written and was set aside (dead letter)',
+        );
+      },
+    });
     this.state = 'ok';
     this.pinger = setInterval(() => void this.refresh(), PING_EVERY_MS);
     this.pinger.unref();
@@ -155,7 +199,9 @@ export class Persistence {
       } else {
         this.warn(err, 'writing results failed; will retry');
       }
-    }, this.consumerOpts);
+    }, this.consumerOpts, () => {
+      this.lastProgressAt = Date.now();
+    });
     this.consumer.start();
   }
 
@@ -169,18 +215,14 @@ export class Persistence {
     }
   }
 
-  private async write(batch: { id: string; entry: { type: string; data: unknown } }[]): Promise<string[]> {
-    const records = batch.filter((m) => m.entry.type === 'round.completed').map((m) => m.entry.data as RoundRecord);
-    const inserted = await this.repo!.insertRounds(records);
-    // After the rounds: a recap in the same batch finds its round's rows.
-    await this.repo!.insertAttendance(batch.filter((m) => m.entry.type === 'attendance.recorded').map((m) => m.entry.data as AttendanceRecord));
-    await this.repo!.applyRecaps(batch.filter((m) => m.entry.type === 'participant.recap').map((m) => m.entry.data as RecapRecord));
+  private async write(batch: OutboxMessage[]): Promise<string[]> {
+    const { done, inserted } = await this.writer!.write(batch);
     this.state = 'ok';
     if (this.writeFailing && this.problem) this.log.info({ database: this.config.kind }, 'writing results works again');
     this.writeFailing = false;
     this.problem = null;
     this.metrics.recordsWritten.inc(inserted);
-    return batch.map((m) => m.id);
+    return done;
   }
 
   async close(): Promise<void> {
@@ -190,5 +232,15 @@ export class Persistence {
     await this.consumer?.stop();
     await this.starting;
     await this.sor?.close().catch(() => {});
+  }
+}
+
+/** An error's message for a log line (an object logged as such shows as "[object Object]"). */
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  try {
+    return typeof err === 'string' ? err : JSON.stringify(err);
+  } catch {
+    return String(err);
   }
 }

@@ -37,6 +37,22 @@ export interface HistoryItem {
   };
 }
 
+/**
+ * Bound parameters per statement: under the lower of PostgreSQL's 65,535 (a 16-bit count
+ * in its protocol: above it a statement fails, always) and SQLite's 32,766
+ * (SQLITE_MAX_VARIABLE_NUMBER), with room to spare.
+ */
+export const MAX_PARAMS_PER_STATEMENT = 30_000;
+
+/** `rows` in slices of at most MAX_PARAMS_PER_STATEMENT parameters (one per column of a row). */
+export function chunksFor<T extends object>(rows: T[]): T[][] {
+  const columns = rows[0] ? Object.keys(rows[0]).length : 1;
+  const size = Math.max(1, Math.floor(MAX_PARAMS_PER_STATEMENT / columns));
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
+
 export class ResultsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -44,22 +60,23 @@ export class ResultsRepository {
   async insertRounds(records: RoundRecord[]): Promise<number> {
     if (records.length === 0) return 0;
     return this.db.transaction().execute(async (tx) => {
-      await tx
-        .insertInto('rounds')
-        .values(
-          records.map((r) => ({
-            room_id: r.room_id,
-            run_started_at: r.run_started_at,
-            round: r.round,
-            room_code: r.room_code,
-            title: r.title,
-            started_at: r.started_at,
-            ended_at: r.ended_at,
-            planned_ms: r.planned_ms,
-          })),
-        )
-        .onConflict((oc) => oc.columns(['room_id', 'run_started_at', 'round']).doNothing())
-        .execute();
+      const rounds = records.map((r) => ({
+        room_id: r.room_id,
+        run_started_at: r.run_started_at,
+        round: r.round,
+        room_code: r.room_code,
+        title: r.title,
+        started_at: r.started_at,
+        ended_at: r.ended_at,
+        planned_ms: r.planned_ms,
+      }));
+      for (const chunk of chunksFor(rounds)) {
+        await tx
+          .insertInto('rounds')
+          .values(chunk)
+          .onConflict((oc) => oc.columns(['room_id', 'run_started_at', 'round']).doNothing())
+          .execute();
+      }
       const rows = records.flatMap((r) =>
         r.results.map((p) => ({
           room_id: r.room_id,
@@ -76,13 +93,16 @@ export class ResultsRepository {
           intention: p.intention ?? null,
         })),
       );
-      if (rows.length === 0) return 0;
-      const res = await tx
-        .insertInto('round_results')
-        .values(rows)
-        .onConflict((oc) => oc.columns(['room_id', 'run_started_at', 'round', 'participant_id']).doNothing())
-        .executeTakeFirst();
-      return Number(res.numInsertedOrUpdatedRows ?? 0);
+      let inserted = 0;
+      for (const chunk of chunksFor(rows)) {
+        const res = await tx
+          .insertInto('round_results')
+          .values(chunk)
+          .onConflict((oc) => oc.columns(['room_id', 'run_started_at', 'round', 'participant_id']).doNothing())
+          .executeTakeFirst();
+        inserted += Number(res.numInsertedOrUpdatedRows ?? 0);
+      }
+      return inserted;
     });
   }
 
@@ -123,12 +143,18 @@ export class ResultsRepository {
       })),
     );
     if (rows.length === 0) return 0;
-    const res = await this.db
-      .insertInto('attendance')
-      .values(rows)
-      .onConflict((oc) => oc.columns(['room_id', 'run_started_at', 'participant_id']).doNothing())
-      .executeTakeFirst();
-    return Number(res.numInsertedOrUpdatedRows ?? 0);
+    return this.db.transaction().execute(async (tx) => {
+      let inserted = 0;
+      for (const chunk of chunksFor(rows)) {
+        const res = await tx
+          .insertInto('attendance')
+          .values(chunk)
+          .onConflict((oc) => oc.columns(['room_id', 'run_started_at', 'participant_id']).doNothing())
+          .executeTakeFirst();
+        inserted += Number(res.numInsertedOrUpdatedRows ?? 0);
+      }
+      return inserted;
+    });
   }
 
   /** Attendance over the identity's last `limit` booked sessions (newest by booked start). */
