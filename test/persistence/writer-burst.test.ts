@@ -81,8 +81,8 @@ const health = async () => (await (await fetch(`${server!.url}/health`)).json())
 async function realRound(): Promise<void> {
   const [host, guest] = await Promise.all([connect(server!.url), connect(server!.url)]);
   await roomWith(host, [guest], { session_duration: 1_000 });
-  const completed = waitFor(guest, 'session_completed', 6_000);
-  expect((await call(host, 'start_session')).ok).toBe(true);
+  const completed = waitFor(guest, 'session_completed', 15_000);
+  expect((await call(host, 'start_session', undefined, 10_000)).ok).toBe(true);
   await completed;
 }
 
