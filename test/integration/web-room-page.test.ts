@@ -4,8 +4,8 @@
  * keeps its title once started), a share link opens the join form, the copy buttons sit at
  * the card's edge, errors name the form's fields, a new host is told, goals say who added
  * them and offer Remove only to their author or the host. Screenshots of the scheduled
- * room before and after its start go to $SCREENSHOT_DIR (default: a temp dir), named in
- * the test output. Skips without Chromium.
+ * room before and after its start, and of the lobby a share link opens, go to
+ * $SCREENSHOT_DIR (default: a temp dir, named in the test output). Skips without Chromium.
  */
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,13 +120,14 @@ describe.skipIf(!CHROMIUM)('web page: what a newcomer sees', () => {
       expect(await page.inputValue('#join-code')).toBe(created.room_code);
       expect(await page.evaluate('document.activeElement?.id')).toBe('join-name');
       expect(await text(page, '#join-title')).toBe(`Join room ${created.room_code}`);
-      const join = (await page.locator('#join-form').boundingBox())!;
-      const create = (await page.locator('#create-form').boundingBox())!;
-      expect(join.y).toBeLessThanOrEqual(create.y);
+      const joinForm = (await page.locator('#join-form').boundingBox())!;
+      const createForm = (await page.locator('#create-form').boundingBox())!;
+      expect(joinForm.y).toBeLessThanOrEqual(createForm.y);
       const code = (await page.locator('#join-code').boundingBox())!;
       const button = (await page.locator('#join-form button[type="submit"]').boundingBox())!;
       expect(code.y + code.height).toBeLessThanOrEqual(vp.height);
       expect(button.y + button.height).toBeLessThanOrEqual(vp.height);
+      await page.screenshot({ path: join(SHOTS, `share-link-${vp.name}.png`) }); // the viewport: what is above the fold
       // With a name already known, Enter joins: the Join button has the focus.
       await page.locator('#join-name').fill('Ben');
       await page.getByRole('button', { name: /^Join/ }).click();
