@@ -40,6 +40,7 @@ import { throttled } from './throttled.js';
 import type { ConsumerOptions } from './persistence/outbox-consumer.js';
 import { OutboxMetrics } from './persistence/outbox-metrics.js';
 import { Persistence } from './persistence/persistence.js';
+import { restoreRooms } from './realtime/room-restore.js';
 import type { Outbox } from './store/outbox.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
 
@@ -168,6 +169,22 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     () => ticker.tickDue(),
   );
   rooms.attachScheduler(scheduler);
+  if (persistence && store.observeChanges) {
+    // Single instance: the rooms the last run left come back before the server listens,
+    // and every room change from now on is kept in the embedded store (room-restore.ts).
+    const kept = persistence.takeKeptRooms();
+    store.observeChanges((code, room) => persistence.roomChanged(code, room));
+    if (kept.length > 0) {
+      const restored = await restoreRooms(kept, {
+        rooms,
+        ticker,
+        bookingIndex: runtime.bookingIndex,
+        clock,
+        onError: (err, code) => log.warn({ err, room: code }, 'a kept room could not be restored'),
+      });
+      log.info({ rooms: restored }, 'rooms restored');
+    }
+  }
   const generateCode = deps.generateRoomCode ?? generateRoomCode;
   const budget = new EventBudget(config);
   const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, bookings, generateRoomCode: generateCode }, metrics, log, {

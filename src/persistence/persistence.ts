@@ -18,6 +18,9 @@ import type { Outbox, OutboxMessage } from '../store/outbox.js';
 import { throttled } from '../throttled.js';
 import { type DatabaseConfig, openDatabase, type StoreOfRecord } from './database.js';
 import { explainStoreError, type StoreProblem } from './store-problems.js';
+import type { Room } from '../domain/room-state.js';
+import { MemoryOutbox } from '../store/memory-outbox.js';
+import { EmbeddedJournal, migrateJournal } from './embedded-journal.js';
 import { type ConsumerOptions, defaultConsumerOptions, OutboxConsumer } from './outbox-consumer.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
 import { ResultsRepository } from './results-repository.js';
@@ -43,8 +46,13 @@ export class Persistence {
   private problem: StoreProblem | null = null;
   /** The last write failed: /health says down until one succeeds (reads may still work). */
   private writeFailing = false;
+  /** The last journal write failed (embedded-journal.ts): down too, until one succeeds. */
+  private journalFailing = false;
   private fatalProblem: StoreProblem | null = null;
   private firstTry!: () => void;
+  /** The embedded store's journal of the outbox and the rooms (single instance, a DATA_DIR on disk). */
+  private journal: EmbeddedJournal | null = null;
+  private kept: Room[] = [];
   private readonly firstTried = new Promise<void>((r) => (this.firstTry = r));
   /** When the writer last finished a record or found none waiting (Date.now()). */
   private lastProgressAt = Date.now();
@@ -73,7 +81,7 @@ export class Persistence {
   }
 
   status(): DatabaseStatus {
-    return this.state === 'ok' && !this.writeFailing ? 'ok' : 'down';
+    return this.state === 'ok' && !this.writeFailing && !this.journalFailing ? 'ok' : 'down';
   }
 
   /** Why the store is down, when an operator has to act (for /health); null otherwise. */
@@ -85,6 +93,23 @@ export class Persistence {
   firstAttempt(): Promise<void> {
     this.start();
     return this.firstTried;
+  }
+
+  /** The rooms the last run left (once: later calls get none). */
+  takeKeptRooms(): Room[] {
+    const kept = this.kept;
+    this.kept = [];
+    return kept;
+  }
+
+  /** Told of every committed room change (single instance): written within ~0.1 s. */
+  roomChanged(code: string, room: Room | null): void {
+    this.journal?.roomChanged(code, room);
+  }
+
+  /** Writes the journal's pending changes now (tests). */
+  async flushJournal(): Promise<void> {
+    await this.journal?.flush();
   }
 
   /** A problem that must stop the server at start (the data dir is another process's, or PGlite's). */
@@ -126,6 +151,7 @@ export class Persistence {
         this.sor ??= openDatabase(this.config, { onIdleError: (err) => this.warn(err, 'database connection lost') });
         const applied = await this.sor.migrate();
         if (applied.length > 0) this.log.info({ migrations: applied, database: this.config.kind }, 'database migrated');
+        await this.openJournal(this.sor);
         if (this.problem) this.log.info({ database: this.config.kind }, 'database ok again');
         this.problem = null;
         break;
@@ -205,6 +231,42 @@ export class Persistence {
     this.consumer.start();
   }
 
+  /**
+   * Single instance on a data dir: the outbox's unfinished entries and the live rooms are
+   * kept in the embedded store (embedded-journal.ts); what the last run left comes back.
+   */
+  private async openJournal(sor: StoreOfRecord): Promise<void> {
+    if (this.journal || this.config.kind !== 'sqlite' || this.config.dataDir === ':memory:' || !(this.outbox instanceof MemoryOutbox)) return;
+    await migrateJournal(sor.db);
+    const journal = new EmbeddedJournal(
+      sor.db,
+      (err) => this.journalFailed(err),
+      () => {
+        if (!this.journalFailing) return;
+        this.journalFailing = false;
+        if (!this.writeFailing) this.problem = null;
+      },
+    );
+    const kept = await journal.load();
+    for (const [group, messages] of kept.outbox) this.outbox.restore(group, messages);
+    this.outbox.setJournal(journal);
+    this.kept = kept.rooms;
+    this.journal = journal;
+    const waiting = [...kept.outbox.values()].reduce((n, l) => n + l.length, 0);
+    if (waiting > 0 || kept.rooms.length > 0) this.log.info({ rooms: kept.rooms.length, outbox_entries: waiting }, 'restored what the last run left');
+  }
+
+  private journalFailed(err: unknown): void {
+    const problem = explainStoreError(err, this.config);
+    if (problem) {
+      if (this.problem?.message !== problem.message) this.log.error({ data_dir: problem.path, code: problem.code, err: (err as Error).message }, problem.message);
+      this.problem = problem;
+      this.journalFailing = true;
+    } else {
+      this.warn(err, 'keeping rooms and the outbox in the embedded store failed; will retry');
+    }
+  }
+
   private async refresh(): Promise<void> {
     if (!this.sor || this.stopped) return;
     try {
@@ -220,7 +282,7 @@ export class Persistence {
     this.state = 'ok';
     if (this.writeFailing && this.problem) this.log.info({ database: this.config.kind }, 'writing results works again');
     this.writeFailing = false;
-    this.problem = null;
+    if (!this.journalFailing) this.problem = null;
     this.metrics.recordsWritten.inc(inserted);
     return done;
   }
@@ -231,6 +293,8 @@ export class Persistence {
     if (this.pinger) clearInterval(this.pinger);
     await this.consumer?.stop();
     await this.starting;
+    if (this.outbox instanceof MemoryOutbox) this.outbox.setJournal(null);
+    await this.journal?.close();
     await this.sor?.close().catch(() => {});
   }
 }

@@ -1,11 +1,20 @@
 /**
  * Single-instance outbox: one bounded queue per reader group, in this process's memory.
- * It outlives a database outage, not the process (the Redis outbox does that). When a
- * queue is full the oldest entry is dropped and counted, so memory stays bounded
- * however long the database is away.
+ * It outlives a database outage; with a journal (the embedded store of record's
+ * outbox_journal, persistence/embedded-journal.ts) it outlives the process too: every
+ * entry added or finished is told to the journal, which writes it within ~0.1 s, and
+ * `restore` puts the unfinished ones back after a restart. When a queue is full the
+ * oldest entry is dropped and counted, so memory stays bounded however long the
+ * database is away.
  */
 import type { OutboxEntry, OutboxEntryType } from '../domain/outbox-entries.js';
 import type { Outbox, OutboxGroupStats, OutboxMessage } from './outbox.js';
+
+/** Where a durable copy of the queues is kept (told synchronously; it writes in the background). */
+export interface OutboxJournal {
+  added(group: string, message: OutboxMessage): void;
+  removed(group: string, ids: readonly string[]): void;
+}
 
 interface Group {
   types: ReadonlySet<OutboxEntryType>;
@@ -19,7 +28,10 @@ export class MemoryOutbox implements Outbox {
   readonly types: Set<OutboxEntryType> = new Set();
   private readonly groups = new Map<string, Group>();
   private nextId = 1;
+  /** Ids stay unique across restarts (restored entries keep theirs): this process's start, base 36. */
+  private readonly idPrefix = `${Date.now().toString(36)}-`;
   private closed = false;
+  private journal: OutboxJournal | null = null;
 
   constructor(private readonly maxPerGroup: number) {}
 
@@ -29,16 +41,38 @@ export class MemoryOutbox implements Outbox {
     for (const t of types) this.types.add(t);
   }
 
+  /** From now on, every entry added or finished is told to `journal`. */
+  setJournal(journal: OutboxJournal | null): void {
+    this.journal = journal;
+  }
+
+  /** Puts entries kept from an earlier run back, before anything queued since, oldest first. */
+  restore(group: string, messages: OutboxMessage[]): void {
+    const g = this.groups.get(group);
+    if (!g || messages.length === 0) return;
+    const present = new Set(g.queue.map((m) => m.id));
+    g.queue = [...messages.filter((m) => !present.has(m.id)), ...g.queue];
+    while (g.queue.length > this.maxPerGroup) {
+      const old = g.queue.shift()!;
+      g.dropped += 1;
+      this.journal?.removed(group, [old.id]);
+    }
+    for (const wake of g.waiters.splice(0)) wake();
+  }
+
   /** Called by the memory store inside its synchronous update. */
   append(entries: OutboxEntry[], now = Date.now()): void {
     for (const entry of entries) {
-      const id = String(this.nextId++);
-      for (const g of this.groups.values()) {
+      const id = `${this.idPrefix}${this.nextId++}`;
+      for (const [name, g] of this.groups) {
         if (!g.types.has(entry.type)) continue;
-        g.queue.push({ id, entry, queuedAt: now });
+        const message = { id, entry, queuedAt: now };
+        g.queue.push(message);
+        this.journal?.added(name, message);
         if (g.queue.length > this.maxPerGroup) {
-          g.queue.shift();
+          const old = g.queue.shift()!;
           g.dropped += 1;
+          this.journal?.removed(name, [old.id]);
         }
       }
     }
@@ -66,6 +100,7 @@ export class MemoryOutbox implements Outbox {
     const g = this.group(group);
     const done = new Set(ids);
     g.queue = g.queue.filter((m) => !done.has(m.id));
+    this.journal?.removed(group, ids);
   }
 
   async stats(group: string): Promise<OutboxGroupStats> {

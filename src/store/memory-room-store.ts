@@ -16,14 +16,22 @@ export class MemoryRoomStore implements RoomStore {
   /** code → the room's history, written in the same step as the room. */
   private readonly logs = new Map<string, BoundedRoomLog>();
 
+  /** Told of every committed room (null = gone), in the same step: the embedded store's snapshot writer. */
+  private observer: ((code: string, room: Room | null) => void) | null = null;
+
   /** With an outbox, each change's entries are appended in the same synchronous step. */
   constructor(private readonly outbox: MemoryOutbox | null = null) {}
+
+  observeChanges(observer: ((code: string, room: Room | null) => void) | null): void {
+    this.observer = observer;
+  }
 
   async create(room: Room): Promise<boolean> {
     if (this.rooms.has(room.code)) return false;
     this.rooms.set(room.code, room);
     this.due.set(room.code, nextDeadline(room));
     this.logs.set(room.code, new BoundedRoomLog());
+    this.observer?.(room.code, room);
     return true;
   }
 
@@ -47,6 +55,7 @@ export class MemoryRoomStore implements RoomStore {
       this.due.delete(code);
       this.logs.delete(code);
     }
+    this.observer?.(code, outcome.room ?? null);
     return outcome;
   }
 

@@ -14,6 +14,12 @@ export type RoomChange<T> = (room: Room) => Outcome<T>;
 
 export interface RoomStore {
   readonly kind: 'memory' | 'redis';
+  /**
+   * Single instance: `observer` is told of every committed room (null = gone), in the
+   * same step, so the embedded store can keep the rooms across a restart. Redis keeps
+   * its rooms itself and has none.
+   */
+  observeChanges?(observer: ((code: string, room: Room | null) => void) | null): void;
   /** Stores a new room unless its code is already taken by a live room (atomic reservation). */
   create(room: Room): Promise<boolean>;
   /** The room, or null. Treat it as read-only. */
