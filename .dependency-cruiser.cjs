@@ -2,17 +2,17 @@
  * Layer rules of docs/architecture.md, checked by `npm run lint` (and so by `npm test`):
  *
  *   contract ← domain ← store / scheduler / persistence / limits
- *            ← realtime / http / cluster / webhooks ← runtime ← app.ts ← server.ts
+ *            ← realtime / http / cluster / webhooks / push ← runtime ← app.ts ← server.ts
  *
  * An arrow points from what is imported to who may import it; nothing imports upward,
  * and nothing imports in a circle. test/unit/layer-rules.test.ts shows these rules
  * failing on a deliberate violation.
  */
 /** Packages that do I/O or belong to one transport: never in the pure layers. */
-const IO_PACKAGES = '(^|/)node_modules/(socket\\.io|socket\\.io-client|engine\\.io|@socket\\.io|fastify|@fastify|ioredis|pg|kysely|@electric-sql|prom-client|rate-limiter-flexible|close-with-grace|jose)/';
+const IO_PACKAGES = '(^|/)node_modules/(socket\\.io|socket\\.io-client|engine\\.io|@socket\\.io|fastify|@fastify|ioredis|pg|kysely|@electric-sql|prom-client|rate-limiter-flexible|close-with-grace|jose|web-push)/';
 /** Node built-ins that do I/O (node:crypto for hashing stays allowed). */
 const IO_BUILTINS = '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|cluster|dgram|dns|tls|worker_threads)$';
-const ABOVE_STORE = '^src/(realtime|http|cluster|webhooks|runtime|client)/|^src/(app|server)\\.ts$';
+const ABOVE_STORE = '^src/(realtime|http|cluster|webhooks|push|runtime|client)/|^src/(app|server)\\.ts$';
 
 module.exports = {
   forbidden: [
@@ -49,7 +49,7 @@ module.exports = {
       severity: 'error',
       comment: 'Socket.IO code does not reach into HTTP routes, cluster-only code or the wiring.',
       from: { path: '^src/realtime/' },
-      to: { path: '^src/(http|cluster|webhooks|runtime|client)/|^src/(app|server)\\.ts$' },
+      to: { path: '^src/(http|cluster|webhooks|push|runtime|client)/|^src/(app|server)\\.ts$' },
     },
     {
       name: 'http-not-sockets',
@@ -58,7 +58,7 @@ module.exports = {
         'HTTP routes do not import Socket.IO code or cluster code. Exceptions, each shared by a REST call and its socket twin (docs/architecture.md): realtime/room-service.ts, the one path every room change takes; realtime/room-entry.ts, taking a seat (create/join = POST /sessions, POST /sessions/:code/seats); realtime/handshake-auth.ts, the JWT check of the handshake and of Bearer-JWT routes.',
       from: { path: '^src/http/' },
       to: {
-        path: '^src/(realtime|cluster|runtime|client)/|^src/(app|server)\\.ts$',
+        path: '^src/(realtime|cluster|push|runtime|client)/|^src/(app|server)\\.ts$',
         pathNot: ['^src/realtime/room-service\\.ts$', '^src/realtime/room-entry\\.ts$', '^src/realtime/handshake-auth\\.ts$'],
       },
     },
@@ -67,14 +67,21 @@ module.exports = {
       severity: 'error',
       comment: 'Cluster-only code hooks into the realtime layer, never into HTTP or the wiring.',
       from: { path: '^src/cluster/' },
-      to: { path: '^src/(http|webhooks|runtime|client)/|^src/(app|server)\\.ts$' },
+      to: { path: '^src/(http|webhooks|push|runtime|client)/|^src/(app|server)\\.ts$' },
     },
     {
       name: 'webhooks-not-transports',
       severity: 'error',
       comment: 'Webhooks are fed from the outbox, not from sockets or routes.',
       from: { path: '^src/webhooks/' },
-      to: { path: '^src/(realtime|http|cluster|runtime|client)/|^src/(app|server)\\.ts$' },
+      to: { path: '^src/(realtime|http|cluster|push|runtime|client)/|^src/(app|server)\\.ts$' },
+    },
+    {
+      name: 'push-not-transports',
+      severity: 'error',
+      comment: 'Web Push is fed from the outbox, not from sockets or routes (nor from webhooks).',
+      from: { path: '^src/push/' },
+      to: { path: '^src/(realtime|http|cluster|webhooks|runtime|client)/|^src/(app|server)\\.ts$' },
     },
     {
       name: 'runtime-below-app',

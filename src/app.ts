@@ -15,6 +15,7 @@ import { healthRoute } from './http/health-route.js';
 import { historyRoute } from './http/history-route.js';
 import { meRoutes } from './http/me-routes.js';
 import { metricsRoute } from './http/metrics-route.js';
+import { pushRoutes } from './http/push-routes.js';
 import { IdentityAuth } from './http/identity-auth.js';
 import { scheduleRoutes } from './http/schedule-routes.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -43,6 +44,7 @@ import { Persistence } from './persistence/persistence.js';
 import { restoreRooms } from './realtime/room-restore.js';
 import type { Outbox } from './store/outbox.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
+import { defaultPushSenderOptions, PushSender, type PushSenderOptions } from './push/push-sender.js';
 
 export interface AppDeps {
   /** The app's clock, used exactly as given (tests that move time by hand). Default: a SteadyClock on `wallClock`. */
@@ -59,6 +61,8 @@ export interface AppDeps {
   /** Outbox readers' batch and backoff (tests shorten them). */
   consumer?: ConsumerOptions;
   webhookConsumer?: ConsumerOptions;
+  /** Web Push retry timing (tests shorten it). */
+  push?: Partial<PushSenderOptions>;
 }
 
 export interface App {
@@ -140,6 +144,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     }
   }
   const webhooks = config.webhook ? new WebhookSender(config.webhook, outbox, outboxMetrics, log, deps.webhookConsumer) : null;
+  const push = config.push
+    ? new PushSender(config.push, outbox, runtime.pushSubscriptions, clock, metrics.registry, log, { ...defaultPushSenderOptions, ...deps.push })
+    : null;
 
   const guard = new TransportGuard(config, metrics, log);
   const io = createSocketServer(fastify.server, config, () => draining, guard, metrics);
@@ -212,6 +219,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   asyncApiRoute(fastify, API_VERSION);
   scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, auth: new IdentityAuth(config) });
   meRoutes(fastify, { persistence, clock, verifyToken: tokenVerifier(config) });
+  pushRoutes(fastify, {
+    push: config.push ? { publicKey: config.push.vapid.publicKey, allowHttp: config.push.allowHttp } : null,
+    subscriptions: runtime.pushSubscriptions,
+    clock,
+    verifyToken: tokenVerifier(config),
+  });
   metricsRoute(fastify, metrics, config.metricsToken);
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
   await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });
@@ -223,6 +236,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   // In the background: the server listens and serves rooms whether or not the database is up.
   void persistence?.start();
   webhooks?.start();
+  push?.start();
   let closed: Promise<void> | null = null;
 
   return {
@@ -254,7 +268,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         // Disconnects reach the store first, so in a cluster the seats wait out their grace.
         await Promise.race([dispatcher.drain(), new Promise((r) => setTimeout(r, 2_000).unref())]);
         await fastify.close();
-        await Promise.all([persistence?.close(), webhooks?.stop()]);
+        await Promise.all([persistence?.close(), webhooks?.stop(), push?.stop()]);
         await runtime.close();
       })();
       return closed;

@@ -138,7 +138,27 @@ const envSchema = z.object({
     .refine((v) => v === undefined || v === '' || /^(whsec_)?[A-Za-z0-9+/=]{16,}$/.test(v), { message: 'must be a base64 secret (optionally whsec_-prefixed), at least 16 characters' }),
   WEBHOOK_MAX_ATTEMPTS: intVar(8, 1, 100),
   WEBHOOK_TIMEOUT_MS: intVar(5_000, 100, 60_000),
+  // Web Push (docs/push.md): all three or none; `node scripts/vapid-keys.mjs` makes a pair.
+  VAPID_PUBLIC_KEY: z
+    .string()
+    .optional()
+    .refine((v) => !v || isP256PublicKey(v), { message: 'must be an uncompressed P-256 public key, base64url (65 bytes, from scripts/vapid-keys.mjs)' }),
+  VAPID_PRIVATE_KEY: z
+    .string()
+    .optional()
+    .refine((v) => !v || base64urlBytes(v) === 32, { message: 'must be a P-256 private key, base64url (32 bytes, from scripts/vapid-keys.mjs)' }),
+  VAPID_SUBJECT: z
+    .string()
+    .optional()
+    .refine((v) => !v || /^(mailto:[^\s@]+@[^\s@]+|https:\/\/[^\s]+)$/.test(v), { message: 'must be a mailto: address or an https: URL (push services contact you there)' }),
+  /** Accept http: push endpoints (tests with a local push service); browsers' are always https:. */
+  PUSH_ALLOW_HTTP: boolVar(false),
+  REMINDER_LEAD_MS: intVar(5 * 60_000, 1_000, 24 * 3600_000),
+  PUSH_TIMEOUT_MS: intVar(10_000, 100, 60_000),
 });
+
+const base64urlBytes = (v: string): number => (/^[A-Za-z0-9_-]+$/.test(v) ? Buffer.from(v, 'base64url').length : -1);
+const isP256PublicKey = (v: string): boolean => base64urlBytes(v) === 65 && Buffer.from(v, 'base64url')[0] === 4;
 
 /**
  * Where cluster mode's Redis is: one server (standalone), a primary found through
@@ -202,6 +222,11 @@ const configSchema = envSchema.transform((e, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: 'WEBHOOK_URL and WEBHOOK_SECRET must be set together' });
     return z.NEVER;
   }
+  const vapidSet = [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT].filter(Boolean).length;
+  if (vapidSet !== 0 && vapidSet !== 3) {
+    ctx.addIssue({ code: 'custom', path: ['VAPID_PUBLIC_KEY'], message: 'VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT must be set together' });
+    return z.NEVER;
+  }
   const dataDir = e.DATA_DIR?.trim() || './data';
   const production = e.NODE_ENV === 'production';
   const origins = (e.CORS_ORIGINS ?? '')
@@ -252,6 +277,18 @@ const configSchema = envSchema.transform((e, ctx) => {
     webhook:
       e.WEBHOOK_URL && e.WEBHOOK_SECRET
         ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS, timeoutMs: e.WEBHOOK_TIMEOUT_MS }
+        : null,
+    /** Web Push (VAPID); null = off, and its routes answer 503 `unavailable`. */
+    push:
+      vapidSet === 3
+        ? {
+            vapid: { publicKey: e.VAPID_PUBLIC_KEY!, privateKey: e.VAPID_PRIVATE_KEY!, subject: e.VAPID_SUBJECT! },
+            allowHttp: e.PUSH_ALLOW_HTTP,
+            /** How long before a booked room's start its participants are reminded. */
+            reminderLeadMs: e.REMINDER_LEAD_MS,
+            /** One request to a push service; a hanging one is cut after this. */
+            timeoutMs: e.PUSH_TIMEOUT_MS,
+          }
         : null,
     rateLimits: {
       /** Events one socket may send per second (burst), beyond which it gets `rate_limited`. */

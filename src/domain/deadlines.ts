@@ -9,6 +9,7 @@ import { Draft, type Outcome, unchanged } from './draft.js';
 import { removeParticipant } from './membership.js';
 import { noShowDue, settleNoShows } from './no-show.js';
 import type { Room } from './room-state.js';
+import { reminderAt } from './push-notices.js';
 import { isBooked, scheduledKeepUntil, scheduledStartDue, seatExpiresAt } from './schedule.js';
 
 /** When the room expires: `ttl_ms` after its last change, never before a running countdown ends. */
@@ -23,11 +24,25 @@ export function nextDeadline(room: Room): number {
   if (room.status === 'active' && room.ends_at !== null) due = Math.min(due, room.ends_at);
   if (isBooked(room)) due = Math.min(due, room.starts_at!);
   if (room.no_show_at != null && (room.status === 'active' || room.status === 'paused')) due = Math.min(due, room.no_show_at);
+  const remind = reminderAt(room);
+  if (remind !== null) due = Math.min(due, remind);
   for (const p of room.participants) {
     const at = seatExpiresAt(room, p);
     if (at !== null) due = Math.min(due, at);
   }
   return due;
+}
+
+/**
+ * A booked room's reminder is due: record the start it is for. No room event (nothing
+ * changes for the sockets); the store turns the change into a push notice in the outbox
+ * (outbox-entries.ts), in the same atomic step, so it is queued exactly once.
+ */
+function markReminded(d: Draft): void {
+  const at = reminderAt(d.room);
+  if (at === null || at > d.now) return;
+  d.room.reminded_for = d.room.starts_at!;
+  d.touch();
 }
 
 export function runDue(room: Room, now: number): Outcome {
@@ -36,6 +51,7 @@ export function runDue(room: Room, now: number): Outcome {
   // The scheduled start, exactly as the host's start_session: the countdown runs from now
   // (the scheduler is within a second of starts_at), so a late run shortens nobody's round.
   if (scheduledStartDue(d.room, now)) startDraft(d);
+  else markReminded(d);
   // Before any completion: the grace ends within the first focus phase.
   if (noShowDue(d.room, now)) {
     d.attendance.push(settleNoShows(d));

@@ -34,6 +34,8 @@ export interface NewRoom {
   title?: string | null;
   /** NO_SHOW_GRACE_MS (no-show.ts); the default when absent. */
   no_show_grace_ms?: number;
+  /** REMINDER_LEAD_MS when Web Push is on, else 0 (no reminder deadline). */
+  remind_lead_ms?: number;
 }
 
 const seat = (p: NewParticipant, now: number): Participant => ({
@@ -77,7 +79,16 @@ export function createRoom(input: NewRoom, now: number): Room {
     title: input.title ?? null,
     no_show_grace_ms: input.no_show_grace_ms ?? LIMITS.noShowGraceDefault,
     no_show_at: null,
+    ...reminderFields(input, now),
   };
+}
+
+/** A room booked closer to its start than the lead gets no reminder: its booker was just here. */
+function reminderFields(input: NewRoom, now: number): Pick<Room, 'remind_lead_ms' | 'reminded_for'> {
+  const lead = input.remind_lead_ms ?? 0;
+  if (lead <= 0) return {};
+  const startsAt = input.starts_at ?? null;
+  return { remind_lead_ms: lead, reminded_for: startsAt !== null && startsAt - lead <= now ? startsAt : null };
 }
 
 export function join(room: Room, p: NewParticipant, now: number): Outcome {

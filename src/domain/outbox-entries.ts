@@ -6,6 +6,7 @@
  */
 import type { LeaveReason, RecapOutcome } from '../contract/events.js';
 import type { Outcome } from './draft.js';
+import { eventNotice, type PushNotice, reminderNotice } from './push-notices.js';
 import type { Room } from './room-state.js';
 import type { RoundRecord } from './round-record.js';
 import type { AttendanceRecord } from './attendance-record.js';
@@ -23,7 +24,7 @@ export interface RecapRecord extends RoomRef {
   note: string | null;
 }
 
-export const OUTBOX_ENTRY_TYPES = ['round.completed', 'session.started', 'participant.joined', 'participant.left', 'participant.recap', 'attendance.recorded'] as const;
+export const OUTBOX_ENTRY_TYPES = ['round.completed', 'session.started', 'participant.joined', 'participant.left', 'participant.recap', 'attendance.recorded', 'push.notice'] as const;
 export type OutboxEntryType = (typeof OUTBOX_ENTRY_TYPES)[number];
 
 export interface RoomRef {
@@ -37,7 +38,8 @@ export type OutboxEntry =
   | { id: string; type: 'participant.joined'; at: number; data: RoomRef & { participant_id: string; user_name: string } }
   | { id: string; type: 'participant.left'; at: number; data: RoomRef & { participant_id: string; reason: LeaveReason } }
   | { id: string; type: 'participant.recap'; at: number; data: RecapRecord }
-  | { id: string; type: 'attendance.recorded'; at: number; data: AttendanceRecord };
+  | { id: string; type: 'attendance.recorded'; at: number; data: AttendanceRecord }
+  | { id: string; type: 'push.notice'; at: number; data: PushNotice };
 
 /**
  * The entries of `outcome`, applied to `before`, restricted to `types` (what this
@@ -51,9 +53,18 @@ export function outboxEntries(before: Room, outcome: Outcome<unknown>, types: Re
   const entries: OutboxEntry[] = [];
   let round = before.round;
   let previous: string | null = null;
+  const push = types.has('push.notice') ? outcome.room : null;
+  if (push) {
+    const reminder = reminderNotice(before, push);
+    if (reminder) entries.push({ id: `${before.id}.reminder.${reminder.starts_at}`, type: 'push.notice', at, data: reminder });
+  }
   for (const e of outcome.events) {
     const id = `${before.id}.${e.seq}`;
     const data = e.data as Record<string, unknown>;
+    if (push) {
+      const notice = eventNotice(push, e.event, previous, at);
+      if (notice) entries.push({ id: `${id}.push`, type: 'push.notice', at, data: notice });
+    }
     switch (e.event) {
       case 'session_completed': {
         // Records are produced one per session_completed, in the same order.

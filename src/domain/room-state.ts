@@ -96,6 +96,13 @@ export interface Room {
   no_show_grace_ms?: number;
   /** While a booked run's no-show check is pending: when it runs (no-show.ts); null otherwise. */
   no_show_at?: number | null;
+  /**
+   * Web Push (push-notices.ts): how long before `starts_at` the booked participants are
+   * reminded (0 or absent = never; fixed at creation so every instance computes the same
+   * deadline), and the start the reminder was sent for (a moved start is reminded again).
+   */
+  remind_lead_ms?: number;
+  reminded_for?: number | null;
 }
 
 export interface EndedRound {

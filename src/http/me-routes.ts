@@ -9,12 +9,11 @@ import type { JWTPayload } from 'jose';
 import { z } from 'zod';
 import { AppError } from '../contract/errors.js';
 import { identityAuthHeadersSchema, identityErrorResponses, meErasedSchema, meHistorySchema, meStatsSchema } from '../contract/http-schemas.js';
-import { userKeySchema } from '../contract/schemas.js';
 import type { Clock } from '../domain/clock.js';
-import { type Identity, identityFromSub, identityFromUserKey } from '../domain/identity.js';
 import { computeStats, isValidTimeZone } from '../domain/stats.js';
 import type { Persistence } from '../persistence/persistence.js';
 import type { ResultsRepository } from '../persistence/results-repository.js';
+import { meIdentity } from './me-identity.js';
 
 export interface MeRoutesDeps {
   persistence: Persistence | null;
@@ -49,24 +48,7 @@ const historyQuery = z.strictObject({
 
 export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
   /** The caller's identity, or `unauthorized`. */
-  async function caller(req: FastifyRequest): Promise<Identity> {
-    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    if (m) {
-      const credential = m[1]!;
-      if (deps.verifyToken) {
-        try {
-          const payload = await deps.verifyToken(credential);
-          const identity = identityFromSub(payload.sub ? String(payload.sub).slice(0, 128) : null);
-          if (identity) return identity;
-        } catch {
-          // a forged, expired or unreadable token: unauthorized below
-        }
-      } else if (userKeySchema.safeParse(credential).success) {
-        return identityFromUserKey(credential);
-      }
-    }
-    throw new AppError('unauthorized', deps.verifyToken ? 'a valid Bearer JWT is required' : 'a Bearer user_key is required');
-  }
+  const caller = meIdentity(deps.verifyToken);
 
   /** The repository, or `unavailable` (no store of record, or not reachable yet). */
   function repository(): ResultsRepository {

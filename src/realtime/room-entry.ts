@@ -56,6 +56,7 @@ export async function createRoomFor(ctx: RoomsContext, input: CreateSessionInput
         grace_ms: ctx.config.disconnectGraceMs,
         ttl_ms: ctx.config.roomTtlMs,
         no_show_grace_ms: ctx.config.noShowGraceMs,
+        remind_lead_ms: ctx.config.push?.reminderLeadMs ?? 0,
       },
       ctx.clock.now(),
     );

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import { MemoryBookingIndex } from '../store/memory-booking-index.js';
 import { MemoryOutbox } from '../store/memory-outbox.js';
+import { MemoryPushSubscriptions } from '../store/memory-push-subscriptions.js';
 import { MemoryRoomStore } from '../store/memory-room-store.js';
 import { GROUP_TYPES } from '../store/outbox.js';
 import { outboxGroupsOf, type Runtime, type RuntimeDeps } from './runtime.js';
@@ -20,6 +21,7 @@ export function createLocalRuntime(config: Config, _deps: RuntimeDeps): Runtime 
     outboxGroups,
     limits: new RateLimits(config.rateLimits, null),
     bookingIndex: new MemoryBookingIndex(),
+    pushSubscriptions: new MemoryPushSubscriptions(),
     presence: new LocalPresence(),
     async attach() {},
     async close() {

@@ -25,6 +25,7 @@ import { PartitionedOutbox } from '../store/partitioned-outbox.js';
 import { RedisBookingIndex } from '../store/redis-booking-index.js';
 import { type RedisClient, RedisKeys } from '../store/redis-keys.js';
 import { RedisOutbox } from '../store/redis-outbox.js';
+import { RedisPushSubscriptions } from '../store/redis-push-subscriptions.js';
 import { RedisRoomStore } from '../store/redis-room-store.js';
 import { outboxGroupsOf, type Runtime, type RuntimeDeps } from './runtime.js';
 
@@ -76,6 +77,7 @@ export async function createRedisRuntime(topology: RedisTopology, config: Config
     outboxGroups,
     limits: new RateLimits(config.rateLimits, storeRedis, prefix),
     bookingIndex: new RedisBookingIndex(storeRedis, prefix),
+    pushSubscriptions: new RedisPushSubscriptions(storeRedis, prefix),
     presence,
     async attach(io, { rooms, ticker, metrics }) {
       const name = `${config.instanceId}:adapter`;

@@ -18,6 +18,7 @@ import type { Ticker } from '../realtime/ticker.js';
 import type { TypedServer } from '../realtime/types.js';
 import type { BookingIndex } from '../store/booking-index.js';
 import type { Outbox, OutboxGroup } from '../store/outbox.js';
+import type { PushSubscriptions } from '../store/push-subscriptions.js';
 import type { RoomStore } from '../store/room-store.js';
 
 export interface RuntimeDeps {
@@ -29,11 +30,12 @@ export interface RuntimeDeps {
   outbox?: { claimIdleMs?: number };
 }
 
-/** The outbox's reader groups this config has: the store of record, webhooks. */
+/** The outbox's reader groups this config has: the store of record, webhooks, Web Push. */
 export function outboxGroupsOf(config: Config): OutboxGroup[] {
   const groups: OutboxGroup[] = [];
   if (config.database.kind !== 'off') groups.push('db');
   if (config.webhook) groups.push('webhooks');
+  if (config.push) groups.push('push');
   return groups;
 }
 
@@ -59,6 +61,8 @@ export interface Runtime {
    */
   readonly outbox: Outbox;
   readonly outboxGroups: OutboxGroup[];
+  /** Web Push subscriptions per identity, and the cluster-wide "sent" claims (docs/push.md). */
+  readonly pushSubscriptions: PushSubscriptions;
   /**
    * Binds the runtime to the socket server before any client connects: the cluster
    * adapter (resolves once it is connected), the tickers following other instances'

@@ -42,12 +42,13 @@ export interface Outbox {
   interrupt?(group: string): void;
 }
 
-export type OutboxGroup = 'db' | 'webhooks';
+export type OutboxGroup = 'db' | 'webhooks' | 'push';
 
-/** What each reader group takes: rounds for the store of record, everything for webhooks. */
+/** What each reader group takes: rounds for the store of record, room events for webhooks, notices for Web Push. */
 export const GROUP_TYPES: Record<OutboxGroup, ReadonlySet<OutboxEntryType>> = {
   db: new Set(['round.completed', 'participant.recap', 'attendance.recorded']),
   webhooks: new Set(['round.completed', 'session.started', 'participant.joined', 'participant.left', 'participant.recap', 'attendance.recorded']),
+  push: new Set(['push.notice']),
 };
 
 /** The entry types some group among `groups` takes: the stores queue only these. */

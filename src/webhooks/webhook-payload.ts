@@ -37,5 +37,8 @@ export function webhookBody(entry: OutboxEntry): WebhookBody {
     case 'participant.joined':
     case 'participant.left':
       return { type: entry.type, timestamp, data: { ...entry.data } };
+    case 'push.notice':
+      // Only the push group reads these (store/outbox.ts GROUP_TYPES).
+      throw new Error('a push notice is not a webhook');
   }
 }

@@ -56,6 +56,8 @@ const fullRoom: Required<Room> = {
   starts_at: T0,
   title: 'Deep work',
   final_results: [{ participant_id: 'h', user_name: 'user-h', status: 'completed', focused_ms: 1_000, pauses: 1 }],
+  remind_lead_ms: 300_000,
+  reminded_for: null,
 };
 
 /** Every object reachable from `value`, with its path. */
