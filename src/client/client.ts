@@ -22,6 +22,7 @@ import { ROOM_EVENT_NAMES } from '../contract/event-facts.js';
 import type { ClientStatus, UpdateSettingsInput, UpdateTaskInput } from '../contract/schemas.js';
 import { type ClockSample, ClockSync } from './clock-sync.js';
 import { type ClientErrorCode, FocusroomError } from './errors.js';
+import { type PushSubscriptionJson, subscribePush, unsubscribePush, vapidPublicKey } from './push.js';
 import { SessionState } from './session-state.js';
 import { type Seat, SeatStore, type StorageOption, resolveStorage } from './seat-storage.js';
 
@@ -121,7 +122,7 @@ export class FocusroomClient {
   private loading = true;
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly opts: ConnectOptions = {},
   ) {
     const now = opts.now ?? Date.now;
@@ -292,6 +293,34 @@ export class FocusroomClient {
       }
     }
     await this.forgetSeat();
+  }
+
+  // ---- Web Push (REST, docs/push.md) ---------------------------------------------
+
+  /**
+   * Subscribes this browser's PushSubscription (`subscription.toJSON()`) to the caller's
+   * notices. `credential`: the /me Bearer (the JWT, or the user_key without auth); by
+   * default the handshake auth's `token` or `user_key`.
+   */
+  async subscribePush(subscription: PushSubscriptionJson, credential?: string): Promise<{ id: string }> {
+    return subscribePush(this.url, await this.credential(credential), subscription, this.timeoutMs);
+  }
+
+  async unsubscribePush(id: string, credential?: string): Promise<void> {
+    await unsubscribePush(this.url, await this.credential(credential), id, this.timeoutMs);
+  }
+
+  /** The server's VAPID public key, or null when it has push off. */
+  vapidPublicKey(): Promise<string | null> {
+    return vapidPublicKey(this.url, this.timeoutMs);
+  }
+
+  private async credential(given: string | undefined): Promise<string> {
+    if (given) return given;
+    const auth = typeof this.opts.auth === 'function' ? await this.opts.auth() : (this.opts.auth ?? {});
+    const found = auth.token ?? auth.user_key;
+    if (typeof found !== 'string') throw new FocusroomError('unauthorized', 'pass the /me credential (the JWT, or the user_key without auth)');
+    return found;
   }
 
   /** Closes the connection. The stored seat stays: another client with the same storage resumes it within the grace. */

@@ -16,6 +16,8 @@ export type {
 } from './client.js';
 export { ClockSync, sampleOf, type ClockSample, type TimeSyncTransport } from './clock-sync.js';
 export { FocusroomError, type ClientErrorCode } from './errors.js';
+export { subscribePush, unsubscribePush, vapidPublicKey, type PushSubscriptionJson } from './push.js';
+export type { PushPayload } from '../contract/push-schemas.js';
 export { SessionState } from './session-state.js';
 export { DEFAULT_SEAT_KEY, SeatStore, resolveStorage, webStorage, type KeyValueStore, type Seat, type StorageOption, type WebStorageLike } from './seat-storage.js';
 export type { ClientStatus, UpdateSettingsInput, UpdateTaskInput } from '../contract/schemas.js';
