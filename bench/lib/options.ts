@@ -28,6 +28,8 @@ export interface Options {
   abuseWindowS: number;
   /** schedule: rooms scheduled for the same second. */
   scheduleRooms: number;
+  /** push: reminders due within one second. */
+  pushReminders: number;
   abuseUnbounded: boolean;
   /** scale: total connections (the same for every instance count), instance counts, window, room events per room per second. */
   scaleClients: number;
@@ -56,6 +58,7 @@ export function helpText(scenarios: readonly string[], defaults: readonly string
   --abuse-window S   abuse: seconds per phase (default 30; quick 8)
   --abuse-unbounded  abuse: lift every abuse bound by env (an approximation of before issue 11)
   --schedule-rooms N schedule: rooms scheduled for the same second (default 2500; quick 300)
+  --push-reminders N push: Web Push reminders due within one second (default 10000; quick 500)
   --scale-clients N  scale: total connections, the same for every instance count (default 2400; quick 192; a multiple of 48)
   --scale-instances LIST  scale: instance counts (default 2,3,4)
   --scale-window S   scale: measurement window per run (default 15; quick 3)
@@ -100,6 +103,7 @@ const SPEC = {
   'abuse-window': str,
   'abuse-unbounded': bool,
   'schedule-rooms': str,
+  'push-reminders': str,
   'scale-clients': str,
   'scale-instances': str,
   'scale-window': str,
@@ -163,6 +167,7 @@ export function parseOptions(argv: string[], scenarios: readonly string[], root:
     idleS: num('idle', quick ? 2 : 10),
     abuseWindowS: num('abuse-window', quick ? 8 : 30),
     scheduleRooms: num('schedule-rooms', quick ? 300 : 2_500),
+    pushReminders: num('push-reminders', quick ? 500 : 10_000),
     abuseUnbounded: values['abuse-unbounded'] === true,
     // Rooms (clients / 4) divisible by 12, so 2, 3 and 4 instances get equal shares.
     scaleClients: Math.max(48, Math.floor(num('scale-clients', quick ? 192 : 2_400) / 48) * 48),

@@ -7,6 +7,7 @@ import { abuse } from './abuse.js';
 import { cluster } from './cluster.js';
 import { join } from './join.js';
 import { memory } from './memory.js';
+import { push } from './push.js';
 import { quiet } from './quiet.js';
 import { rest } from './rest.js';
 import { scale } from './scale.js';
@@ -26,6 +27,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   rest,
   schedule,
   scale,
+  push,
 };
 
 /** What a run without `--only` runs: every scenario but the opt-in ones. */

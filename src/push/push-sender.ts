@@ -10,11 +10,13 @@
  * - 2xx: sent. 404/410: the subscription is gone and is deleted. 429, 5xx or no answer:
  *   retried with exponential backoff, never sooner than Retry-After, never past the
  *   notice's expiry, at most MAX_ATTEMPTS. Other 4xx: given up (a bad request stays bad).
- * - Retries wait in this instance's memory (bounded: RETRY_MAX, then given up and counted),
- *   and the outbox entry is acknowledged once every delivery of it is sent, given up or
- *   waiting there: a push service that hangs or fails forever costs one request timeout
- *   per attempt and bounded memory, and never holds up other notices. A retry waiting when
- *   its instance dies is lost (the first attempt is what the outbox guarantees).
+ * - An outbox entry is acknowledged once its deliveries are claimed and handed to the
+ *   worker (at most MAX_PENDING_DELIVERIES at once; past that the outbox holds the rest).
+ *   Retries wait in this instance's memory (bounded: RETRY_MAX, then given up and
+ *   counted): a push service that hangs or fails forever costs one request timeout per
+ *   attempt and bounded memory, and never holds up other notices. A delivery claimed by
+ *   an instance that dies before it succeeds is lost: at most once per (notice,
+ *   subscription), never twice.
  */
 import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
@@ -54,6 +56,8 @@ const MAX_ATTEMPTS = 8;
 const RETRY_MAX = 10_000;
 /** Requests the worker has in flight at once. */
 const MAX_IN_FLIGHT = 256;
+/** Deliveries handed to the worker at most (queued there or in flight); beyond, new notices wait in the outbox. */
+const MAX_PENDING_DELIVERIES = 20_000;
 /** A claim outlives its notice by this much (a redelivery after expiry finds it still). */
 const CLAIM_MARGIN_MS = 60_000;
 /** On shutdown, requests in flight get this long to finish. */
@@ -79,6 +83,9 @@ export class PushSender {
   private readonly retries = new Map<string, { d: Delivery; at: number }>();
   private retryTimer: NodeJS.Timeout | null = null;
   private outgoing: PushJob[] = [];
+  /** Deliveries handed to the worker and not answered yet, and who waits for that to drop. */
+  private inFlight = 0;
+  private readonly wakers: (() => void)[] = [];
   private stopped = false;
   private readonly results: Counter;
   private readonly warn: (obj: object, msg: string) => void;
@@ -125,6 +132,11 @@ export class PushSender {
     if (this.retryTimer) clearInterval(this.retryTimer);
     this.retries.clear();
     await Promise.race([this.consumer.stop(), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+    const drained = new Promise<void>((resolve) => {
+      const check = () => (this.inFlight === 0 ? resolve() : setTimeout(check, 20).unref());
+      check();
+    });
+    await Promise.race([drained, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
     for (const [key, done] of this.waiting) done({ key, status: 0, retryAfterMs: null, error: 'stopped' });
     this.waiting.clear();
     await this.worker?.terminate();
@@ -167,8 +179,28 @@ export class PushSender {
     const claimed = claims.flat();
     const mine = deliveries.filter((_, i) => claimed[i]);
     if (mine.length < deliveries.length) this.results.inc({ result: 'duplicate' }, deliveries.length - mine.length);
-    await Promise.all(mine.map((d) => this.attempt(d)));
+    // Not awaited: the claims already make each delivery this instance's alone (a
+    // redelivered entry would skip it), so the entry is acknowledged once its deliveries
+    // are handed to the worker, and the next batch goes out while these are in flight.
+    // The outbox holds the rest while too many are in flight.
+    for (const d of mine) this.track(this.attempt(d));
+    await this.belowLimit();
     return batch.map((m) => m.id);
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight += 1;
+    void p
+      .catch((err: unknown) => this.warn({ err: String(err) }, 'push delivery failed'))
+      .finally(() => {
+        this.inFlight -= 1;
+        if (this.inFlight <= MAX_PENDING_DELIVERIES) for (const wake of this.wakers.splice(0)) wake();
+      });
+  }
+
+  private belowLimit(): Promise<void> {
+    if (this.inFlight <= MAX_PENDING_DELIVERIES) return Promise.resolve();
+    return new Promise((resolve) => this.wakers.push(resolve));
   }
 
   private async attempt(d: Delivery): Promise<void> {

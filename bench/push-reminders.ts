@@ -1,0 +1,286 @@
+/**
+ * Bench scenario `push` (DESIGN.md §16): N booked rooms whose reminders fall due within
+ * one second, each room's identity with one push subscription, on one instance while C
+ * running connections tick. Reports how long the N notifications took to reach the push
+ * service (goal: all within 10 s of the first being due), duplicates (goal 0), and the
+ * running ticks' p99 in the reminder window vs a quiet window (goal ≤ 1.2×).
+ *
+ * The push service is test/helpers/push-service.ts (it verifies each VAPID JWT and
+ * decrypts each payload, as push.test.ts uses it) in a child process of its own, so its
+ * crypto does not run in the harness that timestamps the ticks.
+ *
+ *   npm run bench -- --only push --push-reminders 10000 --clients 2000
+ *   npx tsx bench/push-reminders.ts --reminders 500 --clients 400
+ *
+ * Loopback only; kills only the processes it started.
+ */
+import os from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { io } from 'socket.io-client';
+import webpush from 'web-push';
+import { LIFTED_ABUSE_BOUNDS } from '../test/helpers/test-env.js';
+import type { Worker } from './lib/context.js';
+import { deployedNodeFlags } from './lib/deployed-flags.js';
+import { Hist, type HistJSON, summarize } from './lib/hist.js';
+import { connectAll, coreTimes, cpuUs, seatAll, type ServerStats, startAll } from './lib/measure.js';
+import { killAllChildren, NodeChild, spawnChild } from './lib/procs.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface PushBenchOptions {
+  reminders: number;
+  clients: number;
+  /** Seconds of quiet ticking measured before the reminders. */
+  windowS: number;
+  serverCpus?: string | null;
+  clientCpus?: string | null;
+  runtime?: 'src' | 'dist';
+  serverNodeArgs?: string[];
+}
+
+export interface PushBenchResult {
+  reminders: number;
+  clients: number;
+  received: number;
+  duplicates: number;
+  rejected: number;
+  /** From the first reminder's due time to the last notification's arrival (goal ≤ 10 s). */
+  allSentMs: number;
+  /** Arrival minus each reminder's own due time. */
+  latenessMs: { p50: number; p99: number; max: number };
+  tickP99QuietMs: number;
+  tickP99DuringMs: number;
+  tickRatio: number;
+  loopDelayMaxQuietMs: number;
+  loopDelayMaxDuringMs: number;
+  serverCpuPct: number;
+  load1: number;
+  coreBusyPct: number[];
+}
+
+/** The push service's child: subscriptions made as browsers make them, and what arrived. */
+async function pushServiceChild(): Promise<void> {
+  const { startPushService } = await import('../test/helpers/push-service.js');
+  const service = await startPushService();
+  // The bench's request/response IPC (as lib/harness-ipc.mjs).
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (msg: any) => {
+    handle(msg).then(
+      (result) => process.send?.({ id: msg.id, ok: true, result }),
+      (err: unknown) => process.send?.({ id: msg.id, ok: false, error: String((err as Error)?.stack ?? err) }),
+    );
+  });
+  async function handle(msg: any): Promise<unknown> {
+    if (msg.type === 'subscriptions') return Array.from({ length: msg.n as number }, () => service.browserSubscription());
+    if (msg.type === 'received') {
+      const byToken = new Map<string, number>();
+      for (const r of service.received) byToken.set(r.token, (byToken.get(r.token) ?? 0) + 1);
+      return {
+        received: service.received.length,
+        duplicates: [...byToken.values()].reduce((a, n) => a + n - 1, 0),
+        rejected: service.rejected.length,
+        firstRejection: service.rejected[0]?.reason ?? null,
+        arrivals: service.received.map((r) => ({ at: r.at, startsAt: r.payload.starts_at as number })),
+      };
+    }
+    if (msg.type === 'close') {
+      await service.close();
+      setImmediate(() => process.exit(0));
+      return null;
+    }
+    throw new Error(`unknown request ${String(msg.type)}`);
+  }
+  process.send?.({ type: 'ready', pid: process.pid });
+}
+
+async function startServer(opts: PushBenchOptions, leadMs: number, vapid: { publicKey: string; privateKey: string }): Promise<NodeChild & { url: string }> {
+  const runtime = opts.runtime ?? 'src';
+  const args = [...(runtime === 'src' ? ['--import', 'tsx'] : []), ...(opts.serverNodeArgs ?? deployedNodeFlags(ROOT)), '--expose-gc', resolve(ROOT, 'bench/server-entry.mjs')];
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    INSTANCE_ID: 'push-bench',
+    BENCH_APP_DIR: runtime,
+    DATA_DIR: 'off',
+    RATE_CONNECTIONS_PER_MIN: '10000000',
+    RATE_SOCKET_EVENTS_PER_SEC: '100000',
+    RATE_CREATES_PER_MIN: '1000000',
+    RATE_JOIN_FAILURES_PER_MIN: '1000000',
+    ...LIFTED_ABUSE_BOUNDS,
+    MAX_CONNECTIONS: '10000000',
+    MAX_ROOMS: '10000000',
+    VAPID_PUBLIC_KEY: vapid.publicKey,
+    VAPID_PRIVATE_KEY: vapid.privateKey,
+    VAPID_SUBJECT: 'mailto:bench@focusroom.test',
+    PUSH_ALLOW_HTTP: 'true',
+    REMINDER_LEAD_MS: String(leadMs),
+  };
+  const child = spawnChild(process.execPath, args, { cpus: opts.serverCpus ?? null, env, nofile: opts.clients + 4_096, ipc: true, quiet: true, logName: 'push-bench' });
+  const server = new NodeChild('push-bench', child);
+  const ready = await server.ready;
+  return Object.assign(server, { url: ready.url! });
+}
+
+async function spawnWorkers(opts: PushBenchOptions): Promise<Worker[]> {
+  const rooms = opts.clients / 4;
+  const n = Math.max(1, Math.min(2, rooms));
+  const out: Worker[] = [];
+  for (let i = 0; i < n; i++) {
+    const share = (Math.floor(rooms / n) + (i < rooms % n ? 1 : 0)) * 4;
+    const child = spawnChild(process.execPath, ['--import', 'tsx', resolve(ROOT, 'bench/clients.ts')], { cpus: opts.clientCpus ?? null, nofile: share + 1_024, ipc: true, quiet: true, logName: `push-clients-${i}` });
+    out.push({ w: new NodeChild(`push-clients-${i}`, child), count: share });
+  }
+  await Promise.all(out.map((o) => o.w.ready));
+  return out;
+}
+
+async function record(workers: Worker[], type: 'record-start' | 'record-stop'): Promise<Hist> {
+  const parts = await Promise.all(workers.map(({ w }) => w.request<{ hist?: HistJSON }>({ type })));
+  return type === 'record-start' ? new Hist() : Hist.from(parts.map((p) => p.hist!));
+}
+
+/** `limit` at a time. */
+async function inParallel<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+export async function pushScenario(opts: PushBenchOptions, log: (s: string) => void): Promise<PushBenchResult> {
+  let service: NodeChild | null = null;
+  let server: (NodeChild & { url: string }) | null = null;
+  let workers: Worker[] = [];
+  try {
+    service = new NodeChild('push-service', spawnChild(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--push-service-child'], { cpus: opts.clientCpus ?? null, ipc: true, quiet: true }));
+    await service.ready;
+    const subs = await service.request<{ token: string; json: unknown }[]>({ type: 'subscriptions', n: opts.reminders }, 300_000);
+    // Setup (booking and subscribing N identities) must end before the quiet window: the
+    // rooms start lead after their reminder, which this bench never waits for.
+    const setupMs = 8_000 + opts.reminders * 6;
+    const leadMs = 10 * 60_000;
+    server = await startServer(opts, leadMs, webpush.generateVAPIDKeys());
+    workers = await spawnWorkers(opts);
+    await connectAll(workers, 'sio', [server.url]);
+    await seatAll(workers, 3_600_000);
+    await startAll(workers);
+    const dueAt = Math.ceil((Date.now() + setupMs + 2_000 + opts.windowS * 1000) / 1000) * 1000;
+    log(`  ${opts.clients} running connections; booking ${opts.reminders} rooms whose reminders fall due in [${new Date(dueAt).toISOString()}, +1 s)`);
+    // Each room is booked by its own identity (a user_key) over a socket that then leaves the
+    // page: the seat stays, a booking, as when someone books and puts the phone away.
+    await inParallel(subs, 32, async (sub, i) => {
+      const userKey = randomBytes(18).toString('base64url');
+      const socket = io(server!.url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 20_000 });
+      try {
+        const startsAt = dueAt + leadMs + (i % 1_000);
+        const r = await socket.timeout(20_000).emitWithAck('create_session', { user_name: `B${i}`, user_key: userKey, starts_at: startsAt, session_duration: 60_000 });
+        if (!r.ok) throw new Error(`create_session: ${JSON.stringify(r.error)}`);
+      } finally {
+        socket.disconnect();
+      }
+      const headers = { authorization: `Bearer ${userKey}`, 'content-type': 'application/json' };
+      const res = await fetch(`${server!.url}/me/push-subscriptions`, { method: 'POST', headers, body: JSON.stringify(sub.json) });
+      if (res.status !== 201) throw new Error(`POST /me/push-subscriptions ${res.status}: ${await res.text()}`);
+    });
+    const quietFrom = dueAt - 500 - opts.windowS * 1000;
+    if (Date.now() > quietFrom - 1_000) throw new Error('setup overran the quiet window: lower --push-reminders');
+    await server.request<ServerStats>({ type: 'stats', gc: true });
+    await sleep(quietFrom - Date.now());
+    await record(workers, 'record-start');
+    const s0 = await server.request<ServerStats>({ type: 'stats' });
+    await sleep(Math.max(0, dueAt - 500 - Date.now()));
+    const quiet = await record(workers, 'record-stop');
+    await record(workers, 'record-start');
+    const s1 = await server.request<ServerStats>({ type: 'stats' });
+    const cores0 = coreTimes();
+    // The reminder window: from half a second before the first is due until all arrived (≤ 10.5 s).
+    let got = { received: 0, duplicates: 0, rejected: 0, firstRejection: null as string | null, arrivals: [] as { at: number; startsAt: number }[] };
+    while (Date.now() < dueAt + 10_500) {
+      await sleep(250);
+      got = await service.request({ type: 'received' }, 30_000);
+      if (got.received >= opts.reminders) break;
+    }
+    const during = await record(workers, 'record-stop');
+    const s2 = await server.request<ServerStats>({ type: 'stats' });
+    const cores1 = coreTimes();
+    if (got.received < opts.reminders) got = await service.request({ type: 'received' }, 30_000);
+    const lateness = new Hist();
+    for (const a of got.arrivals) lateness.add(Math.max(0, a.at - (a.startsAt - leadMs)));
+    const l = summarize(lateness);
+    const allSentMs = got.arrivals.length ? Math.max(...got.arrivals.map((a) => a.at)) - dueAt : NaN;
+    const tickP99QuietMs = summarize(quiet).p99;
+    const tickP99DuringMs = summarize(during).p99;
+    const result: PushBenchResult = {
+      reminders: opts.reminders,
+      clients: opts.clients,
+      received: got.received,
+      duplicates: got.duplicates,
+      rejected: got.rejected,
+      allSentMs,
+      latenessMs: { p50: l.p50, p99: l.p99, max: l.max },
+      tickP99QuietMs,
+      tickP99DuringMs,
+      tickRatio: Math.round((100 * tickP99DuringMs) / Math.max(1, tickP99QuietMs)) / 100,
+      loopDelayMaxQuietMs: Math.round(s1.loop?.delayMaxMs ?? NaN),
+      loopDelayMaxDuringMs: Math.round(s2.loop?.delayMaxMs ?? NaN),
+      serverCpuPct: Math.round((100 * (cpuUs(s2) - cpuUs(s1))) / ((s2.hrtime - s1.hrtime) || 1)),
+      load1: Math.round(os.loadavg()[0]! * 10) / 10,
+      coreBusyPct: cores1.map((c, i) => Math.round((100 * (c.busy - cores0[i]!.busy)) / Math.max(1, c.total - cores0[i]!.total))),
+    };
+    void s0;
+    if (got.firstRejection) log(`  push service rejected ${got.rejected}: ${got.firstRejection}`);
+    log(
+      `  ${result.received}/${result.reminders} reminders received (${result.duplicates} duplicates), all within ${result.allSentMs} ms of the first due time; ` +
+        `lateness p50 ${l.p50} p99 ${l.p99} max ${l.max} ms; tick p99 ${tickP99QuietMs} → ${tickP99DuringMs} ms (×${result.tickRatio}); ` +
+        `server loop delay max ${result.loopDelayMaxQuietMs} → ${result.loopDelayMaxDuringMs} ms, CPU ${result.serverCpuPct} %; load ${result.load1}, cores busy ${result.coreBusyPct.join('/')} %`,
+    );
+    return result;
+  } finally {
+    await Promise.all(workers.map(({ w }) => w.stop(2_000)));
+    await service?.stop(2_000);
+    await server?.stop(3_000);
+    killAllChildren();
+  }
+}
+
+const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain && process.argv.includes('--push-service-child')) {
+  void pushServiceChild();
+} else if (isMain) {
+  const arg = (k: string, d: number) => {
+    const i = process.argv.indexOf(`--${k}`);
+    return i > 0 ? Number(process.argv[i + 1]) : d;
+  };
+  const pin = process.argv.includes('--pin') && os.availableParallelism() >= 2;
+  pushScenario(
+    {
+      reminders: arg('reminders', 10_000),
+      clients: Math.floor(arg('clients', 400) / 4) * 4,
+      windowS: arg('window', 5),
+      serverCpus: pin ? '0' : null,
+      clientCpus: pin ? `1-${os.availableParallelism() - 1}` : null,
+      runtime: process.argv.includes('--dist') ? 'dist' : 'src',
+    },
+    (s) => console.log(s),
+  ).then(
+    (r) => {
+      console.log(JSON.stringify(r));
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      killAllChildren();
+      process.exit(1);
+    },
+  );
+}
