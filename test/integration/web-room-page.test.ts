@@ -157,58 +157,58 @@ describe.skipIf(!CHROMIUM)('web page: what a newcomer sees', () => {
       expect(errors).toEqual([]);
       await close();
     });
+
+    it(`${vp.name}: errors on the page name the form's fields, not the wire's ("starts_at must be later than now")`, async () => {
+      const { page, errors, close } = await open(vp);
+      await page.locator('#lobby').waitFor();
+      await page.locator('#create-name').fill('Ada');
+      await page.locator('#create-start').fill('2020-01-01T09:00');
+      await page.getByRole('button', { name: 'Create room' }).click();
+      await page.locator('#message.error').waitFor();
+      expect(await text(page, '#message')).toBe('The start time must be later than now');
+      expect(errors).toEqual([]);
+      await close();
+    });
+
+    it(`${vp.name}: a guest who becomes host is told so, visibly`, async () => {
+      const host = await connect(server.url);
+      const created = await call(host, 'create_session', { user_name: 'Host' });
+      const { page, errors, close } = await open(vp, `/?code=${created.room_code}`);
+      await page.locator('#join-name').fill('Ben');
+      await page.getByRole('button', { name: /^Join/ }).click();
+      await page.locator('#room[data-status="waiting"]').waitFor();
+      await call(host, 'leave_session');
+      await page.locator('#message').getByText('You are now the host').waitFor();
+      expect(await page.locator('#message').isVisible()).toBe(true);
+      expect(await page.locator('#start').isVisible()).toBe(true);
+      expect(errors).toEqual([]);
+      await close();
+    });
+
+    it(`${vp.name}: goals say who added them; Remove only on your own (or every goal, for the host)`, async () => {
+      const host = await connect(server.url);
+      const created = await call(host, 'create_session', { user_name: 'Hana' });
+      await call(host, 'add_task', { title: 'the host\'s goal' });
+      const { page, errors, close } = await open(vp, `/?code=${created.room_code}`);
+      await page.locator('#join-name').fill('Ben');
+      await page.getByRole('button', { name: /^Join/ }).click();
+      await page.locator('#room[data-status="waiting"]').waitFor();
+      await page.locator('#task-title').fill('my goal');
+      const added = waitFor(host, 'task_added');
+      await page.getByRole('button', { name: 'Add', exact: true }).click();
+      const mine = (await added).task;
+      const rows = page.locator('#tasks li');
+      await expect.poll(() => rows.count()).toBe(2);
+      expect(await rows.nth(0).locator('.task-by').textContent()).toBe('added by Hana');
+      expect(await rows.nth(0).getByRole('button', { name: /Remove/ }).count()).toBe(0);
+      expect(await rows.nth(1).locator('.task-by').textContent()).toBe('added by you');
+      const removed = waitFor(host, 'task_removed', 5_000);
+      await rows.nth(1).getByRole('button', { name: /Remove/ }).click();
+      expect((await removed).task.id).toBe(mine.id);
+      expect(errors).toEqual([]);
+      await close();
+    });
   }
-
-  it('errors on the page name the form\'s fields, not the wire\'s ("starts_at must be later than now")', async () => {
-    const { page, errors, close } = await open({ width: 1280, height: 800 });
-    await page.locator('#lobby').waitFor();
-    await page.locator('#create-name').fill('Ada');
-    await page.locator('#create-start').fill('2020-01-01T09:00');
-    await page.getByRole('button', { name: 'Create room' }).click();
-    await page.locator('#message.error').waitFor();
-    expect(await text(page, '#message')).toBe('The start time must be later than now');
-    expect(errors).toEqual([]);
-    await close();
-  });
-
-  it('a guest who becomes host is told so, visibly', async () => {
-    const host = await connect(server.url);
-    const created = await call(host, 'create_session', { user_name: 'Host' });
-    const { page, errors, close } = await open({ width: 390, height: 844 }, `/?code=${created.room_code}`);
-    await page.locator('#join-name').fill('Ben');
-    await page.getByRole('button', { name: /^Join/ }).click();
-    await page.locator('#room[data-status="waiting"]').waitFor();
-    await call(host, 'leave_session');
-    await page.locator('#message').getByText('You are now the host').waitFor();
-    expect(await page.locator('#message').isVisible()).toBe(true);
-    expect(await page.locator('#start').isVisible()).toBe(true);
-    expect(errors).toEqual([]);
-    await close();
-  });
-
-  it('goals say who added them; Remove only on your own (or every goal, for the host)', async () => {
-    const host = await connect(server.url);
-    const created = await call(host, 'create_session', { user_name: 'Hana' });
-    await call(host, 'add_task', { title: 'the host\'s goal' });
-    const { page, errors, close } = await open({ width: 390, height: 844 }, `/?code=${created.room_code}`);
-    await page.locator('#join-name').fill('Ben');
-    await page.getByRole('button', { name: /^Join/ }).click();
-    await page.locator('#room[data-status="waiting"]').waitFor();
-    await page.locator('#task-title').fill('my goal');
-    const added = waitFor(host, 'task_added');
-    await page.getByRole('button', { name: 'Add', exact: true }).click();
-    const mine = (await added).task;
-    const rows = page.locator('#tasks li');
-    await expect.poll(() => rows.count()).toBe(2);
-    expect(await rows.nth(0).locator('.task-by').textContent()).toBe('added by Hana');
-    expect(await rows.nth(0).getByRole('button', { name: /Remove/ }).count()).toBe(0);
-    expect(await rows.nth(1).locator('.task-by').textContent()).toBe('added by you');
-    const removed = waitFor(host, 'task_removed', 5_000);
-    await rows.nth(1).getByRole('button', { name: /Remove/ }).click();
-    expect((await removed).task.id).toBe(mine.id);
-    expect(errors).toEqual([]);
-    await close();
-  });
 
   it('index.html is well-formed: every <div> closed once', async () => {
     const html = await (await fetch(server.url)).text();
