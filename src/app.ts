@@ -218,7 +218,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   historyRoute(fastify, { rooms, limits, budget });
   asyncApiRoute(fastify, API_VERSION);
   scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, auth: new IdentityAuth(config) });
-  meRoutes(fastify, { persistence, clock, verifyToken: tokenVerifier(config) });
+  meRoutes(fastify, { persistence, clock, verifyToken: tokenVerifier(config), limits, budget });
   pushRoutes(fastify, {
     push: config.push ? { publicKey: config.push.vapid.publicKey, allowHttp: config.push.allowHttp } : null,
     subscriptions: runtime.pushSubscriptions,

@@ -104,6 +104,9 @@ const envSchema = z.object({
   RATE_JOIN_FAILURES_PER_MIN: intVar(20, 1, 1_000_000),
   RATE_CONNECTIONS_PER_MIN: intVar(300, 1, 10_000_000),
   RATE_CREATES_PER_MIN: intVar(30, 1, 1_000_000),
+  /** /me/* reads per identity and per address, in cost points a minute (limits/read-cost.ts). */
+  RATE_ME_POINTS_PER_MIN: intVar(120, 20, 10_000_000),
+  RATE_ME_ADDRESS_POINTS_PER_MIN: intVar(600, 20, 10_000_000),
   // Abuse and load bounds (docs/reliability.md "Load and abuse").
   MAX_BUFFERED_BYTES: intVar(1024 * 1024, LIMITS.maxFrameBytes, 1024 * 1024 * 1024),
   CONNECT_TIMEOUT_MS: intVar(5_000, 100, 120_000),
@@ -305,6 +308,10 @@ const configSchema = envSchema.transform((e, ctx) => {
       instanceEventsPerSec: e.RATE_INSTANCE_EVENTS_PER_SEC,
       /** Host controls (start, pause, resume, settings) per room per minute. */
       roomControlsPerMin: e.RATE_ROOM_CONTROLS_PER_MIN,
+      /** /me/* per identity, in cost points a minute (a stats read 10, a history page 1 + limit/10, DELETE /me 20). */
+      mePointsPerMin: e.RATE_ME_POINTS_PER_MIN,
+      /** /me/* per client address, in the same points: several identities from one address share it. */
+      meAddressPointsPerMin: e.RATE_ME_ADDRESS_POINTS_PER_MIN,
     },
     /** Connection and load bounds of one instance (docs/reliability.md "Load and abuse"). */
     transport: {

@@ -69,21 +69,103 @@ export function localDate(t: number, tz: string): string {
 const dayNumber = (date: string): number => Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) / DAY_MS;
 const dateOf = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
-export function computeStats(rows: StatsRow[], tz: string, now: number): Stats {
-  let focused = 0;
-  let completed = 0;
-  let failed = 0;
+/**
+ * Results are summed per UTC quarter hour (ended_at / BUCKET_MS, in SQL): every zone's
+ * offset is a whole number of quarter hours, so a local midnight is a bucket boundary and
+ * a bucket lies on one local date. The work of a stats request is then bounded by the
+ * span of time it covers, not by how many rows the identity has.
+ */
+export const BUCKET_MS = 900_000;
+
+/** What the store sums for one identity (results-repository.ts `statsOf`). */
+export interface StatsAggregate {
+  focused_ms: number;
+  rounds_completed: number;
+  rounds_failed: number;
+  sessions: number;
+  /** Buckets (ended_at / BUCKET_MS) with at least one completed round, any order. */
+  completedBuckets: number[];
+  /** Focus per bucket since the start of the `days` window (at least DAYS + 1 days back). */
+  focusBuckets: { bucket: number; focused_ms: number }[];
+}
+
+/** Offset of `tz` from UTC at `t` (ms), read from the zone's wall clock. */
+function offsetAt(t: number, tz: string): number {
+  const parts = offsetFormatter(tz).formatToParts(new Date(t));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour') % 24, get('minute'));
+  return wall - (t - (((t % 60_000) + 60_000) % 60_000));
+}
+
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+function offsetFormatter(tz: string): Intl.DateTimeFormat {
+  let f = offsetFormatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    if (offsetFormatters.size > 500) offsetFormatters.clear();
+    offsetFormatters.set(tz, f);
+  }
+  return f;
+}
+
+/**
+ * Local day numbers of buckets, with the zone's offset read once per UTC day (twice
+ * where it changes that day, then per bucket): a few hundred reads for a year, whatever
+ * the rounds.
+ */
+class LocalDays {
+  private readonly byUtcDay = new Map<number, number | null>();
+  constructor(private readonly tz: string) {}
+
+  of(bucket: number): number {
+    const t = bucket * BUCKET_MS;
+    const utcDay = Math.floor(t / DAY_MS);
+    let offset = this.byUtcDay.get(utcDay);
+    if (offset === undefined) {
+      const first = offsetAt(utcDay * DAY_MS, this.tz);
+      offset = first === offsetAt((utcDay + 1) * DAY_MS - BUCKET_MS, this.tz) ? first : null;
+      this.byUtcDay.set(utcDay, offset);
+    }
+    return Math.floor((t + (offset ?? offsetAt(t, this.tz))) / DAY_MS);
+  }
+}
+
+/** The aggregate of `rows` as the store computes it (tests, and the reference for the SQL). */
+export function aggregateRows(rows: StatsRow[], since = -Infinity): StatsAggregate {
   const sessions = new Set<string>();
-  const focusByDay = new Map<number, number>();
-  const streakDays = new Set<number>();
+  const completed = new Set<number>();
+  const focus = new Map<number, number>();
+  const agg: StatsAggregate = { focused_ms: 0, rounds_completed: 0, rounds_failed: 0, sessions: 0, completedBuckets: [], focusBuckets: [] };
   for (const r of rows) {
-    focused += r.focused_ms;
-    if (r.status === 'completed') completed += 1;
-    if (r.status === 'failed') failed += 1;
+    agg.focused_ms += r.focused_ms;
+    if (r.status === 'completed') agg.rounds_completed += 1;
+    if (r.status === 'failed') agg.rounds_failed += 1;
     sessions.add(`${r.room_id}:${r.run_started_at}`);
-    const day = dayNumber(localDate(r.ended_at, tz));
-    focusByDay.set(day, (focusByDay.get(day) ?? 0) + r.focused_ms);
-    if (r.status === 'completed') streakDays.add(day);
+    const bucket = Math.floor(r.ended_at / BUCKET_MS);
+    if (r.status === 'completed') completed.add(bucket);
+    if (r.ended_at >= since) focus.set(bucket, (focus.get(bucket) ?? 0) + r.focused_ms);
+  }
+  agg.sessions = sessions.size;
+  agg.completedBuckets = [...completed];
+  agg.focusBuckets = [...focus].map(([bucket, focused_ms]) => ({ bucket, focused_ms }));
+  return agg;
+}
+
+/** The earliest ended_at the `days` window of a stats request at `now` can need (any zone). */
+export const focusWindowStart = (now: number): number => now - (DAYS + 2) * DAY_MS;
+
+export function computeStats(rows: StatsRow[], tz: string, now: number): Stats {
+  return statsFromAggregate(aggregateRows(rows), tz, now);
+}
+
+export function statsFromAggregate(agg: StatsAggregate, tz: string, now: number): Stats {
+  const days = new LocalDays(tz);
+  const streakDays = new Set<number>();
+  for (const b of agg.completedBuckets) streakDays.add(days.of(b));
+  const focusByDay = new Map<number, number>();
+  for (const { bucket, focused_ms } of agg.focusBuckets) {
+    const day = days.of(bucket);
+    focusByDay.set(day, (focusByDay.get(day) ?? 0) + focused_ms);
   }
   const today = dayNumber(localDate(now, tz));
 
@@ -104,16 +186,16 @@ export function computeStats(rows: StatsRow[], tz: string, now: number): Stats {
     cursor -= 1;
   }
 
-  const days: DayTotal[] = [];
-  for (let day = today - DAYS + 1; day <= today; day++) days.push({ date: dateOf(day), focused_ms: focusByDay.get(day) ?? 0 });
+  const list: DayTotal[] = [];
+  for (let day = today - DAYS + 1; day <= today; day++) list.push({ date: dateOf(day), focused_ms: focusByDay.get(day) ?? 0 });
 
   return {
-    focused_ms: focused,
-    rounds_completed: completed,
-    rounds_failed: failed,
-    sessions: sessions.size,
+    focused_ms: agg.focused_ms,
+    rounds_completed: agg.rounds_completed,
+    rounds_failed: agg.rounds_failed,
+    sessions: agg.sessions,
     current_streak_days: current,
     longest_streak_days: longest,
-    days,
+    days: list,
   };
 }

@@ -10,16 +10,25 @@ import { z } from 'zod';
 import { AppError } from '../contract/errors.js';
 import { identityAuthHeadersSchema, identityErrorResponses, meErasedSchema, meHistorySchema, meStatsSchema } from '../contract/http-schemas.js';
 import type { Clock } from '../domain/clock.js';
-import { computeStats, isValidTimeZone } from '../domain/stats.js';
+import type { Identity } from '../domain/identity.js';
+import { focusWindowStart, isValidTimeZone, statsFromAggregate } from '../domain/stats.js';
 import type { Persistence } from '../persistence/persistence.js';
 import type { ResultsRepository } from '../persistence/results-repository.js';
+import { addressKey } from '../limits/client-address.js';
+import type { RateLimits } from '../limits/rate-limits.js';
+import { ME_ERASE_COST, ME_STATS_COST, meHistoryCost } from '../limits/read-cost.js';
 import { meIdentity } from './me-identity.js';
+import type { SeatAuthDeps } from './seat-auth.js';
 
 export interface MeRoutesDeps {
   persistence: Persistence | null;
   clock: Clock;
   /** The JWT verifier when auth is on (then only JWTs are accepted), null without auth. */
   verifyToken: ((token: string) => Promise<JWTPayload>) | null;
+  /** Per address and per identity budgets of /me/* (cost points a minute). */
+  limits: RateLimits;
+  /** The flood budget (address, instance, shed under overload), charged the same cost. */
+  budget?: SeatAuthDeps['budget'];
 }
 
 export const ME_HISTORY_PAGE_DEFAULT = 20;
@@ -47,8 +56,22 @@ const historyQuery = z.strictObject({
 });
 
 export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
-  /** The caller's identity, or `unauthorized`. */
-  const caller = meIdentity(deps.verifyToken);
+  /**
+   * The caller's identity, or `unauthorized`; `cost` (limits/read-cost.ts) is charged to
+   * the flood budget and the address's /me budget before anything is verified, and to the
+   * identity's once it is known, so neither many keys nor many addresses get around it.
+   */
+  async function caller(req: FastifyRequest, cost: number): Promise<Identity> {
+    const shed = deps.budget?.take(req.ip, `http:${req.ip}`, cost);
+    if (shed === 'lag') throw new AppError('unavailable', 'the server is busy; try again shortly');
+    if (shed) throw new AppError('rate_limited', 'too many requests from your network; slow down');
+    await deps.limits.meAddressRequest(addressKey(req.ip), cost);
+    const identity = await verifiedCaller(req);
+    await deps.limits.meIdentityRequest(identity, cost);
+    return identity;
+  }
+
+  const verifiedCaller = meIdentity(deps.verifyToken);
 
   /** The repository, or `unavailable` (no store of record, or not reachable yet). */
   function repository(): ResultsRepository {
@@ -83,10 +106,11 @@ export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
       },
     },
     async (req, reply) => {
-      const identity = await caller(req);
-      const [rows, attendance] = await query(req, (repo) => Promise.all([repo.resultsOf(identity), repo.attendanceOf(identity, ATTENDANCE_SESSIONS)]));
+      const identity = await caller(req, ME_STATS_COST);
+      const now = deps.clock.now();
+      const [aggregate, attendance] = await query(req, (repo) => Promise.all([repo.statsOf(identity, focusWindowStart(now)), repo.attendanceOf(identity, ATTENDANCE_SESSIONS)]));
       reply.header('cache-control', 'no-store');
-      return { ...computeStats(rows, req.query.tz ?? 'UTC', deps.clock.now()), attendance };
+      return { ...statsFromAggregate(aggregate, req.query.tz ?? 'UTC', now), attendance };
     },
   );
 
@@ -102,8 +126,8 @@ export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
       },
     },
     async (req, reply) => {
-      const identity = await caller(req);
       const limit = req.query.limit ?? ME_HISTORY_PAGE_DEFAULT;
+      const identity = await caller(req, meHistoryCost(limit));
       const rounds = await query(req, (repo) => repo.historyOf(identity, req.query.before ?? Number.MAX_SAFE_INTEGER, limit));
       reply.header('cache-control', 'no-store');
       // The next page ends before the oldest round of this one.
@@ -122,7 +146,7 @@ export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
       },
     },
     async (req) => {
-      const identity = await caller(req);
+      const identity = await caller(req, ME_ERASE_COST);
       return { deleted_results: await query(req, (repo) => repo.erase(identity)) };
     },
   );

@@ -21,6 +21,8 @@ export class RateLimits {
   private readonly seatReconnects: RateLimiterAbstract;
   private readonly creates: RateLimiterAbstract;
   private readonly roomControls: RateLimiterMemory;
+  private readonly meIdentity: RateLimiterAbstract;
+  private readonly meAddress: RateLimiterAbstract;
 
   constructor(
     private readonly limits: Config['rateLimits'],
@@ -49,6 +51,19 @@ export class RateLimits {
     // Connections exempt from the connection budget because they carry a live seat, per seat.
     this.seatReconnects = shared('seat', SEAT_RECONNECTS_PER_MIN);
     this.creates = shared('create', limits.createsPerMin);
+    // /me/* reads in cost points (limits/read-cost.ts), per identity and per address, cluster-wide.
+    this.meIdentity = shared('me', limits.mePointsPerMin);
+    this.meAddress = shared('mea', limits.meAddressPointsPerMin);
+  }
+
+  /** A /me/* request from `address` (before the caller is known): `cost` points of the address's minute. */
+  async meAddressRequest(address: string, cost: number): Promise<void> {
+    await this.take(this.meAddress, address, 'too many /me requests from your network; try again in a minute', Math.min(cost, this.limits.meAddressPointsPerMin));
+  }
+
+  /** A /me/* request of `identity`: `cost` points of its minute, shared by every address it uses. */
+  async meIdentityRequest(identity: string, cost: number): Promise<void> {
+    await this.take(this.meIdentity, identity, 'too many /me requests for this identity; try again in a minute', Math.min(cost, this.limits.mePointsPerMin));
   }
 
   /** One client event from a socket that holds no seat. */

@@ -3,11 +3,12 @@
  * (room, run, round, participant) is already there, so a record delivered twice (a
  * retried batch, a claim after a crash, two instances racing) is stored once.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { RecapOutcome } from '../contract/events.js';
 import type { RecapRecord } from '../domain/outbox-entries.js';
 import type { AttendanceRecord } from '../domain/attendance-record.js';
 import type { RoundRecord } from '../domain/round-record.js';
+import { BUCKET_MS, type StatsAggregate } from '../domain/stats.js';
 import type { Database } from './schema.js';
 
 /** One row of an identity's results, as stats need it. */
@@ -164,7 +165,46 @@ export class ResultsRepository {
     return { booked: rows.length, attended, no_shows: rows.length - attended };
   }
 
-  /** Every result of one identity (for stats), oldest first. */
+  /**
+   * One identity's stats, summed in the database (docs/persistence.md "Stats"): totals,
+   * the quarter-hour buckets with a completed round, and focus per bucket since `since`.
+   * What comes back is bounded by the time the history spans, not by its rows; the
+   * caller folds the buckets into days in its time zone (domain/stats.ts). Integer
+   * arithmetic only, so PostgreSQL and SQLite compute the same.
+   */
+  async statsOf(identity: string, since: number): Promise<StatsAggregate> {
+    const bucket = sql<number>`ended_at / ${sql.lit(BUCKET_MS)}`;
+    const [totals, completed, focus] = await Promise.all([
+      this.db
+        .selectFrom('round_results')
+        .select([
+          sql<string | number | null>`sum(focused_ms)`.as('focused_ms'),
+          sql<string | number | null>`sum(case when status = 'completed' then 1 else 0 end)`.as('completed'),
+          sql<string | number | null>`sum(case when status = 'failed' then 1 else 0 end)`.as('failed'),
+          sql<string | number>`count(distinct room_id || ':' || cast(run_started_at as text))`.as('sessions'),
+        ])
+        .where('identity', '=', identity)
+        .executeTakeFirstOrThrow(),
+      this.db.selectFrom('round_results').select(bucket.as('bucket')).where('identity', '=', identity).where('status', '=', 'completed').groupBy(bucket).execute(),
+      this.db
+        .selectFrom('round_results')
+        .select([bucket.as('bucket'), sql<string | number>`sum(focused_ms)`.as('focused_ms')])
+        .where('identity', '=', identity)
+        .where('ended_at', '>=', since)
+        .groupBy(bucket)
+        .execute(),
+    ]);
+    return {
+      focused_ms: Number(totals.focused_ms ?? 0),
+      rounds_completed: Number(totals.completed ?? 0),
+      rounds_failed: Number(totals.failed ?? 0),
+      sessions: Number(totals.sessions),
+      completedBuckets: completed.map((r) => Number(r.bucket)),
+      focusBuckets: focus.map((r) => ({ bucket: Number(r.bucket), focused_ms: Number(r.focused_ms) })),
+    };
+  }
+
+  /** Every result of one identity, oldest first (tests compare statsOf with it). */
   async resultsOf(identity: string): Promise<ResultRow[]> {
     const rows = await this.db
       .selectFrom('round_results')

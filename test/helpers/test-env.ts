@@ -22,6 +22,7 @@ export const LIFTED_ABUSE_BOUNDS: Record<string, string> = {
   MAX_CONNECTIONS_PER_ADDRESS: '10000000',
   MAX_PENDING_PER_ADDRESS: '1000000',
   RATE_ROOM_CONTROLS_PER_MIN: '1000000',
+  RATE_ME_ADDRESS_POINTS_PER_MIN: '10000000',
 };
 
 export const TEST_ENV: Record<string, string> = {
