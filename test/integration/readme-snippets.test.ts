@@ -6,13 +6,13 @@
  * this file does not know fails it, so a new snippet comes with its check.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, connect, waitFor } from '../helpers/client.js';
 import { useSharedServer } from '../helpers/server.js';
 import { type CodeBlock, codeBlocks, DOCS_SERVER, runNodeSnippet } from '../helpers/snippets.js';
@@ -39,10 +39,18 @@ const isSdk = (b: CodeBlock) => b.lang === 'js';
 const isCurl = (b: CodeBlock) => b.lang === 'sh' && b.code.includes('curl ');
 const isDiagram = (b: CodeBlock) => b.lang === '' && !/^\s*(npm|node|curl|docker)\b/m.test(b.code);
 
+/** An app folder whose node_modules has @focusroom/client (built from src/client for this file) and socket.io-client. */
+let app: string;
 beforeAll(async () => {
-  // The README imports the package by its name: the workspace link to packages/client, built.
-  await promisify(execFile)(process.execPath, ['packages/client/scripts/build.mjs'], { cwd: ROOT });
+  app = mkdtempSync(join(tmpdir(), 'readme-app-'));
+  const pkg = join(app, 'node_modules/@focusroom/client');
+  mkdirSync(pkg, { recursive: true });
+  copyFileSync(join(ROOT, 'packages/client/package.json'), join(pkg, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules/socket.io-client'), join(app, 'node_modules/socket.io-client'), 'dir');
+  // Its own build: the package's own dist/ may be rebuilt meanwhile by client-package.test.ts.
+  await promisify(execFile)(process.execPath, ['packages/client/scripts/build.mjs', '--out', join(pkg, 'dist')], { cwd: ROOT });
 }, 120_000);
+afterAll(() => rmSync(app, { recursive: true, force: true }));
 
 describe('README.md code blocks', () => {
   it('every block is one this test runs or knows who runs', () => {
@@ -62,7 +70,7 @@ describe('README.md code blocks', () => {
   it('the SDK example runs as written in Node (storage: localStorage falls back to memory there)', async () => {
     const sdk = blocks.find(isSdk)!;
     expect(sdk.code).toContain("storage: 'localStorage'");
-    const res = await runNodeSnippet(sdk.code, { dir: ROOT, url: server.url, until: [/^\d+ s left$/m] });
+    const res = await runNodeSnippet(sdk.code, { dir: app, url: server.url, until: [/^\d+ s left$/m] });
     expect(res.out).toMatch(/^share this code: [A-Z0-9]{6}$/m);
     expect(res.out).toMatch(/^1[45]\d\d s left$/m); // 25 minutes, not yet counting down
     expect(res.out).not.toMatch(/Error|not available|undefined/);
@@ -76,7 +84,7 @@ describe('README.md code blocks', () => {
       const logs: string[] = [];
       page.on('console', (m) => logs.push(m.text()));
       page.on('pageerror', (e) => logs.push(`pageerror ${e.message}`));
-      const bundle = readFileSync(join(ROOT, 'packages/client/dist/browser/focusroom-client.js'), 'utf8');
+      const bundle = readFileSync(join(app, 'node_modules/@focusroom/client/dist/browser/focusroom-client.js'), 'utf8');
       // A page of the server's origin, made here: an import map names the package, the block is the module.
       await page.route(`${server.url}/readme-example.html`, (r) =>
         r.fulfill({

@@ -7,8 +7,9 @@
 //                                     the package needs no zod, not even for types
 //
 //   npm run build -w @focusroom/client     (also `npm pack`, via prepack)
-import { mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+//   node packages/client/scripts/build.mjs --out DIR
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import ts from 'typescript';
@@ -19,20 +20,21 @@ const ENTRY = join(REPO, 'src/client/index.ts');
 const DIST = join(PACKAGE, 'dist');
 
 /** The JavaScript: an ESM build for Node/bundlers and a standalone browser module. */
-async function buildJs() {
+async function buildJs(dist) {
   const common = { absWorkingDir: REPO, entryPoints: [ENTRY], bundle: true, format: 'esm', target: 'es2020', legalComments: 'none', logLevel: 'warning' };
-  await build({ ...common, platform: 'neutral', outfile: join(DIST, 'index.js'), external: ['socket.io-client'] });
+  await build({ ...common, platform: 'neutral', outfile: join(dist, 'index.js'), external: ['socket.io-client'] });
   // mainFields: socket.io-client's `browser` build (no Node `ws`), as a bundler would pick it.
-  await build({ ...common, platform: 'browser', minify: true, outfile: join(DIST, 'browser/focusroom-client.js') });
+  await build({ ...common, platform: 'browser', minify: true, outfile: join(dist, 'browser/focusroom-client.js') });
 }
 
 /**
- * The declarations: tsc's for src/client and the contract files it imports, except that
- * schemas.d.ts (zod schemas) is replaced by the types it exports, expanded by the checker,
- * and events.d.ts's `ClientPayload` (z.input of a schema) reads them instead.
+ * The declarations: tsc's for src/client and the contract files it imports, except that a
+ * contract file built on zod (schemas.ts, push-schemas.ts, …) is replaced by the types and
+ * literal constants it exports, its types expanded by the checker, and events.d.ts's
+ * `ClientPayload` (z.input of a schema) reads the expanded `ClientPayloads` instead.
  */
-function buildTypes() {
-  const out = join(DIST, 'types');
+function buildTypes(dist) {
+  const out = join(dist, 'types');
   const config = ts.getParsedCommandLineOfConfigFile(join(REPO, 'tsconfig.client.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
   const options = { ...config.options, rootDir: join(REPO, 'src'), outDir: out, declaration: true, emitDeclarationOnly: true, noEmit: false, sourceMap: false, declarationMap: false };
   const program = ts.createProgram([ENTRY], options);
@@ -40,43 +42,56 @@ function buildTypes() {
   const errors = ts.getPreEmitDiagnostics(program).concat(emitted.diagnostics).filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => REPO, getNewLine: () => '\n' }));
 
-  // Expand the schema-derived types with the checker, through a probe file beside schemas.ts.
-  const schemasTs = join(REPO, 'src/contract/schemas.ts');
-  const source = readFileSync(schemasTs, 'utf8');
-  const aliases = [...source.matchAll(/^export type (\w+)\b/gm)].map((m) => m[1]);
-  const probePath = join(REPO, 'src/contract/.client-types-probe.ts');
-  const events = program.getTypeChecker();
-  const eventNamesType = events.getTypeAtLocation(findAlias(program.getSourceFile(schemasTs), 'ClientEventName').name);
-  const eventNames = eventNamesType.isUnion() ? eventNamesType.types.map((t) => t.value) : [eventNamesType.value];
-  const probe = [
-    `import type { z } from 'zod';`,
-    `import type { CLIENT_EVENT_SCHEMAS, ${aliases.join(', ')} } from './schemas.js';`,
-    ...aliases.map((a) => `export type ${a}_ = ${a};`),
-    ...eventNames.map((e) => `export type P_${e} = z.input<(typeof CLIENT_EVENT_SCHEMAS)['${e}']>;`),
-  ].join('\n');
-  writeFileSync(probePath, probe);
-  let lines;
+  const usesZod = (text) => /['"]zod['"]|\bz\.\w/.test(text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, ''));
+  const contractOut = join(out, 'contract');
+  const zodFiles = readdirSync(contractOut).filter((f) => f !== 'events.d.ts' && usesZod(readFileSync(join(contractOut, f), 'utf8')));
+
+  // One probe file beside the contract sources: each zod-derived type, and each client
+  // event's payload, as an alias the checker can print in full.
+  const probePath = join(REPO, `src/contract/.client-types-probe-${process.pid}.ts`);
+  const exportsOf = zodFiles.map((f) => {
+    const base = f.replace(/\.d\.ts$/, '');
+    const source = readFileSync(join(REPO, 'src/contract', `${base}.ts`), 'utf8');
+    return { file: f, base, aliases: [...source.matchAll(/^export type (\w+)\b/gm)].map((m) => m[1]) };
+  });
+  const schemas = exportsOf.find((e) => e.base === 'schemas');
+  if (!schemas) throw new Error('build-types: src/contract/schemas.ts no longer reached from src/client; update packages/client/scripts/build.mjs');
+  const checker0 = program.getTypeChecker();
+  const namesType = checker0.getTypeAtLocation(findAlias(program.getSourceFile(join(REPO, 'src/contract/schemas.ts')), 'ClientEventName').name);
+  const eventNames = namesType.isUnion() ? namesType.types.map((t) => t.value) : [namesType.value];
+  writeFileSync(
+    probePath,
+    [
+      `import type { z } from 'zod';`,
+      `import type { CLIENT_EVENT_SCHEMAS } from './schemas.js';`,
+      ...exportsOf.flatMap((e, i) => [`import type * as M${i} from './${e.base}.js';`, ...e.aliases.map((a) => `export type M${i}_${a} = M${i}.${a};`)]),
+      ...eventNames.map((e) => `export type P_${e} = z.input<(typeof CLIENT_EVENT_SCHEMAS)['${e}']>;`),
+    ].join('\n'),
+  );
   try {
     const probeProgram = ts.createProgram([probePath], options);
     const checker = probeProgram.getTypeChecker();
     const sf = probeProgram.getSourceFile(probePath);
     const print = (name) => checker.typeToString(checker.getTypeAtLocation(findAlias(sf, name).name), undefined, ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.InTypeAlias);
-    lines = [
-      '// Generated by packages/client/scripts/build.mjs from src/contract/schemas.ts (the zod schemas',
-      '// that validate each client event on the server): the same types, written out.',
-      ...aliases.map((a) => `export type ${a} = ${print(`${a}_`)};`),
-      '/** What the client sends for each event: the input type of the schema that validates it. */',
-      'export interface ClientPayloads {',
-      ...eventNames.map((e) => `  ${e}: ${print(`P_${e}`)};`),
-      '}',
-      '',
-    ];
+    exportsOf.forEach((e, i) => {
+      // Literal constants (`export declare const MAX = 10;`) are kept as tsc wrote them.
+      const literals = readFileSync(join(contractOut, e.file), 'utf8').match(/^export declare const \w+ = [^;]+;$/gm) ?? [];
+      const lines = [
+        `// Generated by packages/client/scripts/build.mjs from src/contract/${e.base}.ts (zod schemas`,
+        '// the server validates with): the types and constants it exports, written out.',
+        ...literals,
+        ...e.aliases.map((a) => `export type ${a} = ${print(`M${i}_${a}`)};`),
+      ];
+      if (e === schemas) {
+        lines.push('/** What the client sends for each event: the input type of the schema that validates it. */', 'export interface ClientPayloads {', ...eventNames.map((n) => `  ${n}: ${print(`P_${n}`)};`), '}');
+      }
+      writeFileSync(join(contractOut, e.file), `${lines.join('\n')}\n`);
+    });
   } finally {
     rmSync(probePath, { force: true });
   }
-  writeFileSync(join(out, 'contract/schemas.d.ts'), lines.join('\n'));
 
-  const eventsDts = join(out, 'contract/events.d.ts');
+  const eventsDts = join(contractOut, 'events.d.ts');
   let text = readFileSync(eventsDts, 'utf8');
   text = replaceOnce(text, /^import type \{ z \} from 'zod';\n/m, '');
   text = replaceOnce(text, /import type \{ CLIENT_EVENT_SCHEMAS, /, 'import type { ClientPayloads, ');
@@ -84,8 +99,7 @@ function buildTypes() {
   writeFileSync(eventsDts, text);
 
   for (const file of walk(out)) {
-    const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-    if (/['"]zod['"]|\bz\.\w/.test(code)) throw new Error(`${relative(PACKAGE, file)} still refers to zod`);
+    if (usesZod(readFileSync(file, 'utf8'))) throw new Error(`${relative(PACKAGE, file)} still refers to zod`);
   }
 }
 
@@ -108,15 +122,30 @@ function* walk(dir) {
   }
 }
 
-export async function buildPackage() {
-  rmSync(DIST, { recursive: true, force: true });
-  mkdirSync(DIST, { recursive: true });
-  await buildJs();
-  buildTypes();
+/**
+ * Builds into `dist` (default: packages/client/dist) through a fresh sibling directory that
+ * then takes its place, so a build running beside another (two test files) never reads a
+ * half-written tree.
+ */
+export async function buildPackage(dist = DIST) {
+  const work = `${dist}.build-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  try {
+    await buildJs(work);
+    buildTypes(work);
+    rmSync(dist, { recursive: true, force: true });
+    renameSync(work, dist);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await buildPackage();
+  // `--out DIR`: build elsewhere (a test's own copy), default packages/client/dist.
+  const at = process.argv.indexOf('--out');
+  const dist = at > 0 ? process.argv[at + 1] : DIST;
+  await buildPackage(dist);
   // stderr: `npm pack --json` keeps stdout for its JSON.
-  console.error(`built ${relative(process.cwd(), DIST) || 'dist'}`);
+  console.error(`built ${relative(process.cwd(), dist) || 'dist'}`);
 }
