@@ -21,6 +21,8 @@ import { scheduleRoutes } from './http/schedule-routes.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { sessionRoute } from './http/session-route.js';
 import { taskRoutes } from './http/task-routes.js';
+import { seriesRoutes } from './http/series-routes.js';
+import { SeriesService } from './realtime/series-service.js';
 import { intentionRoutes } from './http/intention-routes.js';
 import { Metrics } from './metrics.js';
 import { Bookings } from './store/bookings.js';
@@ -74,6 +76,8 @@ export interface App {
   /** The store of record (null when DATA_DIR=off, or cluster mode without DATABASE_URL). */
   persistence: Persistence | null;
   outbox: Outbox;
+  /** Recurring series (DESIGN §15); tests call `series.sweep()` after moving the clock. */
+  series: SeriesService;
   /** Listens on config.port/host; returns the base URL. */
   listen(): Promise<string>;
   /** /health turns 503 and new connections are refused; existing ones keep working. */
@@ -217,7 +221,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   intentionRoutes(fastify, { rooms, clock, limits, budget });
   historyRoute(fastify, { rooms, limits, budget });
   asyncApiRoute(fastify, API_VERSION);
-  scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, auth: new IdentityAuth(config) });
+  const identityAuth = new IdentityAuth(config);
+  scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, auth: identityAuth });
+  const series = new SeriesService({
+    store: runtime.seriesStore,
+    rooms,
+    bookings,
+    clock,
+    generateRoomCode: generateCode,
+    roomDefaults: { grace_ms: config.disconnectGraceMs, ttl_ms: config.roomTtlMs, no_show_grace_ms: config.noShowGraceMs },
+    entry: { rooms, clock, config, bookings, generateRoomCode: generateCode },
+    log,
+  });
+  seriesRoutes(fastify, { series, clock, auth: identityAuth, maxParticipants: config.maxParticipants });
   meRoutes(fastify, { persistence, clock, verifyToken: tokenVerifier(config), limits, budget });
   pushRoutes(fastify, {
     push: config.push ? { publicKey: config.push.vapid.publicKey, allowHttp: config.push.allowHttp } : null,
@@ -230,6 +246,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });
 
   scheduler.start();
+  series.start();
+  void series.sweep();
   presence.start(io, rooms);
   budget.start();
   const clockWatch = steady ? watchClockSteps(steady, metrics, log) : null;
@@ -247,6 +265,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     metrics,
     persistence,
     outbox,
+    series,
     async listen() {
       return fastify.listen({ port: config.port, host: config.host });
     },
@@ -258,6 +277,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         draining = true;
         if (clockWatch) clearInterval(clockWatch);
         scheduler.stop();
+        await series.stop();
         budget.stop();
         await presence.stop();
         ticker.stopAll();

@@ -117,6 +117,35 @@ export function join(room: Room, p: NewParticipant, now: number): Outcome {
   return d.done(undefined);
 }
 
+/**
+ * The identity's own booked seat in the room, not connected: a join by that identity takes
+ * it (a series member entering an occurrence booked for them), instead of a second seat.
+ */
+export const heldSeat = (room: Room, identity: string | null | undefined): Participant | undefined =>
+  identity ? room.participants.find((p) => p.identity === identity && !p.connected) : undefined;
+
+/** Attaches `socketId` to a held seat with a new resume token; the room hears it connect. */
+export function takeSeat(room: Room, participantId: string, socketId: string, tokenHash: string, now: number): Outcome<{ participantId: string }> {
+  const d = Draft.of(room, now);
+  const p = findParticipant(d.room, participantId);
+  if (!p) throw new AppError('not_found', 'no such seat');
+  p.socket_id = socketId;
+  p.token_hash = tokenHash;
+  p.connected = true;
+  p.disconnected_at = null;
+  markPresent(d.room, p);
+  d.emit('participant_connection', { participant_id: p.id, connected: true, grace_ms: room.grace_ms });
+  return d.done({ participantId: p.id });
+}
+
+/** A booked room closed by its owner (a cancelled series occurrence): `room_closed { reason: "cancelled" }`. */
+export function cancelRoom(room: Room, now: number): Outcome {
+  const d = Draft.of(room, now);
+  d.emit('room_closed', { room_code: room.code, reason: 'cancelled' });
+  d.delete();
+  return d.done(undefined);
+}
+
 /** Removes a participant; hands the room over when the host goes; deletes the room when empty. */
 export function leave(room: Room, participantId: string, reason: LeaveReason, now: number): Outcome {
   if (!findParticipant(room, participantId)) throw new AppError('not_in_session', 'you are not in this session');

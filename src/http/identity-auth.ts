@@ -6,7 +6,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { AppError } from '../contract/errors.js';
-import { identityFromSub } from '../domain/identity.js';
+import { identityFromSub, identityFromUserKey } from '../domain/identity.js';
+import { userKeySchema } from '../contract/schemas.js';
 import { KeySetUnavailable, nameFromClaim, tokenVerifier } from '../realtime/handshake-auth.js';
 
 export interface Caller {
@@ -40,9 +41,16 @@ export class IdentityAuth {
 
   /** /me routes: an identity is required whatever the mode (anonymous callers have no "me"). */
   async identity(req: FastifyRequest): Promise<Caller & { identity: string }> {
-    const caller = this.verify ? await this.verified(req) : ANONYMOUS;
-    if (!caller.identity) throw new AppError('unauthorized', 'this route needs Authorization: Bearer <JWT>');
+    const caller = this.verify ? await this.verified(req) : this.deviceKey(req);
+    if (!caller.identity) throw new AppError('unauthorized', this.verify ? 'this route needs Authorization: Bearer <JWT>' : 'this route needs Authorization: Bearer <user_key>');
     return caller as Caller & { identity: string };
+  }
+
+  /** Without auth, a device key (the `user_key` of a create/join reply) is the identity (DESIGN §8). */
+  private deviceKey(req: FastifyRequest): Caller {
+    const token = bearerToken(req);
+    if (!token || !userKeySchema.safeParse(token).success) return ANONYMOUS;
+    return { identity: identityFromUserKey(token), sub: null, name: null };
   }
 
   private async verified(req: FastifyRequest): Promise<Caller> {

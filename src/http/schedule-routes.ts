@@ -115,7 +115,7 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
     {
       schema: {
         summary: "The caller's upcoming and running sessions",
-        description: 'Rooms the identity holds a seat in whose window meets [from, to) (default: from now on), soonest first. Needs a Bearer JWT.',
+        description: 'Rooms the identity holds a seat in whose window meets [from, to) (default: from now on), soonest first. Needs a Bearer JWT (auth on) or user_key (auth off).',
         tags: ['me'],
         security,
         headers: userAuthHeadersSchema,

@@ -7,7 +7,8 @@ import type { SessionJoinedPayload } from '../contract/events.js';
 import { AppError, RoomNotFoundError } from '../contract/errors.js';
 import { LIMITS } from '../contract/limits.js';
 import type { CreateSessionInput } from '../contract/schemas.js';
-import { createRoom, join, type NewParticipant } from '../domain/membership.js';
+import { createRoom, heldSeat, join, type NewParticipant, takeSeat } from '../domain/membership.js';
+import type { Outcome } from '../domain/draft.js';
 import type { Room } from '../domain/room-state.js';
 import { plannedLength, windowOf } from '../domain/schedule.js';
 import { snapshot } from '../domain/snapshot.js';
@@ -113,11 +114,14 @@ export async function joinRoomAs(ctx: RoomsContext, code: string, owner: SeatOwn
       }
     }
     try {
-      const outcome = await ctx.rooms.apply(code, (room) => {
+      const outcome = await ctx.rooms.apply(code, (room): Outcome<{ participantId: string }> => {
         if (seen !== null && windowKey(room) !== seen && attempt < 3) throw new WindowMoved();
-        return join(room, newcomer, ctx.clock.now());
+        // A connecting identity that holds a booked seat here (a series member) takes it.
+        const held = owner.connected !== false ? heldSeat(room, identity) : undefined;
+        if (held) return takeSeat(room, held.id, owner.socket_id, newcomer.token_hash, ctx.clock.now());
+        return { ...join(room, newcomer, ctx.clock.now()), result: { participantId } };
       });
-      return { room: outcome.room!, participantId, token };
+      return { room: outcome.room!, participantId: outcome.result.participantId, token };
     } catch (err) {
       if (seen !== null) await releaseUnlessSeated(ctx, identity!, code);
       if (err instanceof WindowMoved) continue;

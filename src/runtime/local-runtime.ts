@@ -3,6 +3,7 @@ import { LocalPresence } from '../cluster/presence.js';
 import type { Config } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import { MemoryBookingIndex } from '../store/memory-booking-index.js';
+import { MemorySeriesStore } from '../store/memory-series-store.js';
 import { MemoryOutbox } from '../store/memory-outbox.js';
 import { MemoryPushSubscriptions } from '../store/memory-push-subscriptions.js';
 import { MemoryRoomStore } from '../store/memory-room-store.js';
@@ -22,6 +23,7 @@ export function createLocalRuntime(config: Config, _deps: RuntimeDeps): Runtime 
     limits: new RateLimits(config.rateLimits, null),
     bookingIndex: new MemoryBookingIndex(),
     pushSubscriptions: new MemoryPushSubscriptions(),
+    seriesStore: new MemorySeriesStore(),
     presence: new LocalPresence(),
     async attach() {},
     async close() {

@@ -22,6 +22,7 @@ import type { TypedServer } from '../realtime/types.js';
 import type { Outbox } from '../store/outbox.js';
 import { typesOf } from '../store/outbox.js';
 import { PartitionedOutbox } from '../store/partitioned-outbox.js';
+import { RedisSeriesStore } from '../store/redis-series-store.js';
 import { RedisBookingIndex } from '../store/redis-booking-index.js';
 import { type RedisClient, RedisKeys } from '../store/redis-keys.js';
 import { RedisOutbox } from '../store/redis-outbox.js';
@@ -78,6 +79,7 @@ export async function createRedisRuntime(topology: RedisTopology, config: Config
     limits: new RateLimits(config.rateLimits, storeRedis, prefix),
     bookingIndex: new RedisBookingIndex(storeRedis, prefix),
     pushSubscriptions: new RedisPushSubscriptions(storeRedis, prefix),
+    seriesStore: new RedisSeriesStore(storeRedis, prefix),
     presence,
     async attach(io, { rooms, ticker, metrics }) {
       const name = `${config.instanceId}:adapter`;

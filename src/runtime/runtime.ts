@@ -16,6 +16,7 @@ import type { Metrics } from '../metrics.js';
 import type { RoomService } from '../realtime/room-service.js';
 import type { Ticker } from '../realtime/ticker.js';
 import type { TypedServer } from '../realtime/types.js';
+import type { SeriesStore } from '../store/series-store.js';
 import type { BookingIndex } from '../store/booking-index.js';
 import type { Outbox, OutboxGroup } from '../store/outbox.js';
 import type { PushSubscriptions } from '../store/push-subscriptions.js';
@@ -53,6 +54,8 @@ export interface Runtime {
   readonly limits: RateLimits;
   /** Per-identity bookings for conflict detection (docs/protocol.md "Scheduled sessions"). */
   readonly bookingIndex: BookingIndex;
+  /** Recurring series definitions (DESIGN §15), shared by every instance. */
+  readonly seriesStore: SeriesStore;
   /** Seats other instances must see; start it once the app is wired (`start(io, rooms)`). */
   readonly presence: Presence;
   /**

@@ -25,6 +25,12 @@ export interface BookingIndex {
    * Null when booked, else the conflicting entry (nothing written).
    */
   book(identity: string, room: string, window: Window, now: number): Promise<BookingEntry | null>;
+  /**
+   * Records several rooms' windows for `identity` in one atomic step: all or none. Null
+   * when booked, else the first (soonest) conflicting entry of the ones asked for, with
+   * the existing entry it collides with.
+   */
+  bookMany(identity: string, wanted: { room: string; window: Window }[], now: number): Promise<{ wanted: string; entry: BookingEntry } | null>;
   /** Removes the entry; with `ifAt`, only when it is still the one written at that time. */
   release(identity: string, room: string, ifAt?: number): Promise<void>;
   /** Live entries of `identity`, soonest first. */

@@ -25,6 +25,16 @@ export const identitiesOf = (room: Room | null): Set<string> =>
 export const slotTaken = (entry: BookingEntry): AppError =>
   new AppError('time_slot_taken', `you already hold a seat in session ${entry.room} at an overlapping time`);
 
+/** A refused multi-room booking: which wanted room clashed, with which existing booking. */
+export class SlotTaken extends AppError {
+  constructor(
+    readonly wanted: string,
+    readonly entry: BookingEntry,
+  ) {
+    super('time_slot_taken', `you already hold a seat in session ${entry.room} at an overlapping time`);
+  }
+}
+
 export class Bookings {
   constructor(
     readonly index: BookingIndex,
@@ -39,6 +49,20 @@ export class Bookings {
       const conflict = await this.index.book(identity, room, window, now);
       if (!conflict) return;
       if (!(await this.reconcile(identity, conflict, now))) throw slotTaken(conflict);
+    }
+    throw new AppError('time_slot_taken', 'you already hold a seat at an overlapping time');
+  }
+
+  /**
+   * Books every one of `wanted` for `identity` in one atomic step (a series, DESIGN §15),
+   * or throws `time_slot_taken` naming the first wanted room that clashes (nothing booked).
+   */
+  async claimMany(identity: string, wanted: { room: string; window: Window }[]): Promise<void> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const now = this.clock.now();
+      const conflict = await this.index.bookMany(identity, wanted, now);
+      if (!conflict) return;
+      if (!(await this.reconcile(identity, conflict.entry, now))) throw new SlotTaken(conflict.wanted, conflict.entry);
     }
     throw new AppError('time_slot_taken', 'you already hold a seat at an overlapping time');
   }

@@ -20,6 +20,17 @@ export class MemoryBookingIndex implements BookingIndex {
     return null;
   }
 
+  async bookMany(identity: string, wanted: { room: string; window: Window }[], now: number): Promise<{ wanted: string; entry: BookingEntry } | null> {
+    const entries = this.live(identity, now);
+    const rooms = new Set(wanted.map((w) => w.room));
+    for (const w of [...wanted].sort((a, b) => a.window.start - b.window.start)) {
+      for (const e of entries.values()) if (!rooms.has(e.room) && overlaps(e, w.window)) return { wanted: w.room, entry: { ...e } };
+    }
+    for (const w of wanted) entries.set(w.room, { room: w.room, start: w.window.start, end: w.window.end, at: now });
+    this.byIdentity.set(identity, entries);
+    return null;
+  }
+
   async release(identity: string, room: string, ifAt?: number): Promise<void> {
     const entries = this.byIdentity.get(identity);
     const e = entries?.get(room);

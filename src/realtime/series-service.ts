@@ -1,0 +1,240 @@
+/**
+ * Recurring series (DESIGN §15) over the rooms: creating a series books its owner into
+ * every occurrence inside the horizon and creates those occurrences as scheduled rooms;
+ * members are booked into every occurrence at once (conflicts checked over all of them in
+ * one atomic step); a sweep on every instance creates occurrences as the horizon moves,
+ * each exactly once (its code is claimed by compare-and-set in the series); cancelling
+ * closes rooms with `room_closed { reason: "cancelled" }`.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { AppError, RoomNotFoundError } from '../contract/errors.js';
+import type { Clock } from '../domain/clock.js';
+import { cancelRoom, createRoom, join, type NewParticipant } from '../domain/membership.js';
+import type { Room } from '../domain/room-state.js';
+import { plannedLength, type Window } from '../domain/schedule.js';
+import { cancelOccurrence, endSeries, liveOccurrences, missingOccurrences, occurrencesInHorizon, requireOwner, type Series, type SeriesMember } from '../domain/series.js';
+import { hashToken, newParticipantId, newResumeToken } from '../domain/tokens.js';
+import { type Bookings, SlotTaken } from '../store/bookings.js';
+import type { SeriesStore } from '../store/series-store.js';
+import type { RoomService } from './room-service.js';
+import { joinRoomAs, type RoomsContext } from './room-entry.js';
+
+export interface SeriesServiceDeps {
+  store: SeriesStore;
+  rooms: RoomService;
+  bookings: Bookings;
+  clock: Clock;
+  generateRoomCode: () => string;
+  /** Room defaults the create path uses (grace, ttl, no-show grace). */
+  roomDefaults: { grace_ms: number; ttl_ms: number; no_show_grace_ms: number };
+  /** For booking members through the ordinary join path. */
+  entry: RoomsContext;
+  log: FastifyBaseLogger;
+}
+
+export interface OccurrenceView {
+  starts_at: number;
+  room_code: string | null;
+}
+
+/** How often each instance moves the horizon. */
+export const SWEEP_EVERY_MS = 60_000;
+
+const windowAt = (s: Series, startsAt: number): Window => ({ start: startsAt, end: startsAt + plannedLength(s.settings) });
+const clash = (err: SlotTaken, startsAt: number | undefined): AppError =>
+  new AppError('time_slot_taken', `the occurrence at ${startsAt === undefined ? 'an upcoming time' : new Date(startsAt).toISOString()} overlaps your session ${err.entry.room}`);
+
+export class SeriesService {
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+
+  constructor(private readonly deps: SeriesServiceDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.sweeping;
+  }
+
+  /** The series as stored; `not_found` when there is none. */
+  async get(id: string): Promise<Series> {
+    const s = await this.deps.store.get(id);
+    if (!s) throw new AppError('not_found', 'no such series');
+    return s;
+  }
+
+  views(s: Series): OccurrenceView[] {
+    return liveOccurrences(s).map((t) => ({ starts_at: t, room_code: s.occurrences[String(t)] ?? null }));
+  }
+
+  /** Creates the series, books its owner into the horizon's occurrences (all or none) and creates their rooms. */
+  async create(series: Series): Promise<Series> {
+    const now = this.deps.clock.now();
+    const due = occurrencesInHorizon(series, now);
+    const codes = new Map(due.map((t) => [t, this.deps.generateRoomCode()]));
+    const owner = series.members[0]!;
+    try {
+      await this.deps.bookings.claimMany(
+        owner.identity,
+        due.map((t) => ({ room: codes.get(t)!, window: windowAt(series, t) })),
+      );
+    } catch (err) {
+      if (err instanceof SlotTaken) throw clash(err, due.find((t) => codes.get(t) === err.wanted));
+      throw err;
+    }
+    const stored: Series = { ...series, occurrences: Object.fromEntries(due.map((t) => [String(t), codes.get(t)!])) };
+    await this.deps.store.create(stored);
+    for (const t of due) await this.createOccurrenceRoom(stored, t, codes.get(t)!, [owner]);
+    return stored;
+  }
+
+  /**
+   * Books `member` into every occurrence that exists as a room (all or none for the
+   * conflict check; `time_slot_taken` names the first clashing starts_at) and keeps them a
+   * member, so later occurrences seat them too. Already a member: nothing changes.
+   */
+  async addMember(id: string, member: SeriesMember): Promise<Series> {
+    const s = await this.get(id);
+    if (s.ended_at !== null) throw new AppError('invalid_state', 'the series is cancelled');
+    if (s.members.some((m) => m.identity === member.identity)) return s;
+    const now = this.deps.clock.now();
+    const booked = occurrencesInHorizon(s, now).filter((t) => s.occurrences[String(t)] !== undefined);
+    const rooms: { t: number; code: string }[] = [];
+    for (const t of booked) {
+      const code = s.occurrences[String(t)]!;
+      const room = await this.deps.rooms.get(code);
+      if (!room || room.status !== 'waiting') continue;
+      if (room.participants.length >= room.settings.max_participants) throw new AppError('room_full', `the occurrence at ${new Date(t).toISOString()} is full`);
+      rooms.push({ t, code });
+    }
+    try {
+      await this.deps.bookings.claimMany(
+        member.identity,
+        rooms.map((r) => ({ room: r.code, window: windowAt(s, r.t) })),
+      );
+    } catch (err) {
+      if (err instanceof SlotTaken) throw clash(err, rooms.find((r) => r.code === err.wanted)?.t);
+      throw err;
+    }
+    const next = await this.deps.store.update(id, (cur) => (cur.members.some((m) => m.identity === member.identity) ? cur : { ...cur, members: [...cur.members, member] }));
+    for (const r of rooms) {
+      try {
+        await joinRoomAs(this.deps.entry, r.code, { user_name: member.user_name, socket_id: '', user_sub: null, identity: member.identity, connected: false });
+      } catch (err) {
+        // Filled up or gone since the check: this occurrence goes without the seat.
+        this.deps.log.warn({ err: err instanceof Error ? err.message : err, series: id, room: r.code }, 'series member not seated in an occurrence');
+        await this.deps.bookings.release(member.identity, r.code).catch(() => {});
+      }
+    }
+    return next ?? s;
+  }
+
+  async cancelOccurrence(id: string, identity: string, startsAt: number): Promise<void> {
+    const s = await this.get(id);
+    requireOwner(s, identity);
+    const next = await this.deps.store.update(id, (cur) => cancelOccurrence(cur, startsAt, this.deps.clock.now()));
+    const code = next?.occurrences[String(startsAt)];
+    if (code) await this.closeRoom(code);
+  }
+
+  async cancelSeries(id: string, identity: string): Promise<void> {
+    const s = await this.get(id);
+    requireOwner(s, identity);
+    const now = this.deps.clock.now();
+    const next = await this.deps.store.update(id, (cur) => endSeries(cur, now));
+    for (const [t, code] of Object.entries(next?.occurrences ?? {})) if (Number(t) > now) await this.closeRoom(code);
+  }
+
+  /** Creates the occurrences the horizon now reaches, in every series; each once across instances. */
+  sweep(): Promise<void> {
+    this.sweeping ??= this.sweepAll().finally(() => (this.sweeping = null));
+    return this.sweeping;
+  }
+
+  private async sweepAll(): Promise<void> {
+    let ids: string[];
+    try {
+      ids = await this.deps.store.ids();
+    } catch (err) {
+      this.deps.log.warn({ err: err instanceof Error ? err.message : err }, 'series sweep could not list series');
+      return;
+    }
+    for (const id of ids) {
+      try {
+        await this.sweepOne(id);
+      } catch (err) {
+        this.deps.log.warn({ err: err instanceof Error ? err.message : err, series: id }, 'series sweep failed; next sweep retries');
+      }
+    }
+  }
+
+  private async sweepOne(id: string): Promise<void> {
+    const s = await this.deps.store.get(id);
+    if (!s || s.ended_at !== null) return;
+    for (const t of missingOccurrences(s, this.deps.clock.now())) {
+      const code = this.deps.generateRoomCode();
+      const key = String(t);
+      // The claim: whoever writes the code first creates the room; everyone else sees it taken.
+      const next = await this.deps.store.update(id, (cur) => (cur.occurrences[key] !== undefined ? cur : { ...cur, occurrences: { ...cur.occurrences, [key]: code } }));
+      if (!next || next.occurrences[key] !== code) continue;
+      const seated: SeriesMember[] = [];
+      for (const m of next.members) {
+        try {
+          await this.deps.bookings.claim(m.identity, code, windowAt(next, t));
+          seated.push(m);
+        } catch (err) {
+          // A member booked elsewhere at that time keeps the other booking.
+          if (!(err instanceof AppError && err.code === 'time_slot_taken')) throw err;
+        }
+      }
+      await this.createOccurrenceRoom(next, t, code, seated);
+    }
+  }
+
+  /** The occurrence as a scheduled room (§6) whose seats are the members' bookings (not connected). */
+  private async createOccurrenceRoom(s: Series, startsAt: number, code: string, members: SeriesMember[]): Promise<void> {
+    if (members.length === 0) return;
+    const now = this.deps.clock.now();
+    const seat = (m: SeriesMember): NewParticipant => ({
+      id: newParticipantId(),
+      user_name: m.user_name,
+      // Nobody holds this token: the member takes the seat by joining with their identity.
+      token_hash: hashToken(newResumeToken()),
+      socket_id: '',
+      identity: m.identity,
+      connected: false,
+    });
+    const [host, ...rest] = members;
+    let room: Room = createRoom(
+      {
+        id: `${s.id}.${startsAt}`,
+        code,
+        host: seat(host!),
+        settings: { ...s.settings, late_join: true },
+        starts_at: startsAt,
+        title: s.title,
+        ...this.deps.roomDefaults,
+      },
+      now,
+    );
+    for (const m of rest.slice(0, s.settings.max_participants - 1)) room = join(room, seat(m), now).room!;
+    room.seq = 1;
+    if (!(await this.deps.rooms.create(room))) {
+      this.deps.log.warn({ series: s.id, room: code }, 'series occurrence room code already in use');
+      for (const m of members) await this.deps.bookings.release(m.identity, code).catch(() => {});
+    }
+  }
+
+  private async closeRoom(code: string): Promise<void> {
+    try {
+      await this.deps.rooms.apply(code, (room) => cancelRoom(room, this.deps.clock.now()));
+    } catch (err) {
+      if (!(err instanceof RoomNotFoundError) && !(err instanceof AppError && err.code === 'not_found')) throw err;
+    }
+  }
+}
