@@ -119,6 +119,27 @@ describe.each(kinds)('%s booking index', (_kind, redisTopology) => {
     expect(results.filter((r) => r === null)).toHaveLength(1);
   });
 
+  it('bookMany: all or none, naming the first wanted room that clashes (a series, DESIGN §15)', async () => {
+    const idx = make();
+    await idx.book('sub:s', 'OTHER1', { start: NOW + 5_000, end: NOW + 6_000 }, NOW);
+    const wanted = [0, 1, 2, 3].map((i) => ({ room: `OCC00${i}`, window: { start: NOW + i * 2_000, end: NOW + i * 2_000 + 1_000 } }));
+    // OCC002 [4000, 5000) touches OTHER1; OCC003 [6000, 7000) too; give one that overlaps.
+    const clashing = [...wanted, { room: 'OCC004', window: { start: NOW + 5_500, end: NOW + 5_600 } }];
+    expect(await idx.bookMany('sub:s', clashing, NOW)).toEqual({ wanted: 'OCC004', entry: { room: 'OTHER1', start: NOW + 5_000, end: NOW + 6_000, at: NOW } });
+    expect((await idx.list('sub:s', NOW)).map((e) => e.room)).toEqual(['OTHER1']);
+    expect(await idx.bookMany('sub:s', wanted, NOW + 1)).toBeNull();
+    expect((await idx.list('sub:s', NOW)).map((e) => e.room)).toEqual(['OCC000', 'OCC001', 'OCC002', 'OTHER1', 'OCC003']);
+    // Booking them again replaces the same rooms' entries.
+    expect(await idx.bookMany('sub:s', wanted, NOW + 2)).toBeNull();
+  });
+
+  it('bookMany racing book on one identity: never both', async () => {
+    const idx = make();
+    const many = [0, 1, 2].map((i) => ({ room: `SER00${i}`, window: { start: NOW + i * 10_000, end: NOW + i * 10_000 + 1_000 } }));
+    const [a, b] = await Promise.all([idx.bookMany('sub:r', many, NOW), idx.book('sub:r', 'SOLO01', { start: NOW + 20_500, end: NOW + 21_500 }, NOW)]);
+    expect([a, b].filter((r) => r === null)).toHaveLength(1);
+  });
+
   it.runIf(redisTopology)('two connections (two instances) racing 50 overlapping bookings: exactly one wins', async () => {
     const [c1, c2] = await Promise.all([ready(redisTopology!.open()), ready(redisTopology!.open())]);
     const prefix = `race${n++}:`;
