@@ -119,6 +119,21 @@ module.exports = {
       to: { pathNot: ['^src/(client|contract)/', '(^|/)node_modules/socket\\.io-client/'] },
     },
     {
+      name: 'runtime-imports-are-dependencies',
+      severity: 'error',
+      comment:
+        'What src/ imports at run time ships: `npm ci --omit=dev` (the image, any production install) has no devDependencies, so a runtime import of one fails to start in every mode (issue 22). Type-only imports vanish at compile time and may use devDependencies (@types/*).',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'runtime-imports-are-installed',
+      severity: 'error',
+      comment: 'A package src/ imports that package.json does not list at all (it only works while something else pulls it in).',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown', 'unknown', 'undetermined'], dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'src-not-tests',
       severity: 'error',
       from: { path: '^src/' },

@@ -15,19 +15,27 @@ export const LOAD_TESTS = [
   'test/integration/hardening-fuzz.test.ts',
   'test/integration/bench-smoke.test.ts',
 ];
+/**
+ * What ships, run for real (DESIGN.md §12): a production install in every mode, the image
+ * and the compose deploy built and run with podman. A pass of its own after the others
+ * (`npm run test:deploy`, .ci/run): it installs from the registry, builds images and runs
+ * containers, one file at a time.
+ */
+export const DEPLOY_TESTS = ['test/deploy/**/*.test.ts'];
 const loadPass = process.env.TEST_GROUP === 'load';
+const deployPass = process.env.TEST_GROUP === 'deploy';
 
 export default defineConfig({
   test: {
-    include: loadPass ? LOAD_TESTS : ['test/**/*.test.ts'],
-    exclude: loadPass ? configDefaults.exclude : [...configDefaults.exclude, ...LOAD_TESTS],
+    include: loadPass ? LOAD_TESTS : deployPass ? DEPLOY_TESTS : ['test/**/*.test.ts'],
+    exclude: loadPass || deployPass ? configDefaults.exclude : [...configDefaults.exclude, ...LOAD_TESTS, ...DEPLOY_TESTS],
     // The browser SDK bundle the web page loads (/sdk/focusroom-client.js), built once per run.
     globalSetup: ['test/global-setup.ts'],
     // Stops what the test helpers started outside a test (test/helpers/teardown.ts).
     setupFiles: ['test/helpers/setup.ts'],
     // Integration tests start real servers and count real seconds; two files at a
     // time keeps a 2-core machine from turning timing bounds into flakes.
-    maxWorkers: loadPass ? 1 : 2,
+    maxWorkers: loadPass || deployPass ? 1 : 2,
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

@@ -12,11 +12,17 @@
  *    round-robin with sticky cookies and a WebSocket tunnel timeout.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { validate } from 'dockerfile-utils';
 import { parseDocument } from 'yaml';
 import { serverNodeFlags } from './node-flags.mjs';
 
 export { serverNodeFlags };
+
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------------------
 // Dockerfile
@@ -133,7 +139,18 @@ export function checkDockerfile(text) {
     problems.push(`Dockerfile must be multi-stage (>= 2 FROM), found ${froms.length}`);
   }
   const lastFrom = ins.findLastIndex((i) => i.keyword === 'FROM');
-  const final = ins.slice(lastFrom + 1);
+  let final = ins.slice(lastFrom + 1);
+  // A final stage that copies another stage's whole filesystem (`FROM scratch` +
+  // `COPY --from=X / /`, one layer) holds what X holds: check X's instructions with it.
+  const whole = final.find((i) => i.keyword === 'COPY' && /--from=\S+\s+\/\s+\/$/.test(i.args));
+  if (whole) {
+    const name = /--from=(\S+)/.exec(whole.args)?.[1]?.toLowerCase() ?? '';
+    const at = ins.findIndex((i) => i.keyword === 'FROM' && new RegExp(`\\bAS\\s+${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`, 'i').test(i.args));
+    if (at >= 0) {
+      const end = ins.findIndex((i, k) => k > at && i.keyword === 'FROM');
+      final = [...ins.slice(at + 1, end), ...final];
+    }
+  }
   const finalOf = (/** @type {string} */ kw) => final.filter((i) => i.keyword === kw);
   const lastOf = (/** @type {string} */ kw) => finalOf(kw).at(-1);
 
@@ -179,14 +196,20 @@ export function checkDockerfile(text) {
   if (!runs.some((r) => /\bnpm\s+(ci|install|prune)\b[^&|;]*--omit[= ]dev\b/.test(r))) {
     problems.push('no `npm ci --omit=dev` (or prune --omit=dev): dev dependencies would ship');
   }
-  const finalCopiesNodeModules = finalOf('COPY').some(
-    (c) => /--from=/.test(c.args) && /node_modules/.test(c.args),
-  );
-  const finalInstallsProd = final.some((i) => i.keyword === 'RUN' && /--omit[= ]dev\b/.test(i.args));
-  if (!finalInstallsProd && finalCopiesNodeModules) {
-    // Allowed only when the copied tree was pruned in an earlier stage.
-    if (!runs.some((r) => /\bnpm\s+prune\b[^&|;]*--omit[= ]dev\b/.test(r))) {
-      problems.push('final stage copies node_modules from a stage that was not pruned with --omit=dev');
+  // node_modules copied into the final stage must come from a stage that installed (or
+  // pruned to) production dependencies only.
+  /** @type {Map<string, string[]>} stage name -> its RUN lines */
+  const stageRuns = new Map();
+  let current = '';
+  for (const i of ins) {
+    if (i.keyword === 'FROM') current = /\bAS\s+(\S+)\s*$/i.exec(i.args)?.[1]?.toLowerCase() ?? '';
+    else if (i.keyword === 'RUN' && current) stageRuns.set(current, [...(stageRuns.get(current) ?? []), i.args]);
+  }
+  for (const c of finalOf('COPY')) {
+    const from = /--from=(\S+)/.exec(c.args)?.[1]?.toLowerCase();
+    if (!from || !/node_modules/.test(c.args)) continue;
+    if (!(stageRuns.get(from) ?? []).some((r) => /\bnpm\s+(ci|install|prune)\b[^&|;]*--omit[= ]dev\b/.test(r))) {
+      problems.push(`final stage copies node_modules from stage "${from}", which did not install with --omit=dev (nor prune)`);
     }
   }
 
@@ -277,9 +300,47 @@ function dependsOn(/** @type {unknown} */ dep) {
 }
 
 const LB_IMAGE = /(^|\/)(haproxy|nginx|traefik|envoy|caddy)(:|$)/;
+const SECRET_KEY = /PASSWORD|SECRET|TOKEN/;
 
 /**
- * The design's compose requirements. Returns problems (empty = ok).
+ * Compose's variable interpolation as far as a check needs it: `${X:-d}` / `${X-d}` give
+ * the default, `${X}` / `${X:?err}` a `<X>` placeholder (set from .env at deploy time).
+ * @param {unknown} v
+ * @returns {any}
+ */
+function interpolate(v) {
+  if (typeof v === 'string') {
+    return v.replace(/\$\$/g, '\u0000').replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*)|:?\?[^}]*)?\}/g, (_m, name, def) => (def !== undefined ? def : `<${name}>`)).replace(/\u0000/g, '$');
+  }
+  if (Array.isArray(v)) return v.map(interpolate);
+  if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolate(x)]));
+  return v;
+}
+
+/** Volume entries as `source:target[:mode]` strings (short or long syntax). */
+function volumeList(/** @type {unknown} */ vols) {
+  return Array.isArray(vols) ? vols.map((v) => (isObj(v) ? `${v.source}:${v.target}:${v.read_only ? 'ro' : 'rw'}` : String(v))) : [];
+}
+
+/**
+ * podman-compose 1.0.3 joins a `["CMD", ...]` healthcheck into one shell string, so an
+ * argument with quotes or parentheses breaks it (/work/shared/container/README.md):
+ * such checks must be written `["CMD-SHELL", "..."]`.
+ * @param {string} name @param {unknown} hc
+ */
+function healthcheckProblems(name, hc) {
+  if (!isObj(hc) || !Array.isArray(hc.test)) return [];
+  const [kind, ...args] = hc.test.map(String);
+  if (kind === 'CMD' && args.some((a) => /["'()|&;<>$`\s]/.test(a))) {
+    return [`service "${name}" healthcheck ["CMD", ...] has an argument with quotes, parentheses or spaces: podman-compose joins CMD into one shell line and breaks it; write ["CMD-SHELL", "..."]`];
+  }
+  if (kind === 'CMD-SHELL' && args.length !== 1) return [`service "${name}" healthcheck CMD-SHELL takes exactly one string`];
+  return [];
+}
+
+/**
+ * The design's compose requirements (DESIGN.md §12: the production deploy for one VM).
+ * Returns problems (empty = ok).
  * @param {string} text contents of docker-compose.yml
  * @returns {string[]}
  */
@@ -287,8 +348,23 @@ export function checkCompose(text) {
   const problems = [];
   const doc = parseDocument(text, { merge: true });
   if (doc.errors.length > 0) return doc.errors.map((e) => `docker-compose.yml: ${e.message}`);
-  const root = doc.toJS();
-  const services = isObj(root) && isObj(root.services) ? root.services : {};
+  const raw = doc.toJS();
+  const rawServices = isObj(raw) && isObj(raw.services) ? raw.services : {};
+  const services = interpolate(rawServices);
+  // podman-compose 1.0.3 substitutes `${X:-d}` only for a non-empty d: `${X:-}` reaches the
+  // container as that literal text (a 17-character AUTH_JWT_SECRET, a bad WEBHOOK_URL).
+  for (const m of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):?-\}/g)) {
+    problems.push(`\${${m[1]}:-} (an empty default) is passed literally by podman-compose: write \${${m[1]}} (blank in .env.example)`);
+  }
+
+  for (const [n, s] of Object.entries(services)) {
+    if (isObj(s)) problems.push(...healthcheckProblems(n, s.healthcheck));
+    // Secrets come from .env (`${VAR}`), never a literal in the committed file.
+    const env = envMap(isObj(rawServices[n]) ? rawServices[n].environment : undefined);
+    for (const [k, v] of Object.entries(env)) {
+      if (SECRET_KEY.test(k) && v !== '' && !/\$\{[A-Za-z_]/.test(v)) problems.push(`service "${n}" sets ${k} to a literal: secrets come from .env (\${${k}})`);
+    }
+  }
 
   const redisNames = Object.keys(services).filter((n) => /(^|\/)redis(:|$)/.test(String(services[n]?.image ?? '')));
   if (redisNames.length === 0) problems.push('compose has no redis service (image redis:...)');
@@ -298,8 +374,16 @@ export function checkCompose(text) {
     const command = Array.isArray(services[n].command) ? services[n].command.join(' ') : String(services[n].command ?? '');
     if (!/--appendonly\s+yes\b/.test(command)) problems.push(`redis service "${n}" does not persist (needs --appendonly yes)`);
     if (!/--appendfsync\s+everysec\b/.test(command)) problems.push(`redis service "${n}" lacks --appendfsync everysec`);
-    const vols = Array.isArray(services[n].volumes) ? services[n].volumes.map((v) => (isObj(v) ? `${v.source}:${v.target}` : String(v))) : [];
-    if (!vols.some((v) => /:\/data(:|$)/.test(v))) problems.push(`redis service "${n}" has no volume on /data: the append-only file would die with the container`);
+    if (!volumeList(services[n].volumes).some((v) => /:\/data(:|$)/.test(v))) problems.push(`redis service "${n}" has no volume on /data: the append-only file would die with the container`);
+  }
+
+  const pgNames = Object.keys(services).filter((n) => /(^|\/)postgres(:|$)/.test(String(services[n]?.image ?? '')));
+  if (pgNames.length === 0) problems.push('compose has no postgres service (image postgres:...): results need a store of record');
+  for (const n of pgNames) {
+    if (!isObj(services[n].healthcheck)) problems.push(`postgres service "${n}" has no healthcheck`);
+    if (!volumeList(services[n].volumes).some((v) => /:\/var\/lib\/postgresql(\/data)?(:|$)/.test(v))) {
+      problems.push(`postgres service "${n}" has no volume on /var/lib/postgresql/data: the results would die with the container`);
+    }
   }
 
   const apps = Object.keys(services).filter((n) => services[n]?.build != null);
@@ -312,6 +396,10 @@ export function checkCompose(text) {
     else if (redisNames.length > 0 && !redisNames.some((r) => env.REDIS_URL?.includes(`//${r}:`))) {
       problems.push(`app service "${n}" REDIS_URL (${env.REDIS_URL}) does not point at the redis service`);
     }
+    if (!env.DATABASE_URL) problems.push(`app service "${n}" has no DATABASE_URL: results would not be kept`);
+    else if (pgNames.length > 0 && !pgNames.some((r) => new RegExp(`@${r}(:|/)`).test(env.DATABASE_URL ?? ''))) {
+      problems.push(`app service "${n}" DATABASE_URL does not point at the postgres service`);
+    }
     if (!env.INSTANCE_ID) problems.push(`app service "${n}" has no INSTANCE_ID`);
     else if (ids.has(env.INSTANCE_ID)) {
       problems.push(`app services "${ids.get(env.INSTANCE_ID)}" and "${n}" share INSTANCE_ID ${env.INSTANCE_ID}`);
@@ -319,6 +407,9 @@ export function checkCompose(text) {
     const deps = dependsOn(s.depends_on);
     if (!redisNames.some((r) => deps[r] === 'service_healthy')) {
       problems.push(`app service "${n}" does not depend on redis with condition service_healthy`);
+    }
+    if (pgNames.length > 0 && !pgNames.some((r) => deps[r] === 'service_healthy')) {
+      problems.push(`app service "${n}" does not depend on postgres with condition service_healthy`);
     }
     if (!isObj(s.healthcheck) && s.healthcheck !== undefined) problems.push(`app service "${n}" healthcheck is malformed`);
     if (isObj(s.healthcheck) && s.healthcheck.disable === true) problems.push(`app service "${n}" disables its healthcheck`);
@@ -329,17 +420,22 @@ export function checkCompose(text) {
 
   const lbs = Object.keys(services).filter((n) => LB_IMAGE.test(String(services[n]?.image ?? '')));
   if (lbs.length === 0) problems.push('compose has no load balancer service (haproxy/nginx image)');
-  const publishing = lbs.filter((n) => publishedPorts(services[n].ports).some((p) => p.published === '3000'));
-  if (lbs.length > 0 && publishing.length === 0) problems.push('no load balancer service publishes port 3000');
+  for (const port of ['443', '80']) {
+    const publishing = lbs.filter((n) => publishedPorts(services[n].ports).some((p) => p.published === port && p.target === port));
+    if (lbs.length > 0 && publishing.length === 0) problems.push(`no load balancer service publishes port ${port} (${port === '443' ? 'HTTPS' : 'HTTP, redirected to HTTPS'})`);
+  }
   for (const n of apps) {
     if (publishedPorts(services[n].ports).length > 0) {
       problems.push(`app service "${n}" publishes ports: traffic must go through the load balancer`);
     }
   }
   for (const n of lbs.filter((l) => /haproxy/.test(String(services[l].image)))) {
-    const vols = Array.isArray(services[n].volumes) ? services[n].volumes.map((v) => (isObj(v) ? `${v.source}:${v.target}:${v.read_only ? 'ro' : 'rw'}` : String(v))) : [];
+    const vols = volumeList(services[n].volumes);
     if (!vols.some((v) => /deploy\/haproxy\.cfg:[^:]+:ro$/.test(v))) {
       problems.push(`load balancer "${n}" does not mount deploy/haproxy.cfg read-only`);
+    }
+    if (!vols.some((v) => /deploy\/tls\/?:[^:]+:ro$/.test(v))) {
+      problems.push(`load balancer "${n}" does not mount deploy/tls (the certificate) read-only`);
     }
   }
   return problems;
@@ -377,7 +473,10 @@ export function checkHaproxyConfig(text, appServices = []) {
   if (!has(/^http-check\s+expect\s+status\s+200\b/)) problems.push('haproxy: no `http-check expect status 200`');
   if (!has(/^balance\s+roundrobin$/)) problems.push('haproxy: no `balance roundrobin`');
   if (!has(/^cookie\s+\S+\s+.*\binsert\b/)) problems.push('haproxy: no sticky `cookie ... insert` (needed for long-polling)');
-  if (!has(/^bind\s+\S*:3000\b/)) problems.push('haproxy: nothing binds port 3000');
+  // TLS terminated here (DESIGN.md §12): a certificate file on :443, plain :80 only redirects.
+  if (!has(/^bind\s+\S*:443\s+.*\bssl\b.*\bcrt\s+\S+/)) problems.push('haproxy: nothing binds :443 with `ssl crt <file>` (TLS)');
+  if (!has(/^bind\s+\S*:80(\s|$)/)) problems.push('haproxy: nothing binds :80 (to redirect HTTP to HTTPS)');
+  if (!has(/^http-request\s+redirect\s+scheme\s+https\b/)) problems.push('haproxy: no `http-request redirect scheme https` (HTTP must go to HTTPS)');
   const servers = lines.filter((l) => /^server\s/.test(l));
   const defaultServer = lines.filter((l) => /^default-server\s/.test(l)).join(' ');
   for (const s of servers) {
@@ -399,17 +498,35 @@ export function checkHaproxyConfig(text, appServices = []) {
  * @returns {{ skipped: boolean; problems: string[]; output: string }}
  */
 export function haproxySyntaxCheck(file) {
-  const res = spawnSync('haproxy', ['-c', '-f', file], { encoding: 'utf8' });
-  if (res.error && /** @type {NodeJS.ErrnoException} */ (res.error).code === 'ENOENT') {
+  const probe = spawnSync('haproxy', ['-v'], { encoding: 'utf8' });
+  if (probe.error && /** @type {NodeJS.ErrnoException} */ (probe.error).code === 'ENOENT') {
     return { skipped: true, problems: [], output: '' };
   }
-  const output = `${res.stdout ?? ''}${res.stderr ?? ''}`;
-  const problems = [];
-  if (res.status !== 0) problems.push(`haproxy -c failed (exit ${res.status}):\n${output.trim()}`);
-  for (const line of output.split('\n')) {
-    if (/\[(WARNING|ALERT)\]/.test(line) && !/could not resolve address/.test(line)) {
-      problems.push(`haproxy -c: ${line.trim()}`);
+  // The certificate is mounted at run time and not in the repository: check against a
+  // throwaway one (scripts/self-signed-cert.sh) at a temp path instead.
+  const dir = mkdtempSync(join(tmpdir(), 'focusroom-haproxy-c-'));
+  try {
+    let text = readFileSync(file, 'utf8');
+    const crts = [...text.matchAll(/(\bcrt\s+)(\S+)/g)];
+    if (crts.length > 0) {
+      const cert = join(dir, 'cert.pem');
+      const made = spawnSync('bash', [join(HERE, 'self-signed-cert.sh'), 'localhost', cert], { encoding: 'utf8' });
+      if (made.status !== 0) return { skipped: false, problems: [`cannot make a throwaway certificate for haproxy -c: ${made.stderr || made.error}`], output: '' };
+      text = text.replace(/(\bcrt\s+)(\S+)/g, `$1${cert}`);
     }
+    const copy = join(dir, 'haproxy.cfg');
+    writeFileSync(copy, text);
+    const res = spawnSync('haproxy', ['-c', '-f', copy], { encoding: 'utf8' });
+    const output = `${res.stdout ?? ''}${res.stderr ?? ''}`;
+    const problems = [];
+    if (res.status !== 0) problems.push(`haproxy -c failed (exit ${res.status}):\n${output.trim()}`);
+    for (const line of output.split('\n')) {
+      if (/\[(WARNING|ALERT)\]/.test(line) && !/could not resolve address/.test(line)) {
+        problems.push(`haproxy -c: ${line.trim()}`);
+      }
+    }
+    return { skipped: false, problems, output };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return { skipped: false, problems, output };
 }

@@ -3,8 +3,9 @@
  * The loopback variant of deploy/haproxy.cfg that scripts/run-cluster.sh runs, generated
  * from the shipped file so the local topology is the one that ships: the same
  * frontend, timeouts, health checks, cookies and retries, with only what Docker provides
- * replaced — the `resolvers docker` section (Docker's DNS) is dropped, the frontend binds
- * 127.0.0.1:<lb port>, and the `appN appN:3000` servers become 127.0.0.1:<port> ones.
+ * replaced — the `resolvers docker` section (Docker's DNS) is dropped, the HTTPS frontend
+ * binds plain HTTP on 127.0.0.1:<lb port> (no certificate on loopback), the :80 frontend that
+ * redirects to HTTPS is dropped, and the `appN appN:3000` servers become 127.0.0.1:<port> ones.
  * Each rewrite must match exactly once; when deploy/haproxy.cfg changes shape this fails
  * (and test/unit/haproxy-loopback.test.ts with it) instead of silently drifting.
  *
@@ -34,7 +35,10 @@ export function loopbackHaproxyConfig(deployed, { lbPort, backends }) {
   // Docker's embedded DNS: not on loopback; the servers have fixed addresses.
   cfg = once(cfg, /^(?:#.*\n)*resolvers docker\n(?:[ \t]+\S.*\n)+/m, '', 'resolvers docker section');
   cfg = once(cfg, / resolvers docker init-addr \S+/, '', 'default-server resolvers/init-addr');
-  cfg = once(cfg, /^([ \t]+)bind :3000$/m, `$1bind 127.0.0.1:${lbPort}`, 'bind :3000');
+  // TLS and the HTTP -> HTTPS redirect are the edge's job: on loopback the frontend speaks
+  // plain HTTP, and the redirecting :80 frontend (with the lb container's monitor URI) goes.
+  cfg = once(cfg, /^(?:#.*\n)*frontend fe_http\n(?:[ \t]+\S.*\n)+\n?/m, '', 'frontend fe_http section');
+  cfg = once(cfg, /^([ \t]+)bind :443 ssl crt \S+$/m, `$1bind 127.0.0.1:${lbPort}`, 'bind :443 ssl crt <file>');
   const servers = /^([ \t]+)server app\d+ app\d+:3000 cookie app\d+\n/gm;
   const indent = cfg.match(/^([ \t]+)server app\d+ /m)?.[1];
   if (!indent || (cfg.match(servers) ?? []).length === 0) throw new Error('deploy/haproxy.cfg: expected `server appN appN:3000 cookie appN` lines');

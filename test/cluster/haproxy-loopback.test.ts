@@ -1,7 +1,7 @@
 /**
  * The haproxy config scripts/run-cluster.sh runs is generated from deploy/haproxy.cfg
  * (scripts/haproxy-loopback.mjs): it must differ from the shipped file only where Docker
- * is replaced by loopback, and be valid for haproxy itself.
+ * and TLS are replaced by loopback and plain HTTP, and be valid for haproxy itself.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,12 +33,16 @@ describe('loopback haproxy config', () => {
       '    server app3 127.0.0.1:3103 cookie app3',
     ]);
     const removed = deployed.split('\n').filter((l) => !cfg.split('\n').includes(l));
-    expect(removed.filter((l) => !l.startsWith('#'))).toEqual([
+    expect(removed.filter((l) => !l.startsWith('#') && !l.startsWith('    #'))).toEqual([
       'resolvers docker',
       '    parse-resolv-conf',
       '    hold valid 10s',
       '    hold nx 5s',
-      '    bind :3000',
+      'frontend fe_http',
+      '    bind :80',
+      '    monitor-uri /lb-health',
+      '    http-request redirect scheme https code 301',
+      '    bind :443 ssl crt /usr/local/etc/haproxy/tls/focusroom.pem',
       '    default-server check inter 2s fall 2 rise 2 resolvers docker init-addr last,libc,none',
       '    server app1 app1:3000 cookie app1',
       '    server app2 app2:3000 cookie app2',
@@ -52,7 +56,8 @@ describe('loopback haproxy config', () => {
   });
 
   it('fails loudly when deploy/haproxy.cfg no longer has what it rewrites', () => {
-    expect(() => loopbackHaproxyConfig(deployed.replace('bind :3000', 'bind :8080'), { lbPort: 1, backends })).toThrow(/bind :3000/);
+    expect(() => loopbackHaproxyConfig(deployed.replace(/bind :443 ssl crt \S+/, 'bind :8443'), { lbPort: 1, backends })).toThrow(/bind :443 ssl crt/);
+    expect(() => loopbackHaproxyConfig(deployed.replace('frontend fe_http', 'frontend fe_plain'), { lbPort: 1, backends })).toThrow(/fe_http/);
     expect(() => loopbackHaproxyConfig(deployed.replace(/^resolvers docker$/m, 'resolvers dns'), { lbPort: 1, backends })).toThrow(/resolvers docker/);
   });
 });

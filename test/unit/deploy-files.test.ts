@@ -68,7 +68,7 @@ describe('the checks fail on broken files', () => {
 
   it('single-stage Dockerfile, dev dependencies, no HEALTHCHECK, no init, npm start', () => {
     const text = [
-      'FROM node:20-bookworm-slim',
+      'FROM node:24-bookworm-slim',
       'WORKDIR /app',
       'COPY . .',
       'RUN npm ci && npm run build',
@@ -106,7 +106,7 @@ describe('the checks fail on broken files', () => {
     expect(errors.length).toBeGreaterThan(0);
   });
 
-  it('compose with one replica, no redis healthcheck, no load balancer on 3000', () => {
+  it('compose with one replica, no redis healthcheck, no TLS load balancer, no PostgreSQL', () => {
     const text = `
 services:
   app1:
@@ -115,7 +115,7 @@ services:
       REDIS_URL: redis://redis:6379
       INSTANCE_ID: app1
   lb:
-    image: haproxy:2.9-alpine
+    image: haproxy:3.0-alpine
     ports:
       - '127.0.0.1:8080:3000'
   redis:
@@ -125,8 +125,37 @@ services:
     expect(problems).toMatch(/>= 2 app replicas/);
     expect(problems).toMatch(/redis service "redis" has no healthcheck/);
     expect(problems).toMatch(/depend on redis with condition service_healthy/);
-    expect(problems).toMatch(/publishes port 3000/);
+    expect(problems).toMatch(/publishes port 443/);
+    expect(problems).toMatch(/publishes port 80\b/);
     expect(problems).toMatch(/haproxy\.cfg read-only/);
+    expect(problems).toMatch(/deploy\/tls \(the certificate\) read-only/);
+    expect(problems).toMatch(/no postgres service/);
+    expect(problems).toMatch(/app service "app1" has no DATABASE_URL/);
+  });
+
+  it('issue 22: a literal secret, a PostgreSQL without a volume, a CMD healthcheck podman-compose would break', () => {
+    const real = read('docker-compose.yml');
+    const text = real
+      .replace(/POSTGRES_PASSWORD: \$\{POSTGRES_PASSWORD:\?[^}]*\}/, 'POSTGRES_PASSWORD: hunter2hunter2')
+      .replace('      - postgres-data:/var/lib/postgresql/data\n', '')
+      .replace('["CMD-SHELL", "redis-cli ping | grep -q PONG"]', '["CMD", "sh", "-c", "redis-cli ping | grep -q PONG"]');
+    expect(text).not.toBe(real);
+    const problems = checks.checkCompose(text).join('\n');
+    expect(problems).toMatch(/"postgres" sets POSTGRES_PASSWORD to a literal/);
+    expect(problems).toMatch(/postgres service "postgres" has no volume/);
+    expect(problems).toMatch(/service "redis" healthcheck \["CMD", \.\.\.\] has an argument/);
+    expect(checks.checkCompose(real.replace('${CORS_ORIGINS}', '${CORS_ORIGINS:-}')).join('\n')).toMatch(/\$\{CORS_ORIGINS:-\} \(an empty default\) is passed literally/);
+    expect(checks.checkCompose(real.replace('@postgres:5432/focusroom', '@db:5432/focusroom'))).toEqual([
+      'app service "app1" DATABASE_URL does not point at the postgres service',
+      'app service "app2" DATABASE_URL does not point at the postgres service',
+    ]);
+  });
+
+  it('issue 22: a Dockerfile whose final stage copies node_modules that kept the devDependencies', () => {
+    const text = read('Dockerfile').replace(/RUN npm prune --omit=dev[^\n]*\n[^\n]*\n/, '');
+    expect(text).not.toBe(read('Dockerfile'));
+    expect(checks.checkDockerfile(text).join('\n')).toMatch(/copies node_modules from stage "build", which did not install with --omit=dev/);
+    expect(read('Dockerfile')).not.toMatch(/^# *syntax=/m);
   });
 
   it('issue 11: a start that builds, and an image install that would run the prepare build (no tsc with --omit=dev)', () => {
@@ -135,8 +164,8 @@ services:
     expect(checks.checkStartDoesNotBuild({ ...scripts, prestart: 'npm run build' })).toEqual([expect.stringMatching(/"prestart" builds/)]);
     expect(checks.checkStartDoesNotBuild({ start: 'tsc && node dist/server.js' })).toEqual([expect.stringMatching(/"start" builds/)]);
     const noIgnore = read('Dockerfile').replaceAll(' --ignore-scripts', '');
-    expect(checks.checkInstallScripts(noIgnore, scripts)).toHaveLength(2);
-    expect(checks.checkInstallScripts(noIgnore, scripts).join('\n')).toMatch(/npm ci --omit=dev .*add --ignore-scripts/);
+    expect(checks.checkInstallScripts(noIgnore, scripts)).toHaveLength(1);
+    expect(checks.checkInstallScripts(noIgnore, scripts).join('\n')).toMatch(/`RUN npm ci --no-audit --no-fund` .*add --ignore-scripts/);
     expect(checks.checkInstallScripts(noIgnore, { start: 'node dist/server.js' })).toEqual([]);
   });
 
@@ -164,15 +193,19 @@ services:
     ]);
   });
 
-  it('haproxy.cfg without health check, tunnel timeout or stickiness', () => {
+  it('haproxy.cfg without health check, tunnel timeout, stickiness, TLS or the HTTPS redirect', () => {
     const cfg = read('deploy/haproxy.cfg')
       .replace(/^\s*option httpchk.*$/m, '')
       .replace(/^\s*timeout tunnel.*$/m, '')
-      .replace(/^\s*cookie .*$/m, '');
+      .replace(/^\s*cookie .*$/m, '')
+      .replace(/ ssl crt \S+/, '')
+      .replace(/^\s*http-request redirect.*$/m, '');
     const problems = checks.checkHaproxyConfig(cfg, ['app1', 'app2', 'app3']).join('\n');
     expect(problems).toMatch(/httpchk/);
     expect(problems).toMatch(/timeout tunnel/);
     expect(problems).toMatch(/cookie/);
+    expect(problems).toMatch(/ssl crt/);
+    expect(problems).toMatch(/redirect scheme https/);
     expect(problems).toMatch(/"app3" is not a backend server/);
   });
 });

@@ -3,11 +3,12 @@
  * the real config cruises a small throwaway tree, laid out like src/, that breaks them
  * on purpose — the domain importing Socket.IO and the realtime layer, an HTTP route
  * importing the dispatcher, a store reaching into the wiring, the SDK importing the
- * domain, a module at the top of src/ that no layer covers, and a cycle. The real tree
- * passing is `npm run lint` itself.
+ * domain, a module at the top of src/ that no layer covers, a cycle, and a runtime import
+ * of a devDependency (absent from a production install: issue 22). The real tree passing
+ * is `npm run lint` itself.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,10 @@ const FILES: Record<string, string> = {
   'src/client/sdk.ts': `import type { Leak } from '../domain/leak.js';\nexport type Sdk = Leak;\n`,
   'src/scheduler/a.ts': `import { b } from './b.js';\nexport const a = (): number => b() + 1;\n`,
   'src/scheduler/b.ts': `import { a } from './a.js';\nexport const b = (): number => a() - 1;\n`,
+  // yaml and ws are devDependencies of the real package.json (copied in beforeAll): a value
+  // import of one breaks `npm ci --omit=dev`; a type-only one is erased at compile time.
+  'src/runtime/dev-import.ts': `import { parse } from 'yaml';\nexport const readYaml = parse;\n`,
+  'src/runtime/dev-types.ts': `import type { WebSocket } from 'ws';\nexport type Ws = WebSocket;\n`,
   'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true }, include: ['src'] }),
 };
 
@@ -46,7 +51,9 @@ beforeAll(async () => {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), text);
   }
-  // Package imports resolve as in the repository (socket.io must be recognised as socket.io).
+  // Package imports resolve as in the repository (socket.io must be recognised as socket.io),
+  // and are classified by the repository's package.json (dependency or devDependency).
+  await writeFile(join(dir, 'package.json'), await readFile(join(ROOT, 'package.json'), 'utf8'));
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
 });
 
@@ -74,7 +81,9 @@ describe('layer rules', () => {
     expect(out).toMatch(/error client-only-contract: src\/client\/sdk\.ts → src\/domain\/leak\.ts/);
     expect(out).toMatch(/error top-level-modules-known: src\/realtime\/uses-stray\.ts → src\/stray\.ts/);
     expect(out).toMatch(/error no-circular: src\/scheduler\/a\.ts →\s+src\/scheduler\/b\.ts →\s+src\/scheduler\/a\.ts/);
+    expect(out).toMatch(/error runtime-imports-are-dependencies: src\/runtime\/dev-import\.ts → \S*node_modules\/yaml\//);
     // The files that keep the rules are not reported.
+    expect(out).not.toMatch(/src\/runtime\/dev-types\.ts →/);
     expect(out).not.toMatch(/src\/contract\/events\.ts →/);
   }, 90_000);
 });
