@@ -18,8 +18,8 @@ export const LOAD_TESTS = [
 /**
  * What ships, run for real (DESIGN.md §12): a production install in every mode, the image
  * and the compose deploy built and run with podman. A pass of its own after the others
- * (`npm run test:deploy`, .ci/run): it installs from the registry, builds images and runs
- * containers, one file at a time.
+ * (`npm run test:deploy`, .ci/run): it installs from the registry, builds the image once
+ * (test/deploy/global-setup.ts) and runs containers.
  */
 export const DEPLOY_TESTS = ['test/deploy/**/*.test.ts'];
 const loadPass = process.env.TEST_GROUP === 'load';
@@ -30,12 +30,15 @@ export default defineConfig({
     include: loadPass ? LOAD_TESTS : deployPass ? DEPLOY_TESTS : ['test/**/*.test.ts'],
     exclude: loadPass || deployPass ? configDefaults.exclude : [...configDefaults.exclude, ...LOAD_TESTS, ...DEPLOY_TESTS],
     // The browser SDK bundle the web page loads (/sdk/focusroom-client.js), built once per run.
-    globalSetup: ['test/global-setup.ts'],
+    // The deploy pass builds the image once for its files (test/deploy/global-setup.ts).
+    globalSetup: ['test/global-setup.ts', ...(deployPass ? ['test/deploy/global-setup.ts'] : [])],
     // Stops what the test helpers started outside a test (test/helpers/teardown.ts).
     setupFiles: ['test/helpers/setup.ts'],
     // Integration tests start real servers and count real seconds; two files at a
     // time keeps a 2-core machine from turning timing bounds into flakes.
-    maxWorkers: loadPass || deployPass ? 1 : 2,
+    // The deploy pass: two files at a time, so the production install's npm ci and
+    // servers overlap the containers' start-ups (each file mostly waits).
+    maxWorkers: loadPass ? 1 : 2,
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

@@ -10,11 +10,11 @@
  * TEST_GROUP=deploy (npm run test:deploy). SKIP_CONTAINERS=1 skips it.
  */
 import { connect } from 'focusroom/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getJson, http } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { sleep } from '../helpers/sleep.js';
-import { buildImage, containerState, engine, IMAGE, MAX_IMAGE_BYTES, report, run, uniqueName, waitForHealth } from './podman.js';
+import { containerState, engine, IMAGE, MAX_IMAGE_BYTES, report, run, uniqueName, waitForHealth } from './podman.js';
 
 const skip = process.env.SKIP_CONTAINERS === '1';
 const volume = uniqueName('focusroom-test-data');
@@ -57,7 +57,7 @@ describe.skipIf(skip)('the image (podman)', () => {
   let imageBytes = 0;
 
   beforeAll(async () => {
-    imageBytes = (await buildImage()).bytes;
+    imageBytes = inject('image')?.bytes ?? 0;
     await engine(['volume', 'create', volume]);
   }, 900_000);
 

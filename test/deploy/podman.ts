@@ -55,7 +55,8 @@ let built: Promise<{ seconds: number; bytes: number }> | null = null;
 
 /**
  * `podman build --format docker` (the OCI format drops HEALTHCHECK) of the repository's
- * Dockerfile as IMAGE; once per process. Resolves with the build time and image size.
+ * Dockerfile as IMAGE; once per process (test/deploy/global-setup.ts runs it once per
+ * pass and provides the result as `inject('image')`). Resolves with the build time and size.
  */
 export function buildImage(): Promise<{ seconds: number; bytes: number }> {
   built ??= (async () => {

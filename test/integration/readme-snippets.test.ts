@@ -27,8 +27,12 @@ const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find((p): p is
 const RUN_ELSEWHERE: Record<string, { by: string; contains: string } | { notRun: string }> = {
   'npm install && npm start': { by: 'test/integration/start-many.test.ts', contains: "'start'" },
   'npm test': { by: '.ci/run', contains: 'npm test' },
-  'docker build -t focusroom .': { notRun: 'needs a container engine and the base image; the image is built by the deploy checks in CI' },
-  'docker run -p 3000:3000 -e NODE_ENV=production -e CORS_ORIGINS=https://your.app focusroom': { notRun: 'as above' },
+  // The deploy pass (npm run test:deploy, run by .ci/run) does these with podman.
+  'cp .env.example .env': { by: 'test/deploy/compose.test.ts', contains: "join(ROOT, '.env.example')" },
+  'scripts/self-signed-cert.sh': { by: 'test/deploy/compose.test.ts', contains: "'self-signed-cert.sh'" },
+  'docker compose up -d --build': { by: 'test/deploy/compose.test.ts', contains: "compose(['up', '-d'])" },
+  'docker build -t focusroom .': { by: 'test/deploy/podman.ts', contains: "'-t', IMAGE, '.'" },
+  'docker run -p 3000:3000 -v focusroom-data:/app/data -e CORS_ORIGINS=https://your.app focusroom': { by: 'test/deploy/image.test.ts', contains: '`${volume}:/app/data`' },
 };
 const commandsOf = (b: CodeBlock) =>
   b.code
