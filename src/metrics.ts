@@ -64,6 +64,17 @@ export class Metrics {
     help: 'Messages the cluster adapter took from Redis (sharded pub/sub: one per message on a subscribed room channel; streams: one per stream entry read), this instance\'s own included',
     registers: [this.registry],
   });
+  readonly deliveryRepairs = new Counter({
+    name: 'focusroom_delivery_repairs_total',
+    help: 'Cluster delivery: rooms whose local sockets were sent missed events from the room history (cause: gap = a newer event came first, check = the periodic check found this instance behind the store, resubscribe = after the adapter resubscribed) or closed as lost (cause: lost)',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
+  readonly deliveryDuplicates = new Counter({
+    name: 'focusroom_delivery_duplicates_dropped_total',
+    help: 'Cluster delivery: room events not written to a socket because it already had that seq',
+    registers: [this.registry],
+  });
   readonly rooms: Gauge;
 
   constructor(countRooms: () => Promise<Record<RoomStatus, number>>) {

@@ -18,7 +18,14 @@ export async function closeLostRooms(io: TypedServer, rooms: RoomService, ticker
   const codes = [...nsp.adapter.rooms.keys()].filter((k) => k.startsWith(roomKey(''))).map((k) => k.slice(roomKey('').length));
   const found = await Promise.all(codes.map((code) => rooms.store.get(code)));
   const lost = codes.filter((_, i) => found[i] === null);
-  for (const code of lost) {
+  closeRoomsAsLost(io, rooms, ticker, lost);
+  return lost;
+}
+
+/** Tells this instance's sockets in `codes` `room_closed { reason: 'lost' }` and unseats them. */
+export function closeRoomsAsLost(io: TypedServer, rooms: RoomService, ticker: Ticker, codes: readonly string[]): void {
+  const nsp = io.of('/');
+  for (const code of codes) {
     rooms.unwatch(code);
     ticker.stop(code);
     io.local.to(roomKey(code)).emit('room_closed', { room_code: code, reason: 'lost', seq: 0 });
@@ -27,7 +34,6 @@ export async function closeLostRooms(io: TypedServer, rooms: RoomService, ticker
       if (socket) detach(socket);
     }
   }
-  return lost;
 }
 
 /**

@@ -5,7 +5,7 @@
  * sockets in: it receives a room's broadcasts only if it serves someone in the room, so
  * an instance's adapter cost follows its own sockets, not the size of the cluster
  * (docs/scaling.md, "Adapter on Redis Cluster"). What pub/sub loses while a subscriber
- * reconnects is replayed from the rooms' history (history-replay.ts).
+ * reconnects is sent from the rooms' history (delivery-gate.ts, delivery-check.ts).
  */
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { FastifyBaseLogger } from 'fastify';

@@ -227,7 +227,7 @@ export type ServerToClientEvents = {
 /**
  * Messages between instances (`serverSideEmit`): none. Instances share rooms through the
  * store, and tickers follow the snapshot events their own sockets receive
- * (cluster/timer-follower.ts): pub/sub messages would be lost in a Redis blink, the
+ * (cluster/delivery-gate.ts): pub/sub messages would be lost in a Redis blink, the
  * adapter's stream is replayed. (A `room_timer` message used to duplicate that.)
  */
 export type InterServerEvents = Record<string, never>;
@@ -247,6 +247,11 @@ export interface RoomTimer {
 export interface SocketData {
   roomCode: string | null;
   participantId: string | null;
+  /**
+   * The `seq` of the newest room event this socket has (its snapshot's on taking a seat):
+   * cluster delivery drops an older or equal one and fills a gap first (src/cluster/delivery-gate.ts).
+   */
+  deliveredSeq: number;
   /** From a verified JWT (`sub`, `name`) when auth is on. */
   userSub: string | null;
   userName: string | null;

@@ -68,7 +68,7 @@ export type TimerView = Pick<SessionSnapshot, 'room_code' | 'status' | 'ends_at'
 
 /**
  * The one timer view: what a ticker needs, from the room itself (`roomTimer`) or from a
- * snapshot another instance broadcast (cluster/timer-follower.ts), so both agree.
+ * snapshot another instance broadcast (cluster/delivery-gate.ts), so both agree.
  */
 export function timerOf(view: TimerView): RoomTimer {
   return {

@@ -126,7 +126,7 @@ export class RoomService {
         ? roomTimer(room)
         : { room_code: code, status: 'completed', ends_at: null, phase_duration: 0, phase: 'focus', round: 0 };
       // Other instances follow the snapshot events their own sockets receive
-      // (cluster/timer-follower.ts), replayed after a Redis blink; no extra message is needed.
+      // (cluster/delivery-gate.ts), repaired from history after a Redis blink; no extra message is needed.
       this.ticker.sync(timer);
     }
   }

@@ -12,7 +12,9 @@ export interface Seat {
 
 export function attach(ctx: HandlerContext, room: Room, participantId: string): void {
   const { socket } = ctx;
-  // socket.data first: listeners of the adapter's join-room event (cluster presence) read it.
+  // socket.data first: listeners of the adapter's join-room event (cluster presence and
+  // delivery) read it. A socket re-taking its seat keeps what it already has.
+  socket.data.deliveredSeq = socket.data.roomCode === room.code ? Math.max(socket.data.deliveredSeq, room.seq) : room.seq;
   socket.data.roomCode = room.code;
   socket.data.participantId = participantId;
   const rooms = [roomKey(room.code), seatKey(room.code, participantId)];

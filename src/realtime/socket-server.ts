@@ -71,7 +71,7 @@ export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
 
   io.use(async (socket, next) => {
     const ip = clientIp(socket, config.trustProxy);
-    socket.data = { roomCode: null, participantId: null, userSub: null, userName: null, tokenExpiresAt: null, identity: null, ip, quiet: false };
+    socket.data = { roomCode: null, participantId: null, deliveredSeq: 0, userSub: null, userName: null, tokenExpiresAt: null, identity: null, ip, quiet: false };
     // A handshake coming back to a live seat is not charged (handshake-seat.ts).
     const seat = seatFromAuth(socket.handshake.auth);
     const exempt = seat !== null && (await seatIsLive(deps.rooms, seat)) && (await limits.seatReconnect(seat.room_code, seat.participant_id));

@@ -8,14 +8,14 @@
  */
 import { nanoid } from 'nanoid';
 import { countAdapterMessages } from '../cluster/adapter-count.js';
-import { replayMissedOnResubscribe } from '../cluster/history-replay.js';
+import { startDeliveryCheck, type DeliveryCheck } from '../cluster/delivery-check.js';
+import { DeliveryGate } from '../cluster/delivery-gate.js';
 import { InstanceRegistry } from '../cluster/instance-registry.js';
 import { closeLostRoomsOnReconnect } from '../cluster/lost-rooms.js';
 import { connectRedis } from '../cluster/redis-connection.js';
 import { RedisPresence } from '../cluster/redis-presence.js';
 import { attachShardedAdapter } from '../cluster/sharded-adapter.js';
 import { attachStreamsAdapter } from '../cluster/streams-adapter.js';
-import { followTimersInBroadcasts } from '../cluster/timer-follower.js';
 import type { Config, RedisTopology } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import type { TypedServer } from '../realtime/types.js';
@@ -70,6 +70,7 @@ export async function createRedisRuntime(topology: RedisTopology, config: Config
   const registry = new InstanceRegistry(storeRedis, `${config.instanceId}:${nanoid(6)}`, keys);
   const presence = new RedisPresence(registry, clock, log, { instanceTimeoutMs: config.instanceTimeoutMs });
   let adapted: TypedServer | null = null;
+  let deliveryCheck: DeliveryCheck | null = null;
 
   return {
     kind: store.kind,
@@ -83,18 +84,21 @@ export async function createRedisRuntime(topology: RedisTopology, config: Config
     presence,
     async attach(io, { rooms, ticker, metrics }) {
       const name = `${config.instanceId}:adapter`;
-      if (topology.kind === 'cluster') {
-        const sub = await attachShardedAdapter(io, topology, name, prefix, log, clients);
-        replayMissedOnResubscribe(sub, io, rooms.store, clock, log);
-      } else {
-        await attachStreamsAdapter(io, topology, name, prefix, log, clients);
-      }
+      const sub = topology.kind === 'cluster' ? await attachShardedAdapter(io, topology, name, prefix, log, clients) : null;
+      if (topology.kind !== 'cluster') await attachStreamsAdapter(io, topology, name, prefix, log, clients);
       countAdapterMessages(io, metrics.adapterMessagesReceived);
       adapted = io;
-      followTimersInBroadcasts(io, ticker);
+      // Every room event once, in order, to each local socket; the ticker follows them.
+      const gate = new DeliveryGate(io, rooms.store, ticker, clock, metrics, log);
+      deliveryCheck = startDeliveryCheck(gate, store, io, rooms, ticker, metrics, log);
+      // ioredis (sharded subscribers): `-node` when a subscriber connection ends,
+      // `subscribersReady` once it has subscribed again; a check then repairs sooner.
+      const check = deliveryCheck;
+      for (const event of ['-node', 'subscribersReady', 'ready']) sub?.on(event, () => check.soon());
       closeLostRoomsOnReconnect(storeRedis, io, rooms, ticker, log);
     },
     async close() {
+      deliveryCheck?.stop();
       // Stops the adapter's stream reader and subscriber (its own connections).
       if (adapted) await adapted.of('/').adapter.close();
       await outbox.close();

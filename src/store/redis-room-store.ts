@@ -118,12 +118,29 @@ for _, code in ipairs(codes) do
 end
 return claimed`;
 
+/**
+ * KEYS: room, events, room, events, ... (one partition's rooms, so one slot on a cluster).
+ * Per room: the seq of its newest event (0: none yet), or -1 when the room does not exist.
+ */
+const LATEST = `
+local out = {}
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    out[#out + 1] = -1
+  else
+    local last = redis.call('XREVRANGE', KEYS[i + 1], '+', '-', 'COUNT', 1)
+    out[#out + 1] = last[1] and tonumber(string.match(last[1][1], '^(%d+)')) or 0
+  end
+end
+return out`;
+
 /** The scripts as ioredis methods (defineCommand loads them with EVALSHA, EVAL on NOSCRIPT). */
 interface ScriptedRedis {
   focusroomCreate(room: string, due: string, status: string, events: string, ...argv: (string | number)[]): Promise<number>;
   focusroomCommit(room: string, due: string, status: string, events: string, outbox: string, ...argv: (string | number)[]): Promise<number>;
   focusroomHistory(room: string, events: string, afterSeq: number, limit: number): Promise<[string, Array<[string, string[]]>] | null>;
   focusroomClaim(due: string, status: string, ...argv: (string | number)[]): Promise<string[]>;
+  focusroomLatest(numberOfKeys: number, ...keys: string[]): Promise<number[]>;
 }
 
 /** Conflicts are bounded by the number of concurrent writers to one room (≤ 50 seats). */
@@ -154,6 +171,8 @@ export class RedisRoomStore implements RoomStore {
     redis.defineCommand('focusroomCommit', { numberOfKeys: 5, lua: COMMIT });
     redis.defineCommand('focusroomHistory', { numberOfKeys: 2, lua: HISTORY });
     redis.defineCommand('focusroomClaim', { numberOfKeys: 2, lua: CLAIM });
+    // Its number of keys varies: given with each call.
+    redis.defineCommand('focusroomLatest', { lua: LATEST });
     this.scripts = redis as unknown as ScriptedRedis;
   }
 
@@ -246,6 +265,30 @@ export class RedisRoomStore implements RoomStore {
       return { seq: Number.parseInt(id, 10), event: entry.event, data: entry.data, at: entry.at };
     });
     return { events, complete: afterSeq >= Number(dropped) };
+  }
+
+  /**
+   * The seq of each room's newest event (null: the room does not exist), one script per
+   * partition however many rooms it holds (cluster delivery checks, src/cluster/delivery-check.ts).
+   * A partition that cannot be read (its master down) leaves its rooms out of the answer.
+   */
+  async latestSeqs(codes: readonly string[]): Promise<Map<string, number | null>> {
+    const byPartition = new Map<number, string[]>();
+    for (const code of codes) {
+      const p = this.keys.partitionOf(code);
+      const list = byPartition.get(p);
+      if (list) list.push(code);
+      else byPartition.set(p, [code]);
+    }
+    const out = new Map<string, number | null>();
+    await Promise.all(
+      [...byPartition.values()].map(async (part) => {
+        const keys = part.flatMap((code) => [this.roomKey(code), this.eventsKey(code)]);
+        const seqs = await redisCall(this.scripts.focusroomLatest(keys.length, ...keys)).catch(() => null);
+        if (seqs) part.forEach((code, i) => out.set(code, seqs[i]! < 0 ? null : seqs[i]!));
+      }),
+    );
+    return out;
   }
 
   /**
