@@ -25,6 +25,11 @@ export interface RedisClusterOptions {
   nodeTimeoutMs?: number;
   /** Upper bound for creating the cluster and for each wait (failover, restart). */
   timeoutMs?: number;
+  /**
+   * cluster-require-full-coverage (default true, Redis's default): false keeps the other
+   * slots answering while a slot has no live master (its master and replicas lost).
+   */
+  requireFullCoverage?: boolean;
 }
 
 export interface RedisClusterNode {
@@ -70,6 +75,8 @@ export interface TestRedisCluster {
   waitForReplication(): Promise<void>;
   /** SIGKILLs the master on `port` (throws if it is not a master); waitForFailover times its replacement. */
   killMaster(port: number): Promise<void>;
+  /** SIGKILLs the node on `port`, whatever its role (a replica, a master whose replica is gone too). */
+  killNode(port: number): void;
   /**
    * Resolves once a replica of the last killed master owns its slots as a master on every
    * live node and cluster_state is ok everywhere; returns the ms since the kill.
@@ -113,7 +120,7 @@ function parseClusterNodes(text: string): ClusterNodeState[] {
   }));
 }
 
-async function startNode(dir: string, nodeTimeoutMs: number): Promise<TestRedis> {
+async function startNode(dir: string, nodeTimeoutMs: number, requireFullCoverage: boolean): Promise<TestRedis> {
   let lastError: unknown;
   // The bus port is chosen explicitly (port + 10,000 may be above 65,535 or taken).
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -127,6 +134,7 @@ async function startNode(dir: string, nodeTimeoutMs: number): Promise<TestRedis>
       '--cluster-announce-ip', '127.0.0.1',
       // A replica always takes over, however long since it last heard from its master.
       '--cluster-replica-validity-factor', '0',
+      '--cluster-require-full-coverage', requireFullCoverage ? 'yes' : 'no',
     ];
     try {
       return await startRedis({ args });
@@ -155,7 +163,7 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
         const dir = await mkdtemp(join(tmpdir(), 'focusroom-rc-'));
         const node: Node = { redis: undefined as unknown as TestRedis, id: '', alive: true, dir };
         nodes.push(node);
-        node.redis = await startNode(dir, nodeTimeoutMs);
+        node.redis = await startNode(dir, nodeTimeoutMs, opts.requireFullCoverage ?? true);
         node.id = String(await redisCommand(node.redis.port, ['CLUSTER', 'MYID']));
       }),
     );
@@ -265,6 +273,11 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       node.alive = false;
       node.redis.kill();
       killed = { node, slots: me.slots, at: Date.now() };
+    },
+    killNode(port) {
+      const node = byPort(port);
+      node.alive = false;
+      node.redis.kill();
     },
     async waitForFailover() {
       const k = killed;
