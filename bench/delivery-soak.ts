@@ -2,9 +2,10 @@
  * Delivery soak (DESIGN §13): a 6-node Redis Cluster (3 masters, a replica each), two
  * focusroom instances (child processes), `--clients` raw socket.io-client sockets in rooms
  * of 4 (two members on each instance), every room running a countdown and changing
- * (statuses, tasks) about once every 2 s. Every `--fault-every` seconds one fault, chosen
- * at random: every pub/sub connection killed (`CLIENT KILL TYPE pubsub` on every node) or
- * a random master SIGKILLed (its replica promoted; the old master rejoins as a replica).
+ * (statuses, tasks) about once every 2 s. Every `--fault-every` seconds one fault, the two
+ * kinds in turn from a random start: every pub/sub connection killed (`CLIENT KILL TYPE
+ * pubsub` on every node), or a random master SIGKILLed (its replica promoted; the old
+ * master rejoins as a replica).
  * At the end every socket's received room events are compared with its room's history:
  * gaps, duplicates and out-of-order arrivals, per socket, must all be zero. An event whose
  * seq a socket holds with another event name is an acknowledged write lost with a
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
 
     let running = true;
     let changes = 0;
-    let refused = 0;
+    const refused = new Map<string, number>();
     const statuses = ['focusing', 'paused', 'ready'];
     const producers = rooms.map(async (room, r) => {
       let n = r;
@@ -125,17 +126,22 @@ async function main(): Promise<void> {
             ? await ask(m.socket, 'update_status', { status: statuses[n % 3] })
             : await ask(room.members[0]!.socket, 'add_task', { title: `t${n}` }).then(async (a) => (a.ok ? ask(room.members[0]!.socket, 'remove_task', { task_id: a.task.id }) : a));
         if (reply.ok) changes++;
-        else refused++;
+        else {
+          const code = String(reply.error?.code ?? 'no ack');
+          refused.set(code, (refused.get(code) ?? 0) + 1);
+        }
         n++;
         await sleep(1_500 + Math.random() * 1_000);
       }
     });
 
     const endAt = t0 + DURATION_S * 1000;
+    const first = Math.random() < 0.5 ? 0 : 1;
     while (Date.now() + FAULT_EVERY_S * 1000 < endAt) {
       await sleep(FAULT_EVERY_S * 1000);
       const at = Math.round((Date.now() - t0) / 1000);
-      if (Math.random() < 0.5) {
+      // Alternating, from a random start; the victim master is random.
+      if ((faults.length + first) % 2 === 0) {
         for (const node of rc.nodes.filter((n) => n.alive)) {
           const admin = new Redis(node.url);
           await admin.client('KILL', 'TYPE', 'pubsub').catch(() => 0);
@@ -185,7 +191,7 @@ async function main(): Promise<void> {
     }
     failures = gaps + duplicates + disorder;
     const metrics = await Promise.all(urls.map(async (u) => (await (await fetch(`${u}/metrics`)).text()).split('\n').filter((l) => l.startsWith('focusroom_delivery_'))));
-    const result = { durationS: DURATION_S, clients: CLIENTS, rooms: rooms.length, changes, refused, faults, gaps, duplicates, outOfOrder: disorder, replacedBySameSeq: replaced, metrics };
+    const result = { durationS: DURATION_S, clients: CLIENTS, rooms: rooms.length, changes, refused: Object.fromEntries(refused), faults, gaps, duplicates, outOfOrder: disorder, replacedBySameSeq: replaced, metrics };
     console.log(JSON.stringify(result, null, 2));
     if (worst.length) console.log(worst.join('\n'));
     if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
