@@ -106,6 +106,19 @@ async function everyoneHasEverything(url: string, room: Room, since: number, lab
   }
 }
 
+/** The master serving `key` once one does (a freeze before may have left a failover under way). */
+async function liveMasterFor(rc: TestRedisCluster, key: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await rc.masterForKey(key);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
 /** Kills every pub/sub client (and, with `alsoNamed`, every client whose name contains it) on `url`. */
 async function killPubSub(urls: string[], alsoNamed?: string): Promise<void> {
   for (const url of urls) {
@@ -164,7 +177,7 @@ describe('Redis Cluster (sharded pub/sub): every socket gets every room event on
       // 3. The room's channel master, then its data master, frozen 2 s (past the 1 s
       // cluster-node-timeout: a frozen master may be failed over meanwhile too).
       for (const what of ['channel', 'data'] as const) {
-        const node = await rc.masterForKey(what === 'channel' ? `${PREFIX}io#/#r:${room.code}#` : keys.room(room.code));
+        const node = await liveMasterFor(rc, what === 'channel' ? `${PREFIX}io#/#r:${room.code}#` : keys.room(room.code));
         process.kill(node.pid, 'SIGSTOP');
         await sleep(2_000);
         process.kill(node.pid, 'SIGCONT');
