@@ -114,6 +114,8 @@ async function startServer(opts: PushBenchOptions, leadMs: number, vapid: { publ
     ...LIFTED_ABUSE_BOUNDS,
     MAX_CONNECTIONS: '10000000',
     MAX_ROOMS: '10000000',
+    // Every identity subscribes from the harness's one address.
+    RATE_ME_ADDRESS_POINTS_PER_MIN: '10000000',
     VAPID_PUBLIC_KEY: vapid.publicKey,
     VAPID_PRIVATE_KEY: vapid.privateKey,
     VAPID_SUBJECT: 'mailto:bench@focusroom.test',

@@ -240,6 +240,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     subscriptions: runtime.pushSubscriptions,
     clock,
     verifyToken: tokenVerifier(config),
+    limits,
+    budget,
   });
   metricsRoute(fastify, metrics, config.metricsToken);
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });

@@ -10,14 +10,12 @@ import { z } from 'zod';
 import { AppError } from '../contract/errors.js';
 import { identityAuthHeadersSchema, identityErrorResponses, meErasedSchema, meHistorySchema, meStatsSchema } from '../contract/http-schemas.js';
 import type { Clock } from '../domain/clock.js';
-import type { Identity } from '../domain/identity.js';
 import { focusWindowStart, isValidTimeZone, statsFromAggregate } from '../domain/stats.js';
 import type { Persistence } from '../persistence/persistence.js';
 import type { ResultsRepository } from '../persistence/results-repository.js';
-import { addressKey } from '../limits/client-address.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { ME_ERASE_COST, ME_STATS_COST, meHistoryCost } from '../limits/read-cost.js';
-import { meIdentity } from './me-identity.js';
+import { meCaller } from './me-identity.js';
 import type { SeatAuthDeps } from './seat-auth.js';
 
 export interface MeRoutesDeps {
@@ -56,22 +54,8 @@ const historyQuery = z.strictObject({
 });
 
 export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
-  /**
-   * The caller's identity, or `unauthorized`; `cost` (limits/read-cost.ts) is charged to
-   * the flood budget and the address's /me budget before anything is verified, and to the
-   * identity's once it is known, so neither many keys nor many addresses get around it.
-   */
-  async function caller(req: FastifyRequest, cost: number): Promise<Identity> {
-    const shed = deps.budget?.take(req.ip, `http:${req.ip}`, cost);
-    if (shed === 'lag') throw new AppError('unavailable', 'the server is busy; try again shortly');
-    if (shed) throw new AppError('rate_limited', 'too many requests from your network; slow down');
-    await deps.limits.meAddressRequest(addressKey(req.ip), cost);
-    const identity = await verifiedCaller(req);
-    await deps.limits.meIdentityRequest(identity, cost);
-    return identity;
-  }
-
-  const verifiedCaller = meIdentity(deps.verifyToken);
+  /** The caller's identity, or `unauthorized`, charged `cost` (me-identity.ts). */
+  const caller = meCaller(deps);
 
   /** The repository, or `unavailable` (no store of record, or not reachable yet). */
   function repository(): ResultsRepository {

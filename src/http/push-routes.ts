@@ -3,7 +3,7 @@
  * subscriptions under /me/push-subscriptions (Bearer identity as every /me route). With
  * push off (no VAPID keys) every one answers 503 `unavailable`.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { JWTPayload } from 'jose';
 import { AppError } from '../contract/errors.js';
@@ -19,7 +19,9 @@ import {
 } from '../contract/push-schemas.js';
 import type { Clock } from '../domain/clock.js';
 import type { PushSubscriptions } from '../store/push-subscriptions.js';
-import { meIdentity } from './me-identity.js';
+import type { RateLimits } from '../limits/rate-limits.js';
+import { meCaller } from './me-identity.js';
+import type { SeatAuthDeps } from './seat-auth.js';
 
 export interface PushRoutesDeps {
   /** null: push is off. */
@@ -27,10 +29,17 @@ export interface PushRoutesDeps {
   subscriptions: PushSubscriptions;
   clock: Clock;
   verifyToken: ((token: string) => Promise<JWTPayload>) | null;
+  /** The /me budgets every /me route spends (me-identity.ts). */
+  limits: RateLimits;
+  budget?: SeatAuthDeps['budget'];
 }
 
+/** Each call costs one point of the /me budgets: a subscription is a small keyed write or read. */
+const PUSH_ROUTE_COST = 1;
+
 export function pushRoutes(app: FastifyInstance, deps: PushRoutesDeps): void {
-  const caller = meIdentity(deps.verifyToken);
+  const charged = meCaller(deps);
+  const caller = (req: FastifyRequest) => charged(req, PUSH_ROUTE_COST);
   function enabled(): { publicKey: string; allowHttp: boolean } {
     if (!deps.push) throw new AppError('unavailable', 'Web Push is off on this server (no VAPID keys configured)');
     return deps.push;
@@ -59,7 +68,7 @@ export function pushRoutes(app: FastifyInstance, deps: PushRoutesDeps): void {
         summary: 'Subscribe a browser to your notices',
         description: `Stores a browser's PushSubscription for your identity: reminders before your booked rooms start, and starts, phase changes and completions of rooms you are in but not connected to (docs/push.md). The same endpoint again refreshes its keys and returns the same id. At most ${PUSH_SUBSCRIPTIONS_MAX} per identity (409 \`invalid_state\` beyond).`,
         body: pushSubscriptionInputSchema,
-        response: { 201: pushSubscriptionCreatedSchema, 409: errorBodySchema, ...identityErrorResponses },
+        response: { 201: pushSubscriptionCreatedSchema, 409: errorBodySchema, 429: errorBodySchema, ...identityErrorResponses },
       },
     },
     async (req, reply) => {
@@ -80,7 +89,7 @@ export function pushRoutes(app: FastifyInstance, deps: PushRoutesDeps): void {
       schema: {
         ...common,
         summary: 'Your push subscriptions',
-        response: { 200: pushSubscriptionListSchema, ...identityErrorResponses },
+        response: { 200: pushSubscriptionListSchema, 429: errorBodySchema, ...identityErrorResponses },
       },
     },
     async (req, reply) => {
@@ -103,7 +112,7 @@ export function pushRoutes(app: FastifyInstance, deps: PushRoutesDeps): void {
         ...common,
         summary: 'Unsubscribe a browser',
         params: pushSubscriptionIdParamsSchema,
-        response: { 200: pushDeletedSchema, 404: errorBodySchema, ...identityErrorResponses },
+        response: { 200: pushDeletedSchema, 404: errorBodySchema, 429: errorBodySchema, ...identityErrorResponses },
       },
     },
     async (req) => {
