@@ -22,6 +22,7 @@ import { registerSecurityHeaders } from './http/security-headers.js';
 import { sessionRoute } from './http/session-route.js';
 import { taskRoutes } from './http/task-routes.js';
 import { seriesRoutes } from './http/series-routes.js';
+import { calendarFeedRoutes } from './http/calendar-feed-routes.js';
 import { SeriesService } from './realtime/series-service.js';
 import { intentionRoutes } from './http/intention-routes.js';
 import { Metrics } from './metrics.js';
@@ -234,6 +235,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     log,
   });
   seriesRoutes(fastify, { series, clock, auth: identityAuth, maxParticipants: config.maxParticipants });
+  calendarFeedRoutes(fastify, { feeds: runtime.calendarFeeds, bookingIndex: runtime.bookingIndex, seriesStore: runtime.seriesStore, rooms, clock, config, limits, auth: identityAuth });
   meRoutes(fastify, { persistence, clock, verifyToken: tokenVerifier(config), limits, budget });
   pushRoutes(fastify, {
     push: config.push ? { publicKey: config.push.vapid.publicKey, allowHttp: config.push.allowHttp } : null,

@@ -31,6 +31,11 @@ export interface Series {
   occurrences: Record<string, string>;
   /** Occurrences cancelled one by one. */
   cancelled: number[];
+  /**
+   * starts_at → the calendar SEQUENCE of its cancellation (the room's `room_closed` seq,
+   * above every seq the room had), so a subscribed calendar takes the cancellation.
+   */
+  cancelled_seq?: Record<string, number>;
   /** Set by cancelling the series: no occurrence from then on. */
   ended_at: number | null;
   created_at: number;

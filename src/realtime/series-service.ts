@@ -139,7 +139,13 @@ export class SeriesService {
     requireOwner(s, identity);
     const next = await this.deps.store.update(id, (cur) => cancelOccurrence(cur, startsAt, this.deps.clock.now()));
     const code = next?.occurrences[String(startsAt)];
-    if (code) await this.closeRoom(code);
+    const seq = code ? await this.closeRoom(code) : 1;
+    await this.noteCancelled(id, [[startsAt, seq]]);
+  }
+
+  /** Keeps each cancellation's calendar SEQUENCE with the series. */
+  private async noteCancelled(id: string, seqs: [number, number][]): Promise<void> {
+    await this.deps.store.update(id, (cur) => ({ ...cur, cancelled_seq: { ...cur.cancelled_seq, ...Object.fromEntries(seqs.map(([t, q]) => [String(t), q])) } }));
   }
 
   async cancelSeries(id: string, identity: string): Promise<void> {
@@ -147,7 +153,9 @@ export class SeriesService {
     requireOwner(s, identity);
     const now = this.deps.clock.now();
     const next = await this.deps.store.update(id, (cur) => endSeries(cur, now));
-    for (const [t, code] of Object.entries(next?.occurrences ?? {})) if (Number(t) > now) await this.closeRoom(code);
+    const seqs: [number, number][] = [];
+    for (const [t, code] of Object.entries(next?.occurrences ?? {})) if (Number(t) > now) seqs.push([Number(t), await this.closeRoom(code)]);
+    await this.noteCancelled(id, seqs);
   }
 
   /** Creates the occurrences the horizon now reaches, in every series; each once across instances. */
@@ -230,11 +238,14 @@ export class SeriesService {
     }
   }
 
-  private async closeRoom(code: string): Promise<void> {
+  /** Closes an occurrence's room; returns the seq of its `room_closed` (1 when the room was gone). */
+  private async closeRoom(code: string): Promise<number> {
     try {
-      await this.deps.rooms.apply(code, (room) => cancelRoom(room, this.deps.clock.now()));
+      const outcome = await this.deps.rooms.apply(code, (room) => cancelRoom(room, this.deps.clock.now()));
+      return outcome.events.at(-1)?.seq ?? 1;
     } catch (err) {
       if (!(err instanceof RoomNotFoundError) && !(err instanceof AppError && err.code === 'not_found')) throw err;
+      return 1;
     }
   }
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import { MemoryBookingIndex } from '../store/memory-booking-index.js';
 import { MemorySeriesStore } from '../store/memory-series-store.js';
+import { MemoryCalendarFeedStore } from '../store/memory-calendar-feed-store.js';
 import { MemoryOutbox } from '../store/memory-outbox.js';
 import { MemoryPushSubscriptions } from '../store/memory-push-subscriptions.js';
 import { MemoryRoomStore } from '../store/memory-room-store.js';
@@ -24,6 +25,7 @@ export function createLocalRuntime(config: Config, _deps: RuntimeDeps): Runtime 
     bookingIndex: new MemoryBookingIndex(),
     pushSubscriptions: new MemoryPushSubscriptions(),
     seriesStore: new MemorySeriesStore(),
+    calendarFeeds: new MemoryCalendarFeedStore(),
     presence: new LocalPresence(),
     async attach() {},
     async close() {

@@ -23,6 +23,7 @@ import type { Outbox } from '../store/outbox.js';
 import { typesOf } from '../store/outbox.js';
 import { PartitionedOutbox } from '../store/partitioned-outbox.js';
 import { RedisSeriesStore } from '../store/redis-series-store.js';
+import { RedisCalendarFeedStore } from '../store/redis-calendar-feed-store.js';
 import { RedisBookingIndex } from '../store/redis-booking-index.js';
 import { type RedisClient, RedisKeys } from '../store/redis-keys.js';
 import { RedisOutbox } from '../store/redis-outbox.js';
@@ -81,6 +82,7 @@ export async function createRedisRuntime(topology: RedisTopology, config: Config
     bookingIndex: new RedisBookingIndex(storeRedis, prefix),
     pushSubscriptions: new RedisPushSubscriptions(storeRedis, prefix),
     seriesStore: new RedisSeriesStore(storeRedis, prefix),
+    calendarFeeds: new RedisCalendarFeedStore(storeRedis, prefix),
     presence,
     async attach(io, { rooms, ticker, metrics }) {
       const name = `${config.instanceId}:adapter`;

@@ -17,6 +17,7 @@ import type { RoomService } from '../realtime/room-service.js';
 import type { Ticker } from '../realtime/ticker.js';
 import type { TypedServer } from '../realtime/types.js';
 import type { SeriesStore } from '../store/series-store.js';
+import type { CalendarFeedStore } from '../store/calendar-feed-store.js';
 import type { BookingIndex } from '../store/booking-index.js';
 import type { Outbox, OutboxGroup } from '../store/outbox.js';
 import type { PushSubscriptions } from '../store/push-subscriptions.js';
@@ -56,6 +57,8 @@ export interface Runtime {
   readonly bookingIndex: BookingIndex;
   /** Recurring series definitions (DESIGN §15), shared by every instance. */
   readonly seriesStore: SeriesStore;
+  /** Secret calendar-feed URLs (DESIGN §15). */
+  readonly calendarFeeds: CalendarFeedStore;
   /** Seats other instances must see; start it once the app is wired (`start(io, rooms)`). */
   readonly presence: Presence;
   /**

@@ -29,4 +29,9 @@ export class MemorySeriesStore implements SeriesStore {
   async remove(id: string): Promise<void> {
     this.series.delete(id);
   }
+
+  async seriesOf(identity: string): Promise<Series[]> {
+    const all = await Promise.all((await this.ids()).map((id) => this.get(id)));
+    return all.filter((s): s is Series => s !== null && s.members.some((m) => m.identity === identity));
+  }
 }

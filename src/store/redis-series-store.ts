@@ -70,4 +70,9 @@ export class RedisSeriesStore implements SeriesStore {
     await redisCall(this.redis.del(this.key(id)));
     await redisCall(this.redis.srem(this.idsKey, id));
   }
+
+  async seriesOf(identity: string): Promise<Series[]> {
+    const all = await Promise.all((await this.ids()).map((id) => this.get(id)));
+    return all.filter((s): s is Series => s !== null && s.members.some((m) => m.identity === identity));
+  }
 }

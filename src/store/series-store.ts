@@ -18,4 +18,6 @@ export interface SeriesStore {
   /** Ids of every stored series (the horizon sweep walks them). */
   ids(): Promise<string[]>;
   remove(id: string): Promise<void>;
+  /** Every series `identity` is a member of (a walk over all series: fine for a calendar feed's scale). */
+  seriesOf(identity: string): Promise<Series[]>;
 }
