@@ -81,7 +81,7 @@ type Emit = (event: keyof ServerToClientEvents, payload: object) => void;
 
 const isRoomEvent = (event: unknown): event is RoomEventName => typeof event === 'string' && EVENT_FACTS[event as ServerEventName]?.kind === 'room';
 
-/** The focus room a broadcast addresses: `r:CODE` (the room) or `s:CODE:ID` (a seat). */
+/** The focus room a broadcast addresses: `r:CODE` (roomKey) or `s:CODE:ID` (seatKey), realtime/types.ts. */
 function codeOf(rooms: Set<string>): string | null {
   for (const r of rooms) {
     if (r.startsWith('r:')) return r.slice(2);
@@ -257,7 +257,7 @@ export class DeliveryGate {
       } catch (err) {
         if (this.clock.now() - started > MAX_HOLD_MS) {
           this.log.warn({ err, room: code }, 'room history unreadable: held events sent with their gap');
-          this.flushHeld(state, true);
+          this.flushHeld(code, state, true);
           return;
         }
         await sleep(FILL_RETRY_MS);
@@ -265,7 +265,7 @@ export class DeliveryGate {
       }
       // The room is gone: closing it is the lost-room check's (delivery-check.ts).
       if (!room) {
-        this.flushHeld(state, true);
+        this.flushHeld(code, state, true);
         return;
       }
       const sent = this.deliverHistory(room, sockets, events);
@@ -278,10 +278,10 @@ export class DeliveryGate {
         this.ticker.sync(roomTimer(room));
       }
       if (events.length === FILL_BATCH) continue;
-      this.flushHeld(state, false);
+      this.flushHeld(code, state, false);
       // Still held at or below the room's seq: the history lacks what came before them
       // (trimmed, or the last writes of a failed-over master): they go out with their gap.
-      if (this.lowestHeld(state) <= room.seq || this.clock.now() - started > MAX_HOLD_MS) this.flushHeld(state, true);
+      if (this.lowestHeld(state) <= room.seq || this.clock.now() - started > MAX_HOLD_MS) this.flushHeld(code, state, true);
       if (state.held.size === 0 && !state.fillAgain) return;
       // Held events newer than what was read: their predecessors were committed after it.
       if (!state.fillAgain) await sleep(FILL_AGAIN_MS);
@@ -308,9 +308,11 @@ export class DeliveryGate {
   }
 
   /** Sends held events that no longer have a gap before them (all of them when `force`). */
-  private flushHeld(state: RoomState, force: boolean): void {
+  private flushHeld(code: string, state: RoomState, force: boolean): void {
     for (const [id, held] of [...state.held]) {
-      const socket = this.nsp.sockets.get(id);
+      // A socket gone or no longer seated here meanwhile gets none of them.
+      const found = this.nsp.sockets.get(id);
+      const socket = found?.data.roomCode === code ? found : undefined;
       held.sort((a, b) => a.seq - b.seq);
       let i = 0;
       for (; i < held.length; i++) {
