@@ -149,13 +149,15 @@ export class Dispatcher {
    * An event refused by the address / instance budget or by load shedding, before any
    * queueing or validation: answered (ack and Fidan event, fixed payloads) for the first
    * few per socket per second, then dropped without a word, so a flood cannot make the
-   * server write one error per event; and a socket sending more than a well-behaved client
-   * is not read from for a moment (a light one refused by a spent address or instance
-   * budget is read on time, so its later events do not arrive in a burst).
+   * server write one error per event; and a socket shed for overload (one of the heaviest
+   * senders) or sending more than a well-behaved client is not read from for a moment (a
+   * light one refused by a spent address or instance budget is read on time, so its later
+   * events do not arrive in a burst).
    */
   private shed(socket: TypedSocket, event: string, ack: AckFn | null, reason: ShedReason): void {
     this.metrics.shedEvents.inc({ reason });
-    if (this.flood!.budget.isHeavy(socket)) this.flood!.pauseReading(socket);
+    // A lag refusal only ever hits a sender above the overload's cut: the heaviest ones.
+    if (reason === 'lag' || this.flood!.budget.isHeavy(socket)) this.flood!.pauseReading(socket);
     if (!this.flood!.budget.answerRefusal(socket)) return;
     const error = reason === 'lag' ? BUSY : OVER_BUDGET;
     ack?.({ ok: false, error });

@@ -63,7 +63,7 @@ export class EventBudget {
     }
     const sent = (this.senderCounts.get(sender) ?? 0) + cost;
     this.senderCounts.set(sender, sent);
-    if (this.overload.sheds(sent)) return 'lag';
+    if (this.overload.sheds(sent, cost)) return 'lag';
     const limits = this.config.rateLimits;
     if (this.instanceCount + cost > limits.instanceEventsPerSec) return 'instance';
     const n = this.addressCounts.get(address) ?? 0;
