@@ -5,7 +5,7 @@
  * client workers (bench/clients.ts) — all spoken to over IPC (lib/procs.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +76,8 @@ export class Ctx {
         LOG_LEVEL: 'warn',
         INSTANCE_ID: name,
         BENCH_APP_DIR: this.opts.runtime,
+        // The embedded store on, as `npm start` runs it, in a data dir of its own (one process per data dir).
+        DATA_DIR: mkdtempSync(join(os.tmpdir(), 'focusroom-bench-data-')),
         ...LIFTED_LIMITS,
         ...env,
       },

@@ -12,6 +12,7 @@ import { quiet } from './quiet.js';
 import { rest } from './rest.js';
 import { scale } from './scale.js';
 import { schedule } from './schedule.js';
+import { store } from './store.js';
 import type { Scenario } from './scenario.js';
 import { ticks } from './ticks.js';
 import { ws } from './ws.js';
@@ -28,6 +29,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   schedule,
   scale,
   push,
+  store,
 };
 
 /** What a run without `--only` runs: every scenario but the opt-in ones. */
