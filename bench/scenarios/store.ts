@@ -16,7 +16,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { io, type Socket } from 'socket.io-client';
 import type { NodeChild } from '../lib/procs.js';
 import { mb, type Results, round, type Row } from '../lib/report.js';
@@ -92,11 +92,14 @@ async function open(ctx: Ctx, mode: Open['mode'], dataDir: string): Promise<{ se
   };
 }
 
+/** node:sqlite, loaded when this scenario runs (the other scenarios still run on an older Node). */
+let Sqlite: typeof import('node:sqlite') | null = null;
+
 /** Results in the data dir's file, read by a second connection (WAL: beside the server's). */
 function countIn(dataDir: string): number {
   let db: DatabaseSync | null = null;
   try {
-    db = new DatabaseSync(join(dataDir, 'focusroom.db'), { readOnly: true });
+    db = new Sqlite!.DatabaseSync(join(dataDir, 'focusroom.db'), { readOnly: true });
     return Number((db.prepare('select count(*) as n from round_results').get() as { n: number }).n);
   } catch {
     return 0;
@@ -204,6 +207,7 @@ export const store: Scenario = {
   summary: 'the embedded store vs DATA_DIR=off: loop delay while opening and while 2,500 rooms × 4 complete, RSS, time to database ok, durability after kill -9',
   optIn: true,
   async run(ctx, _results, log): Promise<StoreResult> {
+    Sqlite = await import('node:sqlite');
     const rooms = Number(process.env.BENCH_STORE_ROOMS ?? (ctx.opts.quick ? 250 : 2_500));
     const dir = mkdtempSync(join(tmpdir(), 'focusroom-bench-store-'));
     const result: StoreResult = { open: [], bursts: [], reopenedAfterKill: false };
