@@ -33,7 +33,7 @@ it('a graceful restart keeps booked, waiting and running rooms; seats resume wit
   const dataDir = freshDataDir();
   server = await startServer({ DATA_DIR: dataDir });
   const [host, guest, booker, waiter] = await Promise.all([connect(server.url), connect(server.url), connect(server.url), connect(server.url)]);
-  const running = await roomWith(host, [guest], { session_duration: 6_000, title: 'Running' });
+  const running = await roomWith(host, [guest], { session_duration: 15_000, title: 'Running' });
   const started = await call(host, 'start_session');
   expect(started.ok).toBe(true);
   const endsAt = started.session.ends_at as number;
@@ -69,13 +69,13 @@ it('a graceful restart keeps booked, waiting and running rooms; seats resume wit
   expect(resumed.session).toMatchObject({ status: 'active', ends_at: endsAt, title: 'Running' });
   expect((await call(host2, 'resume_session', resumeArgs(running.code, running.created))).ok).toBe(true);
   const ticks = record(guest2, 'time_update');
-  const done = await waitFor(guest2, 'session_completed', 10_000);
+  const done = await waitFor(guest2, 'session_completed', 20_000);
   expect(done.results.map((r: any) => r.status).sort()).toEqual(['completed', 'completed']);
   for (const t of ticks) expect(t._at - (endsAt - t.time_left_ms)).toBeLessThan(250);
   // A wrong token still gets nothing.
   const wrong = await call(await connect(server.url), 'resume_session', { ...resumeArgs(running.code, running.joined[0]), resume_token: 'x'.repeat(43) });
   expect(wrong.ok).toBe(false);
-}, 60_000);
+}, 90_000);
 
 it('kill -9 0.5 s after session_completed loses neither the round nor the rooms', async () => {
   const dataDir = freshDataDir();
