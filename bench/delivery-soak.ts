@@ -115,7 +115,8 @@ async function main(): Promise<void> {
     let running = true;
     let changes = 0;
     const refused = new Map<string, number>();
-    const statuses = ['focusing', 'paused', 'ready'];
+    // Statuses allowed while the countdown runs, alternating for each member.
+    const statuses = ['focusing', 'paused'];
     const producers = rooms.map(async (room, r) => {
       let n = r;
       await sleep(Math.random() * 2_000);
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
         const m = room.members[n % 4]!;
         const reply =
           n % 2 === 0
-            ? await ask(m.socket, 'update_status', { status: statuses[n % 3] })
+            ? await ask(m.socket, 'update_status', { status: statuses[(n >> 2) % 2] })
             : await ask(room.members[0]!.socket, 'add_task', { title: `t${n}` }).then(async (a) => (a.ok ? ask(room.members[0]!.socket, 'remove_task', { task_id: a.task.id }) : a));
         if (reply.ok) changes++;
         else {

@@ -7,6 +7,7 @@
  * (docs/scaling.md, "Adapter on Redis Cluster"). What pub/sub loses while a subscriber
  * reconnects is sent from the rooms' history (delivery-gate.ts, delivery-check.ts).
  */
+import { createRequire } from 'node:module';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisTopology } from '../config.js';
@@ -34,6 +35,29 @@ function guardSubscriptions(client: RedisClient, log: FastifyBaseLogger): void {
   }
 }
 
+/**
+ * ioredis (5.11) stops a sharded subscriber with `disconnect()` then `removeAllListeners()`:
+ * a message already read from its socket is parsed afterwards, finds no command queued and
+ * emits 'error' ("Command queue state error") on a client with no 'error' listener, which
+ * throws — an uncaught exception that ends the process. Seen after pub/sub kills and
+ * failovers (test/cluster/delivery-once.test.ts). A stopped subscriber keeps a listener
+ * that drops it: whatever it still reads is stale (the replacement subscriber, and the
+ * delivery repair, cover it).
+ */
+function keepStoppedSubscribersQuiet(): void {
+  type Stoppable = { prototype: { stop(): void; instance: { on(event: 'error', fn: () => void): void } | null } };
+  const { default: ShardedSubscriber } = createRequire(import.meta.url)('ioredis/built/cluster/ShardedSubscriber.js') as { default: Stoppable };
+  const proto = ShardedSubscriber.prototype as Stoppable['prototype'] & { focusroomQuiet?: true };
+  if (proto.focusroomQuiet) return;
+  proto.focusroomQuiet = true;
+  const stop = proto.stop;
+  proto.stop = function (this: Stoppable['prototype']) {
+    const instance = this.instance;
+    stop.call(this);
+    instance?.on('error', () => {});
+  };
+}
+
 /** Attaches the sharded adapter; its publisher and subscriber are pushed to `clients` (closed at shutdown). */
 export async function attachShardedAdapter(
   io: TypedServer,
@@ -45,6 +69,7 @@ export async function attachShardedAdapter(
 ): Promise<RedisClient> {
   const pub = await connectRedis(topology, `${name}-pub`, log, { offlineQueue: true });
   clients.push(pub);
+  keepStoppedSubscribersQuiet();
   const sub = await connectRedis(topology, `${name}-sub`, log, { offlineQueue: true, shardedSubscribers: true });
   clients.push(sub);
   guardSubscriptions(sub, log);

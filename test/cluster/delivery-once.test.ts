@@ -56,14 +56,15 @@ async function liveRoom(a: TestServer, b: TestServer): Promise<Room> {
 function produce(room: Room): { stop(): Promise<number> } {
   let running = true;
   let n = 0;
-  const statuses = ['focusing', 'paused', 'ready'] as const;
+  // Statuses allowed while the countdown runs, alternating for each member.
+  const statuses = ['focusing', 'paused'] as const;
   const loop = (async () => {
     while (running) {
       const who = room.sockets[n % room.sockets.length]!;
       const step = n++;
       const reply =
         step % 2 === 0
-          ? call(who, 'update_status', { status: statuses[step % 3]! }, 4_000)
+          ? call(who, 'update_status', { status: statuses[(step >> 2) % 2]! }, 4_000)
           : call(room.sockets[0]!, 'add_task', { title: `t${step}` }, 4_000).then(async (r) => {
               // Keep the room under its task cap: each task is removed again.
               if (r.ok) await call(room.sockets[0]!, 'remove_task', { task_id: r.task.id }, 4_000);
