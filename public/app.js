@@ -276,6 +276,26 @@ const onSubmit = (id, handler) =>
 onSubmit('create-form', actions.create);
 onSubmit('join-form', actions.join);
 onSubmit('task-form', actions.addTask);
+onSubmit('intention-form', async (form) => {
+  if (await act(() => client.setIntention(form.elements.text.value))) showMessage('Intention set');
+});
+// Recap (DESIGN §15): after a focus round, one click says how it went.
+let recapRound = null;
+client.on('session_completed', (d) => {
+  recapRound = d.round;
+  $('recap-round').textContent = String(d.round);
+  $('recap').hidden = false;
+});
+client.on('session_started', () => ($('recap').hidden = true));
+for (const button of $('recap').querySelectorAll('button')) {
+  button.addEventListener('click', async () => {
+    if (recapRound === null) return;
+    if (await act(() => client.setRecap(recapRound, button.dataset.outcome))) {
+      $('recap').hidden = true;
+      showMessage(`Recap saved: ${button.textContent}`);
+    }
+  });
+}
 
 $('start').addEventListener('click', () => actions.start());
 $('pause').addEventListener('click', () => actions.pause());

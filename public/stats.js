@@ -18,6 +18,24 @@ function stored() {
   }
 }
 
+/**
+ * This browser's user_key, making one when it has none (a series or a calendar feed needs
+ * an identity before any room was created): 32 random URL-safe characters, like the
+ * server's own.
+ */
+export function ensureUserKey() {
+  const key = stored();
+  if (key) return key;
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
+  const made = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => abc[b & 63]).join('');
+  try {
+    localStorage.setItem(KEY, made);
+  } catch {
+    // not kept: this visit only
+  }
+  return made;
+}
+
 /** The create/join payload with this browser's user_key, when it has one. */
 export function withUserKey(payload) {
   const key = stored();
@@ -95,7 +113,8 @@ export async function showStats() {
   const summary = section.querySelector('#stats-summary');
   summary.textContent =
     `${formatDuration(stats.focused_ms)} focused · ${stats.rounds_completed} rounds completed · ` +
-    `streak ${stats.current_streak_days} day${stats.current_streak_days === 1 ? '' : 's'} (best ${stats.longest_streak_days})`;
+    `streak ${stats.current_streak_days} day${stats.current_streak_days === 1 ? '' : 's'} (best ${stats.longest_streak_days})` +
+    (stats.attendance?.booked ? ` · attended ${stats.attendance.attended} of ${stats.attendance.booked} booked (${stats.attendance.no_shows} missed)` : '');
   section.querySelector('.stats-chart')?.remove();
   section.append(chart(stats.days));
   section.hidden = false;

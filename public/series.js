@@ -1,0 +1,95 @@
+/**
+ * Weekly series and the calendar feed in the web client (DESIGN §15): creates a series
+ * (POST /series, FREQ=WEEKLY;COUNT=n in this browser's zone), lists its sessions with
+ * their room codes, and gets / copies the secret calendar-feed URL. The identity is this
+ * browser's user_key (stats.js).
+ */
+import { ensureUserKey } from './stats.js';
+
+const $ = (id) => document.getElementById(id);
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${ensureUserKey()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(data?.error?.message ?? `request failed (${res.status})`);
+  return data;
+}
+
+function say(text, kind = 'info') {
+  const el = $('message');
+  if (!el) return;
+  el.textContent = text;
+  el.className = `message ${kind}`;
+  el.hidden = !text;
+}
+
+function showOccurrences(occurrences) {
+  const list = $('series-occurrences');
+  list.replaceChildren(
+    ...occurrences.map((o) => {
+      const li = document.createElement('li');
+      const when = document.createElement('time');
+      when.dateTime = new Date(o.starts_at).toISOString();
+      when.textContent = new Date(o.starts_at).toLocaleString([], { weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+      li.append(when);
+      if (o.room_code) {
+        const a = document.createElement('a');
+        a.href = `/?code=${encodeURIComponent(o.room_code)}`;
+        a.textContent = o.room_code;
+        a.className = 'code';
+        li.append(' · ', a);
+      } else {
+        li.append(' · later');
+      }
+      return li;
+    }),
+  );
+  list.hidden = occurrences.length === 0;
+}
+
+$('series-form')?.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  const button = form.querySelector('button[type="submit"]');
+  button.disabled = true;
+  try {
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    const created = await api('POST', '/series', {
+      title: form.elements.title.value,
+      starts_at: new Date(form.elements.starts_at.value).getTime(),
+      rrule: `FREQ=WEEKLY;COUNT=${Number(form.elements.weeks.value)}`,
+      tz,
+    });
+    showOccurrences(created.occurrences);
+    say(`Series created: ${created.occurrences.length} sessions`);
+  } catch (err) {
+    say(err.message, 'error');
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$('feed-get')?.addEventListener('click', async () => {
+  try {
+    const { url } = await api('POST', '/me/calendar-feed');
+    $('feed-url').value = url;
+    $('feed-url').hidden = false;
+    $('feed-copy').hidden = false;
+  } catch (err) {
+    say(err.message, 'error');
+  }
+});
+
+$('feed-copy')?.addEventListener('click', async () => {
+  try {
+    await navigator.clipboard.writeText($('feed-url').value);
+    say('Copied calendar feed URL');
+  } catch {
+    $('feed-url').select();
+    say('Select and copy the calendar feed URL');
+  }
+});
