@@ -96,7 +96,7 @@ describe.skipIf(!CHROMIUM)('web page: series, calendar feed, intention, recap, a
     await expect.poll(() => page.locator('#stats-summary').textContent()).toMatch(/attended 1 of 1 booked \(0 missed\)/);
 
     // Nothing wider than the screen.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
+    expect((await page.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(viewport.width);
     expect(errors).toEqual([]);
   }, 60_000);
 });
