@@ -196,7 +196,7 @@ export async function pushScenario(opts: PushBenchOptions, log: (s: string) => v
     const t0 = Date.now();
     await inParallel(userKeys.slice(0, warm), 32, (_, i) => book(randomBytes(18).toString('base64url'), i, Date.now() + 2 * 86_400_000));
     const perRoomMs = (Date.now() - t0) / warm;
-    const dueAt = Math.ceil((Date.now() + opts.reminders * perRoomMs * 1.5 + 3_000 + opts.windowS * 1000) / 1000) * 1000;
+    const dueAt = Math.ceil((Date.now() + opts.reminders * perRoomMs * 2.5 + 5_000 + opts.windowS * 1000) / 1000) * 1000;
     log(`  ${opts.clients} running connections; booking ${opts.reminders} rooms (${perRoomMs.toFixed(1)} ms each) whose reminders fall due in [${new Date(dueAt).toISOString()}, +1 s)`);
     await inParallel(userKeys, 32, (k, i) => book(k, i, dueAt + leadMs + (i % 1_000)));
     const quietFrom = dueAt - 500 - opts.windowS * 1000;

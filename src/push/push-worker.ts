@@ -1,12 +1,15 @@
 /**
  * The Web Push worker thread: encrypts each payload (RFC 8291 aes128gcm, via `web-push`),
- * signs the VAPID JWT (RFC 8292, cached per push service origin) and POSTs it (RFC 8030),
+ * signs the VAPID JWT (RFC 8292, cached per push service origin) and POSTs it (RFC 8030,
+ * node:https with keep-alive; redirects are not followed),
  * so none of that crypto or HTTP runs on the event loop that ticks rooms
  * (push-sender.ts feeds it and reads the results).
  *
  * Self-contained on purpose (only node built-ins and web-push, erasable types only): Node
  * loads it as it is, compiled from dist/ or stripped of its types from src/ under tests.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { parentPort, workerData } from 'node:worker_threads';
 import webpush from 'web-push';
 
@@ -49,8 +52,49 @@ export function retryAfterMs(value: string | null, now: number): number | null {
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
+interface Answer {
+  status: number;
+  retryAfter: string | null;
+}
+
+/**
+ * One POST with node:http(s) and keep-alive agents: ~⅓ of the CPU of fetch per request
+ * (measured 172 vs 449 µs), which is most of a push's cost after the encryption.
+ * `timeoutMs` bounds the whole exchange, from the request to the end of the answer.
+ */
+function post(url: URL, headers: Record<string, string>, body: Buffer, agents: Record<string, http.Agent>, timeoutMs: number): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const done = (err: Error | null, answer?: Answer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(answer!);
+    };
+    const mod = url.protocol === 'https:' ? https : http;
+    const req = mod.request(url, { method: 'POST', agent: agents[url.protocol], headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
+      res.resume();
+      res.on('end', () => done(null, { status: res.statusCode ?? 0, retryAfter: (res.headers['retry-after'] as string | undefined) ?? null }));
+      res.on('error', (err) => done(err));
+      res.on('close', () => done(new Error('connection closed during the answer')));
+    });
+    const timer = setTimeout(() => {
+      done(new Error(`no answer within ${timeoutMs} ms`));
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', (err) => done(err));
+    req.end(body);
+  });
+}
+
 function run(data: PushWorkerData): void {
   const port = parentPort!;
+  // One keep-alive pool per scheme: a push service's connections are reused across messages.
+  const agents: Record<string, http.Agent> = {
+    'http:': new http.Agent({ keepAlive: true, maxSockets: data.maxInFlight }),
+    'https:': new https.Agent({ keepAlive: true, maxSockets: data.maxInFlight }),
+  };
   const vapidByOrigin = new Map<string, { header: string; renewAt: number }>();
   const queue: PushJob[] = [];
   let inFlight = 0;
@@ -85,22 +129,16 @@ function run(data: PushWorkerData): void {
     try {
       const url = new URL(job.endpoint);
       const encrypted = webpush.encrypt(job.p256dh, job.auth, job.payload, 'aes128gcm');
-      const res = await fetch(url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(data.timeoutMs),
-        headers: {
-          TTL: String(job.ttl),
-          Urgency: job.urgency,
-          Topic: job.topic,
-          'Content-Type': 'application/octet-stream',
-          'Content-Encoding': 'aes128gcm',
-          Authorization: vapidHeader(url.origin),
-        },
-        body: encrypted.cipherText,
-      });
-      await res.body?.cancel().catch(() => {});
-      return { key: job.key, status: res.status, retryAfterMs: retryAfterMs(res.headers.get('retry-after'), Date.now()), error: null };
+      const headers = {
+        TTL: String(job.ttl),
+        Urgency: job.urgency,
+        Topic: job.topic,
+        'Content-Type': 'application/octet-stream',
+        'Content-Encoding': 'aes128gcm',
+        Authorization: vapidHeader(url.origin),
+      };
+      const res = await post(url, headers, encrypted.cipherText, agents, data.timeoutMs);
+      return { key: job.key, status: res.status, retryAfterMs: retryAfterMs(res.retryAfter, Date.now()), error: null };
     } catch (err) {
       return { key: job.key, status: 0, retryAfterMs: null, error: err instanceof Error ? err.message : String(err) };
     }
