@@ -125,7 +125,8 @@ export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
       schema: {
         ...common,
         summary: 'Erase your results',
-        description: 'Deletes every stored result of your identity (the right to leave). Rounds still waiting in the outbox are written after it.',
+        description:
+          'Deletes every stored result of your identity, its attendance, and the rounds (room code, title, times) no one else took part in (the right to leave); a round shared with others stays for them without your result. Rounds still waiting in the outbox are written after it.',
         response: { 200: meErasedSchema, ...identityErrorResponses },
       },
     },

@@ -263,9 +263,23 @@ export class ResultsRepository {
 
   /** Erases every result of one identity; returns how many rows went. */
   async erase(identity: string): Promise<number> {
-    const res = await this.db.deleteFrom('round_results').where('identity', '=', identity).executeTakeFirst();
-    await this.db.deleteFrom('attendance').where('identity', '=', identity).execute();
-    return Number(res.numDeletedRows ?? 0);
+    return this.db.transaction().execute(async (tx) => {
+      const counted = await tx
+        .selectFrom('round_results')
+        .select((eb) => eb.fn.countAll<string | number>().as('n'))
+        .where('identity', '=', identity)
+        .executeTakeFirstOrThrow();
+      // The identity's rounds that no one else took part in go with it (room code, title,
+      // times); a round shared with others stays for them, without the identity's result.
+      await sql`delete from rounds where exists (
+          select 1 from round_results r where r.room_id = rounds.room_id and r.run_started_at = rounds.run_started_at and r.round = rounds.round and r.identity = ${identity}
+        ) and not exists (
+          select 1 from round_results r where r.room_id = rounds.room_id and r.run_started_at = rounds.run_started_at and r.round = rounds.round and (r.identity is null or r.identity <> ${identity})
+        )`.execute(tx);
+      await tx.deleteFrom('round_results').where('identity', '=', identity).execute();
+      await tx.deleteFrom('attendance').where('identity', '=', identity).execute();
+      return Number(counted.n);
+    });
   }
 
   async countResults(): Promise<number> {

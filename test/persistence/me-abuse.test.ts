@@ -124,3 +124,39 @@ describe('/me rate limits', () => {
     expect((await get(`${server.url}/me/stats`, 'nope')).status).toBe(429);
   }, 30_000);
 });
+
+describe('DELETE /me', () => {
+  async function erasesTitles(env: Record<string, string>) {
+    server = await startServer(env);
+    await server.app.persistence!.start();
+    const [a, b] = ['e'.repeat(32), 'f'.repeat(32)];
+    const now = Date.now();
+    const solo = history(a, 1, 1, now)[0]!;
+    solo.room_id = 'solo';
+    solo.title = 'My secret plan';
+    const shared = history(a, 1, 2, now)[0]!;
+    shared.room_id = 'shared';
+    shared.title = 'Team focus';
+    shared.results[1]!.identity = identityFromUserKey(b);
+    await server.app.persistence!.repository()!.insertRounds([solo, shared]);
+
+    const erased = await get(`${server.url}/me`, a, 'DELETE');
+    expect(erased).toMatchObject({ status: 200, body: { deleted_results: 2 } });
+    const db = server.app.persistence!.database()!;
+    // Old main left both rounds rows (room code, title, times) behind.
+    expect((await db.selectFrom('rounds').select(['room_id', 'title']).execute()).map((r) => r.room_id)).toEqual(['shared']);
+    expect(await db.selectFrom('round_results').select('identity').execute()).toEqual([{ identity: identityFromUserKey(b) }]);
+    expect((await get(`${server.url}/me/history`, a)).body.rounds).toEqual([]);
+    expect((await get(`${server.url}/me/history`, b)).body.rounds).toMatchObject([{ title: 'Team focus' }]);
+  }
+
+  it('embedded store: erases the identity’s results, and its rounds no one else was in, titles included', async () => {
+    await erasesTitles({});
+  }, 30_000);
+
+  it('PostgreSQL: the same', async () => {
+    pgs ??= await startPostgres();
+    await pgs.query('create database me_erase');
+    await erasesTitles({ DATABASE_URL: pgs.urlOf('me_erase') });
+  }, 60_000);
+});
