@@ -184,6 +184,7 @@ export class SeriesService {
   private async sweepOne(id: string): Promise<void> {
     const s = await this.deps.store.get(id);
     if (!s || s.ended_at !== null) return;
+    await this.repairClaimed(s);
     for (const t of missingOccurrences(s, this.deps.clock.now())) {
       const code = this.deps.generateRoomCode();
       const key = String(t);
@@ -201,6 +202,32 @@ export class SeriesService {
         }
       }
       await this.createOccurrenceRoom(next, t, code, seated);
+    }
+  }
+
+  /**
+   * An upcoming occurrence whose code was claimed but whose room is not there (the
+   * claimant died in between, or the room limit refused it): created now. Before its
+   * start nothing else deletes an occurrence's room (a cancel is recorded first), and two
+   * instances repairing at once create it once (the store's create is atomic).
+   */
+  private async repairClaimed(s: Series): Promise<void> {
+    const now = this.deps.clock.now();
+    for (const t of occurrencesInHorizon(s, now)) {
+      const code = s.occurrences[String(t)];
+      // Not the minute before the start: a room may be starting, or its creator still at work.
+      if (code === undefined || t - now < 60_000 || now - s.created_at < 60_000) continue;
+      if (await this.deps.rooms.get(code)) continue;
+      const seated: SeriesMember[] = [];
+      for (const m of s.members) {
+        try {
+          await this.deps.bookings.claim(m.identity, code, windowAt(s, t));
+          seated.push(m);
+        } catch (err) {
+          if (!(err instanceof AppError && err.code === 'time_slot_taken')) throw err;
+        }
+      }
+      await this.createOccurrenceRoom(s, t, code, seated);
     }
   }
 
@@ -233,6 +260,8 @@ export class SeriesService {
     for (const m of rest.slice(0, s.settings.max_participants - 1)) room = join(room, seat(m), now).room!;
     room.seq = 1;
     if (!(await this.deps.rooms.create(room))) {
+      // Created by another instance repairing it at the same moment: its seats are ours too.
+      if ((await this.deps.rooms.get(code))?.id === room.id) return;
       this.deps.log.warn({ series: s.id, room: code }, 'series occurrence room code already in use');
       for (const m of members) await this.deps.bookings.release(m.identity, code).catch(() => {});
     }

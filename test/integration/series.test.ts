@@ -107,6 +107,15 @@ describe('series', () => {
     expect(new Set(withRooms.map((o) => o.room_code)).size).toBe(17);
     await server.app.series.sweep();
     expect(((await http(`${server.url}/series/${id}`, { token: owner })).body.occurrences as any[]).filter((o) => o.room_code !== null)).toHaveLength(17);
+
+    // An occurrence claimed but without its room (its creator died in between): the next sweep creates it, same code.
+    const lost = withRooms.at(-1)!.room_code!;
+    await server.app.store.update(lost, () => ({ room: null, events: [], result: undefined, changed: true }));
+    expect((await http(`${server.url}/sessions/${lost}`)).status).toBe(404);
+    await server.app.series.sweep();
+    const back = await server.app.store.get(lost);
+    expect(back).toMatchObject({ code: lost, title: 'Standup', status: 'waiting' });
+    expect(back!.participants.map((p) => p.identity)).toHaveLength(1);
   });
 
   it('bad input is a typed error and creates nothing', async () => {
