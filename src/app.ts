@@ -45,6 +45,7 @@ import type { ConsumerOptions } from './persistence/outbox-consumer.js';
 import { OutboxMetrics } from './persistence/outbox-metrics.js';
 import { Persistence } from './persistence/persistence.js';
 import { restoreRooms } from './realtime/room-restore.js';
+import type { Room } from './domain/room-state.js';
 import type { Outbox } from './store/outbox.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
 import { defaultPushSenderOptions, PushSender, type PushSenderOptions } from './push/push-sender.js';
@@ -184,9 +185,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   if (persistence && store.observeChanges) {
     // Single instance: the rooms the last run left come back before the server listens,
     // and every room change from now on is kept in the embedded store (room-restore.ts).
-    const kept = persistence.takeKeptRooms();
     store.observeChanges((code, room) => persistence.roomChanged(code, room));
-    if (kept.length > 0) {
+    const restore = async (kept: Room[]) => {
+      if (kept.length === 0) return;
       const restored = await restoreRooms(kept, {
         rooms,
         ticker,
@@ -195,7 +196,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         onError: (err, code) => log.warn({ err, room: code }, 'a kept room could not be restored'),
       });
       log.info({ rooms: restored }, 'rooms restored');
-    }
+    };
+    // Normally the journal is loaded by now (the start waited for the store) and this
+    // restores before listening; after a slower open it restores when the journal loads.
+    let waited = false;
+    let keptNow: Room[] = [];
+    persistence.onKeptRooms((kept) => {
+      if (waited) void restore(kept);
+      else keptNow = kept; // called at once: the journal is loaded
+    });
+    waited = true;
+    await restore(keptNow);
   }
   const generateCode = deps.generateRoomCode ?? generateRoomCode;
   const budget = new EventBudget(config);

@@ -52,7 +52,11 @@ export class Persistence {
   private firstTry!: () => void;
   /** The embedded store's journal of the outbox and the rooms (single instance, a DATA_DIR on disk). */
   private journal: EmbeddedJournal | null = null;
-  private kept: Room[] = [];
+  private kept: Room[] | null = null;
+  /** Who puts kept rooms back (app.ts), told once the journal has loaded them. */
+  private keptListener: ((rooms: Room[]) => void) | null = null;
+  /** Room changes before the journal opened (a slow first open): handed to it once it does. */
+  private earlyRooms: Map<string, Room | null> | null = new Map();
   private readonly firstTried = new Promise<void>((r) => (this.firstTry = r));
   /** When the writer last finished a record or found none waiting (Date.now()). */
   private lastProgressAt = Date.now();
@@ -95,16 +99,24 @@ export class Persistence {
     return this.firstTried;
   }
 
-  /** The rooms the last run left (once: later calls get none). */
-  takeKeptRooms(): Room[] {
-    const kept = this.kept;
-    this.kept = [];
-    return kept;
+  /**
+   * `listener` gets the rooms the last run left, once: now if the journal has loaded
+   * them, else when it does (an open slower than the start's wait).
+   */
+  onKeptRooms(listener: (rooms: Room[]) => void): void {
+    if (this.kept) {
+      const kept = this.kept;
+      this.kept = [];
+      listener(kept);
+    } else {
+      this.keptListener = listener;
+    }
   }
 
   /** Told of every committed room change (single instance): written within ~0.1 s. */
   roomChanged(code: string, room: Room | null): void {
-    this.journal?.roomChanged(code, room);
+    if (this.journal) this.journal.roomChanged(code, room);
+    else this.earlyRooms?.set(code, room);
   }
 
   /** Writes the journal's pending changes now (tests). */
@@ -250,8 +262,17 @@ export class Persistence {
     const kept = await journal.load();
     for (const [group, messages] of kept.outbox) this.outbox.restore(group, messages);
     this.outbox.setJournal(journal);
-    this.kept = kept.rooms;
     this.journal = journal;
+    for (const [code, room] of this.earlyRooms ?? []) journal.roomChanged(code, room);
+    this.earlyRooms = null;
+    // A kept room whose code a room of this run took meanwhile is not put back (the newer one wins).
+    if (this.keptListener) {
+      this.keptListener(kept.rooms);
+      this.keptListener = null;
+      this.kept = [];
+    } else {
+      this.kept = kept.rooms;
+    }
     const waiting = [...kept.outbox.values()].reduce((n, l) => n + l.length, 0);
     if (waiting > 0 || kept.rooms.length > 0) this.log.info({ rooms: kept.rooms.length, outbox_entries: waiting }, 'restored what the last run left');
   }

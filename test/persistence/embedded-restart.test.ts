@@ -82,7 +82,7 @@ it('kill -9 0.5 s after session_completed loses neither the round nor the rooms'
   child = await spawnServer({ ...CHILD_ENV, DATA_DIR: dataDir });
   await waitUntilHealthy(child, 40_000);
   const [host, guest] = await Promise.all([connect(child.url), connect(child.url)]);
-  const { code } = await roomWith(host, [guest], { session_duration: 1_000 });
+  const { code, created } = await roomWith(host, [guest], { session_duration: 1_000 });
   const other = await call(await connect(child.url), 'create_session', { user_name: 'Other', starts_at: Date.now() + 600_000 });
   expect(other.ok, JSON.stringify(other)).toBe(true);
   const done = waitFor(guest, 'session_completed', 5_000);
@@ -94,6 +94,11 @@ it('kill -9 0.5 s after session_completed loses neither the round nor the rooms'
   closeAllClients();
 
   server = await startServer({ DATA_DIR: dataDir });
+  // /me/stats answers from the first moment the restarted server listens (database: ok).
+  expect((await getJson(`${server.url}/health`)).body).toMatchObject({ database: 'ok' });
+  const stats = await fetch(`${server.url}/me/stats`, { headers: { authorization: `Bearer ${created.user_key}` } });
+  expect(stats.status).toBe(200);
+  expect(await stats.json()).toMatchObject({ rounds_completed: 1 });
   const db = server.app.persistence!.database()!;
   const rows = await db.selectFrom('round_results').select(['user_name', 'status']).orderBy('user_name').execute();
   expect(rows).toEqual([
