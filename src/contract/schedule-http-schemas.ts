@@ -5,11 +5,14 @@
  * payload schemas, so a REST create is validated exactly like `create_session`.
  */
 import { z } from 'zod';
-import { createSessionSchema, userNameSchema } from './schemas.js';
+import { createSessionSchema, userKeySchema, userNameSchema } from './schemas.js';
 import { roomStatusSchema } from './server-schemas.js';
 
 export const createSessionBodySchema = createSessionSchema;
-export const seatBodySchema = z.strictObject({ user_name: userNameSchema.optional() });
+export const seatBodySchema = z.strictObject({
+  user_name: userNameSchema.optional(),
+  user_key: userKeySchema.optional().meta({ description: 'Without auth: your device key (from create_session / join_session), so the seat is yours in /me/* and conflict detection. Ignored with auth on (the JWT is the identity).' }),
+});
 
 /** Query strings are text: epoch ms as digits only (no "1e3", no sign). */
 const queryTime = (field: string) =>

@@ -25,6 +25,7 @@ import type { Room } from '../domain/room-state.js';
 import { checkStartsAt, plannedLength, startsAtOf, type Window, windowOf } from '../domain/schedule.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { createRoomFor, joinedView, joinRoomAs, type RoomsContext } from '../realtime/room-entry.js';
+import { identityFromUserKey } from '../domain/identity.js';
 import type { Caller, IdentityAuth } from './identity-auth.js';
 
 export interface ScheduleRouteDeps extends RoomsContext {
@@ -41,6 +42,15 @@ function nameFor(caller: Caller, requested: string | undefined): string {
   const name = requested ?? caller.name;
   if (!name) throw new AppError('invalid_payload', 'user_name is required');
   return name;
+}
+
+/**
+ * The seat's identity: the JWT's with auth on (a user_key is then ignored, as on the
+ * socket), else the user_key's when one is sent (the same user as on the socket), else
+ * none — REST issues no key: a client that wants one gets it from create_session/join_session.
+ */
+function identityOf(caller: Caller, userKey: string | undefined): string | null {
+  return caller.identity ?? (userKey ? identityFromUserKey(userKey) : null);
 }
 
 const unavailable = (): never => {
@@ -75,7 +85,7 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
       const userName = nameFor(caller, input.user_name);
       if (input.starts_at !== undefined) checkStartsAt(input.starts_at, deps.clock.now());
       await deps.limits.create(req.ip);
-      const { room, token } = await createRoomFor(deps, input, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: caller.identity });
+      const { room, token } = await createRoomFor(deps, input, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: identityOf(caller, input.user_key) });
       return reply.code(201).send(joinedView(room, room.host_id, token, deps.clock.now()));
     },
   );
@@ -100,7 +110,7 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
       const caller = callers.get(req)!;
       const userName = nameFor(caller, req.body.user_name);
       await deps.limits.checkJoin(req.ip);
-      const seat = await joinRoomAs(deps, req.params.code, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: caller.identity }).catch(
+      const seat = await joinRoomAs(deps, req.params.code, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: identityOf(caller, req.body.user_key) }).catch(
         async (err: unknown) => {
           if (err instanceof AppError && err.code === 'not_found') await deps.limits.joinFailed(req.ip);
           throw err;

@@ -160,3 +160,22 @@ describe('DELETE /me', () => {
     await erasesTitles({ DATABASE_URL: pgs.urlOf('me_erase') });
   }, 60_000);
 });
+
+describe('user_key on POST /sessions and POST /sessions/:code/seats', () => {
+  it('the booked seat belongs to the key: /me/sessions lists it, and an overlapping booking of the same key is 409', async () => {
+    server = await startServer({});
+    const key = 'g'.repeat(32);
+    const post = (path: string, body: unknown) =>
+      fetch(`${server!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const startsAt = Date.now() + 3_600_000;
+    const created = await post('/sessions', { user_name: 'Ann', starts_at: startsAt, session_duration: 1_500_000, user_key: key });
+    expect(created.status).toBe(201);
+    // Old main ignored the key: the seat was anonymous and /me/sessions empty.
+    expect((await get(`${server.url}/me/sessions`, key)).body.sessions).toMatchObject([{ room_code: created.body.room_code, is_host: true }]);
+    const other = await post('/sessions', { user_name: 'Bob', starts_at: startsAt, session_duration: 1_500_000 });
+    expect((await post(`/sessions/${other.body.room_code}/seats`, { user_name: 'Ann', user_key: key })).status).toBe(409);
+    const third = await post('/sessions', { user_name: 'Cy', starts_at: startsAt + 7_200_000, session_duration: 1_500_000 });
+    expect((await post(`/sessions/${third.body.room_code}/seats`, { user_name: 'Ann', user_key: key })).status).toBe(201);
+    expect((await get(`${server.url}/me/sessions`, key)).body.sessions).toHaveLength(2);
+  }, 30_000);
+});
