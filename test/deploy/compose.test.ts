@@ -105,6 +105,13 @@ function sdk(): FocusroomClient {
 /** A SQL answer from the compose PostgreSQL (psql in its container). */
 const sql = async (query: string) => (await must(ENGINE, ['exec', container('postgres'), 'psql', '-U', 'focusroom', '-d', 'focusroom', '-tAc', query])).trim();
 
+/** The anonymous volumes of a container (the image's VOLUME /app/data on the replicas), which `down` leaves behind. */
+async function anonymousVolumes(service: string): Promise<string[]> {
+  const r = await run(ENGINE, ['inspect', container(service), '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}']);
+  return r.code === 0 ? r.stdout.trim().split(/\s+/).filter((v) => /^[0-9a-f]{64}$/.test(v)) : [];
+}
+const leftVolumes: string[] = [];
+
 /** Open sockets per replica (their /health). */
 async function connections(): Promise<{ app1: number; app2: number }> {
   return { app1: (await replicaHealth('app1')).connections, app2: (await replicaHealth('app2')).connections };
@@ -145,6 +152,7 @@ describe.skipIf(skip)('the compose deploy (podman-compose)', () => {
     for (const s of ['app1', 'app2']) await run(ENGINE, ['rm', '-f', '-v', '-t', '0', container(s)], { timeoutMs: 60_000 });
     await run(COMPOSE[0]!, [...COMPOSE.slice(1), '-p', project, '-f', 'docker-compose.yml', 'down', '-v'], { cwd: dir, timeoutMs: 180_000 });
     if (ENGINE === 'podman') await run('podman', ['network', 'rm', '-f', `${project}_default`]);
+    for (const v of leftVolumes) await run(ENGINE, ['volume', 'rm', '-f', v]);
     rmSync(dir, { recursive: true, force: true });
   }, 240_000);
 
@@ -255,6 +263,7 @@ describe.skipIf(skip)('the compose deploy (podman-compose)', () => {
     const resultsBefore = Number(await sql('select count(*) from round_results'));
     expect(resultsBefore).toBeGreaterThanOrEqual(8);
 
+    for (const svc of ['app1', 'app2']) leftVolumes.push(...(await anonymousVolumes(svc)));
     const t0 = Date.now();
     await compose(['down']);
     await compose(['up', '-d']);
