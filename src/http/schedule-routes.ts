@@ -26,6 +26,8 @@ import { checkStartsAt, plannedLength, startsAtOf, type Window, windowOf } from 
 import type { RateLimits } from '../limits/rate-limits.js';
 import { createRoomFor, joinedView, joinRoomAs, type RoomsContext } from '../realtime/room-entry.js';
 import { identityFromUserKey } from '../domain/identity.js';
+import { addressKey } from '../limits/client-address.js';
+import { ME_SESSIONS_COST } from '../limits/read-cost.js';
 import type { Caller, IdentityAuth } from './identity-auth.js';
 
 export interface ScheduleRouteDeps extends RoomsContext {
@@ -134,7 +136,10 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
       },
     },
     async (req) => {
+      // A /me read: charged to the address's and the identity's /me budgets (limits/read-cost.ts).
+      await deps.limits.meAddressRequest(addressKey(req.ip), ME_SESSIONS_COST);
       const { identity } = await deps.auth.identity(req);
+      await deps.limits.meIdentityRequest(identity, ME_SESSIONS_COST);
       const now = deps.clock.now();
       const from = req.query.from ?? now;
       const to = req.query.to ?? Number.MAX_SAFE_INTEGER;

@@ -16,5 +16,8 @@ export const meHistoryCost = (limit: number): number => 1 + Math.ceil(limit / 10
 /** GET /me/stats: bounded work (an aggregate over the last days' buckets, me-stats in SQL). */
 export const ME_STATS_COST = 10;
 
+/** GET /me/sessions: one store read per booked room of the identity. */
+export const ME_SESSIONS_COST = 5;
+
 /** DELETE /me: a delete over every table that names the identity. */
 export const ME_ERASE_COST = 20;
