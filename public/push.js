@@ -18,6 +18,10 @@ let registration = null;
 
 async function init() {
   if (!supported || !client) return;
+  // /health says whether push is on: the key route answers 503 when it is off, and the
+  // browser would log that failed request as an error on every visit.
+  const health = await fetch('/health', { cache: 'no-store' }).then((r) => r.json()).catch(() => null);
+  if (health?.push !== 'enabled') return;
   vapidKey = await client.vapidPublicKey().catch(() => null);
   if (!vapidKey) return; // push is off on this server
   registration = await navigator.serviceWorker.register('/sw.js').catch(() => null);

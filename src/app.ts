@@ -226,6 +226,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     connections: () => io.engine.clientsCount,
     database: () => persistence?.status() ?? 'disabled',
     databaseError: () => persistence?.statusError() ?? null,
+    push: config.push ? 'enabled' : 'disabled',
     writer: async () => (persistence ? persistence.writerStatus() : 'disabled'),
   });
   sessionRoute(fastify, { store, clock, limits });

@@ -36,6 +36,9 @@ export const healthSchema = z
       .string()
       .optional()
       .meta({ description: 'when database is down for a reason an operator must fix (DATA_DIR not writable, disk full): what and how' }),
+    push: z.enum(['enabled', 'disabled']).meta({
+      description: 'Web Push (VAPID keys set): disabled means the /push and /me/push-subscriptions routes answer 503, so a page asks here first instead of logging a failed request',
+    }),
     writer: z.enum(['ok', 'stalled', 'disabled']).meta({
       description: 'the results writer: stalled when completed rounds have waited a minute with none written (the database away, or a jam); keeps 200',
     }),

@@ -18,6 +18,8 @@ export interface HealthDeps {
   database: () => 'ok' | 'down' | 'disabled';
   /** Why the store of record is down when an operator must act (DATA_DIR not writable, disk full). */
   databaseError?: () => string | null;
+  /** Whether Web Push is configured (VAPID keys set). */
+  push: 'enabled' | 'disabled';
   /** The results writer: `stalled` when rounds wait and none has been written for a while. */
   writer: () => Promise<'ok' | 'stalled' | 'disabled'>;
 }
@@ -57,6 +59,7 @@ export function healthRoute(app: FastifyInstance, deps: HealthDeps): void {
       redis,
       database: deps.database(),
       ...(databaseError ? { database_error: databaseError } : {}),
+      push: deps.push,
       writer: await deps.writer().catch(() => 'stalled' as const),
     });
     },

@@ -13,8 +13,8 @@ describe('GET /health', () => {
   it('200 with status ok, instance, uptime, sessions, connections, redis disabled and the embedded database ok', async () => {
     const before = await getJson(`${server.url}/health`);
     expect(before.status).toBe(200);
-    expect(Object.keys(before.body).sort()).toEqual(['connections', 'database', 'instance', 'redis', 'sessions', 'status', 'uptime_s', 'writer']);
-    expect(before.body).toMatchObject({ status: 'ok', redis: 'disabled', database: 'ok', writer: 'ok', instance: server.app.config.instanceId });
+    expect(Object.keys(before.body).sort()).toEqual(['connections', 'database', 'instance', 'push', 'redis', 'sessions', 'status', 'uptime_s', 'writer']);
+    expect(before.body).toMatchObject({ status: 'ok', redis: 'disabled', database: 'ok', push: 'disabled', writer: 'ok', instance: server.app.config.instanceId });
     expect(Number.isInteger(before.body.uptime_s)).toBe(true);
     expect(before.body.uptime_s).toBeGreaterThanOrEqual(0);
     expect(before.headers.get('cache-control')).toBe('no-store');

@@ -47,7 +47,8 @@ async function subscribe(key: string) {
 const receivedBy = (token: string) => push.received.filter((r) => r.token === token);
 
 describe('subscription routes', () => {
-  it('GET /push/vapid-public-key gives the key the JWTs are signed with', async () => {
+  it('GET /push/vapid-public-key gives the key the JWTs are signed with; /health says push is enabled', async () => {
+    expect((await http(`${server.url}/health`)).body).toMatchObject({ push: 'enabled' });
     const res = await http(`${server.url}/push/vapid-public-key`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ key: vapid.publicKey });
