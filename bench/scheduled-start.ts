@@ -22,13 +22,12 @@
  * clients in this process. Loopback only; kills only the processes it started.
  */
 import { connect as connectTcp, createServer } from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import os from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import { LIFTED_ABUSE_BOUNDS } from '../test/helpers/test-env.js';
-import type { Worker } from './lib/context.js';
+import { benchDataDir, type Worker } from './lib/context.js';
 import { Hist, type HistJSON, summarize, type Percentiles } from './lib/hist.js';
 import { deployedNodeFlags } from './lib/deployed-flags.js';
 import { connectAll, coreTimes, cpuUs, type CoreTimes, seatAll, type ServerStats, startAll } from './lib/measure.js';
@@ -147,7 +146,7 @@ async function startServer(id: string, redisUrl: string | null, opts: ScheduleOp
     MAX_CONNECTIONS: '10000000',
     MAX_ROOMS: '10000000',
     // The embedded store on (single instance), as `npm start` runs it, in a data dir of its own.
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'focusroom-bench-data-')),
+    DATA_DIR: benchDataDir(),
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   };
   const child = spawnChild(process.execPath, args, { cpus: opts.serverCpus ?? null, env, nofile: conns + 1_024, ipc: true, quiet: true, logName: id });

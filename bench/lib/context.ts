@@ -5,7 +5,7 @@
  * client workers (bench/clients.ts) — all spoken to over IPC (lib/procs.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,18 @@ const LIFTED_LIMITS = {
   MAX_CONNECTIONS: '10000000',
 };
 
+let dataRoot: string | null = null;
+
+/** A fresh data dir for one bench server; all of them go when the harness exits. */
+export function benchDataDir(): string {
+  if (!dataRoot) {
+    const root = mkdtempSync(join(os.tmpdir(), 'focusroom-bench-data-'));
+    dataRoot = root;
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  }
+  return mkdtempSync(join(dataRoot, 'server-'));
+}
+
 export class Ctx {
   constructor(
     readonly opts: Options,
@@ -77,7 +89,7 @@ export class Ctx {
         INSTANCE_ID: name,
         BENCH_APP_DIR: this.opts.runtime,
         // The embedded store on, as `npm start` runs it, in a data dir of its own (one process per data dir).
-        DATA_DIR: mkdtempSync(join(os.tmpdir(), 'focusroom-bench-data-')),
+        DATA_DIR: benchDataDir(),
         ...LIFTED_LIMITS,
         ...env,
       },
