@@ -67,6 +67,8 @@ export function abuseServerEnv(unbounded: boolean): Record<string, string> {
     // The harness's own handshakes and rooms are not what is measured.
     RATE_CONNECTIONS_PER_MIN: '10000000',
     RATE_CREATES_PER_MIN: '1000000',
+    MAX_ROOMS_PER_ADDRESS: '100000000',
+    MAX_ROOMS_PER_IDENTITY: '100000000',
     RATE_JOIN_FAILURES_PER_MIN: '1000000',
     RATE_SOCKET_EVENTS_PER_SEC: '100',
     RATE_ROOM_CONTROLS_PER_MIN: '1000000',

@@ -51,6 +51,8 @@ async function spawnServer(env: Record<string, string>): Promise<{ child: ChildP
       LOG_LEVEL: 'warn',
       RATE_CONNECTIONS_PER_MIN: '10000000',
       RATE_CREATES_PER_MIN: '1000000',
+      MAX_ROOMS_PER_ADDRESS: '100000000',
+      MAX_ROOMS_PER_IDENTITY: '100000000',
       RATE_JOIN_FAILURES_PER_MIN: '1000000',
       RATE_SOCKET_EVENTS_PER_SEC: '1000',
       // 10,000 clients from one loopback address: lift the per-address and load bounds.

@@ -37,6 +37,7 @@ import { EventBudget } from './realtime/event-budget.js';
 import { TransportGuard } from './realtime/transport-guard.js';
 import type { TypedServer } from './realtime/types.js';
 import { createRuntime } from './runtime/create-runtime.js';
+import { RoomQuota } from './limits/room-quota.js';
 import type { Runtime } from './runtime/runtime.js';
 import { DueScheduler, type DueSchedulerOptions, defaultDueSchedulerOptions } from './scheduler/due-scheduler.js';
 import type { RoomStore } from './store/room-store.js';
@@ -159,6 +160,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const ticker = new Ticker(io, clock, (ms) => metrics.tickLateness.observe(ms / 1000));
   const broadcaster = new Broadcaster(io, clock, metrics);
   const rooms = new RoomService(io, store, clock, broadcaster, ticker, metrics, { maxRooms: config.maxRooms, maxRoomBytes: config.maxRoomBytes });
+  rooms.attachQuota(new RoomQuota(runtime.roomQuota, config.roomQuota));
   try {
     await runtime.attach(io, { rooms, ticker, metrics });
   } catch (err) {

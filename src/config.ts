@@ -120,6 +120,8 @@ const envSchema = z.object({
   EVENT_LOOP_LAG_SHED_MS: intVar(100, 10, 60_000),
   RATE_ROOM_CONTROLS_PER_MIN: intVar(30, 1, 1_000_000),
   MAX_ROOMS: intVar(10_000, 1, 100_000_000),
+  MAX_ROOMS_PER_ADDRESS: intVar(100, 1, 100_000_000),
+  MAX_ROOMS_PER_IDENTITY: intVar(20, 1, 100_000_000),
   MAX_ROOM_BYTES: intVar(512 * 1024, 4 * 1024, 64 * 1024 * 1024),
   METRICS_TOKEN: z
     .string()
@@ -334,6 +336,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     },
     /** Live rooms (cluster-wide with Redis); a create beyond it is `unavailable`. */
     maxRooms: e.MAX_ROOMS,
+    /** Live rooms one address / one identity may have created (booked ones included); a create beyond is `rate_limited`. */
+    roomQuota: { perAddress: e.MAX_ROOMS_PER_ADDRESS, perIdentity: e.MAX_ROOMS_PER_IDENTITY },
     /** One room's serialized size; a change that would grow it past this is refused. */
     maxRoomBytes: e.MAX_ROOM_BYTES,
   };

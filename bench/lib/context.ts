@@ -45,6 +45,8 @@ const LIFTED_LIMITS = {
   RATE_CONNECTIONS_PER_MIN: '10000000',
   RATE_SOCKET_EVENTS_PER_SEC: '100000',
   RATE_CREATES_PER_MIN: '1000000',
+  MAX_ROOMS_PER_ADDRESS: '100000000',
+  MAX_ROOMS_PER_IDENTITY: '100000000',
   RATE_JOIN_FAILURES_PER_MIN: '1000000',
   // The harness is one address with thousands of sockets (the tests' bounds, test/helpers/test-env.ts);
   // the abuse scenario sets its own.

@@ -15,9 +15,14 @@ import { isBooked, scheduledKeepUntil, scheduledStartDue, seatExpiresAt } from '
 /** When the room expires: `ttl_ms` after its last change, never before a running countdown ends. */
 export function expiresAt(room: Room): number {
   const lastActivity = room.status === 'active' && room.ends_at !== null ? Math.max(room.updated_at, room.ends_at) : room.updated_at;
-  // A booked room is kept (even empty) until its start + ttl.
-  return Math.max(lastActivity + room.ttl_ms, isBooked(room) ? scheduledKeepUntil(room) : 0);
+  // A booked room is kept until its start + ttl while someone holds it: a seat with a live
+  // socket, or a seat of an identity (a booking it can take back). An empty one expires
+  // like any idle room, so booking far ahead cannot hold rooms that nobody will use (issue 29).
+  return Math.max(lastActivity + room.ttl_ms, isBooked(room) && isHeld(room) ? scheduledKeepUntil(room) : 0);
 }
+
+/** Someone holds the room: a seat with a live socket, or one that names an identity. */
+const isHeld = (room: Room): boolean => room.participants.some((p) => p.connected || !!p.identity);
 
 export function nextDeadline(room: Room): number {
   let due = expiresAt(room);

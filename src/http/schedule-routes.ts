@@ -87,7 +87,7 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
       const userName = nameFor(caller, input.user_name);
       if (input.starts_at !== undefined) checkStartsAt(input.starts_at, deps.clock.now());
       await deps.limits.create(req.ip);
-      const { room, token } = await createRoomFor(deps, input, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: identityOf(caller, input.user_key) });
+      const { room, token } = await createRoomFor(deps, input, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: identityOf(caller, input.user_key) }, addressKey(req.ip));
       return reply.code(201).send(joinedView(room, room.host_id, token, deps.clock.now()));
     },
   );

@@ -34,9 +34,10 @@ export type RoomsContext = Pick<HandlerContext, 'rooms' | 'clock' | 'config' | '
 /**
  * A new room with `owner` as host, shared by the socket event and POST /sessions. With an
  * identity, the host's window is booked first (conflict detection), under the code
- * about to be used; a code that turns out taken releases it and tries the next.
+ * about to be used; a code that turns out taken releases it and tries the next. `address`
+ * (the creator's address key) and the identity count the room against their caps.
  */
-export async function createRoomFor(ctx: RoomsContext, input: CreateSessionInput, owner: SeatOwner): Promise<{ room: Room; token: string }> {
+export async function createRoomFor(ctx: RoomsContext, input: CreateSessionInput, owner: SeatOwner, address: string): Promise<{ room: Room; token: string }> {
   const participantId = newParticipantId();
   const token = newResumeToken();
   for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
@@ -65,7 +66,7 @@ export async function createRoomFor(ctx: RoomsContext, input: CreateSessionInput
     if (identity) await ctx.bookings.claim(identity, room.code, windowOf(room, ctx.clock.now())!);
     let created = false;
     try {
-      created = await ctx.rooms.create(room);
+      created = await ctx.rooms.create(room, { address, identity });
     } finally {
       if (!created && identity) await ctx.bookings.release(identity, room.code).catch(() => {});
     }

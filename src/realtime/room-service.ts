@@ -21,12 +21,14 @@ import type { Bookings } from '../store/bookings.js';
 import type { Broadcaster, PublishOptions } from './broadcaster.js';
 import { assertRoomCapacity, type RoomBounds, sizeBounded } from './room-limits.js';
 import type { Ticker } from './ticker.js';
+import type { RoomOwners, RoomQuota } from '../limits/room-quota.js';
 import { roomKey, type TypedServer } from './types.js';
 
 export class RoomService {
   private scheduler: DueScheduler | null = null;
   private bookings: Bookings | null = null;
   private onBookingError: (err: unknown, code: string) => void = () => {};
+  private quota: RoomQuota | null = null;
 
   constructor(
     private readonly io: TypedServer,
@@ -44,6 +46,11 @@ export class RoomService {
     this.onBookingError = onError;
   }
 
+  /** Live rooms per address and identity (limits/room-quota.ts), checked by creates that name their owners. */
+  attachQuota(quota: RoomQuota): void {
+    this.quota = quota;
+  }
+
   /** The scheduler calls back into this service, so it is attached after both exist. */
   attachScheduler(scheduler: DueScheduler): void {
     this.scheduler = scheduler;
@@ -58,11 +65,19 @@ export class RoomService {
     return this.timed('history', () => this.store.history(code, afterSeq, limit));
   }
 
-  /** Stores a new room; `unavailable` when MAX_ROOMS rooms are live (room-limits.ts). */
-  async create(room: Room): Promise<boolean> {
+  /**
+   * Stores a new room; `unavailable` when MAX_ROOMS rooms are live (room-limits.ts). With
+   * `owners` (a client's create), `rate_limited` when its address or identity already has
+   * its cap of live rooms (limits/room-quota.ts), and the room counts against them.
+   */
+  async create(room: Room, owners?: RoomOwners): Promise<boolean> {
+    if (owners && this.quota) await this.quota.check(owners, async (code) => (await this.store.get(code)) !== null);
     await assertRoomCapacity(this.store, this.bounds.maxRooms);
     const created = await this.timed('create', () => this.store.create(room));
-    if (created) this.scheduler?.watch(room.code, nextDeadline(room));
+    if (created) {
+      this.scheduler?.watch(room.code, nextDeadline(room));
+      if (owners && this.quota) await this.quota.record(owners, room.code);
+    }
     return created;
   }
 
@@ -118,6 +133,7 @@ export class RoomService {
     } else {
       this.scheduler?.unwatch(code);
       this.ticker.stop(code);
+      this.quota?.forget(code);
       // Sockets of a closed room (on every instance) leave it; their next event gets not_in_session.
       this.io.in(roomKey(code)).socketsLeave(roomKey(code));
     }

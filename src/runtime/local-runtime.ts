@@ -2,6 +2,7 @@
 import { LocalPresence } from '../cluster/presence.js';
 import type { Config } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
+import { MemoryOwnerSets } from '../limits/room-quota.js';
 import { MemoryBookingIndex } from '../store/memory-booking-index.js';
 import { MemorySeriesStore } from '../store/memory-series-store.js';
 import { MemoryCalendarFeedStore } from '../store/memory-calendar-feed-store.js';
@@ -22,6 +23,7 @@ export function createLocalRuntime(config: Config, _deps: RuntimeDeps): Runtime 
     outbox,
     outboxGroups,
     limits: new RateLimits(config.rateLimits, null),
+    roomQuota: new MemoryOwnerSets(),
     bookingIndex: new MemoryBookingIndex(),
     pushSubscriptions: new MemoryPushSubscriptions(),
     seriesStore: new MemorySeriesStore(),

@@ -12,6 +12,7 @@ import type { Presence } from '../cluster/presence.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../domain/clock.js';
 import type { RateLimits } from '../limits/rate-limits.js';
+import type { OwnerSets } from '../limits/room-quota.js';
 import type { Metrics } from '../metrics.js';
 import type { RoomService } from '../realtime/room-service.js';
 import type { Ticker } from '../realtime/ticker.js';
@@ -53,6 +54,8 @@ export interface Runtime {
   readonly kind: RoomStore['kind'];
   readonly store: RoomStore;
   readonly limits: RateLimits;
+  /** Live rooms per address and identity (limits/room-quota.ts): in memory, or in Redis cluster-wide. */
+  readonly roomQuota: OwnerSets;
   /** Per-identity bookings for conflict detection (docs/protocol.md "Scheduled sessions"). */
   readonly bookingIndex: BookingIndex;
   /** Recurring series definitions (DESIGN §15), shared by every instance. */

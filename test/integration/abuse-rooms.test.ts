@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, connect, eventually, waitFor } from '../helpers/client.js';
+import { startRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { roomBytes } from '../../src/realtime/room-limits.js';
 
@@ -32,6 +33,78 @@ describe('MAX_ROOMS', () => {
     server = await startServer({ MAX_ROOMS: '' });
     expect(server.app.config.maxRooms).toBe(10_000);
     expect(server.app.config.maxRoomBytes).toBe(512 * 1024);
+  });
+});
+
+const DAY = 24 * 3600_000;
+
+/** POST /sessions from `ip` (TRUST_PROXY on), booked `days` ahead, optionally as `userKey`. */
+const book = (url: string, ip: string, days: number, userKey?: string) =>
+  fetch(`${url}/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+    body: JSON.stringify({ user_name: 'Booker', starts_at: Date.now() + days * DAY, ...(userKey ? { user_key: userKey } : {}) }),
+  });
+
+describe('MAX_ROOMS_PER_ADDRESS / MAX_ROOMS_PER_IDENTITY (issue 29, finding 4)', () => {
+  it('one address cannot fill MAX_ROOMS with bookings; another address still creates; a deleted room frees its slot', async () => {
+    server = await startServer({ MAX_ROOMS: '10', MAX_ROOMS_PER_ADDRESS: '3', TRUST_PROXY: 'true' });
+    for (let i = 0; i < 3; i++) expect((await book(server.url, '10.9.0.1', 20)).status).toBe(201);
+    // Before: the 4th..10th went in and every other address got `unavailable` for 20 days.
+    const refused = await book(server.url, '10.9.0.1', 20);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    // The socket twin is refused the same way, for the same address.
+    const s = await connect(server.url, { extraHeaders: { 'x-forwarded-for': '10.9.0.1' } });
+    expect(await call(s, 'create_session', { user_name: 'H' })).toMatchObject({ ok: false, error: { code: 'rate_limited' } });
+    expect(await server.app.store.countRooms()).toBe(3);
+    const other = await connect(server.url, { extraHeaders: { 'x-forwarded-for': '10.9.0.2' } });
+    expect(await call(other, 'create_session', { user_name: 'O' })).toMatchObject({ ok: true });
+    expect((await book(server.url, '10.9.0.2', 1)).status).toBe(201);
+    // The address's own live room ending gives its slot back.
+    const s2 = await connect(server.url, { extraHeaders: { 'x-forwarded-for': '10.9.0.3' } });
+    const mine = await call(s2, 'create_session', { user_name: 'M' });
+    expect(mine).toMatchObject({ ok: true });
+    expect(await call(s2, 'leave_session', {})).toMatchObject({ ok: true });
+    expect(await server.app.store.get(mine.room_code)).toBeNull();
+  });
+
+  it('one identity (user_key) is capped across addresses; anonymous bookings nobody holds expire after ROOM_TTL_MS', async () => {
+    server = await startServer({ MAX_ROOMS_PER_IDENTITY: '2', TRUST_PROXY: 'true', ROOM_TTL_MS: '1500' });
+    const key = 'k'.repeat(32);
+    expect((await book(server.url, '10.9.1.1', 20, key)).status).toBe(201);
+    expect((await book(server.url, '10.9.1.2', 21, key)).status).toBe(201);
+    // Its own booking slots do not collide (different days): the cap, not a conflict, refuses the third.
+    const refused = await book(server.url, '10.9.1.3', 22, key);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    // Anonymous REST booking 20 days ahead: no live socket, no identity — gone after the TTL, not in 20 days.
+    const anon = (await (await book(server.url, '10.9.1.4', 20)).json()) as { room_code: string };
+    await eventually(async () => expect(await server!.app.store.get(anon.room_code)).toBeNull(), 10_000);
+    // The identity's bookings are held (a seat of an identity) and stay.
+    expect(await server.app.store.countRooms()).toBe(2);
+  });
+
+  it('cluster mode: the cap is counted in Redis across instances', async () => {
+    const redis = await startRedis();
+    const env = { REDIS_URL: redis.url, MAX_ROOMS_PER_ADDRESS: '2', TRUST_PROXY: 'true' };
+    const a = await startServer({ ...env, INSTANCE_ID: 'rq-a' });
+    const b = await startServer({ ...env, INSTANCE_ID: 'rq-b' });
+    try {
+      expect((await book(a.url, '10.9.2.1', 20)).status).toBe(201);
+      expect((await book(b.url, '10.9.2.1', 20)).status).toBe(201);
+      expect((await book(a.url, '10.9.2.1', 20)).status).toBe(429);
+      expect((await book(b.url, '10.9.2.1', 20)).status).toBe(429);
+      expect((await book(b.url, '10.9.2.2', 20)).status).toBe(201);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await redis.stop();
+    }
+  });
+
+  it('defaults: 100 per address, 20 per identity', async () => {
+    server = await startServer({ MAX_ROOMS_PER_ADDRESS: '', MAX_ROOMS_PER_IDENTITY: '' });
+    expect(server.app.config.roomQuota).toEqual({ perAddress: 100, perIdentity: 20 });
   });
 });
 

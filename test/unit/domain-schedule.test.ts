@@ -136,19 +136,35 @@ describe('booking lifetime', () => {
     expect(seatExpiresAt(r, r.participants[1]!)).toBe(S + 5_000 + GRACE);
   });
 
-  it('with grace 0 a booked seat still waits for the start', () => {
-    const r0 = createRoom({ id: 'r', code: 'ABC234', host: person('h'), settings: DEFAULT_SETTINGS, grace_ms: 0, ttl_ms: TTL, starts_at: S }, T0);
+  it('with grace 0 a booked seat of an identity still waits for the start', () => {
+    const host = { ...person('h'), identity: 'key:h' };
+    const r0 = createRoom({ id: 'r', code: 'ABC234', host, settings: DEFAULT_SETTINGS, grace_ms: 0, ttl_ms: TTL, starts_at: S }, T0);
     const r = ok(disconnect(r0, 'h', 'sock-h', at(5)));
     expect(r.participants[0]!.connected).toBe(false);
     expect(nextDeadline(r)).toBe(S);
   });
 
-  it('an empty scheduled room lives until starts_at + ROOM_TTL; its first newcomer hosts it', () => {
+  it('a booked room nobody holds (no live socket, no identity seat) expires like an idle room (issue 29)', () => {
+    // Anonymous host gone: the seat waits for the start, but nothing keeps the room past its TTL.
+    const r = ok(disconnect(booked(at(20 * DAY)), 'h', 'sock-h', at(5)));
+    expect(expiresAt(r)).toBe(at(5) + TTL);
+    const o = runDue(r, at(5) + TTL);
+    expect(o.room).toBeNull();
+    expect(o.events.map((e) => e.event)).toContain('room_closed');
+    // A REST booking seat (connected: false from the start) of an identity holds it.
+    const rest = createRoom({ id: 'r', code: 'ABC234', host: { ...person('h'), connected: false, identity: 'key:h' }, settings: DEFAULT_SETTINGS, grace_ms: GRACE, ttl_ms: TTL, starts_at: at(20 * DAY) }, T0);
+    expect(expiresAt(rest)).toBe(at(20 * DAY) + TTL);
+    // The same without an identity does not.
+    const anon = createRoom({ id: 'r', code: 'ABC234', host: { ...person('h'), connected: false }, settings: DEFAULT_SETTINGS, grace_ms: GRACE, ttl_ms: TTL, starts_at: at(20 * DAY) }, T0);
+    expect(expiresAt(anon)).toBe(T0 + TTL);
+  });
+
+  it('an empty scheduled room expires after ROOM_TTL idle (not at starts_at + ROOM_TTL); its first newcomer hosts it', () => {
     const o = leave(booked(), 'h', 'left', at(5));
     const empty = ok(o);
     expect(empty.participants).toEqual([]);
     expect(o.events.map((e) => e.event)).toEqual(['participant_left']);
-    expect(expiresAt(empty)).toBe(S + TTL);
+    expect(expiresAt(empty)).toBe(at(5) + TTL);
     const j = join(empty, person('c'), at(6));
     expect(ok(j).host_id).toBe('c');
     expect(j.events.map((e) => e.event)).toEqual(['participant_joined', 'creator_changed']);

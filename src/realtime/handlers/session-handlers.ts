@@ -10,6 +10,7 @@ import type { HandlerContext } from '../handler-context.js';
 import { createRoomFor, joinedView, joinRoomAs } from '../room-entry.js';
 import { attach, detach, requireNoSeat, requireSeat } from '../seat.js';
 import { newUserKey, tokenMatches } from '../../domain/tokens.js';
+import { addressKey } from '../../limits/client-address.js';
 import { resolveIdentity } from '../../domain/identity.js';
 
 function displayName(ctx: HandlerContext, requested: string | undefined): string {
@@ -36,7 +37,7 @@ export async function createSession(ctx: HandlerContext, input: CreateSessionInp
     socket_id: ctx.socket.id,
     user_sub: ctx.socket.data.userSub,
     identity,
-  });
+  }, addressKey(ctx.socket.data.ip));
   attach(ctx, room, room.host_id);
   return joinedPayload(ctx, room, room.host_id, token, issuedKey);
 }
