@@ -38,6 +38,7 @@ import { TransportGuard } from './realtime/transport-guard.js';
 import type { TypedServer } from './realtime/types.js';
 import { createRuntime } from './runtime/create-runtime.js';
 import { RoomQuota } from './limits/room-quota.js';
+import { UserKeys } from './domain/user-keys.js';
 import type { Runtime } from './runtime/runtime.js';
 import { DueScheduler, type DueSchedulerOptions, defaultDueSchedulerOptions } from './scheduler/due-scheduler.js';
 import type { RoomStore } from './store/room-store.js';
@@ -150,6 +151,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       throw new Error(fatal.message);
     }
   }
+  let userKeys: UserKeys;
+  try {
+    userKeys = new UserKeys(await runtime.userKeySecret());
+  } catch (err) {
+    await persistence?.close();
+    await runtime.close();
+    await fastify.close();
+    throw err;
+  }
   const webhooks = config.webhook ? new WebhookSender(config.webhook, outbox, outboxMetrics, log, deps.webhookConsumer) : null;
   const push = config.push
     ? new PushSender(config.push, outbox, runtime.pushSubscriptions, clock, metrics.registry, log, { ...defaultPushSenderOptions, ...deps.push })
@@ -212,7 +222,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   }
   const generateCode = deps.generateRoomCode ?? generateRoomCode;
   const budget = new EventBudget(config);
-  const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, bookings, generateRoomCode: generateCode }, metrics, log, {
+  const dispatcher = new Dispatcher({ io, rooms, clock, config, limits, ticker, bookings, generateRoomCode: generateCode, userKeys }, metrics, log, {
     budget,
     pauseReading: (socket) => guard.pauseReading(socket.conn),
   });
@@ -236,8 +246,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   intentionRoutes(fastify, { rooms, clock, limits, budget });
   historyRoute(fastify, { rooms, limits, budget });
   asyncApiRoute(fastify, API_VERSION);
-  const identityAuth = new IdentityAuth(config);
-  scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, auth: identityAuth });
+  const identityAuth = new IdentityAuth(config, userKeys);
+  scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, auth: identityAuth, userKeys });
   const series = new SeriesService({
     store: runtime.seriesStore,
     rooms,
@@ -250,7 +260,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   });
   seriesRoutes(fastify, { series, clock, auth: identityAuth, maxParticipants: config.maxParticipants });
   calendarFeedRoutes(fastify, { feeds: runtime.calendarFeeds, bookingIndex: runtime.bookingIndex, seriesStore: runtime.seriesStore, rooms, clock, config, limits, auth: identityAuth });
-  meRoutes(fastify, { persistence, clock, verifyToken: tokenVerifier(config), limits, budget });
+  meRoutes(fastify, { persistence, clock, verifyToken: tokenVerifier(config), limits, budget, userKeys });
   pushRoutes(fastify, {
     push: config.push ? { publicKey: config.push.vapid.publicKey, allowHttp: config.push.allowHttp } : null,
     subscriptions: runtime.pushSubscriptions,
@@ -258,6 +268,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     verifyToken: tokenVerifier(config),
     limits,
     budget,
+    userKeys,
   });
   metricsRoute(fastify, metrics, config.metricsToken);
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });

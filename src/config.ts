@@ -85,6 +85,10 @@ const envSchema = z.object({
   /** Default: 1 s, or half the grace when that is less (a value set above half the grace is refused below). */
   SHUTDOWN_DRAIN_MS: optionalIntVar(0, 600_000),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional().default('info'),
+  USER_KEY_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || v.length >= 32, { message: 'must be at least 32 characters' }),
   AUTH_JWT_SECRET: z
     .string()
     .optional()
@@ -256,6 +260,8 @@ const configSchema = envSchema.transform((e, ctx) => {
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS ?? Math.min(DEFAULT_DRAIN_MS, halfGrace),
     logLevel: e.LOG_LEVEL,
     authJwtSecret: e.AUTH_JWT_SECRET || null,
+    /** The HMAC secret of issued user keys (domain/user-keys.ts); null = generated and kept (runtime/user-key-secret.ts). */
+    userKeySecret: e.USER_KEY_SECRET || null,
     /** JWKS URL for asymmetric tokens; with the secret also set, the token's `alg` picks the key. */
     authJwksUrl: e.AUTH_JWKS_URL || null,
     authJwtIssuer: e.AUTH_JWT_ISSUER || null,

@@ -5,6 +5,7 @@
  * (docs/persistence.md). A user_key itself is never stored, only its hash.
  */
 import { createHash } from 'node:crypto';
+import { AppError } from '../contract/errors.js';
 
 export type Identity = string;
 
@@ -19,12 +20,16 @@ export interface ResolvedIdentity {
 }
 
 /**
- * With auth on the JWT's identity is the user; without, the client's user_key, or a new
- * one from `newKey` for a client that sent none.
+ * With auth on the JWT's identity is the user; without, the client's user_key (refused
+ * `unauthorized` unless `keys` issued it), or a new one from `keys` for a client that sent none.
  */
-export function resolveIdentity(fromToken: Identity | null | undefined, userKey: string | undefined, newKey: () => string): ResolvedIdentity {
+export function resolveIdentity(fromToken: Identity | null | undefined, userKey: string | undefined, keys: { issue(): string; valid(key: string): boolean }): ResolvedIdentity {
   if (fromToken) return { identity: fromToken, issuedKey: null };
-  if (userKey) return { identity: identityFromUserKey(userKey), issuedKey: null };
-  const issued = newKey();
+  if (userKey) {
+    // Only a key this server issued (domain/user-keys.ts): a guessed one names no one.
+    if (!keys.valid(userKey)) throw new AppError('unauthorized', 'user_key was not issued by this server');
+    return { identity: identityFromUserKey(userKey), issuedKey: null };
+  }
+  const issued = keys.issue();
   return { identity: identityFromUserKey(issued), issuedKey: issued };
 }

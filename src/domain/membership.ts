@@ -118,24 +118,39 @@ export function join(room: Room, p: NewParticipant, now: number): Outcome {
 }
 
 /**
- * The identity's own booked seat in the room, not connected: a join by that identity takes
- * it (a series member entering an occurrence booked for them), instead of a second seat.
+ * The identity's own seat in the room, connected or not: a join by that identity takes it
+ * (a series member entering an occurrence booked for them, a second tab or device)
+ * instead of a second seat, so one identity never counts twice in a round (issue 29).
  */
 export const heldSeat = (room: Room, identity: string | null | undefined): Participant | undefined =>
-  identity ? room.participants.find((p) => p.identity === identity && !p.connected) : undefined;
+  identity ? room.participants.find((p) => p.identity === identity) : undefined;
 
-/** Attaches `socketId` to a held seat with a new resume token; the room hears it connect. */
-export function takeSeat(room: Room, participantId: string, socketId: string, tokenHash: string, now: number): Outcome<{ participantId: string }> {
+/**
+ * The identity's seat goes to the joiner, as resume_session does (one seat per identity per
+ * room, issue 29): a new resume token (the old one stops working), and with a `socketId`
+ * the seat connects on it, its previous socket (if any) returned to be cut loose. Without
+ * one (a REST join) only the token changes.
+ */
+export function takeSeat(room: Room, participantId: string, socketId: string | null, tokenHash: string, now: number): Outcome<{ participantId: string; replacedSocket: string | null }> {
   const d = Draft.of(room, now);
   const p = findParticipant(d.room, participantId);
   if (!p) throw new AppError('not_found', 'no such seat');
-  p.socket_id = socketId;
   p.token_hash = tokenHash;
-  p.connected = true;
-  p.disconnected_at = null;
+  if (socketId === null) {
+    d.touch();
+    return d.done({ participantId: p.id, replacedSocket: null });
+  }
+  const replacedSocket = p.connected && p.socket_id && p.socket_id !== socketId ? p.socket_id : null;
+  p.socket_id = socketId;
   markPresent(d.room, p);
-  d.emit('participant_connection', { participant_id: p.id, connected: true, grace_ms: room.grace_ms });
-  return d.done({ participantId: p.id });
+  if (p.connected) {
+    d.touch();
+  } else {
+    p.connected = true;
+    p.disconnected_at = null;
+    d.emit('participant_connection', { participant_id: p.id, connected: true, grace_ms: room.grace_ms });
+  }
+  return d.done({ participantId: p.id, replacedSocket });
 }
 
 /** A booked room closed by its owner (a cancelled series occurrence): `room_closed { reason: "cancelled" }`. */

@@ -8,8 +8,7 @@ export const newTaskId = (): string => nanoid(10);
 /** 32 nanoid characters = 192 random bits. */
 export const newResumeToken = (): string => nanoid(32);
 
-/** A device key (user_key) for identities without sign-up: 32 nanoid characters = 192 bits. */
-export const newUserKey = (): string => nanoid(32);
+/* A device key (user_key) for identities without sign-up is HMAC-tagged: domain/user-keys.ts. */
 
 /** Only the hash is stored, so a leaked room record cannot be replayed as a seat. */
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');

@@ -3,6 +3,7 @@
  * seats, /me/*): the same verification as the socket handshake (handshake-auth.ts), the
  * same identity (domain/identity.ts). Device keys (docs/persistence.md) extend `caller` here.
  */
+import type { UserKeys } from '../domain/user-keys.js';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { AppError } from '../contract/errors.js';
@@ -29,7 +30,10 @@ export function bearerToken(req: FastifyRequest): string | null {
 export class IdentityAuth {
   private readonly verify;
 
-  constructor(config: Config) {
+  constructor(
+    config: Config,
+    private readonly userKeys: UserKeys,
+  ) {
     this.verify = tokenVerifier(config);
   }
 
@@ -49,7 +53,8 @@ export class IdentityAuth {
   /** Without auth, a device key (the `user_key` of a create/join reply) is the identity (DESIGN §8). */
   private deviceKey(req: FastifyRequest): Caller {
     const token = bearerToken(req);
-    if (!token || !userKeySchema.safeParse(token).success) return ANONYMOUS;
+    // Only a key this server issued (HMAC tag, domain/user-keys.ts); a guessed one is anonymous.
+    if (!token || !userKeySchema.safeParse(token).success || !this.userKeys.valid(token)) return ANONYMOUS;
     return { identity: identityFromUserKey(token), sub: null, name: null };
   }
 

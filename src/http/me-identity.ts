@@ -4,6 +4,7 @@
  * /me route (me-routes.ts, push-routes.ts), so they all accept the same credential,
  * agree on the identity and spend one budget.
  */
+import type { UserKeys } from '../domain/user-keys.js';
 import type { FastifyRequest } from 'fastify';
 import type { JWTPayload } from 'jose';
 import { AppError } from '../contract/errors.js';
@@ -14,7 +15,7 @@ import type { RateLimits } from '../limits/rate-limits.js';
 import type { SeatAuthDeps } from './seat-auth.js';
 
 /** `verifyToken`: the JWT verifier when auth is on (then only JWTs are accepted), null without auth. */
-export function meIdentity(verifyToken: ((token: string) => Promise<JWTPayload>) | null): (req: FastifyRequest) => Promise<Identity> {
+export function meIdentity(verifyToken: ((token: string) => Promise<JWTPayload>) | null, userKeys: UserKeys): (req: FastifyRequest) => Promise<Identity> {
   return async (req) => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (m) {
@@ -27,7 +28,8 @@ export function meIdentity(verifyToken: ((token: string) => Promise<JWTPayload>)
         } catch {
           // a forged, expired or unreadable token: unauthorized below
         }
-      } else if (userKeySchema.safeParse(credential).success) {
+      } else if (userKeySchema.safeParse(credential).success && userKeys.valid(credential)) {
+        // Only a key this server issued (HMAC tag): a guessed one is refused without a store read.
         return identityFromUserKey(credential);
       }
     }
@@ -39,6 +41,8 @@ export interface MeCallerDeps {
   verifyToken: ((token: string) => Promise<JWTPayload>) | null;
   /** Per address and per identity budgets of /me/* (cost points a minute). */
   limits: RateLimits;
+  /** Checks that a user_key Bearer was issued by this server. */
+  userKeys: UserKeys;
   /** The flood budget (address, instance, shed under overload), charged the same cost. */
   budget?: SeatAuthDeps['budget'];
 }
@@ -49,7 +53,7 @@ export interface MeCallerDeps {
  * identity's once it is known, so neither many keys nor many addresses get around it.
  */
 export function meCaller(deps: MeCallerDeps): (req: FastifyRequest, cost: number) => Promise<Identity> {
-  const verified = meIdentity(deps.verifyToken);
+  const verified = meIdentity(deps.verifyToken, deps.userKeys);
   return async (req, cost) => {
     const shed = deps.budget?.take(req.ip, `http:${req.ip}`, cost);
     if (shed === 'lag') throw new AppError('unavailable', 'the server is busy; try again shortly');

@@ -3,6 +3,7 @@
  * The caller is the Bearer: a JWT with auth on (its `sub`), the `user_key` without.
  * Only that identity's rows are ever read or erased; nobody else's history is reachable.
  */
+import type { UserKeys } from '../domain/user-keys.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { JWTPayload } from 'jose';
@@ -23,6 +24,7 @@ export interface MeRoutesDeps {
   clock: Clock;
   /** The JWT verifier when auth is on (then only JWTs are accepted), null without auth. */
   verifyToken: ((token: string) => Promise<JWTPayload>) | null;
+  userKeys: UserKeys;
   /** Per address and per identity budgets of /me/* (cost points a minute). */
   limits: RateLimits;
   /** The flood budget (address, instance, shed under overload), charged the same cost. */

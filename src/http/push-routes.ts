@@ -3,6 +3,7 @@
  * subscriptions under /me/push-subscriptions (Bearer identity as every /me route). With
  * push off (no VAPID keys) every one answers 503 `unavailable`.
  */
+import type { UserKeys } from '../domain/user-keys.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { JWTPayload } from 'jose';
@@ -29,6 +30,7 @@ export interface PushRoutesDeps {
   subscriptions: PushSubscriptions;
   clock: Clock;
   verifyToken: ((token: string) => Promise<JWTPayload>) | null;
+  userKeys: UserKeys;
   /** The /me budgets every /me route spends (me-identity.ts). */
   limits: RateLimits;
   budget?: SeatAuthDeps['budget'];

@@ -6,6 +6,7 @@
  * create and join are the socket events' own code (realtime/room-entry.ts): same
  * validation, same rate limits, same broadcast, same conflict check.
  */
+import type { UserKeys } from '../domain/user-keys.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import ical from 'ical-generator';
@@ -33,6 +34,7 @@ import type { Caller, IdentityAuth } from './identity-auth.js';
 export interface ScheduleRouteDeps extends RoomsContext {
   limits: RateLimits;
   auth: IdentityAuth;
+  userKeys: UserKeys;
 }
 
 const callers = new WeakMap<FastifyRequest, Caller>();
@@ -50,9 +52,13 @@ function nameFor(caller: Caller, requested: string | undefined): string {
  * The seat's identity: the JWT's with auth on (a user_key is then ignored, as on the
  * socket), else the user_key's when one is sent (the same user as on the socket), else
  * none — REST issues no key: a client that wants one gets it from create_session/join_session.
+ * A key this server did not issue (its HMAC tag fails, domain/user-keys.ts) is 401 `unauthorized`.
  */
-function identityOf(caller: Caller, userKey: string | undefined): string | null {
-  return caller.identity ?? (userKey ? identityFromUserKey(userKey) : null);
+function identityOf(caller: Caller, userKey: string | undefined, userKeys: UserKeys): string | null {
+  if (caller.identity) return caller.identity;
+  if (!userKey) return null;
+  if (!userKeys.valid(userKey)) throw new AppError('unauthorized', 'user_key was not issued by this server');
+  return identityFromUserKey(userKey);
 }
 
 const unavailable = (): never => {
@@ -87,7 +93,7 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
       const userName = nameFor(caller, input.user_name);
       if (input.starts_at !== undefined) checkStartsAt(input.starts_at, deps.clock.now());
       await deps.limits.create(req.ip);
-      const { room, token } = await createRoomFor(deps, input, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: identityOf(caller, input.user_key) }, addressKey(req.ip));
+      const { room, token } = await createRoomFor(deps, input, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: identityOf(caller, input.user_key, deps.userKeys) }, addressKey(req.ip));
       return reply.code(201).send(joinedView(room, room.host_id, token, deps.clock.now()));
     },
   );
@@ -112,7 +118,7 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
       const caller = callers.get(req)!;
       const userName = nameFor(caller, req.body.user_name);
       await deps.limits.checkJoin(req.ip);
-      const seat = await joinRoomAs(deps, req.params.code, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: identityOf(caller, req.body.user_key) }).catch(
+      const seat = await joinRoomAs(deps, req.params.code, { user_name: userName, socket_id: '', connected: false, user_sub: caller.sub, identity: identityOf(caller, req.body.user_key, deps.userKeys) }).catch(
         async (err: unknown) => {
           if (err instanceof AppError && err.code === 'not_found') await deps.limits.joinFailed(req.ip);
           throw err;

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Bookings } from '../store/bookings.js';
 import type { Clock } from '../domain/clock.js';
+import type { UserKeys } from '../domain/user-keys.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from './room-service.js';
 import type { Ticker } from './ticker.js';
@@ -17,4 +18,6 @@ export interface HandlerContext {
   ticker: Ticker;
   bookings: Bookings;
   generateRoomCode: () => string;
+  /** Issues and checks anonymous user keys (domain/user-keys.ts). */
+  userKeys: UserKeys;
 }

@@ -97,7 +97,7 @@ class WindowMoved extends Error {}
  * With an identity the room's window is booked first; if the room's window moved before
  * the seat was taken (a reschedule in between), the booking is redone.
  */
-export async function joinRoomAs(ctx: RoomsContext, code: string, owner: SeatOwner): Promise<{ room: Room; participantId: string; token: string }> {
+export async function joinRoomAs(ctx: RoomsContext, code: string, owner: SeatOwner): Promise<{ room: Room; participantId: string; token: string; replacedSocket: string | null }> {
   const participantId = newParticipantId();
   const token = newResumeToken();
   const newcomer: NewParticipant = { id: participantId, token_hash: hashToken(token), ...owner };
@@ -115,14 +115,16 @@ export async function joinRoomAs(ctx: RoomsContext, code: string, owner: SeatOwn
       }
     }
     try {
-      const outcome = await ctx.rooms.apply(code, (room): Outcome<{ participantId: string }> => {
+      const outcome = await ctx.rooms.apply(code, (room): Outcome<{ participantId: string; replacedSocket: string | null }> => {
         if (seen !== null && windowKey(room) !== seen && attempt < 3) throw new WindowMoved();
-        // A connecting identity that holds a booked seat here (a series member) takes it.
-        const held = owner.connected !== false ? heldSeat(room, identity) : undefined;
-        if (held) return takeSeat(room, held.id, owner.socket_id, newcomer.token_hash, ctx.clock.now());
-        return { ...join(room, newcomer, ctx.clock.now()), result: { participantId } };
+        // One seat per identity per room: an identity that holds one here (a series member's
+        // booking, another tab or device) takes it over as resume does; a REST join only
+        // gets a new token for it.
+        const held = heldSeat(room, identity);
+        if (held) return takeSeat(room, held.id, owner.connected !== false ? owner.socket_id : null, newcomer.token_hash, ctx.clock.now());
+        return { ...join(room, newcomer, ctx.clock.now()), result: { participantId, replacedSocket: null } };
       });
-      return { room: outcome.room!, participantId: outcome.result.participantId, token };
+      return { room: outcome.room!, participantId: outcome.result.participantId, token, replacedSocket: outcome.result.replacedSocket };
     } catch (err) {
       if (seen !== null) await releaseUnlessSeated(ctx, identity!, code);
       if (err instanceof WindowMoved) continue;

@@ -19,6 +19,7 @@ import { attachStreamsAdapter } from '../cluster/streams-adapter.js';
 import type { Config, RedisTopology } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import { RedisOwnerSets } from '../limits/room-quota.js';
+import { userKeySecret } from './user-key-secret.js';
 import type { TypedServer } from '../realtime/types.js';
 import type { Outbox } from '../store/outbox.js';
 import { typesOf } from '../store/outbox.js';
@@ -81,6 +82,7 @@ export async function createRedisRuntime(topology: RedisTopology, config: Config
     outboxGroups,
     limits: new RateLimits(config.rateLimits, storeRedis, prefix),
     roomQuota: new RedisOwnerSets(storeRedis, prefix),
+    userKeySecret: () => userKeySecret(config, { client: storeRedis, prefix }),
     bookingIndex: new RedisBookingIndex(storeRedis, prefix),
     pushSubscriptions: new RedisPushSubscriptions(storeRedis, prefix),
     seriesStore: new RedisSeriesStore(storeRedis, prefix),

@@ -56,6 +56,8 @@ export interface Runtime {
   readonly limits: RateLimits;
   /** Live rooms per address and identity (limits/room-quota.ts): in memory, or in Redis cluster-wide. */
   readonly roomQuota: OwnerSets;
+  /** The secret issued user keys are tagged with (runtime/user-key-secret.ts). */
+  userKeySecret(): Promise<Buffer>;
   /** Per-identity bookings for conflict detection (docs/protocol.md "Scheduled sessions"). */
   readonly bookingIndex: BookingIndex;
   /** Recurring series definitions (DESIGN §15), shared by every instance. */

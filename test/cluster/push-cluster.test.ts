@@ -4,9 +4,9 @@
  * push group, and a reminder whose room's instance was killed before it was due is sent
  * once by the survivor.
  */
-import { randomBytes } from 'node:crypto';
 import webpush from 'web-push';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { issuedUserKey } from '../helpers/test-env.js';
 import { call, closeAllClients, connect, eventually } from '../helpers/client.js';
 import { http } from '../helpers/http.js';
 import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 afterEach(() => closeAllClients());
 
-const userKey = (): string => randomBytes(18).toString('base64url');
+const userKey = issuedUserKey;
 
 async function subscribe(url: string, key: string): Promise<string> {
   const sub = push.browserSubscription();

@@ -5,8 +5,8 @@
  * one identity racing a series booking on one instance against a clashing booking on the
  * other gets exactly one of them.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issuedUserKey } from '../helpers/test-env.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { call, closeAllClients, connect } from '../helpers/client.js';
 import { http } from '../helpers/http.js';
@@ -16,7 +16,7 @@ import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { newServer, type TestServer } from '../helpers/server.js';
 
 const DAY = 86_400_000;
-const newKey = () => randomBytes(24).toString('base64url');
+const newKey = issuedUserKey;
 
 describe.each(['standalone', 'sentinel', 'cluster'] as const)('series on Redis %s', (kind) => {
   let redis: TestRedis | undefined;

@@ -10,6 +10,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UserKeys } from '../../src/domain/user-keys.js';
 /**
  * The per-address and load bounds (docs/reliability.md "Load and abuse"), lifted: a test's hundreds of clients come
  * from one address (127.0.0.1) at once, on a loaded machine. Spread it into the env of a
@@ -27,8 +28,19 @@ export const LIFTED_ABUSE_BOUNDS: Record<string, string> = {
   MAX_ROOMS_PER_IDENTITY: '100000000',
 };
 
+/**
+ * The user-key secret every test server shares, so a test can hold keys the server would
+ * have issued (`issuedUserKey`) without a round trip. Deployments generate theirs
+ * (runtime/user-key-secret.ts; user-key.test.ts covers that path with it unset).
+ */
+export const TEST_USER_KEY_SECRET = 'test-user-key-secret-0123456789abcdef';
+
+/** A user_key as the test servers issue it (HMAC-tagged, domain/user-keys.ts). */
+export const issuedUserKey = (): string => new UserKeys(Buffer.from(TEST_USER_KEY_SECRET)).issue();
+
 export const TEST_ENV: Record<string, string> = {
   PORT: '0',
+  USER_KEY_SECRET: TEST_USER_KEY_SECRET,
   HOST: '127.0.0.1',
   LOG_LEVEL: 'silent',
   RATE_CONNECTIONS_PER_MIN: '1000000',

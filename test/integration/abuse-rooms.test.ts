@@ -4,6 +4,7 @@
  * that would grow it past that is `invalid_state` and writes nothing).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { issuedUserKey } from '../helpers/test-env.js';
 import { call, connect, eventually, waitFor } from '../helpers/client.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -71,7 +72,7 @@ describe('MAX_ROOMS_PER_ADDRESS / MAX_ROOMS_PER_IDENTITY (issue 29, finding 4)',
 
   it('one identity (user_key) is capped across addresses; anonymous bookings nobody holds expire after ROOM_TTL_MS', async () => {
     server = await startServer({ MAX_ROOMS_PER_IDENTITY: '2', TRUST_PROXY: 'true', ROOM_TTL_MS: '1500' });
-    const key = 'k'.repeat(32);
+    const key = issuedUserKey();
     expect((await book(server.url, '10.9.1.1', 20, key)).status).toBe(201);
     expect((await book(server.url, '10.9.1.2', 21, key)).status).toBe(201);
     // Its own booking slots do not collide (different days): the cap, not a conflict, refuses the third.

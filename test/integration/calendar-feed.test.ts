@@ -5,14 +5,14 @@
  * checked with ical.js and, outside Node, with python3-icalendar when it is installed.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import ICAL from 'ical.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issuedUserKey } from '../helpers/test-env.js';
 import { call, closeAllClients, connect } from '../helpers/client.js';
 import { expectHttpError, http } from '../helpers/http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
-const newKey = () => randomBytes(24).toString('base64url');
+const newKey = issuedUserKey;
 let server: TestServer;
 beforeAll(async () => {
   server = await startServer({ DATA_DIR: 'off' });

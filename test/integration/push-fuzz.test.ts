@@ -6,10 +6,10 @@
  * `internal`, and only well-formed subscriptions of a valid identity are stored, at most
  * PUSH_SUBSCRIPTIONS_MAX per identity.
  */
-import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import webpush from 'web-push';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issuedUserKey } from '../helpers/test-env.js';
 import { ERROR_CODES } from '../../src/contract/errors.js';
 import { PUSH_SUBSCRIPTIONS_MAX } from '../../src/contract/push-schemas.js';
 import { http, type HttpResult } from '../helpers/http.js';
@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe('Web Push REST fuzz', () => {
   it(`answers ${RUNS * BATCH} generated requests with successes or wire errors, storing only valid subscriptions`, async () => {
-    const keys = [randomBytes(18).toString('base64url'), randomBytes(18).toString('base64url')];
+    const keys = [issuedUserKey(), issuedUserKey()];
     const good = () => push.browserSubscription().json;
     const ids: string[] = [];
     const statuses = new Map<number, number>();

@@ -5,9 +5,9 @@
  * identities away from the room, 404/410 deleting a subscription, retries honouring
  * Retry-After, and a hanging push service holding up nobody else.
  */
-import { randomBytes } from 'node:crypto';
 import webpush from 'web-push';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issuedUserKey } from '../helpers/test-env.js';
 import { PUSH_SUBSCRIPTIONS_MAX } from '../../src/contract/push-schemas.js';
 import { call, connect, eventually, waitFor } from '../helpers/client.js';
 import { expectHttpError, http } from '../helpers/http.js';
@@ -24,7 +24,7 @@ export const pushEnv = (extra: Record<string, string> = {}): Record<string, stri
   REMINDER_LEAD_MS: '2000',
   ...extra,
 });
-const userKey = (): string => randomBytes(18).toString('base64url');
+const userKey = issuedUserKey;
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 let push: PushService;

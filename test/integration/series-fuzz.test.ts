@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issuedUserKey } from '../helpers/test-env.js';
 import { ERROR_CODES } from '../../src/contract/errors.js';
 import { http } from '../helpers/http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -21,7 +22,7 @@ afterAll(() => server.close());
 
 describe('series and calendar-feed fuzz', () => {
   it(`answers ${RUNS * BATCH} generated requests with successes or wire errors`, async () => {
-    const key = 'fuzzKey_' + 'x'.repeat(30);
+    const key = issuedUserKey();
     const now = Date.now();
     const rruleArb = fc.oneof(
       fc.constantFrom('FREQ=DAILY;COUNT=3', 'FREQ=WEEKLY;BYDAY=MO,TU;COUNT=4', 'FREQ=WEEKLY;UNTIL=20991231', 'FREQ=MONTHLY;COUNT=2', 'FREQ=DAILY;COUNT=9999', 'FREQ=DAILY;BYDAY=;COUNT=1', 'RRULE:FREQ=DAILY;INTERVAL=0;COUNT=2', ''),

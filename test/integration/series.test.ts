@@ -6,15 +6,15 @@
  * the occurrences, cancelling closes rooms with room_closed cancelled, the horizon moves
  * (an injected clock), and bad input is a typed error with nothing created.
  */
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { issuedUserKey } from '../helpers/test-env.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { call, closeAllClients, connect, waitFor } from '../helpers/client.js';
 import { expectHttpError, http } from '../helpers/http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const DAY = 86_400_000;
-const newKey = () => randomBytes(24).toString('base64url');
+const newKey = issuedUserKey;
 let server: TestServer | undefined;
 afterEach(async () => {
   closeAllClients();

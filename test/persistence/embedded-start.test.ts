@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { issuedUserKey, TEST_USER_KEY_SECRET } from '../helpers/test-env.js';
 import { getJson } from '../helpers/http.js';
 import { killIfRunning, spawnServer, waitUntilHealthy } from '../helpers/process.js';
 import { startServer } from '../helpers/server.js';
@@ -44,14 +45,14 @@ it('a DATA_DIR that cannot be written: one clear error, /health says why, rooms 
   const file = join(root, 'a-file');
   writeFileSync(file, 'not a directory');
   const dataDir = join(file, 'data');
-  const server = await spawnServer({ DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+  const server = await spawnServer({ DATA_DIR: dataDir, LOG_LEVEL: 'info', USER_KEY_SECRET: TEST_USER_KEY_SECRET });
   try {
     await waitUntilHealthy(server, 40_000);
     const health = await getJson(`${server.url}/health`);
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', database: 'down' });
     expect((health.body as any).database_error).toContain(`DATA_DIR ${dataDir} cannot be written`);
-    const stats = await fetch(`${server.url}/me/stats`, { headers: { authorization: `Bearer ${'k'.repeat(32)}` } });
+    const stats = await fetch(`${server.url}/me/stats`, { headers: { authorization: `Bearer ${issuedUserKey()}` } });
     expect(stats.status).toBe(503);
     expect(stats.headers.get('retry-after')).toBe('1');
     // Retries go on quietly: still one error line after a few of them.

@@ -8,6 +8,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { issuedUserKey } from '../helpers/test-env.js';
 import { identityFromUserKey } from '../../src/domain/identity.js';
 import type { RoundRecord } from '../../src/domain/round-record.js';
 import { computeStats } from '../../src/domain/stats.js';
@@ -58,7 +59,7 @@ afterAll(() => pgs?.destroy());
 async function statsAreBoundedAndRight(env: Record<string, string>) {
   server = await startServer({ ...env, RATE_ME_POINTS_PER_MIN: '100000' });
   await server.app.persistence!.start();
-  const key = 'k'.repeat(32);
+  const key = issuedUserKey();
   const now = Date.now();
   const repo = server.app.persistence!.repository()!;
   const records = history(key, 400, 50, now);
@@ -102,22 +103,22 @@ describe('/me rate limits', () => {
   it('per identity: 12 stats reads a minute (10 points of 120), then 429; another identity is not affected', async () => {
     server = await startServer({});
     await server.app.persistence!.start();
-    const key = 'a'.repeat(32);
+    const key = issuedUserKey();
     const statuses: number[] = [];
     for (let i = 0; i < 13; i++) statuses.push((await get(`${server.url}/me/stats`, key)).status);
     expect(statuses.slice(0, 12)).toEqual(new Array(12).fill(200));
     const refused = await get(`${server.url}/me/stats`, key);
     expect(refused).toMatchObject({ status: 429, body: { error: { code: 'rate_limited' } } });
-    expect((await get(`${server.url}/me/stats`, 'b'.repeat(32))).status).toBe(200);
+    expect((await get(`${server.url}/me/stats`, issuedUserKey())).status).toBe(200);
     // History pages cost by size: a 100-round page is 11 points.
-    expect((await get(`${server.url}/me/history?limit=100`, 'c'.repeat(32))).status).toBe(200);
+    expect((await get(`${server.url}/me/history?limit=100`, issuedUserKey())).status).toBe(200);
   }, 30_000);
 
   it('per address: many identities from one address share its budget', async () => {
     server = await startServer({ RATE_ME_ADDRESS_POINTS_PER_MIN: '100' });
     await server.app.persistence!.start();
     const statuses: number[] = [];
-    for (let i = 0; i < 11; i++) statuses.push((await get(`${server.url}/me/stats`, `${i}`.padStart(32, 'x'))).status);
+    for (let i = 0; i < 11; i++) statuses.push((await get(`${server.url}/me/stats`, issuedUserKey())).status);
     expect(statuses.slice(0, 10)).toEqual(new Array(10).fill(200));
     expect(statuses[10]).toBe(429);
     // Unauthorized attempts spend it too: guessing keys is no way around it.
@@ -129,7 +130,7 @@ describe('DELETE /me', () => {
   async function erasesTitles(env: Record<string, string>) {
     server = await startServer(env);
     await server.app.persistence!.start();
-    const [a, b] = ['e'.repeat(32), 'f'.repeat(32)];
+    const [a, b] = [issuedUserKey(), issuedUserKey()];
     const now = Date.now();
     const solo = history(a, 1, 1, now)[0]!;
     solo.room_id = 'solo';
@@ -164,7 +165,7 @@ describe('DELETE /me', () => {
 describe('user_key on POST /sessions and POST /sessions/:code/seats', () => {
   it('the booked seat belongs to the key: /me/sessions lists it, and an overlapping booking of the same key is 409', async () => {
     server = await startServer({});
-    const key = 'g'.repeat(32);
+    const key = issuedUserKey();
     const post = (path: string, body: unknown) =>
       fetch(`${server!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
     const startsAt = Date.now() + 3_600_000;

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { issuedUserKey } from '../helpers/test-env.js';
 import { call, callUnchecked, closeAllClients, connect, eventually, waitFor } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -88,7 +89,9 @@ describe('without auth: user_key', () => {
     expect((await stats()).status).toBe(401);
     expect((await stats('short')).body).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
     expect((await get(`${server.url}/me`, undefined, 'DELETE')).status).toBe(401);
-    const key = 'A'.repeat(32);
+    // A well-formed key this server did not issue (no valid HMAC tag) is refused like none (issue 29).
+    expect((await stats('A'.repeat(32))).body).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
+    const key = issuedUserKey();
     expect(await stats(key, 'Mars/Olympus')).toEqual({ status: 400, body: { error: { code: 'invalid_payload', message: expect.stringContaining('tz') } } });
     expect((await get(`${server.url}/me/history?limit=0`, key)).status).toBe(400);
     expect((await get(`${server.url}/me/history?limit=101`, key)).status).toBe(400);
@@ -106,6 +109,45 @@ describe('without auth: user_key', () => {
       expect(r).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
     }
     expect(await server.app.store.countRooms()).toBe(rooms);
+  });
+
+  it('a well-formed user_key this server did not issue is unauthorized on create, join and REST, and creates nothing (issue 29)', async () => {
+    const rooms = await server.app.store.countRooms();
+    const guessed = 'G'.repeat(32);
+    const s = await connect(server.url);
+    expect(await callUnchecked(s, 'create_session', { user_name: 'A', user_key: guessed })).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    const host = await connect(server.url);
+    const created = await call(host, 'create_session', { user_name: 'H' });
+    expect(await callUnchecked(s, 'join_session', { room_code: created.room_code, user_name: 'A', user_key: guessed })).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    const rest = await fetch(`${server.url}/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_name: 'R', starts_at: Date.now() + 3_600_000, user_key: guessed }) });
+    expect(rest.status).toBe(401);
+    expect(await server.app.store.countRooms()).toBe(rooms + 1);
+    // The key the server issued on that create is accepted by /me.
+    expect((await get(`${server.url}/me/stats`, created.user_key)).status).toBe(200);
+  });
+
+  it('one seat per identity per room: a second join with the same key takes the seat over as resume does (issue 29)', async () => {
+    const host = await connect(server.url);
+    const created = await call(host, 'create_session', { user_name: 'H' });
+    const key = issuedUserKey();
+    const first = await connect(server.url);
+    const a = await call(first, 'join_session', { room_code: created.room_code, user_name: 'Ann', user_key: key });
+    const cut = waitFor(first, 'disconnect');
+    const second = await connect(server.url);
+    const b = await call(second, 'join_session', { room_code: created.room_code, user_name: 'Ann', user_key: key });
+    // Before: a second seat (the key counted twice in the round's results and stats).
+    expect(b.participant_id).toBe(a.participant_id);
+    expect(b.session.participants).toHaveLength(2);
+    await cut;
+    // The old resume token no longer works; the new one does.
+    const third = await connect(server.url);
+    expect(await callUnchecked(third, 'resume_session', { room_code: created.room_code, participant_id: a.participant_id, resume_token: a.resume_token })).toMatchObject({ ok: false, error: { code: 'invalid_token' } });
+    expect(await call(third, 'resume_session', { room_code: created.room_code, participant_id: b.participant_id, resume_token: b.resume_token })).toMatchObject({ ok: true });
+    // A REST join by the same key gets the same seat too.
+    const rest = await fetch(`${server.url}/sessions/${created.room_code}/seats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_name: 'Ann', user_key: key }) });
+    expect(rest.status).toBe(201);
+    expect(((await rest.json()) as { participant_id: string }).participant_id).toBe(a.participant_id);
+    expect((await server.app.store.get(created.room_code))!.participants).toHaveLength(2);
   });
 
   it('fuzz: any query or Bearer gets 200/400/401, never a 5xx', async () => {

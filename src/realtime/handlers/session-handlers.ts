@@ -9,7 +9,7 @@ import { checkStartsAt } from '../../domain/schedule.js';
 import type { HandlerContext } from '../handler-context.js';
 import { createRoomFor, joinedView, joinRoomAs } from '../room-entry.js';
 import { attach, detach, requireNoSeat, requireSeat } from '../seat.js';
-import { newUserKey, tokenMatches } from '../../domain/tokens.js';
+import { tokenMatches } from '../../domain/tokens.js';
 import { addressKey } from '../../limits/client-address.js';
 import { resolveIdentity } from '../../domain/identity.js';
 
@@ -31,7 +31,7 @@ export async function createSession(ctx: HandlerContext, input: CreateSessionInp
   if (input.starts_at !== undefined) checkStartsAt(input.starts_at, ctx.clock.now());
   await requireNoSeat(ctx);
   await ctx.limits.create(ctx.socket.data.ip);
-  const { identity, issuedKey } = resolveIdentity(ctx.socket.data.identity, input.user_key, newUserKey);
+  const { identity, issuedKey } = resolveIdentity(ctx.socket.data.identity, input.user_key, ctx.userKeys);
   const { room, token } = await createRoomFor(ctx, input, {
     user_name: userName,
     socket_id: ctx.socket.id,
@@ -47,8 +47,8 @@ export async function joinSession(ctx: HandlerContext, input: JoinSessionInput):
   await requireNoSeat(ctx);
   const ip = ctx.socket.data.ip;
   await ctx.limits.checkJoin(ip);
-  const { identity, issuedKey } = resolveIdentity(ctx.socket.data.identity, input.user_key, newUserKey);
-  const { room, participantId, token } = await joinRoomAs(ctx, input.room_code, {
+  const { identity, issuedKey } = resolveIdentity(ctx.socket.data.identity, input.user_key, ctx.userKeys);
+  const { room, participantId, token, replacedSocket } = await joinRoomAs(ctx, input.room_code, {
     user_name: userName,
     socket_id: ctx.socket.id,
     user_sub: ctx.socket.data.userSub,
@@ -57,6 +57,8 @@ export async function joinSession(ctx: HandlerContext, input: JoinSessionInput):
     if (err instanceof AppError && err.code === 'not_found') await ctx.limits.joinFailed(ip);
     throw err;
   });
+  // The identity's seat was live on another socket: that one is cut loose, cluster-wide, as on resume.
+  if (replacedSocket) ctx.io.in(replacedSocket).disconnectSockets(true);
   attach(ctx, room, participantId);
   return joinedPayload(ctx, room, participantId, token, issuedKey);
 }
