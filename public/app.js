@@ -3,7 +3,7 @@
 // clock offset and every resume; this file only renders and turns clicks into calls.
 import { connect } from '/sdk/focusroom-client.js';
 import { $, announce, render, renderCountdown, renderStartsIn, showMessage } from './view.js';
-import { rememberUserKey, showStats, withUserKey } from './stats.js';
+import { rememberUserKey, showStats, withKeyRetry } from './stats.js';
 
 const FRIENDLY = {
   not_found: 'No room with that code. Check the code and try again.',
@@ -161,9 +161,9 @@ const actions = {
     const { starts_at: startsAt, title } = form.elements;
     if (startsAt.value) payload.starts_at = new Date(startsAt.value).getTime();
     if (title.value.trim()) payload.title = title.value;
-    rememberUserKey(await act(() => client.create(withUserKey(payload))));
+    rememberUserKey(await act(() => withKeyRetry((keyed) => client.create(keyed(payload)))));
   },
-  join: async (form) => rememberUserKey(await act(() => client.join(form.elements.room_code.value.trim(), form.elements.user_name.value, withUserKey({})))),
+  join: async (form) => rememberUserKey(await act(() => withKeyRetry((keyed) => client.join(form.elements.room_code.value.trim(), form.elements.user_name.value, keyed({}))))),
   start: () => act(() => client.start()),
   pause: () => act(() => client.pause()),
   resume: () => act(() => client.resumeTimer()),

@@ -4,16 +4,21 @@
  * their room codes, and gets / copies the secret calendar-feed URL. The identity is this
  * browser's user_key (stats.js).
  */
-import { ensureUserKey } from './stats.js';
+import { ensureUserKey, forgetUserKey } from './stats.js';
 
 const $ = (id) => document.getElementById(id);
 
-async function api(method, path, body) {
+async function api(method, path, body, retried = false) {
   const res = await fetch(path, {
     method,
-    headers: { authorization: `Bearer ${ensureUserKey()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { authorization: `Bearer ${await ensureUserKey()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
+  // A key the server refuses (made by an older page, or under another secret): get a new one, once.
+  if (res.status === 401 && !retried) {
+    forgetUserKey();
+    return api(method, path, body, true);
+  }
   const data = await res.json().catch(() => null);
   if (!res.ok) throw new Error(data?.error?.message ?? `request failed (${res.status})`);
   return data;

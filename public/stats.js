@@ -19,21 +19,42 @@ function stored() {
 }
 
 /**
- * This browser's user_key, making one when it has none (a series or a calendar feed needs
- * an identity before any room was created): 32 random URL-safe characters, like the
- * server's own.
+ * This browser's user_key, asking the server for one when it has none (a series or a
+ * calendar feed needs an identity before any room was created). Keys are HMAC-tagged by
+ * the server, so the page cannot make its own.
  */
-export function ensureUserKey() {
+export async function ensureUserKey() {
   const key = stored();
   if (key) return key;
-  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
-  const made = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => abc[b & 63]).join('');
+  const res = await fetch('/user-keys', { method: 'POST' });
+  const data = await res.json().catch(() => null);
+  if (!res.ok || typeof data?.user_key !== 'string') throw new Error(data?.error?.message ?? `could not get a user key (${res.status})`);
+  rememberUserKey(data);
+  return data.user_key;
+}
+
+/** Drops a key the server refuses (one made before keys were signed, or under another secret). */
+export function forgetUserKey() {
   try {
-    localStorage.setItem(KEY, made);
+    localStorage.removeItem(KEY);
   } catch {
-    // not kept: this visit only
+    // nothing kept
   }
-  return made;
+}
+
+/**
+ * Runs a create/join with this browser's key; if the server refuses the key
+ * (`unauthorized`: an old self-made key), forgets it and runs it once more without, so the
+ * reply issues a new one.
+ */
+export async function withKeyRetry(send) {
+  try {
+    return await send(withUserKey);
+  } catch (err) {
+    if (err?.code !== 'unauthorized' || !stored()) throw err;
+    forgetUserKey();
+    return send(withUserKey);
+  }
 }
 
 /** The create/join payload with this browser's user_key, when it has one. */

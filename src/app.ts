@@ -17,6 +17,7 @@ import { meRoutes } from './http/me-routes.js';
 import { metricsRoute } from './http/metrics-route.js';
 import { pushRoutes } from './http/push-routes.js';
 import { IdentityAuth } from './http/identity-auth.js';
+import { userKeyRoute } from './http/user-key-route.js';
 import { scheduleRoutes } from './http/schedule-routes.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { sessionRoute } from './http/session-route.js';
@@ -261,6 +262,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   seriesRoutes(fastify, { series, clock, auth: identityAuth, maxParticipants: config.maxParticipants });
   calendarFeedRoutes(fastify, { feeds: runtime.calendarFeeds, bookingIndex: runtime.bookingIndex, seriesStore: runtime.seriesStore, rooms, clock, config, limits, auth: identityAuth });
   meRoutes(fastify, { persistence, clock, verifyToken: tokenVerifier(config), limits, budget, userKeys });
+  userKeyRoute(fastify, { userKeys, limits, authOn: tokenVerifier(config) !== null });
   pushRoutes(fastify, {
     push: config.push ? { publicKey: config.push.vapid.publicKey, allowHttp: config.push.allowHttp } : null,
     subscriptions: runtime.pushSubscriptions,

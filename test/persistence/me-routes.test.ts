@@ -124,6 +124,12 @@ describe('without auth: user_key', () => {
     expect(await server.app.store.countRooms()).toBe(rooms + 1);
     // The key the server issued on that create is accepted by /me.
     expect((await get(`${server.url}/me/stats`, created.user_key)).status).toBe(200);
+    // POST /user-keys issues one without a room (the web page's series and calendar feed).
+    const issued = await fetch(`${server.url}/user-keys`, { method: 'POST' });
+    expect(issued.status).toBe(201);
+    const { user_key } = (await issued.json()) as { user_key: string };
+    expect(user_key).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect((await get(`${server.url}/me/stats`, user_key)).status).toBe(200);
   });
 
   it('one seat per identity per room: a second join with the same key takes the seat over as resume does (issue 29)', async () => {
