@@ -14,6 +14,13 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The embedded store of record is node:sqlite, built into Node 24 (package.json engines):
+// on an older Node the server would start without its store, so say so and stop.
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  console.error(`focusroom: Node ${process.versions.node} is too old; Node 24 LTS or later is required (package.json engines; the embedded store uses node:sqlite)`);
+  process.exit(1);
+}
 // Both outputs of `npm run build`: the server, and the SDK's browser bundle the page loads.
 const outputs = [join(root, 'dist', 'server.js'), join(root, 'dist', 'browser', 'focusroom-client.js')];
 
