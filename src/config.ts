@@ -137,6 +137,7 @@ const envSchema = z.object({
     .refine((v) => v === undefined || v === '' || /^postgres(ql)?:\/\//.test(v), { message: 'must start with postgres:// or postgresql://' }),
   DATA_DIR: z.string().optional(),
   OUTBOX_MAX: intVar(100_000, 100, 10_000_000),
+  OUTBOX_MAX_BYTES: intVar(64 * 1024 * 1024, 64 * 1024, 16 * 1024 * 1024 * 1024),
   WEBHOOK_URL: z
     .string()
     .optional()
@@ -284,6 +285,8 @@ const configSchema = envSchema.transform((e, ctx) => {
         : { kind: 'sqlite', dataDir }) as { kind: 'postgres'; url: string } | { kind: 'sqlite'; dataDir: string } | { kind: 'off' },
     /** Records waiting for the database in single-instance mode (the bounded memory outbox), per reader. */
     outboxMax: e.OUTBOX_MAX,
+    /** The same queues' bound in JSON bytes of their entries (memory outbox), per reader. */
+    outboxMaxBytes: e.OUTBOX_MAX_BYTES,
     /** Signed webhooks (Standard Webhooks); null = none. */
     webhook:
       e.WEBHOOK_URL && e.WEBHOOK_SECRET

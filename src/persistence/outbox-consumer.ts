@@ -13,6 +13,11 @@ export interface ConsumerOptions {
   backoffMaxMs: number;
   /** /health calls the reader stalled after this long with entries waiting and none finished (default 60 s). */
   stallMs?: number;
+  /**
+   * The handler backs off failing entries itself (Outbox.defer): the loop backs off only
+   * when a batch finished nothing, so one failing entry does not slow the others.
+   */
+  perEntryRetry?: boolean;
 }
 
 export const defaultConsumerOptions: ConsumerOptions = { batch: 200, blockMs: 1_000, backoffMinMs: 200, backoffMaxMs: 10_000 };
@@ -58,7 +63,7 @@ export class OutboxConsumer {
         if (batch.length > 0) {
           const done = await this.handle(batch);
           await this.outbox.ack(this.group, done);
-          retry = done.length < batch.length;
+          retry = this.opts.perEntryRetry ? done.length === 0 : done.length < batch.length;
           if (done.length > 0) this.onProgress();
         } else {
           this.onProgress();

@@ -15,7 +15,7 @@ import { outboxGroupsOf, type Runtime, type RuntimeDeps } from './runtime.js';
 
 export function createLocalRuntime(config: Config, deps: RuntimeDeps): Runtime {
   const outboxGroups = outboxGroupsOf(config);
-  const outbox = new MemoryOutbox(config.outboxMax);
+  const outbox = new MemoryOutbox(config.outboxMax, config.outboxMaxBytes);
   for (const g of outboxGroups) outbox.addGroup(g, GROUP_TYPES[g]);
   const store = new MemoryRoomStore(outbox);
   return {

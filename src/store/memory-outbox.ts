@@ -3,9 +3,13 @@
  * It outlives a database outage; with a journal (the embedded store of record's
  * outbox_journal, persistence/embedded-journal.ts) it outlives the process too: every
  * entry added or finished is told to the journal, which writes it within ~0.1 s, and
- * `restore` puts the unfinished ones back after a restart. When a queue is full the
- * oldest entry is dropped and counted, so memory stays bounded however long the
- * database is away.
+ * `restore` puts the unfinished ones back after a restart. When a queue is full — by
+ * count (OUTBOX_MAX) or by bytes (OUTBOX_MAX_BYTES, each entry's JSON size: a 50-seat
+ * entry is ~8 KB) — the oldest entries are dropped and counted, so memory stays bounded
+ * however long the database or receiver is away.
+ *
+ * `defer` hides an entry from its group's reads until a time (one failing webhook backs
+ * off alone, webhooks/webhook-sender.ts); it stays queued and counted meanwhile.
  */
 import type { OutboxEntry, OutboxEntryType } from '../domain/outbox-entries.js';
 import type { Outbox, OutboxGroupStats, OutboxMessage } from './outbox.js';
@@ -21,6 +25,11 @@ interface Group {
   queue: OutboxMessage[];
   waiters: (() => void)[];
   dropped: number;
+  /** JSON bytes of the queued entries, and of each (by message id). */
+  bytes: number;
+  sizes: Map<string, number>;
+  /** Deferred message ids: not read before this time (epoch ms). */
+  notBefore: Map<string, number>;
 }
 
 export class MemoryOutbox implements Outbox {
@@ -33,11 +42,14 @@ export class MemoryOutbox implements Outbox {
   private closed = false;
   private journal: OutboxJournal | null = null;
 
-  constructor(private readonly maxPerGroup: number) {}
+  constructor(
+    private readonly maxPerGroup: number,
+    private readonly maxBytesPerGroup = Number.MAX_SAFE_INTEGER,
+  ) {}
 
   /** Declares a reader group before any entry is appended, so it misses none. */
   addGroup(name: string, types: ReadonlySet<OutboxEntryType>): void {
-    this.groups.set(name, { types, queue: [], waiters: [], dropped: 0 });
+    this.groups.set(name, { types, queue: [], waiters: [], dropped: 0, bytes: 0, sizes: new Map(), notBefore: new Map() });
     for (const t of types) this.types.add(t);
   }
 
@@ -51,12 +63,10 @@ export class MemoryOutbox implements Outbox {
     const g = this.groups.get(group);
     if (!g || messages.length === 0) return;
     const present = new Set(g.queue.map((m) => m.id));
-    g.queue = [...messages.filter((m) => !present.has(m.id)), ...g.queue];
-    while (g.queue.length > this.maxPerGroup) {
-      const old = g.queue.shift()!;
-      g.dropped += 1;
-      this.journal?.removed(group, [old.id]);
-    }
+    const restored = messages.filter((m) => !present.has(m.id));
+    for (const m of restored) this.measure(g, m);
+    g.queue = [...restored, ...g.queue];
+    this.trim(group, g);
     for (const wake of g.waiters.splice(0)) wake();
   }
 
@@ -64,16 +74,16 @@ export class MemoryOutbox implements Outbox {
   append(entries: OutboxEntry[], now = Date.now()): void {
     for (const entry of entries) {
       const id = `${this.idPrefix}${this.nextId++}`;
+      // Measured once per entry (serialized only when some group takes it).
+      let size: number | undefined;
       for (const [name, g] of this.groups) {
         if (!g.types.has(entry.type)) continue;
         const message = { id, entry, queuedAt: now };
         g.queue.push(message);
+        size ??= Buffer.byteLength(JSON.stringify(entry));
+        this.measure(g, message, size);
         this.journal?.added(name, message);
-        if (g.queue.length > this.maxPerGroup) {
-          const old = g.queue.shift()!;
-          g.dropped += 1;
-          this.journal?.removed(name, [old.id]);
-        }
+        this.trim(name, g);
       }
     }
     for (const g of this.groups.values()) {
@@ -83,24 +93,79 @@ export class MemoryOutbox implements Outbox {
 
   async read(group: string, count: number, blockMs: number): Promise<OutboxMessage[]> {
     const g = this.group(group);
-    if (g.queue.length === 0 && blockMs > 0 && !this.closed) {
+    let ready = this.ready(g, count);
+    if (ready.length === 0 && blockMs > 0 && !this.closed) {
+      // Wait for a new entry, or until the first deferred one is due, at most blockMs.
+      let wait = blockMs;
+      for (const at of g.notBefore.values()) wait = Math.min(wait, Math.max(1, at - Date.now()));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, blockMs);
+        const timer = setTimeout(done, wait);
         function done() {
           clearTimeout(timer);
           resolve();
         }
         g.waiters.push(done);
       });
+      ready = this.ready(g, count);
     }
-    return g.queue.slice(0, count);
+    return ready;
+  }
+
+  /** Hides `ids` from `group`'s reads until `until` (epoch ms); they stay queued. */
+  defer(group: string, ids: string[], until: number): void {
+    const g = this.group(group);
+    for (const id of ids) if (g.sizes.has(id)) g.notBefore.set(id, until);
   }
 
   async ack(group: string, ids: string[]): Promise<void> {
     const g = this.group(group);
     const done = new Set(ids);
     g.queue = g.queue.filter((m) => !done.has(m.id));
+    for (const id of ids) this.forget(g, id);
     this.journal?.removed(group, ids);
+  }
+
+  /** Up to `count` entries not deferred past now, oldest first. */
+  private ready(g: Group, count: number): OutboxMessage[] {
+    if (g.notBefore.size === 0) return g.queue.slice(0, count);
+    const now = Date.now();
+    const out: OutboxMessage[] = [];
+    for (const m of g.queue) {
+      if (out.length >= count) break;
+      const at = g.notBefore.get(m.id);
+      if (at !== undefined && at > now) continue;
+      if (at !== undefined) g.notBefore.delete(m.id);
+      out.push(m);
+    }
+    return out;
+  }
+
+  private measure(g: Group, m: OutboxMessage, size = Buffer.byteLength(JSON.stringify(m.entry))): void {
+    g.sizes.set(m.id, size);
+    g.bytes += size;
+  }
+
+  private forget(g: Group, id: string): void {
+    const size = g.sizes.get(id);
+    if (size === undefined) return;
+    g.sizes.delete(id);
+    g.notBefore.delete(id);
+    g.bytes -= size;
+  }
+
+  /** Drops the oldest entries while the group is over its count or bytes (keeps the newest one). */
+  private trim(name: string, g: Group): void {
+    while (g.queue.length > this.maxPerGroup || (g.bytes > this.maxBytesPerGroup && g.queue.length > 1)) {
+      const old = g.queue.shift()!;
+      this.forget(g, old.id);
+      g.dropped += 1;
+      this.journal?.removed(name, [old.id]);
+    }
+  }
+
+  /** JSON bytes queued for `group` (OUTBOX_MAX_BYTES bounds it). */
+  bytes(group: string): number {
+    return this.group(group).bytes;
   }
 
   async stats(group: string): Promise<OutboxGroupStats> {

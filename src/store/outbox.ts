@@ -38,6 +38,11 @@ export interface Outbox {
   /** Entries dropped for `group` because the outbox was full (only the bounded memory outbox drops). */
   dropped(group: string): number;
   close(): Promise<void>;
+  /**
+   * Hides `ids` from `group`'s reads until `until` (epoch ms), so one failing entry backs off
+   * alone. Only the memory outbox has it; on Redis a failing entry still holds back its batch.
+   */
+  defer?(group: string, ids: string[], until: number): void;
   /** Ends `group`'s waiting reads now (empty), so a stopping reader does not wait out `blockMs`. */
   interrupt?(group: string): void;
 }

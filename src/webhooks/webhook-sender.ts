@@ -1,7 +1,9 @@
 /**
  * Signed webhooks (Standard Webhooks, via the `standardwebhooks` package) from the
  * outbox's `webhooks` group: at least once, since an entry is acknowledged only after a
- * 2xx; retried with the consumer's exponential backoff; given up after `maxAttempts`
+ * 2xx; retried with exponential backoff per entry where the outbox can defer one (memory:
+ * a failing entry waits alone while the rest flow, issue 29), else with the consumer's
+ * backoff per batch (Redis); given up after `maxAttempts`
  * (counted and logged). The `webhook-id` is the entry's id, the same on every retry, so
  * the receiver can drop a duplicate. A slow receiver holds up only this loop (each POST
  * has a timeout); rooms never wait for it.
@@ -34,17 +36,26 @@ export class WebhookSender {
   /** Failed attempts per entry id on this instance (an entry claimed elsewhere starts over there). */
   private readonly attempts = new Map<string, number>();
   private readonly warn: (obj: object, msg: string) => void;
+  /** The outbox defers single entries (memory): failures back off per entry. */
+  private readonly perEntry: boolean;
 
   constructor(
     private readonly config: WebhookConfig,
-    outbox: Outbox,
+    private readonly outbox: Outbox,
     private readonly metrics: OutboxMetrics,
     log: FastifyBaseLogger,
-    opts: ConsumerOptions = defaultWebhookConsumerOptions,
+    private readonly opts: ConsumerOptions = defaultWebhookConsumerOptions,
   ) {
     this.signer = new Webhook(config.secret);
     this.warn = throttled(5_000, (obj: object, msg: string) => log.warn(obj, msg));
-    this.consumer = new OutboxConsumer(outbox, WEBHOOK_GROUP, (batch) => this.deliverBatch(batch), (err) => this.warn({ err: String(err) }, 'webhook outbox read failed'), opts);
+    this.perEntry = typeof outbox.defer === 'function';
+    this.consumer = new OutboxConsumer(
+      outbox,
+      WEBHOOK_GROUP,
+      (batch) => this.deliverBatch(batch),
+      (err) => this.warn({ err: String(err) }, 'webhook outbox read failed'),
+      { ...opts, perEntryRetry: this.perEntry },
+    );
   }
 
   start(): void {
@@ -103,6 +114,11 @@ export class WebhookSender {
       return true;
     }
     this.attempts.set(m.entry.id, tries);
+    if (this.perEntry) {
+      // This entry alone waits (jittered, doubling per try up to the cap); the batch's others are done or retried on their own.
+      const wait = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** (tries - 1)) * (0.5 + Math.random() / 2);
+      this.outbox.defer!(WEBHOOK_GROUP, [m.id], Date.now() + wait);
+    }
     this.metrics.webhookDeliveries.inc({ result: 'retry' });
     this.warn({ webhook_id: id, type: m.entry.type, tries, failure }, 'webhook failed; will retry');
     return false;
