@@ -40,7 +40,7 @@ export interface Outbox {
   close(): Promise<void>;
   /**
    * Hides `ids` from `group`'s reads until `until` (epoch ms), so one failing entry backs off
-   * alone. Only the memory outbox has it; on Redis a failing entry still holds back its batch.
+   * alone (memory: in the queue; Redis: this consumer's pending entries, skipped locally).
    */
   defer?(group: string, ids: string[], until: number): void;
   /** Ends `group`'s waiting reads now (empty), so a stopping reader does not wait out `blockMs`. */

@@ -71,6 +71,22 @@ export class PartitionedOutbox implements Outbox {
     return out;
   }
 
+  defer(group: string, ids: string[], until: number): void {
+    for (const [p, list] of this.byPartition(ids)) this.parts[p]!.defer(group, list, until);
+  }
+
+  private byPartition(ids: string[]): Map<number, string[]> {
+    const byPart = new Map<number, string[]>();
+    for (const id of ids) {
+      const slash = id.indexOf('/');
+      const p = Number(id.slice(0, slash));
+      const list = byPart.get(p) ?? [];
+      list.push(id.slice(slash + 1));
+      byPart.set(p, list);
+    }
+    return byPart;
+  }
+
   async ack(group: string, ids: string[]): Promise<void> {
     const byPart = new Map<number, string[]>();
     for (const id of ids) {

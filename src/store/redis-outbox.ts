@@ -59,6 +59,12 @@ export class RedisOutbox implements Outbox {
   private lastTrim = 0;
   /** false: this consumer is known to hold no unacknowledged entry in the group. */
   private readonly ownPending = new Map<string, boolean>();
+  /**
+   * Per group: this consumer's pending entries deferred by `defer` (id → not before, epoch
+   * ms). Local: an instance that dies forgets them, and whoever claims the entries retries
+   * them at once, which is what a retry after a crash does anyway.
+   */
+  private readonly deferred = new Map<string, Map<string, number>>();
 
   /**
    * `redis` serves the short commands; `blocking` is a connection of its own for
@@ -102,18 +108,22 @@ export class RedisOutbox implements Outbox {
     // after a restart, what the previous process of this consumer left). Skipped once it
     // came back empty and nothing was handed out since: an idle reader then costs one
     // command per poll, which matters with a stream per Redis Cluster partition.
+    const later = this.deferred.get(group);
     if (this.ownPending.get(group) !== false) {
-      const own = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '0')) as [string, StreamReply][] | null;
-      const mine = toMessages(own?.[0]?.[1]);
+      // Deferred entries are pending too: ask for that many more, and leave them out until due.
+      const own = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count + (later?.size ?? 0), 'STREAMS', key, '0')) as
+        | [string, StreamReply][]
+        | null;
+      const mine = this.due(group, toMessages(own?.[0]?.[1])).slice(0, count);
       if (mine.length > 0) return mine;
-      this.ownPending.set(group, false);
+      if (!later?.size) this.ownPending.set(group, false);
     }
     // 2. What a dead consumer left pending, checked now and then.
     const now = Date.now();
     if (now - (this.lastClaim.get(group) ?? 0) >= this.claimIdleMs / 2) {
       this.lastClaim.set(group, now);
       const claimed = (await this.redis.xautoclaim(key, group, consumer, this.claimIdleMs, '0-0', 'COUNT', count)) as [string, StreamReply, string[]?];
-      const taken = toMessages(claimed[1]);
+      const taken = this.due(group, toMessages(claimed[1]));
       if (taken.length > 0) {
         this.ownPending.set(group, true);
         return taken;
@@ -131,6 +141,27 @@ export class RedisOutbox implements Outbox {
     return this.handedOut(group, toMessages(fresh?.[0]?.[1]));
   }
 
+  /** Hides `ids` (this consumer's pending entries) from `group`'s reads until `until` (epoch ms). */
+  defer(group: string, ids: string[], until: number): void {
+    let later = this.deferred.get(group);
+    if (!later) this.deferred.set(group, (later = new Map()));
+    for (const id of ids) later.set(id, until);
+  }
+
+  /** `messages` without the deferred ones not yet due (the due ones stop being deferred). */
+  private due(group: string, messages: OutboxMessage[]): OutboxMessage[] {
+    const later = this.deferred.get(group);
+    if (!later?.size) return messages;
+    const now = Date.now();
+    return messages.filter((m) => {
+      const at = later.get(m.id);
+      if (at === undefined) return true;
+      if (at > now) return false;
+      later.delete(m.id);
+      return true;
+    });
+  }
+
   /** New deliveries stay pending at this consumer until acknowledged: read them first next time. */
   private handedOut(group: string, messages: OutboxMessage[]): OutboxMessage[] {
     if (messages.length > 0) this.ownPending.set(group, true);
@@ -140,6 +171,8 @@ export class RedisOutbox implements Outbox {
   async ack(group: string, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.redis.xack(this.opts.key, group, ...ids);
+    const later = this.deferred.get(group);
+    if (later?.size) for (const id of ids) later.delete(id);
     const now = Date.now();
     if (now - this.lastTrim >= TRIM_EVERY_MS) {
       this.lastTrim = now;

@@ -8,8 +8,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { MemoryOutbox } from '../../src/store/memory-outbox.js';
+import { RedisOutbox } from '../../src/store/redis-outbox.js';
 import { call, closeAllClients, connect, eventually } from '../helpers/client.js';
+import { startRedis } from '../helpers/redis-server.js';
 import { startServer } from '../helpers/server.js';
 
 const SECRET = `whsec_${Buffer.from('focusroom-test-webhook-secret-0123').toString('base64')}`;
@@ -38,9 +41,12 @@ afterAll(() => {
   receiver.close();
 });
 
-it('a receiver failing 5% keeps up with 36 deliveries/s: each failed entry backs off alone', async () => {
+it.each(['memory', 'redis'] as const)('%s outbox: a receiver failing 5% keeps up with 36 deliveries/s: each failed entry backs off alone', async (mode) => {
+  const redis = mode === 'redis' ? await startRedis() : null;
   // The shipped consumer options (no test overrides): batch 20, backoff 500 ms .. 30 s.
-  const server = await startServer({ WEBHOOK_URL: receiverUrl, WEBHOOK_SECRET: SECRET });
+  const server = await startServer({ WEBHOOK_URL: receiverUrl, WEBHOOK_SECRET: SECRET, ...(redis ? { REDIS_URL: redis.url } : {}) });
+  requests = 0;
+  delivered.clear();
   try {
     const host = await connect(server.url);
     const created = await call(host, 'create_session', { user_name: 'Host', max_participants: 50 });
@@ -73,6 +79,7 @@ it('a receiver failing 5% keeps up with 36 deliveries/s: each failed entry backs
     expect(delivered.size / ((Date.now() - t0) / 1000)).toBeGreaterThan(36);
   } finally {
     await server.close();
+    await redis?.stop();
   }
 }, 30_000);
 
@@ -94,4 +101,29 @@ it('the memory outbox is bounded in bytes as well as count: the oldest entries g
   const before = outbox.bytes('webhooks');
   await outbox.ack('webhooks', [read[0]!.id]);
   expect(outbox.bytes('webhooks')).toBeLessThan(before);
+});
+
+it('Redis outbox: a deferred pending entry is skipped until due while later entries are read; an ack forgets it', async () => {
+  const redis = await startRedis();
+  const client = new Redis(redis.url);
+  try {
+    const outbox = new RedisOutbox(client, new Map(), { key: 'df:outbox', consumer: 'c1', types: new Set(['participant.joined']), groups: ['webhooks'], block: false });
+    const add = (i: number) => client.xadd('df:outbox', '*', 'e', JSON.stringify({ id: `e${i}`, type: 'participant.joined', at: i, data: {} }));
+    await outbox.read('webhooks', 10, 0); // creates the group
+    await add(0);
+    const [first] = await outbox.read('webhooks', 10, 0);
+    expect(first!.entry.id).toBe('e0');
+    // Not acknowledged (its delivery failed): deferred, so the next reads go past it.
+    outbox.defer('webhooks', [first!.id], Date.now() + 300);
+    await add(1);
+    expect((await outbox.read('webhooks', 10, 0)).map((m) => m.entry.id)).toEqual(['e1']);
+    await outbox.ack('webhooks', [(await outbox.read('webhooks', 10, 0))[0]!.id]);
+    // Due: it comes back.
+    await eventually(async () => expect((await outbox.read('webhooks', 10, 0)).map((m) => m.entry.id)).toEqual(['e0']), 2_000, 50);
+    await outbox.ack('webhooks', [first!.id]);
+    expect(await outbox.read('webhooks', 10, 0)).toEqual([]);
+  } finally {
+    client.disconnect();
+    await redis.stop();
+  }
 });
