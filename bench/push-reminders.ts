@@ -17,7 +17,6 @@
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import { io } from 'socket.io-client';
 import webpush from 'web-push';
 import { LIFTED_ABUSE_BOUNDS } from '../test/helpers/test-env.js';
@@ -178,7 +177,16 @@ export async function pushScenario(opts: PushBenchOptions, log: (s: string) => v
     // Each identity (a user_key) subscribes one browser, then books a room over a socket
     // that leaves the page: the seat stays, a booking, as when someone books and puts the
     // phone away.
-    const userKeys = subs.map(() => randomBytes(18).toString('base64url'));
+    // Keys are issued by the server (HMAC-tagged), so the bench asks for them.
+    const issueKey = async (): Promise<string> => {
+      const res = await fetch(`${server!.url}/user-keys`, { method: 'POST' });
+      if (res.status !== 201) throw new Error(`POST /user-keys ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { user_key: string }).user_key;
+    };
+    const userKeys: string[] = new Array<string>(subs.length);
+    await inParallel(subs, 32, async (_, i) => {
+      userKeys[i] = await issueKey();
+    });
     await inParallel(subs, 32, async (sub, i) => {
       const res = await fetch(`${server!.url}/me/push-subscriptions`, { method: 'POST', headers: { authorization: `Bearer ${userKeys[i]}`, 'content-type': 'application/json' }, body: JSON.stringify(sub.json) });
       if (res.status !== 201) throw new Error(`POST /me/push-subscriptions ${res.status}: ${await res.text()}`);
@@ -196,7 +204,7 @@ export async function pushScenario(opts: PushBenchOptions, log: (s: string) => v
     // (their reminders never fall due here), sets how far ahead the measured ones fall due.
     const warm = Math.min(200, opts.reminders);
     const t0 = Date.now();
-    await inParallel(userKeys.slice(0, warm), 32, (_, i) => book(randomBytes(18).toString('base64url'), i, Date.now() + 2 * 86_400_000));
+    await inParallel(userKeys.slice(0, warm), 32, async (_, i) => book(await issueKey(), i, Date.now() + 2 * 86_400_000));
     const perRoomMs = (Date.now() - t0) / warm;
     const dueAt = Math.ceil((Date.now() + opts.reminders * perRoomMs * 2.5 + 5_000 + opts.windowS * 1000) / 1000) * 1000;
     log(`  ${opts.clients} running connections; booking ${opts.reminders} rooms (${perRoomMs.toFixed(1)} ms each) whose reminders fall due in [${new Date(dueAt).toISOString()}, +1 s)`);
