@@ -67,10 +67,12 @@ describe('AUTH_JWT_SECRET (HS256)', () => {
     const created = await call(a, 'create_session', {});
     expect(created.ok).toBe(true);
     expect(created.session.participants[0].user_name).toBe('Ada Lovelace');
-    const b = await connect(server.url, { auth: { token } });
+    // Another identity (one identity holds one seat per room: the same sub would take Ada's seat over).
+    const other = await hs256({ sub: 'user-2b', name: 'Ada Byron', exp: now() + 600 });
+    const b = await connect(server.url, { auth: { token: other } });
     const joined = await call(b, 'join_session', { room_code: created.room_code, user_name: 'Countess' });
     expect(joined.session.participants.map((p: { user_name: string }) => p.user_name)).toEqual(['Ada Lovelace', 'Countess']);
-    // The JWT subject is not exposed to other clients.
+    // The JWT subjects are not exposed to other clients.
     expect(JSON.stringify(joined)).not.toContain('user-2');
   });
 

@@ -150,8 +150,9 @@ function expectNoSecrets(output: string, secrets: string[]): void {
   for (const s of secrets) expect(output.includes(s), `log contains ${s.slice(0, 12)}…`).toBe(false);
 }
 
-async function exercise(url: string, jwt: string) {
-  const [host, guest] = await Promise.all([connect(url, { auth: { token: jwt } }), connect(url, { auth: { token: jwt } })]);
+/** The host signs in with `jwt`, the guest with `guestJwt`: one identity holds one seat per room. */
+async function exercise(url: string, jwt: string, guestJwt: string) {
+  const [host, guest] = await Promise.all([connect(url, { auth: { token: jwt } }), connect(url, { auth: { token: guestJwt } })]);
   const { code, created, joined } = await roomWith(host, [guest]);
   const back = await connect(url, { auth: { token: jwt } });
   host.disconnect();
@@ -167,19 +168,20 @@ async function exercise(url: string, jwt: string) {
 
 describe('resume tokens are never logged (child process, LOG_LEVEL=trace)', () => {
   const SECRET = 'log-test-secret-of-enough-length';
-  const jwtFor = () => new SignJWT({ sub: 'log-sub', name: 'Logger' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+  const jwtFor = (sub = 'log-sub') => new SignJWT({ sub, name: 'Logger' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
 
   it('memory mode: create, join, resume, wrong token, leave, shutdown', async () => {
     const child = await spawnServer({ LOG_LEVEL: 'trace', AUTH_JWT_SECRET: SECRET, RATE_JOIN_FAILURES_PER_MIN: '1000' });
     try {
       const jwt = await jwtFor();
-      const { created, joined, back, guest } = await exercise(child.url, jwt);
+      const guestJwt = await jwtFor('log-sub-guest');
+      const { created, joined, back, guest } = await exercise(child.url, jwt, guestJwt);
       await call(back, 'leave_session');
       await call(guest, 'leave_session');
       closeAllClients();
       child.proc.kill('SIGTERM');
       expect((await child.exited).code).toBe(0);
-      expectNoSecrets(child.output(), [created.resume_token, joined.resume_token, hashToken(created.resume_token), hashToken(joined.resume_token), jwt, SECRET]);
+      expectNoSecrets(child.output(), [created.resume_token, joined.resume_token, hashToken(created.resume_token), hashToken(joined.resume_token), jwt, guestJwt, SECRET]);
     } finally {
       child.kill();
     }
@@ -190,7 +192,8 @@ describe('resume tokens are never logged (child process, LOG_LEVEL=trace)', () =
     const child = await spawnServer({ LOG_LEVEL: 'trace', AUTH_JWT_SECRET: SECRET, REDIS_URL: redis.url });
     try {
       const jwt = await jwtFor();
-      const { code, created, joined, back } = await exercise(child.url, jwt);
+      const guestJwt = await jwtFor('log-sub-guest');
+      const { code, created, joined, back } = await exercise(child.url, jwt, guestJwt);
       redis.kill();
       // Calls carrying tokens while the store is down: answered `unavailable`, and logged.
       const during: Client = back;
@@ -202,7 +205,7 @@ describe('resume tokens are never logged (child process, LOG_LEVEL=trace)', () =
       await child.exited;
       const out = child.output();
       expect(out).toMatch(/"level":(40|50)/); // the failure paths did log
-      expectNoSecrets(out, [created.resume_token, joined.resume_token, hashToken(created.resume_token), hashToken(joined.resume_token), jwt, SECRET]);
+      expectNoSecrets(out, [created.resume_token, joined.resume_token, hashToken(created.resume_token), hashToken(joined.resume_token), jwt, guestJwt, SECRET]);
     } finally {
       child.kill();
       await redis.stop();
