@@ -16,7 +16,7 @@ const clients = [];
 function open(i) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl, { headers: { 'x-forwarded-for': `10.77.${Math.floor((i % addresses) / 250)}.${(i % addresses) % 250}` } });
-    const c = { ws, waiters: [], credit: Math.random(), n: 0 };
+    const c = { ws, waiters: [], credit: Math.random(), n: 0, last: {} };
     ws.on('error', reject);
     ws.on('message', (data) => {
       const text = data.toString();
@@ -28,6 +28,7 @@ function open(i) {
       received += 1;
       const [event, payload] = JSON.parse(text.slice(2));
       if (event === 'error' || event === 'join_error') errors[payload.code] = (errors[payload.code] ?? 0) + 1;
+      c.last[event] = payload;
       for (const w of c.waiters.splice(0)) w(event, payload);
     });
     ws.on('open', () => ws.send('40'));
@@ -38,9 +39,9 @@ function emit(c, event, payload) {
   c.ws.send(`42${JSON.stringify([event, payload])}`);
 }
 
-function answer(c, events) {
+function answer(c, events, timeoutMs = 15_000) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${events.join('/')}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`no ${events.join('/')}`)), timeoutMs);
     const on = (event, payload) => {
       if (events.includes(event)) {
         clearTimeout(timer);
@@ -51,12 +52,32 @@ function answer(c, events) {
   });
 }
 
-/** Sends until answered with one of `ok` (a refusal by a budget is retried: setup is not the flood). */
+/**
+ * Sends until answered with one of `ok`: setup is not the flood, so a refusal by a budget is
+ * retried, and so is a send the load shedding dropped without a reply (sent again after 4 s).
+ * An `invalid_state` then means an earlier send went through late: its answer is kept in `last`.
+ */
 async function request(c, event, payload, ok) {
+  const deadline = Date.now() + 60_000;
   for (;;) {
     emit(c, event, payload);
-    const [ev, reply] = await answer(c, [...ok, 'error', 'join_error']);
+    let got;
+    try {
+      got = await answer(c, [...ok, 'error', 'join_error'], 4_000);
+    } catch (err) {
+      const late = ok.find((e) => c.last[e]);
+      if (late) return c.last[late];
+      if (Date.now() > deadline) throw err;
+      continue;
+    }
+    const [ev, reply] = got;
     if (ok.includes(ev)) return reply;
+    if (reply.code === 'invalid_state') {
+      const late = ok.find((e) => c.last[e]);
+      if (late) return c.last[late];
+      const [, answered] = await answer(c, ok, 15_000);
+      return answered;
+    }
     if (reply.code !== 'rate_limited' && reply.code !== 'unavailable') throw new Error(`${event}: ${JSON.stringify(reply)}`);
     await new Promise((r) => setTimeout(r, 250 + Math.random() * 500));
   }
