@@ -5,7 +5,7 @@
  *
  * The store of record is ON, as `npm start` runs it: each server gets its own fresh
  * DATA_DIR (`withDataDir`; one data dir per process, the lock refuses a second). A test
- * about a server without one says so (`DATA_DIR: 'off'`).
+ * about a server without one says so (it sets DATA_DIR to off in its own env).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
