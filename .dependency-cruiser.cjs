@@ -1,8 +1,11 @@
 /**
  * Layer rules of docs/architecture.md, checked by `npm run lint` (and so by `npm test`):
  *
- *   contract ← domain ← store / scheduler / persistence / limits
+ *   contract ← domain ← store / redis / scheduler / persistence / limits ← rooms ← auth
  *            ← realtime / http / cluster / webhooks / push ← runtime ← app.ts ← server.ts
+ *
+ * http/ and realtime/ are peers: the code a REST call shares with its socket twin lives
+ * below both (rooms/, auth/, limits/), so neither imports the other.
  *
  * An arrow points from what is imported to who may import it; nothing imports upward,
  * and nothing imports in a circle. test/unit/layer-rules.test.ts shows these rules
@@ -12,7 +15,9 @@
 const IO_PACKAGES = '(^|/)node_modules/(socket\\.io|socket\\.io-client|engine\\.io|@socket\\.io|fastify|@fastify|ioredis|pg|kysely|@electric-sql|prom-client|rate-limiter-flexible|close-with-grace|jose|web-push)/';
 /** Node built-ins that do I/O (node:crypto for hashing stays allowed). */
 const IO_BUILTINS = '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|cluster|dgram|dns|tls|worker_threads)$';
-const ABOVE_STORE = '^src/(realtime|http|cluster|webhooks|push|runtime|client)/|^src/(app|server)\\.ts$';
+const ABOVE_STORE = '^src/(rooms|auth|realtime|http|cluster|webhooks|push|runtime|client)/|^src/(app|server)\\.ts$';
+/** Transports, outbox readers and the wiring: what rooms/ and auth/ sit below. */
+const TRANSPORTS_AND_UP = '^src/(realtime|http|cluster|webhooks|push|runtime|client)/|^src/(app|server)\\.ts$';
 
 module.exports = {
   forbidden: [
@@ -40,9 +45,23 @@ module.exports = {
     {
       name: 'storage-below-transports',
       severity: 'error',
-      comment: 'store, scheduler, persistence and limits know nothing of sockets, HTTP, the cluster or the wiring.',
-      from: { path: '^src/(store|scheduler|persistence|limits)/' },
+      comment: 'store, redis, scheduler, persistence and limits know nothing of rooms, callers, sockets, HTTP, the cluster or the wiring.',
+      from: { path: '^src/(store|redis|scheduler|persistence|limits)/' },
       to: { path: ABOVE_STORE },
+    },
+    {
+      name: 'rooms-below-transports',
+      severity: 'error',
+      comment: 'rooms/ is the application service both transports share: it knows nothing of callers, Socket.IO, HTTP, the cluster or the wiring.',
+      from: { path: '^src/rooms/' },
+      to: { path: ['^src/auth/', TRANSPORTS_AND_UP], pathNot: '^src/realtime/(broadcaster|ticker|types)\\.ts$' },
+    },
+    {
+      name: 'auth-below-transports',
+      severity: 'error',
+      comment: 'auth/ resolves who calls, for routes and the handshake alike: it imports neither transport.',
+      from: { path: '^src/auth/' },
+      to: { path: TRANSPORTS_AND_UP },
     },
     {
       name: 'realtime-not-http-or-cluster',
@@ -54,13 +73,9 @@ module.exports = {
     {
       name: 'http-not-sockets',
       severity: 'error',
-      comment:
-        'HTTP routes do not import Socket.IO code or cluster code. Exceptions, each shared by a REST call and its socket twin (docs/architecture.md): realtime/room-service.ts, the one path every room change takes; realtime/room-entry.ts, taking a seat (create/join = POST /sessions, POST /sessions/:code/seats); realtime/handshake-auth.ts, the JWT check of the handshake and of Bearer-JWT routes; realtime/series-service.ts, the rooms of recurring series, shared by the /series routes and the horizon sweep.',
+      comment: 'HTTP routes do not import Socket.IO code or cluster code: what a REST call shares with its socket twin lives in rooms/, auth/ and limits/.',
       from: { path: '^src/http/' },
-      to: {
-        path: '^src/(realtime|cluster|push|runtime|client)/|^src/(app|server)\\.ts$',
-        pathNot: ['^src/realtime/room-service\\.ts$', '^src/realtime/room-entry\\.ts$', '^src/realtime/handshake-auth\\.ts$', '^src/realtime/series-service\\.ts$'],
-      },
+      to: { path: '^src/(realtime|cluster|webhooks|push|runtime|client)/|^src/(app|server)\\.ts$' },
     },
     {
       name: 'cluster-not-http',
@@ -72,16 +87,16 @@ module.exports = {
     {
       name: 'webhooks-not-transports',
       severity: 'error',
-      comment: 'Webhooks are fed from the outbox, not from sockets or routes.',
+      comment: 'Webhooks are fed from the outbox, not from rooms, sockets or routes.',
       from: { path: '^src/webhooks/' },
-      to: { path: '^src/(realtime|http|cluster|push|runtime|client)/|^src/(app|server)\\.ts$' },
+      to: { path: '^src/(rooms|auth|realtime|http|cluster|push|runtime|client)/|^src/(app|server)\\.ts$' },
     },
     {
       name: 'push-not-transports',
       severity: 'error',
-      comment: 'Web Push is fed from the outbox, not from sockets or routes (nor from webhooks).',
+      comment: 'Web Push is fed from the outbox, not from rooms, sockets or routes (nor from webhooks).',
       from: { path: '^src/push/' },
-      to: { path: '^src/(realtime|http|cluster|webhooks|runtime|client)/|^src/(app|server)\\.ts$' },
+      to: { path: '^src/(rooms|auth|realtime|http|cluster|webhooks|runtime|client)/|^src/(app|server)\\.ts$' },
     },
     {
       name: 'runtime-below-app',

@@ -9,7 +9,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../metrics.js';
-import type { RoomService } from '../realtime/room-service.js';
+import type { RoomService } from '../rooms/room-service.js';
 import type { Ticker } from '../realtime/ticker.js';
 import type { TypedServer } from '../realtime/types.js';
 import type { DeliveryGate, RepairCause } from './delivery-gate.js';

@@ -4,7 +4,7 @@
  * died without a word (`kill -9`, a lost host) start their disconnect grace like any
  * dropped connection instead of staying "connected" forever.
  *
- * Keys (store/redis-keys.ts; standalone names shown, on Redis Cluster each carries a
+ * Keys (redis/redis-keys.ts; standalone names shown, on Redis Cluster each carries a
  * partition's hash tag):
  * - `{prefix}instances`        sorted set: presence id → last heartbeat (Redis time, ms)
  * - `{prefix}reaped:{id}`      tombstone left by the reaper, so a live instance that was
@@ -18,7 +18,7 @@
  * make anyone look dead. Claiming a dead instance is one script (ZREM wins once), so its
  * seats are handed to exactly one reaper.
  */
-import type { RedisClient, RedisKeys } from '../store/redis-keys.js';
+import type { RedisClient, RedisKeys } from '../redis/redis-keys.js';
 
 export interface DeadSeat {
   socketId: string;

@@ -6,8 +6,8 @@
  * "Redis crashes or restarts").
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { RedisClient } from '../store/redis-keys.js';
-import type { RoomService } from '../realtime/room-service.js';
+import type { RedisClient } from '../redis/redis-keys.js';
+import type { RoomService } from '../rooms/room-service.js';
 import { detach } from '../realtime/seat.js';
 import type { Ticker } from '../realtime/ticker.js';
 import { roomKey, type TypedServer } from '../realtime/types.js';

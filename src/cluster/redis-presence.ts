@@ -23,10 +23,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../contract/errors.js';
 import type { Clock } from '../domain/clock.js';
 import { disconnect, reconnect } from '../domain/membership.js';
-import type { RoomService } from '../realtime/room-service.js';
+import type { RoomService } from '../rooms/room-service.js';
 import { roomKey, type TypedServer } from '../realtime/types.js';
 import type { Beat, DeadSeat, InstanceRegistry } from './instance-registry.js';
-import type { Presence } from './presence.js';
+import type { Presence } from '../realtime/presence.js';
 
 export interface RedisPresenceOptions {
   /** Silence after which an instance counts as dead; heartbeats go 5 times as often. */

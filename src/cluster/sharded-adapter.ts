@@ -12,9 +12,9 @@ import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisTopology } from '../config.js';
 import type { TypedServer } from '../realtime/types.js';
-import type { RedisClient } from '../store/redis-keys.js';
+import type { RedisClient } from '../redis/redis-keys.js';
 import { throttled } from '../throttled.js';
-import { connectRedis } from './redis-connection.js';
+import { connectRedis } from '../redis/redis-connection.js';
 
 /**
  * The adapter calls `ssubscribe`/`sunsubscribe` without handling their promise: during a

@@ -8,9 +8,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { RedisTopology } from '../config.js';
 import type { TypedServer } from '../realtime/types.js';
-import type { RedisClient } from '../store/redis-keys.js';
+import type { RedisClient } from '../redis/redis-keys.js';
 import { throttled } from '../throttled.js';
-import { connectRedis, REDIS_CONNECT_TIMEOUT_MS, waitReady } from './redis-connection.js';
+import { connectRedis, REDIS_CONNECT_TIMEOUT_MS, waitReady } from '../redis/redis-connection.js';
 
 /**
  * Broadcasts kept in the adapter's stream (approximate trimming): what an instance can

@@ -1,6 +1,17 @@
 /** Wire views of a room: the snapshot every client sees, results, and the ticker's timer. */
-import type { ParticipantResult, ParticipantView, RoomTimer, SessionSnapshot } from '../contract/events.js';
+import type { ParticipantResult, ParticipantView, Phase, RoomStatus, SessionSnapshot } from '../contract/events.js';
 import type { Participant, Room } from './room-state.js';
+
+/** What an instance needs to tick a room for its own sockets, without reading the store. */
+export interface RoomTimer {
+  room_code: string;
+  status: RoomStatus;
+  ends_at: number | null;
+  /** Length of the current phase (focus or break), for `elapsed`. */
+  phase_duration: number;
+  phase: Phase;
+  round: number;
+}
 
 export const participantView = (p: Participant): ParticipantView => ({
   id: p.id,

@@ -17,12 +17,12 @@ import { feedEvents } from '../domain/calendar-feed.js';
 import type { Clock } from '../domain/clock.js';
 import type { Room } from '../domain/room-state.js';
 import type { RateLimits } from '../limits/rate-limits.js';
-import type { RoomService } from '../realtime/room-service.js';
+import type { RoomService } from '../rooms/room-service.js';
 import type { BookingIndex } from '../store/booking-index.js';
 import type { CalendarFeedStore } from '../store/calendar-feed-store.js';
 import type { SeriesStore } from '../store/series-store.js';
 import { toAppError } from '../store/store-errors.js';
-import type { IdentityAuth } from './identity-auth.js';
+import type { IdentityAuth } from '../auth/identity-auth.js';
 import { joinUrl } from './schedule-routes.js';
 
 export interface CalendarFeedRouteDeps {

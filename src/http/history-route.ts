@@ -14,8 +14,8 @@ import { historySchema, roomCodeParamsSchema, seatAuthHeadersSchema, seatErrorRe
 import { LIMITS } from '../contract/limits.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { historyPageCost } from '../limits/read-cost.js';
-import type { RoomService } from '../realtime/room-service.js';
-import { authorizeSeat, type SeatAuthDeps } from './seat-auth.js';
+import type { RoomService } from '../rooms/room-service.js';
+import { authorizeSeat, type SeatAuthDeps } from '../auth/seat-auth.js';
 
 export interface HistoryRouteDeps {
   rooms: RoomService;

@@ -2,7 +2,7 @@
  * Intention and recap over REST (DESIGN §15): the twins of `set_intention` and
  * `set_recap`. Same schemas, same domain changes, same RoomService.apply, so the room
  * hears the same `participant_intention` / `participant_recap` with the next `seq`.
- * Authorized by a seat's resume_token (seat-auth.ts).
+ * Authorized by a seat's resume_token (auth/seat-auth.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -15,7 +15,7 @@ import { setIntention } from '../domain/intention.js';
 import { setRecap } from '../domain/recap.js';
 import type { SeatChange } from '../domain/task-changes.js';
 import { withSeq } from '../domain/task-changes.js';
-import { authorizeSeat } from './seat-auth.js';
+import { authorizeSeat } from '../auth/seat-auth.js';
 import type { TaskRouteDeps } from './task-routes.js';
 
 const security = [{ seatToken: [] }];

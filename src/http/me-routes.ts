@@ -16,8 +16,8 @@ import type { Persistence } from '../persistence/persistence.js';
 import type { ResultsRepository } from '../persistence/results-repository.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { ME_ERASE_COST, ME_STATS_COST, meHistoryCost } from '../limits/read-cost.js';
-import { meCaller } from './me-identity.js';
-import type { SeatAuthDeps } from './seat-auth.js';
+import { meCaller } from '../auth/me-identity.js';
+import type { SeatAuthDeps } from '../auth/seat-auth.js';
 
 export interface MeRoutesDeps {
   persistence: Persistence | null;
@@ -56,7 +56,7 @@ const historyQuery = z.strictObject({
 });
 
 export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
-  /** The caller's identity, or `unauthorized`, charged `cost` (me-identity.ts). */
+  /** The caller's identity, or `unauthorized`, charged `cost` (auth/me-identity.ts). */
   const caller = meCaller(deps);
 
   /** The repository, or `unavailable` (no store of record, or not reachable yet). */

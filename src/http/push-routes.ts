@@ -21,8 +21,8 @@ import {
 import type { Clock } from '../domain/clock.js';
 import type { PushSubscriptions } from '../store/push-subscriptions.js';
 import type { RateLimits } from '../limits/rate-limits.js';
-import { meCaller } from './me-identity.js';
-import type { SeatAuthDeps } from './seat-auth.js';
+import { meCaller } from '../auth/me-identity.js';
+import type { SeatAuthDeps } from '../auth/seat-auth.js';
 
 export interface PushRoutesDeps {
   /** null: push is off. */
@@ -31,7 +31,7 @@ export interface PushRoutesDeps {
   clock: Clock;
   verifyToken: ((token: string) => Promise<JWTPayload>) | null;
   userKeys: UserKeys;
-  /** The /me budgets every /me route spends (me-identity.ts). */
+  /** The /me budgets every /me route spends (auth/me-identity.ts). */
   limits: RateLimits;
   budget?: SeatAuthDeps['budget'];
 }

@@ -3,7 +3,7 @@
  * book seats without a socket (the seat starts disconnected, as a booking, and is taken
  * with resume_session), GET /me/sessions lists the caller's sessions, and
  * GET /sessions/:code/calendar.ics exports a scheduled room as an iCalendar event. The
- * create and join are the socket events' own code (realtime/room-entry.ts): same
+ * create and join are the socket events' own code (rooms/room-entry.ts): same
  * validation, same rate limits, same broadcast, same conflict check.
  */
 import type { UserKeys } from '../domain/user-keys.js';
@@ -25,11 +25,11 @@ import { sessionJoinedSchema } from '../contract/server-schemas.js';
 import type { Room } from '../domain/room-state.js';
 import { checkStartsAt, plannedLength, startsAtOf, type Window, windowOf } from '../domain/schedule.js';
 import type { RateLimits } from '../limits/rate-limits.js';
-import { createRoomFor, joinedView, joinRoomAs, type RoomsContext } from '../realtime/room-entry.js';
+import { createRoomFor, joinedView, joinRoomAs, type RoomsContext } from '../rooms/room-entry.js';
 import { identityFromUserKey } from '../domain/identity.js';
 import { addressKey } from '../limits/client-address.js';
 import { ME_SESSIONS_COST } from '../limits/read-cost.js';
-import type { Caller, IdentityAuth } from './identity-auth.js';
+import type { Caller, IdentityAuth } from '../auth/identity-auth.js';
 
 export interface ScheduleRouteDeps extends RoomsContext {
   limits: RateLimits;
@@ -154,7 +154,7 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
       const sessions: MySession[] = [];
       for (const room of rooms) {
         const window = room && windowOf(room, now);
-        // The index may hold a stale entry (bookings.ts): the room's own seats decide.
+        // The index may hold a stale entry (rooms/bookings.ts): the room's own seats decide.
         const mine = room?.participants.filter((p) => p.identity === identity) ?? [];
         if (!room || !window || mine.length === 0 || window.end <= from || window.start >= to) continue;
         sessions.push({ room_code: room.code, title: room.title ?? null, starts_at: window.start, planned_end: window.end, status: room.status, is_host: mine.some((p) => p.id === room.host_id) });

@@ -2,7 +2,7 @@
  * Recurring series over REST (DESIGN §15): POST /series, GET /series/:id, POST
  * /series/:id/members, DELETE /series/:id/occurrences/:starts_at, DELETE /series/:id.
  * The caller is an identity (a JWT `sub` with auth on, a `user_key` without); the work is
- * realtime/series-service.ts.
+ * rooms/series-service.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -18,8 +18,8 @@ import { checkStartsAt } from '../domain/schedule.js';
 import type { Series } from '../domain/series.js';
 import { isValidTimeZone } from '../domain/stats.js';
 import { nanoid } from 'nanoid';
-import type { SeriesService } from '../realtime/series-service.js';
-import type { IdentityAuth } from './identity-auth.js';
+import type { SeriesService } from '../rooms/series-service.js';
+import type { IdentityAuth } from '../auth/identity-auth.js';
 
 export interface SeriesRouteDeps {
   series: SeriesService;

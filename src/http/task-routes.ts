@@ -3,7 +3,7 @@
  * add_task / update_task / remove_task. Same schemas, same change functions
  * (domain/task-changes.ts), same RoomService.apply, so the room hears the same
  * `task_added` / `task_updated` / `task_removed` with the next `seq`. Authorized by a
- * seat's resume_token (seat-auth.ts), which also spends that seat's event budget.
+ * seat's resume_token (auth/seat-auth.ts), which also spends that seat's event budget.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -13,9 +13,9 @@ import { roomCodeParamsSchema, seatAuthHeadersSchema, seatErrorResponses, taskSc
 import { addTaskSchema, roomCodeSchema, taskChangesSchema, taskIdSchema } from '../contract/schemas.js';
 import type { Clock } from '../domain/clock.js';
 import type { RateLimits } from '../limits/rate-limits.js';
-import type { RoomService } from '../realtime/room-service.js';
+import type { RoomService } from '../rooms/room-service.js';
 import { addTaskChange, removeTaskChange, type SeatChange, updateTaskChange, withSeq } from '../domain/task-changes.js';
-import { authorizeSeat, type Seat, type SeatAuthDeps } from './seat-auth.js';
+import { authorizeSeat, type Seat, type SeatAuthDeps } from '../auth/seat-auth.js';
 
 export interface TaskRouteDeps {
   rooms: RoomService;

@@ -8,7 +8,7 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
 import { AppError } from '../contract/errors.js';
-import type { RedisClient } from '../store/redis-keys.js';
+import type { RedisClient } from '../redis/redis-keys.js';
 
 /** Reconnects one seat may make per minute without paying the address's connection budget. */
 export const SEAT_RECONNECTS_PER_MIN = 20;

@@ -12,7 +12,7 @@
  * rate limit bounds that.
  */
 import { AppError } from '../contract/errors.js';
-import type { RedisClient } from '../store/redis-keys.js';
+import type { RedisClient } from '../redis/redis-keys.js';
 
 export interface RoomOwners {
   /** The creator's address key (limits/client-address.ts). */

@@ -21,7 +21,7 @@ import { explainStoreError, type StoreProblem } from './store-problems.js';
 import type { Room } from '../domain/room-state.js';
 import { MemoryOutbox } from '../store/memory-outbox.js';
 import { EmbeddedJournal, migrateJournal } from './embedded-journal.js';
-import { type ConsumerOptions, defaultConsumerOptions, OutboxConsumer } from './outbox-consumer.js';
+import { type ConsumerOptions, defaultConsumerOptions, OutboxConsumer } from '../store/outbox-consumer.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
 import { ResultsRepository } from './results-repository.js';
 import { ResultsWriter } from './results-writer.js';

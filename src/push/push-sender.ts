@@ -23,7 +23,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.js';
 import type { PushNotice } from '../domain/push-notices.js';
-import { type ConsumerOptions, OutboxConsumer } from '../persistence/outbox-consumer.js';
+import { type ConsumerOptions, OutboxConsumer } from '../store/outbox-consumer.js';
 import type { Outbox, OutboxMessage } from '../store/outbox.js';
 import type { PushSubscriptionRecord, PushSubscriptions } from '../store/push-subscriptions.js';
 import { throttled } from '../throttled.js';

@@ -10,7 +10,7 @@ import { AppError } from '../contract/errors.js';
 import { CLIENT_EVENT_SCHEMAS, type ClientEventName, describeIssue, emptySchema, isClientEventName } from '../contract/schemas.js';
 import type { Metrics } from '../metrics.js';
 import { toAppError } from '../store/store-errors.js';
-import type { EventBudget, ShedReason } from './event-budget.js';
+import type { EventBudget, ShedReason } from '../limits/event-budget.js';
 import type { HandlerContext } from './handler-context.js';
 import {
   addTaskHandler,

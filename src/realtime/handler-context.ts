@@ -1,9 +1,9 @@
 import type { Config } from '../config.js';
-import type { Bookings } from '../store/bookings.js';
+import type { Bookings } from '../rooms/bookings.js';
 import type { Clock } from '../domain/clock.js';
 import type { UserKeys } from '../domain/user-keys.js';
 import type { RateLimits } from '../limits/rate-limits.js';
-import type { RoomService } from './room-service.js';
+import type { RoomService } from '../rooms/room-service.js';
 import type { Ticker } from './ticker.js';
 import type { TypedServer, TypedSocket } from './types.js';
 

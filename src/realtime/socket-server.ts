@@ -1,5 +1,5 @@
 /**
- * Socket.IO setup: transport limits, origin check, handshake auth (handshake-auth.ts)
+ * Socket.IO setup: transport limits, origin check, handshake auth (auth/jwt.ts)
  * and connection limits, then every event goes to the dispatcher.
  */
 import type { Server as HttpServer } from 'node:http';
@@ -13,12 +13,12 @@ import type { Clock } from '../domain/clock.js';
 import { identityFromSub } from '../domain/identity.js';
 import type { Metrics } from '../metrics.js';
 import type { Dispatcher } from './dispatcher.js';
-import { KeySetUnavailable, nameFromClaim, tokenVerifier } from './handshake-auth.js';
+import { KeySetUnavailable, nameFromClaim, tokenVerifier } from '../auth/jwt.js';
 import type { RateLimits } from '../limits/rate-limits.js';
-import { seatFromAuth, seatIsLive } from './handshake-seat.js';
-import type { RoomService } from './room-service.js';
+import { seatFromAuth, seatIsLive } from '../auth/handshake-seat.js';
+import type { RoomService } from '../rooms/room-service.js';
 import { clientAddress } from '../limits/client-address.js';
-import type { TransportGuard } from './transport-guard.js';
+import type { TransportGuard } from '../limits/transport-guard.js';
 import type { TypedServer, TypedSocket } from './types.js';
 
 export function createSocketServer(httpServer: HttpServer, config: Config, isDraining: () => boolean, guard: TransportGuard, metrics: Metrics): TypedServer {
@@ -30,7 +30,7 @@ export function createSocketServer(httpServer: HttpServer, config: Config, isDra
     serveClient: true,
     cors: { origin: config.corsOrigins ?? true, credentials: true },
     // A bare Engine.IO session (no Socket.IO connect yet) is closed after CONNECT_TIMEOUT_MS
-    // by transport-guard.ts; Socket.IO's own timer (a polite close) is only the backstop.
+    // by limits/transport-guard.ts; Socket.IO's own timer (a polite close) is only the backstop.
     connectTimeout: config.transport.connectTimeoutMs + 1_000,
     // Called for new handshakes only (not for the requests of an open session).
     allowRequest: (req, cb) => {

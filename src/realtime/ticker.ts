@@ -16,7 +16,8 @@
  * room (`q:<code>`) that the broadcast excepts: a ticking-only room pays one map lookup
  * for it, and a room whose local sockets are all quiet has no timer at all.
  */
-import type { RoomTimer, TimeUpdatePayload } from '../contract/events.js';
+import type { TimeUpdatePayload } from '../contract/events.js';
+import type { RoomTimer } from '../domain/snapshot.js';
 import type { Clock } from '../domain/clock.js';
 import { quietKey, roomKey, type TypedServer } from './types.js';
 

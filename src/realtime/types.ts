@@ -1,5 +1,34 @@
 import type { Server, Socket } from 'socket.io';
-import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../contract/events.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../contract/events.js';
+
+/**
+ * Messages between instances (`serverSideEmit`): none. Instances share rooms through the
+ * store, and tickers follow the snapshot events their own sockets receive
+ * (cluster/delivery-gate.ts): pub/sub messages would be lost in a Redis blink, the
+ * adapter's stream is replayed. (A `room_timer` message used to duplicate that.)
+ */
+export type InterServerEvents = Record<string, never>;
+
+/** Per-socket state (Socket.IO `socket.data`). */
+export interface SocketData {
+  roomCode: string | null;
+  participantId: string | null;
+  /**
+   * The `seq` of the newest room event this socket has (its snapshot's on taking a seat):
+   * cluster delivery drops an older or equal one and fills a gap first (src/cluster/delivery-gate.ts).
+   */
+  deliveredSeq: number;
+  /** From a verified JWT (`sub`, `name`) when auth is on. */
+  userSub: string | null;
+  userName: string | null;
+  /** The verified JWT's `exp` (ms since epoch) when auth is on: the socket is closed then. */
+  tokenExpiresAt: number | null;
+  /** Who this socket is across rooms (domain/identity.ts): from the JWT `sub`; null when anonymous. */
+  identity: string | null;
+  ip: string;
+  /** (ext) `set_ticks { enabled: false }`: this socket gets no `time_update`. */
+  quiet: boolean;
+}
 
 export type TypedServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type TypedSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

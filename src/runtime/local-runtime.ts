@@ -1,5 +1,5 @@
 /** One process: rooms and limits in memory, the default Socket.IO adapter, no presence. */
-import { LocalPresence } from '../cluster/presence.js';
+import { LocalPresence } from '../realtime/presence.js';
 import type { Config } from '../config.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import { MemoryOwnerSets } from '../limits/room-quota.js';

@@ -1,10 +1,10 @@
 /**
  * Cluster mode: instances share Redis for rooms, the due-queue, rate limits, presence
  * and broadcasts. Redis is one server, a primary behind Sentinel, or a Redis Cluster
- * (config.ts `RedisTopology`); the key layout (store/redis-keys.ts) and the adapter
+ * (config.ts `RedisTopology`); the key layout (redis/redis-keys.ts) and the adapter
  * follow from it: one partition and the streams adapter on one primary, hash-tag
  * partitions and the sharded pub/sub adapter on a cluster. Every Redis connection is
- * opened here (cluster/redis-connection.ts) and closed by `close`.
+ * opened here (redis/redis-connection.ts) and closed by `close`.
  */
 import { nanoid } from 'nanoid';
 import { countAdapterMessages } from '../cluster/adapter-count.js';
@@ -12,7 +12,7 @@ import { startDeliveryCheck, type DeliveryCheck } from '../cluster/delivery-chec
 import { DeliveryGate } from '../cluster/delivery-gate.js';
 import { InstanceRegistry } from '../cluster/instance-registry.js';
 import { closeLostRoomsOnReconnect } from '../cluster/lost-rooms.js';
-import { connectRedis } from '../cluster/redis-connection.js';
+import { connectRedis } from '../redis/redis-connection.js';
 import { RedisPresence } from '../cluster/redis-presence.js';
 import { attachShardedAdapter } from '../cluster/sharded-adapter.js';
 import { attachStreamsAdapter } from '../cluster/streams-adapter.js';
@@ -27,7 +27,7 @@ import { PartitionedOutbox } from '../store/partitioned-outbox.js';
 import { RedisSeriesStore } from '../store/redis-series-store.js';
 import { RedisCalendarFeedStore } from '../store/redis-calendar-feed-store.js';
 import { RedisBookingIndex } from '../store/redis-booking-index.js';
-import { type RedisClient, RedisKeys } from '../store/redis-keys.js';
+import { type RedisClient, RedisKeys } from '../redis/redis-keys.js';
 import { RedisOutbox } from '../store/redis-outbox.js';
 import { RedisPushSubscriptions } from '../store/redis-push-subscriptions.js';
 import { RedisRoomStore } from '../store/redis-room-store.js';

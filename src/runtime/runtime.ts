@@ -8,13 +8,13 @@
  * (create-runtime.ts) and closed in `close`.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Presence } from '../cluster/presence.js';
+import type { Presence } from '../realtime/presence.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../domain/clock.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { OwnerSets } from '../limits/room-quota.js';
 import type { Metrics } from '../metrics.js';
-import type { RoomService } from '../realtime/room-service.js';
+import type { RoomService } from '../rooms/room-service.js';
 import type { Ticker } from '../realtime/ticker.js';
 import type { TypedServer } from '../realtime/types.js';
 import type { SeriesStore } from '../store/series-store.js';

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
-import type { RedisClient } from '../store/redis-keys.js';
+import type { RedisClient } from '../redis/redis-keys.js';
 
 const fresh = (): string => randomBytes(32).toString('hex');
 

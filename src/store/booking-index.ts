@@ -8,7 +8,7 @@
  * (on Redis Cluster, different slots), so they are never changed in one step. The order
  * makes every crash leave at most a *stale entry* (an entry with no seat), never a seat
  * with no entry: an entry is written before its seat is taken and removed after the seat
- * is gone. Stale entries are reconciled when they get in the way (realtime/bookings.ts).
+ * is gone. Stale entries are reconciled when they get in the way (rooms/bookings.ts).
  */
 import type { Window } from '../domain/schedule.js';
 

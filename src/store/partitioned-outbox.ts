@@ -1,5 +1,5 @@
 /**
- * The outbox on Redis Cluster: one stream per partition (redis-keys.ts), each written by
+ * The outbox on Redis Cluster: one stream per partition (redis/redis-keys.ts), each written by
  * its partition's compare-and-set script, read here as one outbox. A stream per
  * partition keeps each XADD in the slot of the room it records; XREADGROUP over keys of
  * several slots is refused by a cluster, so the partitions are polled (without BLOCK,
@@ -10,7 +10,7 @@
  */
 import type { OutboxEntryType } from '../domain/outbox-entries.js';
 import type { Outbox, OutboxGroupStats, OutboxMessage } from './outbox.js';
-import type { RedisClient, RedisKeys } from './redis-keys.js';
+import type { RedisClient, RedisKeys } from '../redis/redis-keys.js';
 import { RedisOutbox } from './redis-outbox.js';
 
 /** How long a reader that found every partition empty waits before the next round (at most its blockMs). */

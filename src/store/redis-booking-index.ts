@@ -6,8 +6,8 @@
  */
 import type { Window } from '../domain/schedule.js';
 import { type BookingEntry, type BookingIndex, bySoonest } from './booking-index.js';
-import { redisCall } from './redis-call.js';
-import type { RedisClient } from './redis-keys.js';
+import { redisCall } from '../redis/redis-call.js';
+import type { RedisClient } from '../redis/redis-keys.js';
 
 /** KEYS: bookings. ARGV: room, start, end, now, margin ms. Returns {} when booked, else {room, value}. */
 const BOOK = `

@@ -6,8 +6,8 @@
  */
 import { hashToken } from '../domain/tokens.js';
 import type { CalendarFeedStore } from './calendar-feed-store.js';
-import { redisCall } from './redis-call.js';
-import type { RedisClient } from './redis-keys.js';
+import { redisCall } from '../redis/redis-call.js';
+import type { RedisClient } from '../redis/redis-keys.js';
 
 export class RedisCalendarFeedStore implements CalendarFeedStore {
   constructor(

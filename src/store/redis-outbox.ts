@@ -12,7 +12,7 @@
  * Redis Cluster: one such stream per partition (beside the partition's rooms, in the
  * slot their writing script runs in), read together by partitioned-outbox.ts.
  */
-import type { RedisClient } from './redis-keys.js';
+import type { RedisClient } from '../redis/redis-keys.js';
 import type { OutboxEntry, OutboxEntryType } from '../domain/outbox-entries.js';
 import type { Outbox, OutboxGroupStats, OutboxMessage } from './outbox.js';
 

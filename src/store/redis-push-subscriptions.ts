@@ -5,8 +5,8 @@
  * A "sent" claim is `{prefix}pushsent:<notice>:<subscription>` (SET NX PX), so two
  * instances that both hold a redelivered notice send it once.
  */
-import type { RedisClient } from './redis-keys.js';
-import { redisCall } from './redis-call.js';
+import type { RedisClient } from '../redis/redis-keys.js';
+import { redisCall } from '../redis/redis-call.js';
 import type { AddResult, PushSubscriptionRecord, PushSubscriptions } from './push-subscriptions.js';
 import { subscriptionIdOf } from './push-subscriptions.js';
 

@@ -4,7 +4,7 @@
  * was first trimmed, `hdrop` (the seq of the newest event trimmed away). Its history is a
  * Stream (`keys.events(code)`, entry id = the event's seq). Two indexes per partition sit
  * beside them: the due-queue (sorted set, code → next deadline) and the status index
- * (hash, code → room status) for metrics. Key names and partitions: redis-keys.ts.
+ * (hash, code → room status) for metrics. Key names and partitions: redis/redis-keys.ts.
  *
  * Every write is one Lua script, so a room, its history and its indexes change together:
  * history and state never disagree. `update` is
@@ -24,8 +24,8 @@ import { type OutboxEntryType, outboxEntries } from '../domain/outbox-entries.js
 import { expiresAt, nextDeadline } from '../domain/deadlines.js';
 import type { Room } from '../domain/room-state.js';
 import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
-import { redisCall } from './redis-call.js';
-import { isCluster, type RedisClient, RedisKeys } from './redis-keys.js';
+import { redisCall } from '../redis/redis-call.js';
+import { isCluster, type RedisClient, RedisKeys } from '../redis/redis-keys.js';
 import { StoreUnavailable } from './store-errors.js';
 import { withTimeout } from '../timeout.js';
 

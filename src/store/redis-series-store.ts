@@ -5,8 +5,8 @@
  * touches one key, so it runs unchanged on Redis Cluster.
  */
 import type { Series } from '../domain/series.js';
-import { redisCall } from './redis-call.js';
-import type { RedisClient } from './redis-keys.js';
+import { redisCall } from '../redis/redis-call.js';
+import type { RedisClient } from '../redis/redis-keys.js';
 import type { SeriesStore } from './series-store.js';
 
 /** KEYS: series. ARGV: expected JSON, new JSON. 1 when written, 0 when it changed meanwhile. */

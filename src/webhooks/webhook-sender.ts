@@ -10,7 +10,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { Webhook } from 'standardwebhooks';
-import { type ConsumerOptions, OutboxConsumer } from '../persistence/outbox-consumer.js';
+import { type ConsumerOptions, OutboxConsumer } from '../store/outbox-consumer.js';
 import type { OutboxMetrics } from '../persistence/outbox-metrics.js';
 import type { Outbox, OutboxMessage } from '../store/outbox.js';
 import { throttled } from '../throttled.js';

@@ -8,7 +8,7 @@
  * Sockets of every room on two in-process instances (host on A, guest on B).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisKeys } from '../../src/store/redis-keys.js';
+import { RedisKeys } from '../../src/redis/redis-keys.js';
 import { call, type Client, closeAllClients, connect, eventually, record, waitFor } from '../helpers/client.js';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
 import { newServer, type TestServer } from '../helpers/server.js';

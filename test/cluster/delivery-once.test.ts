@@ -13,7 +13,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisKeys } from '../../src/store/redis-keys.js';
+import { RedisKeys } from '../../src/redis/redis-keys.js';
 import { call, type Client, closeAllClients, connect } from '../helpers/client.js';
 import { deliveryFaults, type DeliveryLog, roomHistory, trackDeliveries } from '../helpers/delivery-log.js';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';

@@ -9,7 +9,7 @@
 import { SignJWT } from 'jose';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisKeys } from '../../src/store/redis-keys.js';
+import { RedisKeys } from '../../src/redis/redis-keys.js';
 import { call, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';

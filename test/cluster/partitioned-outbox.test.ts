@@ -9,7 +9,7 @@
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PartitionedOutbox } from '../../src/store/partitioned-outbox.js';
-import { RedisKeys } from '../../src/store/redis-keys.js';
+import { RedisKeys } from '../../src/redis/redis-keys.js';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
 
 const PARTITIONS = 8;

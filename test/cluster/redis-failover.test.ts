@@ -16,7 +16,7 @@
  * the completion was. A second case lets the deadline itself fall inside the outage.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisKeys } from '../../src/store/redis-keys.js';
+import { RedisKeys } from '../../src/redis/redis-keys.js';
 import { call, type Client, closeAllClients, connect, eventually, record, waitFor } from '../helpers/client.js';
 import { deliveryFaults, roomHistory, trackDeliveries } from '../helpers/delivery-log.js';
 import { getJson } from '../helpers/http.js';

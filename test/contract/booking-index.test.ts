@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BookingIndex } from '../../src/store/booking-index.js';
 import { MemoryBookingIndex } from '../../src/store/memory-booking-index.js';
 import { RedisBookingIndex } from '../../src/store/redis-booking-index.js';
-import type { RedisClient } from '../../src/store/redis-keys.js';
+import type { RedisClient } from '../../src/redis/redis-keys.js';
 import { startRedisCluster } from '../helpers/redis-cluster.js';
 import { startSentinelSet } from '../helpers/redis-sentinel.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';

@@ -15,7 +15,7 @@ import { createRoom, join, leave, type NewParticipant } from '../../src/domain/m
 import type { Room } from '../../src/domain/room-state.js';
 import { addTask } from '../../src/domain/tasks.js';
 import { MemoryRoomStore } from '../../src/store/memory-room-store.js';
-import { type RedisClient, RedisKeys } from '../../src/store/redis-keys.js';
+import { type RedisClient, RedisKeys } from '../../src/redis/redis-keys.js';
 import { RedisRoomStore } from '../../src/store/redis-room-store.js';
 import type { RoomStore } from '../../src/store/room-store.js';
 import { StoreUnavailable } from '../../src/store/store-errors.js';

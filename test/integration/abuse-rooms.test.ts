@@ -8,7 +8,7 @@ import { issuedUserKey } from '../helpers/test-env.js';
 import { call, connect, eventually, waitFor } from '../helpers/client.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { roomBytes } from '../../src/realtime/room-limits.js';
+import { roomBytes } from '../../src/limits/room-limits.js';
 
 let server: TestServer | null = null;
 afterEach(async () => {

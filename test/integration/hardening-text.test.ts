@@ -11,7 +11,7 @@ import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/contract/limits.js';
 import { displayTextSchema, taskTitleSchema, userNameSchema } from '../../src/contract/schemas.js';
-import { nameFromClaim } from '../../src/realtime/handshake-auth.js';
+import { nameFromClaim } from '../../src/auth/jwt.js';
 import { call, connect, roomWith } from '../helpers/client.js';
 import { useSharedServer } from '../helpers/server.js';
 

@@ -5,7 +5,7 @@
  */
 import keySlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
-import { balancedTags, RedisKeys, SLOTS } from '../../src/store/redis-keys.js';
+import { balancedTags, RedisKeys, SLOTS } from '../../src/redis/redis-keys.js';
 
 describe('RedisKeys', () => {
   it('standalone: the names of before partitions', () => {

@@ -10,7 +10,7 @@ import type { Outcome } from '../../domain/draft.js';
 import type { Room } from '../../domain/room-state.js';
 import { snapshot } from '../../domain/snapshot.js';
 import { checkStartsAt, windowOf } from '../../domain/schedule.js';
-import { identitiesOf } from '../../store/bookings.js';
+import { identitiesOf } from '../../rooms/bookings.js';
 import type { HandlerContext } from '../handler-context.js';
 import { detach, requireSeat } from '../seat.js';
 import { addTaskChange, removeTaskChange, updateTaskChange, withSeq } from '../../domain/task-changes.js';

@@ -7,7 +7,7 @@ import { leave, reconnect } from '../../domain/membership.js';
 import { findParticipant, type Room } from '../../domain/room-state.js';
 import { checkStartsAt } from '../../domain/schedule.js';
 import type { HandlerContext } from '../handler-context.js';
-import { createRoomFor, joinedView, joinRoomAs } from '../room-entry.js';
+import { createRoomFor, joinedView, joinRoomAs } from '../../rooms/room-entry.js';
 import { attach, detach, requireNoSeat, requireSeat } from '../seat.js';
 import { tokenMatches } from '../../domain/tokens.js';
 import { addressKey } from '../../limits/client-address.js';

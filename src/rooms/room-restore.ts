@@ -12,15 +12,15 @@ import type { Clock } from '../domain/clock.js';
 import { disconnect } from '../domain/membership.js';
 import type { Room } from '../domain/room-state.js';
 import { windowOf } from '../domain/schedule.js';
-import { roomTimer } from '../domain/snapshot.js';
+import { type RoomTimer, roomTimer } from '../domain/snapshot.js';
 import type { BookingIndex } from '../store/booking-index.js';
-import { identitiesOf } from '../store/bookings.js';
+import { identitiesOf } from './bookings.js';
 import type { RoomService } from './room-service.js';
-import type { Ticker } from './ticker.js';
 
 export interface RestoreDeps {
   rooms: RoomService;
-  ticker: Ticker;
+  /** Starts the restored room's ticks (realtime/ticker.ts). */
+  ticker: { sync(timer: RoomTimer): void };
   bookingIndex: BookingIndex;
   clock: Clock;
   onError: (err: unknown, code: string) => void;

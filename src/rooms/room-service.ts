@@ -5,7 +5,7 @@
  * looks exactly like one made by a client.
  */
 import { performance } from 'node:perf_hooks';
-import type { RoomTimer } from '../contract/events.js';
+import type { RoomTimer } from '../domain/snapshot.js';
 import { AppError, RoomNotFoundError } from '../contract/errors.js';
 import { TIMER_EVENTS } from '../contract/event-facts.js';
 import type { Clock } from '../domain/clock.js';
@@ -17,12 +17,12 @@ import { roomTimer } from '../domain/snapshot.js';
 import type { Metrics } from '../metrics.js';
 import type { DueScheduler } from '../scheduler/due-scheduler.js';
 import type { RoomChange, RoomStore } from '../store/room-store.js';
-import type { Bookings } from '../store/bookings.js';
-import type { Broadcaster, PublishOptions } from './broadcaster.js';
-import { assertRoomCapacity, type RoomBounds, sizeBounded } from './room-limits.js';
-import type { Ticker } from './ticker.js';
+import type { Bookings } from './bookings.js';
+import type { Broadcaster, PublishOptions } from '../realtime/broadcaster.js';
+import { assertRoomCapacity, type RoomBounds, sizeBounded } from '../limits/room-limits.js';
+import type { Ticker } from '../realtime/ticker.js';
 import type { RoomOwners, RoomQuota } from '../limits/room-quota.js';
-import { roomKey, type TypedServer } from './types.js';
+import { roomKey, type TypedServer } from '../realtime/types.js';
 
 export class RoomService {
   private scheduler: DueScheduler | null = null;
@@ -66,7 +66,7 @@ export class RoomService {
   }
 
   /**
-   * Stores a new room; `unavailable` when MAX_ROOMS rooms are live (room-limits.ts). With
+   * Stores a new room; `unavailable` when MAX_ROOMS rooms are live (limits/room-limits.ts). With
    * `owners` (a client's create), `rate_limited` when its address or identity already has
    * its cap of live rooms (limits/room-quota.ts), and the room counts against them.
    */

@@ -4,7 +4,7 @@
  * rooms, never in their way: a dead or slow database or receiver only makes this loop
  * wait, and the entries wait in the outbox.
  */
-import type { Outbox, OutboxMessage } from '../store/outbox.js';
+import type { Outbox, OutboxMessage } from './outbox.js';
 
 export interface ConsumerOptions {
   batch: number;

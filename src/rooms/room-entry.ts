@@ -12,7 +12,10 @@ import type { Outcome } from '../domain/draft.js';
 import type { Room } from '../domain/room-state.js';
 import { plannedLength, windowOf } from '../domain/schedule.js';
 import { snapshot } from '../domain/snapshot.js';
-import type { HandlerContext } from './handler-context.js';
+import type { Config } from '../config.js';
+import type { Clock } from '../domain/clock.js';
+import type { Bookings } from './bookings.js';
+import type { RoomService } from './room-service.js';
 import { hashToken, newParticipantId, newResumeToken, newSessionId } from '../domain/tokens.js';
 
 /** Codes are random over 887M; a few retries make a collision among live rooms irrelevant. */
@@ -29,7 +32,14 @@ export const joinedView = (room: Room, participantId: string, token: string, now
 });
 
 export type SeatOwner = Pick<NewParticipant, 'user_name' | 'socket_id' | 'user_sub' | 'identity' | 'connected'>;
-export type RoomsContext = Pick<HandlerContext, 'rooms' | 'clock' | 'config' | 'bookings' | 'generateRoomCode'>;
+/** What taking a seat needs (a socket handler's context and the REST routes both hold it). */
+export interface RoomsContext {
+  rooms: RoomService;
+  clock: Clock;
+  config: Config;
+  bookings: Bookings;
+  generateRoomCode: () => string;
+}
 
 /**
  * A new room with `owner` as host, shared by the socket event and POST /sessions. With an

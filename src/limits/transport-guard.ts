@@ -10,12 +10,17 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Socket as EngineSocket } from 'engine.io';
+import type { Server as EngineServer, Socket as EngineSocket } from 'engine.io';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import { clientAddress } from '../limits/client-address.js';
-import type { TypedServer } from './types.js';
+import { clientAddress } from './client-address.js';
+
+/** What the guard hooks on the Socket.IO server (realtime/types.ts TypedServer). */
+export interface GuardedServer {
+  engine: Pick<EngineServer, 'on'>;
+  on(event: 'connection', listener: (socket: { conn: EngineSocket }) => void): unknown;
+}
 
 /** What this file keeps per Engine.IO connection. */
 interface ConnState {
@@ -106,7 +111,7 @@ export class TransportGuard {
   }
 
   /** Hooks every Engine.IO connection of `io`. */
-  attach(io: TypedServer): void {
+  attach(io: GuardedServer): void {
     io.engine.on('connection', (conn: EngineSocket) => this.onEngineConnection(conn));
     // The Socket.IO connect went through: the session is no longer bare.
     io.on('connection', (socket) => this.settle(socket.conn));

@@ -12,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
-import { LIGHT_SENDER_EVENTS, OverloadDetector } from '../limits/overload.js';
+import { LIGHT_SENDER_EVENTS, OverloadDetector } from './overload.js';
 
 /** Refusals answered per socket per second; beyond this a refused event is dropped without a reply. */
 export const REFUSAL_REPLIES_PER_SEC = 2;

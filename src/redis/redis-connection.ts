@@ -6,7 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Cluster, Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
 import type { RedisTopology } from '../config.js';
-import type { RedisClient } from '../store/redis-keys.js';
+import type { RedisClient } from './redis-keys.js';
 import { throttled } from '../throttled.js';
 import { withTimeout } from '../timeout.js';
 

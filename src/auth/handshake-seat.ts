@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { roomCodeSchema } from '../contract/schemas.js';
 import { findParticipant } from '../domain/room-state.js';
-import type { RoomService } from './room-service.js';
+import type { RoomService } from '../rooms/room-service.js';
 import { tokenMatches } from '../domain/tokens.js';
 
 const id = z.string().min(1).max(64);

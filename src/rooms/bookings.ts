@@ -13,8 +13,8 @@ import { AppError } from '../contract/errors.js';
 import type { Clock } from '../domain/clock.js';
 import type { Room } from '../domain/room-state.js';
 import { type Window, windowOf } from '../domain/schedule.js';
-import type { BookingEntry, BookingIndex } from './booking-index.js';
-import type { RoomStore } from './room-store.js';
+import type { BookingEntry, BookingIndex } from '../store/booking-index.js';
+import type { RoomStore } from '../store/room-store.js';
 
 export const RECONCILE_AFTER_MS = 10_000;
 const ATTEMPTS = 4;

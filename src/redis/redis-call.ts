@@ -4,7 +4,7 @@
  * hit it, and no caller has to read ioredis's error text.
  */
 import { ReplyError } from 'ioredis';
-import { StoreUnavailable } from './store-errors.js';
+import { StoreUnavailable } from '../store/store-errors.js';
 
 /**
  * Redis replies that mean "cannot serve right now" (loading its data, busy with a script,

@@ -14,7 +14,7 @@ import type { Room } from '../domain/room-state.js';
 import { plannedLength, type Window } from '../domain/schedule.js';
 import { cancelOccurrence, endSeries, liveOccurrences, missingOccurrences, occurrencesInHorizon, requireOwner, type Series, type SeriesMember } from '../domain/series.js';
 import { hashToken, newParticipantId, newResumeToken } from '../domain/tokens.js';
-import { type Bookings, SlotTaken } from '../store/bookings.js';
+import { type Bookings, SlotTaken } from './bookings.js';
 import type { SeriesStore } from '../store/series-store.js';
 import type { RoomService } from './room-service.js';
 import { joinRoomAs, type RoomsContext } from './room-entry.js';

@@ -1,6 +1,6 @@
 /**
  * `Authorization: Bearer <JWT>` on REST routes that act as a person (POST /sessions,
- * seats, /me/*): the same verification as the socket handshake (handshake-auth.ts), the
+ * seats, /me/*): the same verification as the socket handshake (auth/jwt.ts), the
  * same identity (domain/identity.ts). Device keys (docs/persistence.md) extend `caller` here.
  */
 import type { UserKeys } from '../domain/user-keys.js';
@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import { AppError } from '../contract/errors.js';
 import { identityFromSub, identityFromUserKey } from '../domain/identity.js';
 import { userKeySchema } from '../contract/schemas.js';
-import { KeySetUnavailable, nameFromClaim, tokenVerifier } from '../realtime/handshake-auth.js';
+import { KeySetUnavailable, nameFromClaim, tokenVerifier } from './jwt.js';
 
 export interface Caller {
   identity: string | null;
