@@ -8,32 +8,17 @@
  * Measured: how long after the changes B's client had them.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, closeAllClients, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
-import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
-import { newServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { call, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
+import { useRedisClusterPair } from '../helpers/cluster.js';
 import { sleep } from '../helpers/sleep.js';
 
-let cluster: TestRedisCluster;
-let a: TestServer;
-let b: TestServer;
-
-beforeAll(async () => {
-  cluster = await startRedisCluster({ replicasPerMaster: 0 });
-  const env = { REDIS_CLUSTER: 'true', REDIS_URL: cluster.seeds };
-  a = await newServer({ ...env, INSTANCE_ID: 'sblip-a' }, { redisPrefix: 'sb:' });
-  b = await newServer({ ...env, INSTANCE_ID: 'sblip-b' }, { redisPrefix: 'sb:' });
-}, 90_000);
-afterAll(async () => {
-  closeAllClients();
-  await Promise.all([a?.close(), b?.close()]);
-  await cluster?.stop();
-}, 30_000);
+const pair = useRedisClusterPair({ ids: ['sblip-a', 'sblip-b'], prefix: 'sb:', cluster: { replicasPerMaster: 0 } });
 
 /** Kills instance B's subscriber connections on every node; returns how many. */
 async function blinkSubscribers(instanceId: string): Promise<number> {
   let killed = 0;
-  for (const node of cluster.nodes) {
+  for (const node of pair.redis.nodes) {
     const admin = new Redis(node.url);
     try {
       const list = (await admin.client('LIST')) as string;
@@ -52,8 +37,8 @@ async function blinkSubscribers(instanceId: string): Promise<number> {
 
 describe("an instance's sharded subscribers blink", () => {
   it('its clients still get the broadcasts made meanwhile (replayed from history), and its ticker follows them', async () => {
-    const host = await connect(a.url);
-    const guest = await connect(b.url);
+    const host = await connect(pair.a.url);
+    const guest = await connect(pair.b.url);
     await roomWith(host, [guest], { session_duration: 60_000 });
     expect((await call(host, 'start_session')).ok).toBe(true);
     await waitFor(guest, 'time_update', 2_000);
@@ -66,7 +51,7 @@ describe("an instance's sharded subscribers blink", () => {
     expect(task.ok && pause.ok).toBe(true);
     const changedAt = Date.now();
 
-    // Repaired within 3 s (DESIGN §13), also when ioredis re-creates the subscriber
+    // Repaired within 3 s (the delivery guarantee's bound), also when ioredis re-creates the subscriber
     // without reporting it: the periodic check finds B behind the store.
     await eventually(() => {
       expect(tasks.map((t) => t.task.title)).toEqual(['during the blink']);

@@ -1,5 +1,5 @@
 /**
- * Redis Cluster faults that lose data for good (DESIGN §13), on a cluster run with
+ * Redis Cluster faults that lose data for good, on a cluster run with
  * `cluster-require-full-coverage no` (docs/scaling.md, "Redis requirements"):
  * - a master and its replica lost together: the rooms in their slots answer
  *   `unavailable`, every other room goes on untouched; when the master comes back empty
@@ -7,32 +7,17 @@
  * - a master with no replica restarted empty: its rooms closed as lost, as on one Redis.
  * Sockets of every room on two in-process instances (host on A, guest on B).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/redis/redis-keys.js';
-import { call, type Client, closeAllClients, connect, eventually, record, waitFor } from '../helpers/client.js';
-import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
-import { newServer, type TestServer } from '../helpers/server.js';
+import { call, type Client, connect, eventually, record, waitFor } from '../helpers/client.js';
+import { useRedisClusterPair } from '../helpers/cluster.js';
 import { sleep } from '../helpers/sleep.js';
 
 const PREFIX = 'sl:';
 const PARTITIONS = 32;
 const keys = new RedisKeys({ prefix: PREFIX, partitions: PARTITIONS });
 
-let rc: TestRedisCluster;
-let a: TestServer;
-let b: TestServer;
-
-beforeAll(async () => {
-  rc = await startRedisCluster({ requireFullCoverage: false });
-  const env = { REDIS_CLUSTER: 'true', REDIS_URL: rc.seeds, REDIS_PARTITIONS: String(PARTITIONS) };
-  a = await newServer({ ...env, INSTANCE_ID: 'sl-a' }, { redisPrefix: PREFIX });
-  b = await newServer({ ...env, INSTANCE_ID: 'sl-b' }, { redisPrefix: PREFIX });
-}, 120_000);
-afterAll(async () => {
-  closeAllClients();
-  await Promise.all([a?.close(), b?.close()]);
-  await rc?.stop();
-}, 30_000);
+const pair = useRedisClusterPair({ ids: ['sl-a', 'sl-b'], prefix: PREFIX, partitions: PARTITIONS, cluster: { requireFullCoverage: false } });
 
 interface Room {
   code: string;
@@ -44,17 +29,17 @@ interface Room {
 /** A running room (host on A, guest on B) whose keys live on a master `where` accepts. */
 async function roomOn(where: (masterPort: number) => boolean): Promise<Room> {
   for (let attempt = 0; attempt < 40; attempt++) {
-    const host = await connect(a.url);
+    const host = await connect(pair.a.url);
     const created = await call(host, 'create_session', { user_name: 'Host', session_duration: 600_000 });
     expect(created.ok).toBe(true);
     const code = created.room_code as string;
-    const master = (await rc.masterForKey(keys.room(code))).port;
+    const master = (await pair.redis.masterForKey(keys.room(code))).port;
     if (!where(master)) {
       await call(host, 'leave_session');
       host.disconnect();
       continue;
     }
-    const guest = await connect(b.url);
+    const guest = await connect(pair.b.url);
     expect((await call(guest, 'join_session', { room_code: code, user_name: 'Guest' })).ok).toBe(true);
     expect((await call(host, 'start_session')).ok).toBe(true);
     return { code, host, guest, master };
@@ -83,6 +68,7 @@ async function closedAsLost(room: Room, closed: Array<Array<{ reason: string; _a
 
 describe('Redis Cluster: slots that lose their data', () => {
   it('a master and its replica lost together: their rooms answer unavailable, others untouched; closed as lost when the slot comes back empty', { timeout: 120_000 }, async () => {
+    const rc = pair.redis;
     const lostRoom = await roomOn(() => true);
     const victim = lostRoom.master;
     const other = await roomOn((m) => m !== victim);
@@ -120,6 +106,7 @@ describe('Redis Cluster: slots that lose their data', () => {
   });
 
   it('a master without a replica restarted empty: its rooms closed as lost, others untouched', { timeout: 120_000 }, async () => {
+    const rc = pair.redis;
     // The master of the previous test has no live replica any more.
     const replicaless: number[] = [];
     for (const s of (await rc.topology()).filter((t) => t.role === 'master' && t.slots.length > 0)) {

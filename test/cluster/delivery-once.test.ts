@@ -1,5 +1,5 @@
 /**
- * Every room event once, in order, to every socket (DESIGN §13), under the faults that
+ * Every room event once, in order, to every socket, under the faults that
  * break pub/sub: a room with sockets on two instances, events produced at ~6/s from
  * both, and meanwhile
  * - Redis Cluster: every pub/sub connection killed (`CLIENT KILL TYPE pubsub`), the
@@ -12,16 +12,16 @@
  * duplicate); the time it took is logged.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/redis/redis-keys.js';
-import { call, type Client, closeAllClients, connect } from '../helpers/client.js';
+import { call, type Client, connect } from '../helpers/client.js';
+import { useRedisClusterPair, useRedisPair } from '../helpers/cluster.js';
 import { deliveryFaults, type DeliveryLog, roomHistory, trackDeliveries } from '../helpers/delivery-log.js';
-import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { newServer, type TestServer } from '../helpers/server.js';
+import type { TestRedisCluster } from '../helpers/redis-cluster.js';
+import type { TestServer } from '../helpers/server.js';
 import { sleep } from '../helpers/sleep.js';
 
-/** Every socket has everything within this after a fault ends (DESIGN §13). */
+/** Every socket has everything within this after a fault ends (the delivery guarantee's bound). */
 const BOUND_MS = 3_000;
 const PREFIX = 'dl:';
 const PARTITIONS = 32;
@@ -137,23 +137,11 @@ async function killPubSub(urls: string[], alsoNamed?: string): Promise<void> {
 }
 
 describe('Redis Cluster (sharded pub/sub): every socket gets every room event once, in order, through faults', () => {
-  let rc: TestRedisCluster;
-  let a: TestServer;
-  let b: TestServer;
+  const pair = useRedisClusterPair({ ids: ['dl-a', 'dl-b'], prefix: PREFIX, partitions: PARTITIONS });
   const keys = new RedisKeys({ prefix: PREFIX, partitions: PARTITIONS });
-  beforeAll(async () => {
-    rc = await startRedisCluster();
-    const env = { REDIS_CLUSTER: 'true', REDIS_URL: rc.seeds, REDIS_PARTITIONS: String(PARTITIONS) };
-    a = await newServer({ ...env, INSTANCE_ID: 'dl-a' }, { redisPrefix: PREFIX });
-    b = await newServer({ ...env, INSTANCE_ID: 'dl-b' }, { redisPrefix: PREFIX });
-  }, 120_000);
-  afterAll(async () => {
-    closeAllClients();
-    await Promise.all([a?.close(), b?.close()]);
-    await rc?.stop();
-  }, 30_000);
 
   it('subscriber kills, frozen masters and a failover: no gap, no duplicate, repaired within 3 s', { timeout: 120_000 }, async () => {
+    const { redis: rc, a, b } = pair;
     const room = await liveRoom(a, b);
     const producer = produce(room);
     const took: string[] = [];
@@ -196,22 +184,10 @@ describe('Redis Cluster (sharded pub/sub): every socket gets every room event on
 });
 
 describe('one Redis (streams adapter): every socket gets every room event once, in order, through faults', () => {
-  let redis: TestRedis;
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    redis = await startRedis();
-    const env = { REDIS_URL: redis.url };
-    a = await newServer({ ...env, INSTANCE_ID: 'dls-a' }, { redisPrefix: PREFIX });
-    b = await newServer({ ...env, INSTANCE_ID: 'dls-b' }, { redisPrefix: PREFIX });
-  }, 60_000);
-  afterAll(async () => {
-    closeAllClients();
-    await Promise.all([a?.close(), b?.close()]);
-    await redis?.stop();
-  }, 30_000);
+  const pair = useRedisPair({ ids: ['dls-a', 'dls-b'], prefix: PREFIX });
 
   it('adapter connections killed and Redis frozen 2 s: no gap, no duplicate, repaired within 3 s', { timeout: 60_000 }, async () => {
+    const { redis, a, b } = pair;
     const room = await liveRoom(a, b);
     const producer = produce(room);
     const took: string[] = [];

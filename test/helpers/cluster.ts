@@ -4,7 +4,7 @@
  * one Redis for a test file. Servers stop before the Redis they use (teardowns run
  * newest first).
  */
-import { afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { AppDeps } from '../../src/app.js';
 import { closeAllClients } from './client.js';
 import { type ChildInstance, killInstance, type SpawnOptions, spawnInstance } from './process.js';
@@ -116,4 +116,70 @@ export function useCluster({ ids, prefix, topology = 'standalone', env = {}, dep
     },
     servers,
   };
+}
+
+export interface InstancePair<R> {
+  /** The Redis the two instances share; there once beforeAll has run. */
+  readonly redis: R;
+  readonly a: TestServer;
+  readonly b: TestServer;
+}
+
+/**
+ * Two in-process instances (`ids`, key prefix `prefix`) on a fresh Redis for a test file
+ * or one describe block (fault tests that kill, freeze or restart Redis nodes): started
+ * in its beforeAll, and in its afterAll the clients, the instances, then Redis stopped.
+ */
+function useInstancePair<R extends { stop(): Promise<void> }>(
+  ids: [string, string],
+  prefix: string,
+  start: () => Promise<{ redis: R; env: Record<string, string> }>,
+  startTimeoutMs: number,
+): InstancePair<R> {
+  let redis: R | undefined;
+  let servers: TestServer[] = [];
+  beforeAll(async () => {
+    const started = await start();
+    redis = started.redis;
+    for (const id of ids) servers.push(await newServer({ ...started.env, INSTANCE_ID: id }, { redisPrefix: prefix }));
+  }, startTimeoutMs);
+  afterAll(async () => {
+    closeAllClients();
+    await Promise.all(servers.map((s) => s.close()));
+    servers = [];
+    await redis?.stop();
+  }, 30_000);
+  const there = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`useInstancePair: ${what} starts in beforeAll; use it inside tests and hooks`);
+    return value;
+  };
+  return {
+    get redis() {
+      return there(redis, 'Redis');
+    },
+    get a() {
+      return there(servers[0], 'instance A');
+    },
+    get b() {
+      return there(servers[1], 'instance B');
+    },
+  };
+}
+
+/** Two instances on a Redis Cluster (`cluster` options; `partitions` → REDIS_PARTITIONS): `pair.redis` is the cluster. */
+export function useRedisClusterPair(opts: { ids: [string, string]; prefix: string; partitions?: number; cluster?: RedisClusterOptions }): InstancePair<TestRedisCluster> {
+  return useInstancePair(opts.ids, opts.prefix, async () => {
+    const rc = await startRedisCluster(opts.cluster ?? {});
+    const env: Record<string, string> = { REDIS_CLUSTER: 'true', REDIS_URL: rc.seeds };
+    if (opts.partitions !== undefined) env.REDIS_PARTITIONS = String(opts.partitions);
+    return { redis: rc, env };
+  }, 120_000);
+}
+
+/** Two instances on one redis-server: `pair.redis` is that server. */
+export function useRedisPair(opts: { ids: [string, string]; prefix: string }): InstancePair<TestRedis> {
+  return useInstancePair(opts.ids, opts.prefix, async () => {
+    const redis = await startRedis();
+    return { redis, env: { REDIS_URL: redis.url } };
+  }, 60_000);
 }

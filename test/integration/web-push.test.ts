@@ -12,45 +12,22 @@
  * JWT, encryption, delivery — is tested against the local push service (push.test.ts).
  * Skips, with a message, when no Chromium is installed.
  */
-import { existsSync } from 'node:fs';
 import webpush from 'web-push';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { chromiumFor, createBookedRoom, openLobby, useBrowserServer } from '../helpers/browser.js';
 import { eventually } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => Boolean(p && existsSync(p)));
-if (!CHROMIUM) console.warn('web-push test SKIPPED: no Chromium at /usr/bin/chromium');
 
 const vapid = webpush.generateVAPIDKeys();
-let server: TestServer;
-let browser: Browser;
 
-describe.skipIf(!CHROMIUM)('web client: Web Push', () => {
-  beforeAll(async () => {
-    server = await startServer({ VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:web@focusroom.test', PUSH_ALLOW_HTTP: 'true' });
-    browser = await chromium.launch({ executablePath: CHROMIUM!, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'], timeout: 30_000 });
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  }, 30_000);
+describe.skipIf(!chromiumFor('web-push test'))('web client: Web Push', () => {
+  const web = useBrowserServer({ VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: 'mailto:web@focusroom.test', PUSH_ALLOW_HTTP: 'true' });
 
   it('a booked room offers "Remind me"; a push shows a notification for its room; a click offers the room', async () => {
+    const { server, browser } = web;
     const context = await browser.newContext({ viewport: { width: 375, height: 740 }, timezoneId: 'UTC' });
     await context.grantPermissions(['notifications'], { origin: server.url });
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.url);
-    await page.locator('#lobby').waitFor();
-    await page.locator('#create-name').fill('Ada');
-    await page.locator('#create-session-title').fill('Morning pages');
-    const startsAt = Math.ceil((Date.now() + 3 * 3_600_000) / 60_000) * 60_000;
-    await page.locator('#create-start').fill(new Date(startsAt).toISOString().slice(0, 16));
-    await page.getByRole('button', { name: 'Create room' }).click();
-    await page.locator('#room[data-status="waiting"]').waitFor();
+    const { page, errors } = await openLobby(context, server.url);
+    const startsAt = await createBookedRoom(page, { name: 'Ada', title: 'Morning pages', hoursAhead: 3 });
     await page.getByRole('button', { name: 'Remind me' }).waitFor();
     const code = (await page.locator('#room-code').textContent())!.trim();
 
