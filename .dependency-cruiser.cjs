@@ -54,7 +54,7 @@ module.exports = {
       severity: 'error',
       comment: 'rooms/ is the application service both transports share: it knows nothing of callers, Socket.IO, HTTP, the cluster or the wiring.',
       from: { path: '^src/rooms/' },
-      to: { path: ['^src/auth/', TRANSPORTS_AND_UP], pathNot: '^src/realtime/(broadcaster|ticker|types)\\.ts$' },
+      to: { path: ['^src/auth/', TRANSPORTS_AND_UP] },
     },
     {
       name: 'auth-below-transports',

@@ -33,6 +33,7 @@ import { Dispatcher } from './realtime/dispatcher.js';
 import { tokenVerifier } from './auth/jwt.js';
 import { RoomService } from './rooms/room-service.js';
 import { createSocketServer, wireSocketServer } from './realtime/socket-server.js';
+import { SocketDelivery } from './realtime/socket-delivery.js';
 import { Ticker } from './realtime/ticker.js';
 import { EventBudget } from './limits/event-budget.js';
 import { TransportGuard } from './limits/transport-guard.js';
@@ -170,8 +171,27 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const io = createSocketServer(fastify.server, config, () => draining, guard, metrics);
   const ticker = new Ticker(io, clock, (ms) => metrics.tickLateness.observe(ms / 1000));
   const broadcaster = new Broadcaster(io, clock, metrics);
-  const rooms = new RoomService(io, store, clock, broadcaster, ticker, metrics, { maxRooms: config.maxRooms, maxRoomBytes: config.maxRoomBytes });
-  rooms.attachQuota(new RoomQuota(runtime.roomQuota, config.roomQuota));
+  const bookings = new Bookings(runtime.bookingIndex, store, clock);
+  const rooms = new RoomService({
+    store,
+    clock,
+    delivery: new SocketDelivery(io, broadcaster, ticker),
+    metrics,
+    deadlines: (runDue) =>
+      new DueScheduler(
+        store,
+        clock,
+        runDue,
+        throttled(5_000, (err: unknown, code: string | null) => log.warn({ err, room: code }, 'deadline run failed; will retry')),
+        { ...defaultDueSchedulerOptions, ...deps.scheduler },
+        // Running rooms' ticks go before the next due room: a burst of starts yields to each.
+        () => ticker.tickDue(),
+      ),
+    bookings,
+    onBookingError: throttled(5_000, (err: unknown, code: string) => log.warn({ err, room: code }, 'could not release bookings; stale entries are reconciled later')),
+    quota: new RoomQuota(runtime.roomQuota, config.roomQuota),
+    bounds: { maxRooms: config.maxRooms, maxRoomBytes: config.maxRoomBytes },
+  });
   try {
     await runtime.attach(io, { rooms, ticker, metrics });
   } catch (err) {
@@ -180,21 +200,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     await fastify.close();
     throw err;
   }
-  const bookings = new Bookings(runtime.bookingIndex, store, clock);
-  rooms.attachBookings(
-    bookings,
-    throttled(5_000, (err: unknown, code: string) => log.warn({ err, room: code }, 'could not release bookings; stale entries are reconciled later')),
-  );
-  const scheduler = new DueScheduler(
-    store,
-    clock,
-    (code) => rooms.runDue(code),
-    throttled(5_000, (err: unknown, code: string | null) => log.warn({ err, room: code }, 'deadline run failed; will retry')),
-    { ...defaultDueSchedulerOptions, ...deps.scheduler },
-    // Running rooms' ticks go before the next due room: a burst of starts yields to each.
-    () => ticker.tickDue(),
-  );
-  rooms.attachScheduler(scheduler);
   if (persistence && store.observeChanges) {
     // Single instance: the rooms the last run left come back before the server listens,
     // and every room change from now on is kept in the embedded store (room-restore.ts).
@@ -276,7 +281,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
   await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });
 
-  scheduler.start();
+  rooms.start();
   series.start();
   void series.sweep();
   presence.start(io, rooms);
@@ -307,7 +312,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       closed ??= (async () => {
         draining = true;
         if (clockWatch) clearInterval(clockWatch);
-        scheduler.stop();
+        rooms.stop();
         await series.stop();
         budget.stop();
         await presence.stop();

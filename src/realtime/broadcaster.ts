@@ -12,13 +12,9 @@ import type { MissedEvent, ServerToClientEvents, SessionSnapshot } from '../cont
 import type { Clock } from '../domain/clock.js';
 import type { Room } from '../domain/room-state.js';
 import { snapshot } from '../domain/snapshot.js';
+import type { PublishOptions } from '../rooms/delivery.js';
 import type { Metrics } from '../metrics.js';
 import { roomKey, seatKey, type TypedServer } from './types.js';
-
-export interface PublishOptions {
-  /** A socket that must not receive the events (e.g. the one that just left). */
-  exceptSocket?: string;
-}
 
 type Emit = (event: keyof ServerToClientEvents, payload: object) => void;
 

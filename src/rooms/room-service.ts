@@ -5,55 +5,74 @@
  * looks exactly like one made by a client.
  */
 import { performance } from 'node:perf_hooks';
-import type { RoomTimer } from '../domain/snapshot.js';
 import { AppError, RoomNotFoundError } from '../contract/errors.js';
 import { TIMER_EVENTS } from '../contract/event-facts.js';
+import type { RoomHistory } from '../contract/events.js';
 import type { Clock } from '../domain/clock.js';
 import { nextDeadline, runDue, settledThen } from '../domain/deadlines.js';
 import type { Outcome } from '../domain/draft.js';
 import type { Room } from '../domain/room-state.js';
-import type { RoomHistory } from '../contract/events.js';
-import { roomTimer } from '../domain/snapshot.js';
+import { type RoomTimer, roomTimer } from '../domain/snapshot.js';
+import { assertRoomCapacity, type RoomBounds, sizeBounded } from '../limits/room-limits.js';
+import type { RoomOwners, RoomQuota } from '../limits/room-quota.js';
 import type { Metrics } from '../metrics.js';
-import type { DueScheduler } from '../scheduler/due-scheduler.js';
 import type { RoomChange, RoomStore } from '../store/room-store.js';
 import type { Bookings } from './bookings.js';
-import type { Broadcaster, PublishOptions } from '../realtime/broadcaster.js';
-import { assertRoomCapacity, type RoomBounds, sizeBounded } from '../limits/room-limits.js';
-import type { Ticker } from '../realtime/ticker.js';
-import type { RoomOwners, RoomQuota } from '../limits/room-quota.js';
-import { roomKey, type TypedServer } from '../realtime/types.js';
+import type { Deadlines, PublishOptions, RoomDelivery } from './delivery.js';
+
+export interface RoomServiceDeps {
+  store: RoomStore;
+  clock: Clock;
+  /** The clients of a room (realtime/socket-delivery.ts). */
+  delivery: RoomDelivery;
+  metrics: Metrics;
+  /**
+   * Makes the runner of this service's deadlines (scheduler/due-scheduler.ts), given what
+   * to run when a room's deadline is due: the service owns its scheduler, so nothing
+   * outside wires the two to each other.
+   */
+  deadlines: (runDue: (code: string) => Promise<void>) => Deadlines;
+  /** Conflict detection (bookings.ts): seats leaving a room release their identity's booking. */
+  bookings: Bookings;
+  /** A failed release (the entry stays, reconciled when it gets in the way). */
+  onBookingError: (err: unknown, code: string) => void;
+  /** Live rooms per address and identity (limits/room-quota.ts), checked by creates that name their owners. */
+  quota?: RoomQuota;
+  /** MAX_ROOMS and MAX_ROOM_BYTES (limits/room-limits.ts); unbounded when not given. */
+  bounds?: RoomBounds;
+}
 
 export class RoomService {
-  private scheduler: DueScheduler | null = null;
-  private bookings: Bookings | null = null;
-  private onBookingError: (err: unknown, code: string) => void = () => {};
-  private quota: RoomQuota | null = null;
+  readonly store: RoomStore;
+  private readonly clock: Clock;
+  private readonly delivery: RoomDelivery;
+  private readonly metrics: Metrics;
+  private readonly scheduler: Deadlines;
+  private readonly bookings: Bookings;
+  private readonly onBookingError: (err: unknown, code: string) => void;
+  private readonly quota: RoomQuota | null;
+  private readonly bounds: RoomBounds;
 
-  constructor(
-    private readonly io: TypedServer,
-    readonly store: RoomStore,
-    private readonly clock: Clock,
-    private readonly broadcaster: Broadcaster,
-    private readonly ticker: Ticker,
-    private readonly metrics: Metrics,
-    private readonly bounds: RoomBounds = { maxRooms: Number.MAX_SAFE_INTEGER, maxRoomBytes: Number.MAX_SAFE_INTEGER },
-  ) {}
-
-  /** Conflict detection: seats leaving a room release their identity's booking. */
-  attachBookings(bookings: Bookings, onError: (err: unknown, code: string) => void): void {
-    this.bookings = bookings;
-    this.onBookingError = onError;
+  constructor(deps: RoomServiceDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.delivery = deps.delivery;
+    this.metrics = deps.metrics;
+    this.bookings = deps.bookings;
+    this.onBookingError = deps.onBookingError;
+    this.quota = deps.quota ?? null;
+    this.bounds = deps.bounds ?? { maxRooms: Number.MAX_SAFE_INTEGER, maxRoomBytes: Number.MAX_SAFE_INTEGER };
+    this.scheduler = deps.deadlines((code) => this.runDue(code));
   }
 
-  /** Live rooms per address and identity (limits/room-quota.ts), checked by creates that name their owners. */
-  attachQuota(quota: RoomQuota): void {
-    this.quota = quota;
+  /** Starts running deadlines (each one once, cluster-wide: scheduler/due-scheduler.ts). */
+  start(): void {
+    this.scheduler.start();
   }
 
-  /** The scheduler calls back into this service, so it is attached after both exist. */
-  attachScheduler(scheduler: DueScheduler): void {
-    this.scheduler = scheduler;
+  /** Stops running deadlines. */
+  stop(): void {
+    this.scheduler.stop();
   }
 
   async get(code: string): Promise<Room | null> {
@@ -75,7 +94,7 @@ export class RoomService {
     await assertRoomCapacity(this.store, this.bounds.maxRooms);
     const created = await this.timed('create', () => this.store.create(room));
     if (created) {
-      this.scheduler?.watch(room.code, nextDeadline(room));
+      this.scheduler.watch(room.code, nextDeadline(room));
       if (owners && this.quota) await this.quota.record(owners, room.code);
     }
     return created;
@@ -102,7 +121,7 @@ export class RoomService {
       // Seats gone with this change stop counting for conflicts, before the caller hears
       // back (a leave then a new booking must not collide with itself). A failure here
       // leaves a stale entry, which is reconciled when it gets in the way (bookings.ts).
-      if (this.bookings && before) await this.bookings.settle(code, before, outcome.room).catch((err: unknown) => this.onBookingError(err, code));
+      if (before) await this.bookings.settle(code, before, outcome.room).catch((err: unknown) => this.onBookingError(err, code));
     }
     return outcome;
   }
@@ -113,7 +132,7 @@ export class RoomService {
       await this.commit(code, (room) => runDue(room, this.clock.now()));
     } catch (err) {
       if (err instanceof AppError && err.code === 'not_found') {
-        this.scheduler?.unwatch(code);
+        this.scheduler.unwatch(code);
         return;
       }
       throw err;
@@ -122,20 +141,19 @@ export class RoomService {
 
   /** Stops running deadlines of a room this instance learned is gone (cluster/lost-rooms.ts). */
   unwatch(code: string): void {
-    this.scheduler?.unwatch(code);
+    this.scheduler.unwatch(code);
   }
 
   private afterChange<T>(code: string, outcome: Outcome<T>, opts: PublishOptions): void {
     const room = outcome.room;
-    this.broadcaster.publish(code, room, outcome.events, opts);
+    this.delivery.publish(code, room, outcome.events, opts);
     if (room) {
-      this.scheduler?.watch(code, nextDeadline(room));
+      this.scheduler.watch(code, nextDeadline(room));
     } else {
-      this.scheduler?.unwatch(code);
-      this.ticker.stop(code);
+      this.scheduler.unwatch(code);
       this.quota?.forget(code);
-      // Sockets of a closed room (on every instance) leave it; their next event gets not_in_session.
-      this.io.in(roomKey(code)).socketsLeave(roomKey(code));
+      // Its ticks stop; sockets of a closed room (on every instance) leave it, and their next event gets not_in_session.
+      this.delivery.close(code);
     }
     if (!room || outcome.events.some((e) => TIMER_EVENTS.has(e.event))) {
       const timer: RoomTimer = room
@@ -143,7 +161,7 @@ export class RoomService {
         : { room_code: code, status: 'completed', ends_at: null, phase_duration: 0, phase: 'focus', round: 0 };
       // Other instances follow the snapshot events their own sockets receive
       // (cluster/delivery-gate.ts), repaired from history after a Redis blink; no extra message is needed.
-      this.ticker.sync(timer);
+      this.delivery.syncTimer(timer);
     }
   }
 

@@ -9,8 +9,8 @@ import { pause, resumeTimer, start, updateSettings, updateStatus } from '../../d
 import type { Outcome } from '../../domain/draft.js';
 import type { Room } from '../../domain/room-state.js';
 import { snapshot } from '../../domain/snapshot.js';
-import { checkStartsAt, windowOf } from '../../domain/schedule.js';
-import { identitiesOf } from '../../rooms/bookings.js';
+import { checkStartsAt } from '../../domain/schedule.js';
+import { applyMovingBookings } from '../../rooms/booking-move.js';
 import type { HandlerContext } from '../handler-context.js';
 import { detach, requireSeat } from '../seat.js';
 import { addTaskChange, removeTaskChange, updateTaskChange, withSeq } from '../../domain/task-changes.js';
@@ -62,43 +62,20 @@ const movesWindow = (input: UpdateSettingsInput): boolean =>
 
 /**
  * update_settings. A change of the window (reschedule, unschedule, another length) first
- * moves every booked identity's entry to the new window, refusing with `time_slot_taken`
- * if any would collide; the room changes only if all moved, and only if its seats are
- * still the ones checked (else it is checked again).
+ * moves every booked identity's entry to the new window (rooms/booking-move.ts).
  */
 async function updateSettingsNow(ctx: HandlerContext, input: UpdateSettingsInput): Promise<{ session: SessionSnapshot }> {
   // Wrong times are malformed payloads, answered before any state check.
   if (input.starts_at !== undefined && input.starts_at !== null) checkStartsAt(input.starts_at, ctx.clock.now());
   const seat = requireSeat(ctx.socket);
   if (!movesWindow(input)) return withSnapshot(ctx, (room, pid, now) => updateSettings(room, pid, input, now));
-  for (let attempt = 0; ; attempt++) {
-    const current = await ctx.rooms.get(seat.code);
-    const identities = identitiesOf(current);
-    if (!current || identities.size === 0) return withSnapshot(ctx, (room, pid, now) => updateSettings(room, pid, input, now));
-    const now = ctx.clock.now();
-    // Dry run on the room as read: not_host, invalid_state ... come before any booking.
-    const preview = updateSettings(current, seat.participantId, input, now).room!;
-    const before = windowOf(current, now);
-    const next = windowOf(preview, now);
-    // A completed room has no window: its seats no longer count, nothing to move.
-    if (!next) return withSnapshot(ctx, (room, pid, at) => updateSettings(room, pid, input, at));
-    await ctx.bookings.move(identities, seat.code, before, next);
-    const seen = [...identities].sort().join('\n');
-    try {
-      return await withSnapshot(ctx, (room, pid, at) => {
-        if ([...identitiesOf(room)].sort().join('\n') !== seen && attempt < 3) throw new SeatsChanged();
-        return updateSettings(room, pid, input, at);
-      });
-    } catch (err) {
-      // Not applied: the entries go back to the room's window as it was.
-      if (before) await ctx.bookings.move(identities, seat.code, null, before).catch(() => {});
-      if (err instanceof SeatsChanged) continue;
-      throw err;
-    }
-  }
+  return applyMovingBookings(
+    ctx,
+    seat.code,
+    (room, now) => updateSettings(room, seat.participantId, input, now),
+    (change) => withSnapshot(ctx, (room, _pid, now) => change(room, now)),
+  );
 }
-
-class SeatsChanged extends Error {}
 
 export async function updateStatusHandler(ctx: HandlerContext, input: UpdateStatusInput): Promise<{ status: string; seq: number }> {
   return withSeq(await applyToSeat(ctx, (room, pid, now) => updateStatus(room, pid, input.status, now)));
