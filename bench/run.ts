@@ -8,9 +8,12 @@
  *   npm run bench -- --clients 19500 --only ticks   # one scenario at another scale
  *   npm run bench -- --only ticks --profile         # plus a CPU profile of the tick window
  *
- * Scenarios (--only takes a comma list): ws, ticks, memory, cluster, join, quiet, and the opt-in abuse, rest, schedule and scale — one file each in
- * bench/scenarios/, listed in bench/scenarios/index.ts (a new scenario is a file there plus
- * one line in that registry). This file only parses the options (lib/options.ts), plans the
+ *   npm run soak / npm run soak:delivery            # = --only soak / --only delivery-soak
+ *
+ * Scenarios (--only takes a comma list): ws, ticks, memory, cluster, join, quiet, and the
+ * opt-in abuse, rest, schedule, scale, push, store, persistence, soak, delivery-soak and
+ * adapters — one file each in bench/scenarios/, listed in bench/scenarios/index.ts (a new
+ * scenario is a file there plus one line in that registry). This file only parses the options (lib/options.ts), plans the
  * cores (lib/context.ts), runs the scenarios asked for and writes the report (lib/report.ts).
  *
  * Servers run as their own processes (`node dist/server-entry` via bench/server-entry.mjs,

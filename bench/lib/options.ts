@@ -40,6 +40,21 @@ export interface Options {
   timeoutS: number;
   /** Extra node flags for the server processes, focusroom and ws baseline (experiments, e.g. --trace-gc). */
   serverNodeArgs: string[];
+  /** soak, delivery-soak: run length in seconds (null: the scenario's default). */
+  durationS: number | null;
+  /** soak: seconds between heap samples (null: its default), and whether a GC runs before each. */
+  sampleS: number | null;
+  forceGc: boolean;
+  /** delivery-soak: seconds between faults. */
+  faultEveryS: number;
+  /** persistence: rooms completing in the same second, results written, cases run. */
+  persistenceRooms: number;
+  persistenceRecords: number;
+  persistenceCases: string[];
+  /** adapters: the Socket.IO Redis adapters measured. */
+  adapters: string[];
+  /** The options given on the command line: a scenario with defaults of its own (soak's 2,000 clients) uses them when an option was not given. */
+  given: ReadonlySet<string>;
 }
 
 export function helpText(scenarios: readonly string[], defaults: readonly string[] = scenarios): string {
@@ -73,7 +88,17 @@ export function helpText(scenarios: readonly string[], defaults: readonly string
    BENCH_STALL_MS=n makes the focusroom server log every event-loop gap over n ms with its uptime,
    to line stalls up with --trace-gc; BENCH_PROMOTED_S=s samples, after the window, s seconds of the
    allocations that outlive the young generation into .bench-out/profiles/promoted-*.heapprofile)
-  --timeout S        hard bound on the whole run (default 1800)
+  --duration S       soak, delivery-soak: run length (default 60 and 120)
+  --sample S         soak: seconds between heap samples (default 5)
+  --no-gc            soak: sample the heap as it is, without forcing a GC first
+  (soak: --clients defaults to 2000, at most 5000, and --warmup to 20% of the run;
+   delivery-soak: --clients defaults to 200)
+  --fault-every S    delivery-soak: seconds between faults (default 30)
+  --persistence-rooms N    persistence: rooms of 4 completing in one second (default 2500; quick 250)
+  --persistence-records N  persistence: results the embedded store writes (default 100000; quick 10000)
+  --persistence-cases LIST persistence: completion (or completion-nodb, completion-db), writer, embedded (default all three)
+  --adapters LIST    adapters: pubsub, streams, sharded (default pubsub,streams)
+  --timeout S        hard bound on the whole run (default 1800, or --duration + 1800)
   --server-node-args=FLAGS   node flags for the servers, focusroom and ws baseline, space-separated
                      (default: the deployed ones, from package.json's "start"; --server-node-args= for
                      Node's defaults; add --trace-gc with BENCH_LOG_DIR to see the GCs)`;
@@ -109,6 +134,14 @@ const SPEC = {
   'scale-window': str,
   'scale-events': str,
   'scale-repeat': str,
+  duration: str,
+  sample: str,
+  'no-gc': bool,
+  'fault-every': str,
+  'persistence-rooms': str,
+  'persistence-records': str,
+  'persistence-cases': str,
+  adapters: str,
   help: bool,
 } as const;
 
@@ -141,6 +174,7 @@ export function parseOptions(argv: string[], scenarios: readonly string[], root:
   const runtime = values.runtime ?? 'dist';
   if (runtime !== 'dist' && runtime !== 'src') throw new Error('--runtime is dist or src');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const durationS = values.duration !== undefined ? num('duration', 0) : null;
   return {
     clients,
     only,
@@ -179,8 +213,17 @@ export function parseOptions(argv: string[], scenarios: readonly string[], root:
     scaleWindowS: num('scale-window', quick ? 3 : 15),
     scaleEventsPerRoomS: num('scale-events', 1),
     scaleRepeat: Math.floor(num('scale-repeat', 1)),
-    timeoutS: num('timeout', 1800),
+    timeoutS: num('timeout', 1800 + (durationS ?? 0)),
     // Default: the flags `npm start` and the Dockerfile run the server with.
     serverNodeArgs: values['server-node-args'] !== undefined ? values['server-node-args'].split(/\s+/).filter(Boolean) : deployedNodeFlags(root),
+    durationS,
+    sampleS: values.sample !== undefined ? num('sample', 0) : null,
+    forceGc: values['no-gc'] !== true,
+    faultEveryS: num('fault-every', 30),
+    persistenceRooms: Math.floor(num('persistence-rooms', quick ? 250 : 2_500)),
+    persistenceRecords: Math.floor(num('persistence-records', quick ? 10_000 : 100_000)),
+    persistenceCases: (values['persistence-cases'] ?? 'completion,writer,embedded').split(',').map((s) => s.trim()),
+    adapters: (values.adapters ?? 'pubsub,streams').split(',').map((s) => s.trim()),
+    given: new Set(Object.keys(values)),
   };
 }

@@ -1,9 +1,9 @@
 /**
  * abuse: the docs/reliability.md "Load and abuse" attacks — slow consumers, a flood of legal events; memory, a
  * probe room's tick lateness, resume times. Opt-in (`--only abuse`); `--abuse-unbounded`
- * for the "before" figures. The phases live in bench/abuse.ts (ABUSE_PHASES).
+ * for the "before" figures. The phases live in abuse-phases.ts (ABUSE_PHASES).
  */
-import { type AbuseResult, abuseServerEnv, runAbusePhases } from '../abuse.js';
+import { type AbuseResult, abuseServerEnv, runAbusePhases } from './abuse-phases.js';
 import { stopAll } from '../lib/context.js';
 import type { Results, Row } from '../lib/report.js';
 import type { Scenario } from './scenario.js';

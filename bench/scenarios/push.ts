@@ -2,9 +2,9 @@
  * push: N Web Push reminders due within one second, sent by one instance while running
  * connections tick (DESIGN.md §16): all within 10 s, each once, ticks ≤ 1.2× their quiet
  * p99. Opt-in (`--only push`, `--push-reminders N`); the scenario itself is
- * bench/push-reminders.ts (it starts its own server and push service).
+ * push-reminders.ts beside it (it starts its own server and push service).
  */
-import { type PushBenchResult, pushScenario } from '../push-reminders.js';
+import { type PushBenchResult, pushScenario } from './push-reminders.js';
 import type { Results, Row } from '../lib/report.js';
 import type { Scenario } from './scenario.js';
 

@@ -3,10 +3,10 @@
  * connections tick (DESIGN.md §6): start lateness p99 (goal ≤ 200 ms) and the running
  * ticks' p99 around the start vs a quiet window (goal ≤ 1.2×), on one instance and on
  * two sharing Redis. Opt-in (`--only schedule`, `--schedule-rooms N`); the scenario
- * itself is bench/scheduled-start.ts (it starts its own servers).
+ * itself is scheduled-start.ts beside it (it starts its own servers).
  */
 import type { Results, Row } from '../lib/report.js';
-import { type ScheduleResult, scheduleScenario } from '../scheduled-start.js';
+import { type ScheduleResult, scheduleScenario } from './scheduled-start.js';
 import type { Scenario } from './scenario.js';
 
 function report(r: Results): Row[] {

@@ -16,7 +16,7 @@
  * loop that timestamps the running clients' ticks, and be counted as server lateness.
  *
  *   npm run bench -- --only schedule --schedule-rooms 2500 --clients 10000
- *   npx tsx bench/scheduled-start.ts --rooms 300 --clients 400 [--instances 2]
+ *   npx tsx bench/scenarios/scheduled-start.ts --rooms 300 --clients 400 [--instances 2]
  *
  * The servers run as `node --import tsx src/server.ts` processes (no build); the
  * clients in this process. Loopback only; kills only the processes it started.
@@ -26,15 +26,15 @@ import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import { LIFTED_ABUSE_BOUNDS } from '../test/helpers/test-env.js';
-import { benchDataDir, type Worker } from './lib/context.js';
-import { Hist, type HistJSON, summarize, type Percentiles } from './lib/hist.js';
-import { deployedNodeFlags } from './lib/deployed-flags.js';
-import { connectAll, coreTimes, cpuUs, type CoreTimes, seatAll, type ServerStats, startAll } from './lib/measure.js';
-import { killAllChildren, NodeChild, spawnChild } from './lib/procs.js';
-import { formatProfile, summarizeProfile } from './lib/profile.js';
+import { LIFTED_ABUSE_BOUNDS } from '../../test/helpers/test-env.js';
+import { benchDataDir, type Worker } from '../lib/context.js';
+import { Hist, type HistJSON, summarize, type Percentiles } from '../lib/hist.js';
+import { deployedNodeFlags } from '../lib/deployed-flags.js';
+import { connectAll, coreTimes, cpuUs, type CoreTimes, seatAll, type ServerStats, startAll } from '../lib/measure.js';
+import { killAllChildren, NodeChild, spawnChild } from '../lib/procs.js';
+import { formatProfile, summarizeProfile } from '../lib/profile.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface ScheduleOptions {
   rooms: number;
@@ -405,7 +405,7 @@ const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(imp
 if (isMain && process.argv.includes('--hosts-child')) {
   void hostsChild();
 } else if (isMain) {
-  // Run on its own: npx tsx bench/scheduled-start.ts --rooms N --clients N [--instances 2] [--window S] [--pin] [--dist]
+  // Run on its own: npx tsx bench/scenarios/scheduled-start.ts --rooms N --clients N [--instances 2] [--window S] [--pin] [--dist]
   // (--dist: the compiled build, as `npm run bench` runs it; BENCH_NODE_ARGS: extra server node flags.)
   const arg = (k: string, d: number) => {
     const i = process.argv.indexOf(`--${k}`);

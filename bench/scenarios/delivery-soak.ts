@@ -14,27 +14,34 @@
  *   npm run soak:delivery                                     # 120 s, 200 clients, a fault every 30 s
  *   npm run soak:delivery -- --duration 600                   # the 10-minute run
  *
- * Options: --duration SECONDS (120), --clients N (200, a multiple of 4), --fault-every
- * SECONDS (30), --json FILE. Exits 1 when a socket saw a gap or a duplicate. Everything it
- * starts (redis-server nodes, the two instances) is killed by PID at the end.
+ * Scenario `delivery-soak` (opt-in; `npm run soak:delivery` = `npm run bench -- --only
+ * delivery-soak --runtime src`). Options: --duration SECONDS (120), --clients N (200, a
+ * multiple of 4), --fault-every SECONDS (30); the result lands in the bench's JSON (`--out`).
+ * Fails (the bench exits 1) when a socket saw a gap or a duplicate. Everything it starts
+ * (redis-server nodes, the two instances) is killed by PID at the end.
  */
-import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
-import { audienceOf } from '../src/contract/event-facts.js';
-import type { RoomEventName } from '../src/contract/events.js';
-import { http } from '../test/helpers/http.js';
-import { type ChildInstance, killInstance, spawnInstance } from '../test/helpers/process.js';
-import { startRedisCluster } from '../test/helpers/redis-cluster.js';
-import { sleep } from '../test/helpers/sleep.js';
+import { audienceOf } from '../../src/contract/event-facts.js';
+import type { RoomEventName } from '../../src/contract/events.js';
+import { http } from '../../test/helpers/http.js';
+import { type ChildInstance, killInstance, spawnInstance } from '../../test/helpers/process.js';
+import { startRedisCluster } from '../../test/helpers/redis-cluster.js';
+import type { Options } from '../lib/options.js';
+import type { Results, Row } from '../lib/report.js';
+import type { Scenario } from './scenario.js';
 
-const { values } = parseArgs({
-  options: { duration: { type: 'string' }, clients: { type: 'string' }, 'fault-every': { type: 'string' }, json: { type: 'string' } },
-});
-const DURATION_S = Number(values.duration ?? 120);
-const CLIENTS = Math.max(4, Math.floor(Number(values.clients ?? 200) / 4) * 4);
-const FAULT_EVERY_S = Number(values['fault-every'] ?? 30);
+/** Set by the scenario's run() from the bench options (one soak per process). */
+let DURATION_S = 120;
+let CLIENTS = 200;
+let FAULT_EVERY_S = 30;
+
+function configure(opts: Options): void {
+  DURATION_S = opts.durationS ?? 120;
+  CLIENTS = Math.max(4, Math.floor((opts.given.has('clients') ? opts.clients : 200) / 4) * 4);
+  FAULT_EVERY_S = opts.faultEveryS;
+}
 
 interface Member {
   socket: Socket;
@@ -98,19 +105,34 @@ async function history(url: string, room: Room): Promise<Array<{ seq: number; ev
   }
 }
 
-async function main(): Promise<void> {
+export interface DeliverySoakResult {
+  durationS: number;
+  clients: number;
+  rooms: number;
+  changes: number;
+  refused: Record<string, number>;
+  faults: string[];
+  gaps: number;
+  duplicates: number;
+  outOfOrder: number;
+  replacedBySameSeq: number;
+  metrics: string[][];
+}
+
+async function run(opts: Options, log: (s: string) => void): Promise<DeliverySoakResult> {
+  configure(opts);
   const t0 = Date.now();
-  console.log(`delivery soak: ${DURATION_S} s, ${CLIENTS} clients, a fault every ${FAULT_EVERY_S} s; starting a 6-node Redis Cluster…`);
+  log(`delivery soak: ${DURATION_S} s, ${CLIENTS} clients, a fault every ${FAULT_EVERY_S} s; starting a 6-node Redis Cluster…`);
   const rc = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
   let instances: ChildInstance[] = [];
   const rooms: Room[] = [];
   const faults: string[] = [];
-  let failures = 0;
+  let result: DeliverySoakResult;
   try {
     instances = await Promise.all(['soak-a', 'soak-b'].map((id) => spawnInstance({ redisUrl: rc.seeds, id, env: { REDIS_CLUSTER: 'true', INSTANCE_TIMEOUT_MS: '10000' } })));
     const urls: [string, string] = [instances[0]!.url, instances[1]!.url];
     for (let i = 0; i < CLIENTS / 4; i++) rooms.push(await openRoom(i % 2 ? [urls[1], urls[0]] : urls, i));
-    console.log(`${rooms.length} rooms, ${CLIENTS} sockets seated (${Date.now() - t0} ms)`);
+    log(`${rooms.length} rooms, ${CLIENTS} sockets seated (${Date.now() - t0} ms)`);
 
     let running = true;
     let changes = 0;
@@ -157,7 +179,7 @@ async function main(): Promise<void> {
         await rc.restartNode(victim.port);
         faults.push(`${at} s: master :${victim.port} killed, promoted in ${ms} ms`);
       }
-      console.log(faults.at(-1));
+      log(faults.at(-1)!);
     }
     await sleep(Math.max(0, endAt - Date.now()));
     running = false;
@@ -190,18 +212,28 @@ async function main(): Promise<void> {
         if ((missing || dup || ooo) && worst.length < 10) worst.push(`${m.name} (${room.code}): ${missing} missing, ${dup} duplicate, ${ooo} out of order`);
       }
     }
-    failures = gaps + duplicates + disorder;
     const metrics = await Promise.all(urls.map(async (u) => (await (await fetch(`${u}/metrics`)).text()).split('\n').filter((l) => l.startsWith('focusroom_delivery_'))));
-    const result = { durationS: DURATION_S, clients: CLIENTS, rooms: rooms.length, changes, refused: Object.fromEntries(refused), faults, gaps, duplicates, outOfOrder: disorder, replacedBySameSeq: replaced, metrics };
-    console.log(JSON.stringify(result, null, 2));
-    if (worst.length) console.log(worst.join('\n'));
-    if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    result = { durationS: DURATION_S, clients: CLIENTS, rooms: rooms.length, changes, refused: Object.fromEntries(refused), faults, gaps, duplicates, outOfOrder: disorder, replacedBySameSeq: replaced, metrics };
+    log(JSON.stringify(result, null, 2));
+    if (worst.length) log(worst.join('\n'));
   } finally {
     for (const r of rooms) for (const m of r.members) m.socket.disconnect();
     await Promise.all(instances.map((i) => killInstance(i)));
     await rc.stop();
   }
-  process.exit(failures === 0 ? 0 : 1);
+  if (result.gaps + result.duplicates + result.outOfOrder > 0) throw new Error(`delivery soak: ${result.gaps} missing, ${result.duplicates} duplicate, ${result.outOfOrder} out of order`);
+  return result;
 }
 
-void main();
+function report(r: Results): Row[] {
+  const x = r['delivery-soak'] as DeliverySoakResult | undefined;
+  if (!x) return [];
+  return [[`Delivery soak, ${x.clients} clients, ${x.durationS} s, ${x.faults.length} faults`, `${x.gaps} missing · ${x.duplicates} duplicate · ${x.outOfOrder} out of order · ${x.replacedBySameSeq} lost with a killed master · ${x.changes} changes`, '0 missing, 0 duplicate']];
+}
+
+export const deliverySoak: Scenario = {
+  summary: 'a 6-node Redis Cluster, two instances, rooms changing while pub/sub connections and masters are killed: every socket gets every room event once, in order',
+  optIn: true,
+  run: (ctx, _results, log) => run(ctx.opts, log),
+  report,
+};

@@ -1,6 +1,6 @@
 /**
- * `npx tsx bench/persistence.ts` — the store-of-record benchmark (DESIGN.md §8, issue 14).
- * Loopback only, bounded, kills only what it started.
+ * persistence (opt-in: `npm run bench -- --only persistence`) — the store-of-record
+ * benchmark (PostgreSQL and SQLite). Loopback only, bounded, kills only what it started.
  *
  *   completion  (or completion-nodb / completion-db, one case per process)
  *               R rooms of 4 whose countdowns all end in the same second: completion
@@ -9,36 +9,35 @@
  *   writer      results/s the writer's batch insert sustains (PostgreSQL and SQLite)
  *   embedded    RSS of the embedded database (SQLite) idle and after 100k results
  *
- *   npx tsx bench/persistence.ts [--rooms 2500] [--only completion,writer,embedded] [--records 100000]
+ *   npm run bench -- --only persistence --runtime src [--persistence-rooms 2500]
+ *     [--persistence-cases completion,writer,embedded] [--persistence-records 100000]
  *
+ * (--quick: 250 rooms, 10,000 records.) The figures are printed as they come (the JSON
+ * holds the cases run).
  * The server runs as its own process (`node --import tsx src/server.ts`); PostgreSQL is a
  * throwaway cluster from test/helpers/postgres.ts on a random port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import { openDatabase } from '../src/persistence/database.js';
-import { LIFTED_ABUSE_BOUNDS } from '../test/helpers/test-env.js';
-import { ResultsRepository } from '../src/persistence/results-repository.js';
-import type { RoundRecord } from '../src/domain/round-record.js';
-import { freePort } from '../test/helpers/ports.js';
-import { startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
+import { openDatabase } from '../../src/persistence/database.js';
+import { LIFTED_ABUSE_BOUNDS } from '../../test/helpers/test-env.js';
+import { ResultsRepository } from '../../src/persistence/results-repository.js';
+import type { RoundRecord } from '../../src/domain/round-record.js';
+import { freePort } from '../../test/helpers/ports.js';
+import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
+import type { Options } from '../lib/options.js';
+import type { Scenario } from './scenario.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
-const ROOMS = Number(opt('rooms', '2500'));
-const RECORDS = Number(opt('records', '100000'));
-const ONLY = opt('only', 'completion,writer,embedded').split(',');
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Set by the scenario's run() from the bench options. */
+let ROOMS = 2500;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
@@ -206,20 +205,34 @@ async function embedded(n: number): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-// One harness process holding 10,000 clients is itself part of what is measured: the
-// second case in the same process comes out slower. Compare the two in fresh processes
-// (--only completion-nodb, then --only completion-db).
-const cases = [...(ONLY.includes('completion') || ONLY.includes('completion-nodb') ? [false] : []), ...(ONLY.includes('completion') || ONLY.includes('completion-db') ? [true] : [])];
-const pg = cases.length > 0 || ONLY.includes('writer') ? await startPostgres() : null;
-try {
-  if (ONLY.includes('embedded')) await embedded(RECORDS);
-  if (ONLY.includes('writer')) {
-    await pg!.query('create database bench_writer');
-    await writer('postgres', pg!.urlOf('bench_writer'), 20_000);
-    await writer('sqlite', null, 20_000);
+const CASES = ['completion', 'completion-nodb', 'completion-db', 'writer', 'embedded'];
+
+async function run(opts: Options): Promise<{ rooms: number; records: number; cases: string[] }> {
+  ROOMS = opts.persistenceRooms;
+  const RECORDS = opts.persistenceRecords;
+  const ONLY = opts.persistenceCases;
+  for (const c of ONLY) if (!CASES.includes(c)) throw new Error(`--persistence-cases: unknown case "${c}" (one of ${CASES.join(', ')})`);
+  // One harness process holding 10,000 clients is itself part of what is measured: the
+  // second case in the same process comes out slower. Compare the two in fresh processes
+  // (--persistence-cases completion-nodb, then --persistence-cases completion-db).
+  const cases = [...(ONLY.includes('completion') || ONLY.includes('completion-nodb') ? [false] : []), ...(ONLY.includes('completion') || ONLY.includes('completion-db') ? [true] : [])];
+  const pg = cases.length > 0 || ONLY.includes('writer') ? await startPostgres() : null;
+  try {
+    if (ONLY.includes('embedded')) await embedded(RECORDS);
+    if (ONLY.includes('writer')) {
+      await pg!.query('create database bench_writer');
+      await writer('postgres', pg!.urlOf('bench_writer'), 20_000);
+      await writer('sqlite', null, 20_000);
+    }
+    if (cases.length > 0) await completion(pg!, cases);
+  } finally {
+    await pg?.destroy();
   }
-  if (cases.length > 0) await completion(pg!, cases);
-} finally {
-  await pg?.destroy();
+  return { rooms: ROOMS, records: RECORDS, cases: ONLY };
 }
-process.exit(0);
+
+export const persistence: Scenario = {
+  summary: 'the store of record: completion p99 with and without PostgreSQL, the writer\'s results/s (PostgreSQL, SQLite), embedded SQLite RSS',
+  optIn: true,
+  run: (ctx) => run(ctx.opts),
+};

@@ -1,63 +1,61 @@
 /**
- * Soak: a focusroom server (child process, loopback only) under ~2,000 clients that keep
- * creating rooms, joining, running short countdowns, changing status, adding tasks,
- * dropping and resuming, leaving and reconnecting, for a bounded time. Every few seconds
- * the server's heap is sampled from /metrics (after a forced GC, see below); at the end
- * a table and the least-squares slope of heap over time are printed.
+ * soak (opt-in; `npm run soak` = `npm run bench -- --only soak --runtime src`): a focusroom
+ * server (child process, loopback only) under ~2,000 clients that keep creating rooms,
+ * joining, running short countdowns, changing status, adding tasks, dropping and resuming,
+ * leaving and reconnecting, for a bounded time. Every few seconds the server's heap is
+ * sampled from /metrics (after a forced GC, see below); at the end a table and the
+ * least-squares slope of heap over time are printed, and the samples land in the bench's
+ * JSON (`--out`) under `soak`.
  *
  *   npm run soak                                  # 60 s, 2,000 clients
  *   npm run soak -- --duration 600 --clients 2000 # the 10-minute run of docs/reliability.md
  *
- * Options (or env): --duration SECONDS (SOAK_DURATION_S, 60), --clients N (SOAK_CLIENTS, 2000,
- * at most 5,000), --sample SECONDS (SOAK_SAMPLE_S, 5), --warmup SECONDS (SOAK_WARMUP_S,
- * 20% of the run: samples before it are shown but left out of the "steady" slope),
- * --no-gc (sample the heap as it is, without forcing a GC first), --json FILE (write the samples).
+ * Options (bench/lib/options.ts; or env): --duration SECONDS (SOAK_DURATION_S, 60),
+ * --clients N (SOAK_CLIENTS, 2000, at most 5,000), --sample SECONDS (SOAK_SAMPLE_S, 5),
+ * --warmup SECONDS (SOAK_WARMUP_S, 20% of the run: samples before it are shown but left
+ * out of the "steady" slope), --no-gc (sample the heap as it is, without forcing a GC first).
  *
  * The server runs as `node <deployed flags> --expose-gc --import tsx src/server.ts` with a tiny preloaded hook
  * that runs `gc()` on SIGWINCH, so each sample is the live heap (SIGWINCH, because close-with-grace treats SIGUSR2 as a shutdown signal) rather than wherever V8's
- * sawtooth happened to be. The script stops by itself, and kills only the child it spawned
+ * sawtooth happened to be. The scenario stops by itself, and kills only the child it spawned
  * (by its PID), also on Ctrl-C.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
-import { deployedNodeFlags } from './lib/deployed-flags.js';
-import { sleep } from '../test/helpers/sleep.js';
+import type { Options } from '../lib/options.js';
+import type { Results, Row } from '../lib/report.js';
+import { deployedNodeFlags } from '../lib/deployed-flags.js';
+import type { Scenario } from './scenario.js';
 
 // ---------------------------------------------------------------- options
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string' },
-    clients: { type: 'string' },
-    sample: { type: 'string' },
-    warmup: { type: 'string' },
-    'no-gc': { type: 'boolean', default: false },
-    json: { type: 'string' },
-  },
-});
-
-function num(name: string, cli: string | undefined, env: string | undefined, def: number, min: number, max: number): number {
-  const raw = cli ?? env;
-  const n = raw === undefined || raw === '' ? def : Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    console.error(`soak: ${name} must be a number between ${min} and ${max}, got "${raw}"`);
-    process.exit(2);
-  }
+function num(name: string, given: number | undefined, env: string | undefined, def: number, min: number, max: number): number {
+  const n = given ?? (env === undefined || env === '' ? def : Number(env));
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`soak: ${name} must be a number between ${min} and ${max}, got "${given ?? env}"`);
   return n;
 }
 
-const DURATION_S = num('--duration', args.duration, process.env.SOAK_DURATION_S, 60, 10, 24 * 3600);
-const CLIENTS = Math.floor(num('--clients', args.clients, process.env.SOAK_CLIENTS, 2000, 4, 5000));
-const SAMPLE_S = num('--sample', args.sample, process.env.SOAK_SAMPLE_S, 5, 1, 600);
-const WARMUP_S = num('--warmup', args.warmup, process.env.SOAK_WARMUP_S, Math.round(DURATION_S * 0.2), 0, DURATION_S);
-const FORCE_GC = !args['no-gc'];
+/** Set by the scenario's run() from the bench options (one soak per process). */
+let DURATION_S = 60;
+let SAMPLE_S = 5;
+let WARMUP_S = 12;
+let FORCE_GC = true;
 const GROUP_SIZE = 4;
-const GROUPS = Math.max(1, Math.floor(CLIENTS / GROUP_SIZE));
+let GROUPS = 500;
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+function configure(opts: Options): void {
+  const given = (k: string, v: number) => (opts.given.has(k) ? v : undefined);
+  DURATION_S = num('--duration', opts.durationS ?? undefined, process.env.SOAK_DURATION_S, 60, 10, 24 * 3600);
+  const clients = Math.floor(num('--clients', given('clients', opts.clients), process.env.SOAK_CLIENTS, 2000, 4, 5000));
+  SAMPLE_S = num('--sample', opts.sampleS ?? undefined, process.env.SOAK_SAMPLE_S, 5, 1, 600);
+  WARMUP_S = num('--warmup', given('warmup', opts.warmupS), process.env.SOAK_WARMUP_S, Math.round(DURATION_S * 0.2), 0, DURATION_S);
+  FORCE_GC = opts.forceGc;
+  GROUPS = Math.max(1, Math.floor(clients / GROUP_SIZE));
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const GC_HOOK = 'data:text/javascript,process.on("SIGWINCH",()=>{if(globalThis.gc)globalThis.gc()})';
 
 // ---------------------------------------------------------------- the server child
@@ -391,9 +389,26 @@ function printRow(s: Sample): void {
   );
 }
 
-// ---------------------------------------------------------------- main
+// ---------------------------------------------------------------- the scenario
 
-async function main(): Promise<void> {
+export interface SoakResult {
+  durationS: number;
+  clients: number;
+  warmupS: number;
+  forcedGc: boolean;
+  /** Heap slope in MB/min over every sample, and after the warm-up. */
+  heapSlopeMbPerMin: number;
+  steadyHeapSlopeMbPerMin: number;
+  steadyRssSlopeMbPerMin: number;
+  samples: Sample[];
+  after: Sample | null;
+  stats: Omit<typeof stats, 'errors'> & { errors: Record<string, number> };
+  serverErrors: number;
+  shutdown: { code: number | null; ms: number };
+}
+
+async function run(opts: Options, log: (s: string) => void): Promise<SoakResult> {
+  configure(opts);
   const interrupted = () => {
     console.error('\nsoak: interrupted; stopping the server');
     running = false;
@@ -402,10 +417,23 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  try {
+    return await soak(log);
+  } catch (err) {
+    running = false;
+    for (const s of sockets) drop(s);
+    await stopServer();
+    throw err;
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+}
 
+async function soak(log: (s: string) => void): Promise<SoakResult> {
   url = await startServer();
-  console.log(`soak: server ${url} (pid ${child?.pid}), ${GROUPS * GROUP_SIZE} clients in groups of ${GROUP_SIZE}, ${DURATION_S} s, sample every ${SAMPLE_S} s, forced GC before samples: ${FORCE_GC}`);
-  console.log('   t_s  heap_MB  heapTot_MB   rss_MB  conns  rooms  calls/s  errors  completions');
+  log(`soak: server ${url} (pid ${child?.pid}), ${GROUPS * GROUP_SIZE} clients in groups of ${GROUP_SIZE}, ${DURATION_S} s, sample every ${SAMPLE_S} s, forced GC before samples: ${FORCE_GC}`);
+  log('   t_s  heap_MB  heapTot_MB   rss_MB  conns  rooms  calls/s  errors  completions');
 
   const t0 = Date.now();
   const samples: Sample[] = [];
@@ -438,22 +466,47 @@ async function main(): Promise<void> {
   const steady = all.filter(([t]) => t >= WARMUP_S);
   const perMin = (x: number) => (Number.isFinite(x) ? `${(x * 60).toFixed(3)} MB/min` : 'n/a');
   const heaps = steady.map(([, h]) => h);
-  console.log('');
-  console.log(`heap slope, all samples:         ${perMin(slope(all))}`);
-  console.log(`heap slope, after ${WARMUP_S} s warm-up: ${perMin(slope(steady))}  (n=${steady.length}, min ${Math.min(...heaps)} MB, max ${Math.max(...heaps)} MB)`);
-  console.log(`rss slope, after warm-up:        ${perMin(slope(samples.filter((s) => s.t_s >= WARMUP_S).map((s) => [s.t_s, s.rss_mb])))}`);
-  console.log(`calls ${stats.calls} (ok ${stats.ok}, timeouts ${stats.timeouts}); error replies ${JSON.stringify(Object.fromEntries(stats.errors))}`);
-  console.log(`connects ${stats.connects} (failed ${stats.connectErrors}), cycles ${stats.cycles}, completions seen by hosts ${stats.completions}, resumes ${stats.resumes}`);
-  console.log(`after the clients left: ${after ? `${after.connections} connections, ${after.rooms} rooms, heap ${after.heap_used_mb} MB` : 'n/a'}`);
-  console.log(`server: error-level log lines ${serverErrors}; SIGTERM → exit code ${stop.code} in ${stop.ms} ms`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ duration_s: DURATION_S, clients: GROUPS * GROUP_SIZE, samples, after, stats: { ...stats, errors: Object.fromEntries(stats.errors) } }, null, 2));
-  process.exit(0);
+  const steadyRss = slope(samples.filter((s) => s.t_s >= WARMUP_S).map((s) => [s.t_s, s.rss_mb]));
+  log('');
+  log(`heap slope, all samples:         ${perMin(slope(all))}`);
+  log(`heap slope, after ${WARMUP_S} s warm-up: ${perMin(slope(steady))}  (n=${steady.length}, min ${Math.min(...heaps)} MB, max ${Math.max(...heaps)} MB)`);
+  log(`rss slope, after warm-up:        ${perMin(steadyRss)}`);
+  log(`calls ${stats.calls} (ok ${stats.ok}, timeouts ${stats.timeouts}); error replies ${JSON.stringify(Object.fromEntries(stats.errors))}`);
+  log(`connects ${stats.connects} (failed ${stats.connectErrors}), cycles ${stats.cycles}, completions seen by hosts ${stats.completions}, resumes ${stats.resumes}`);
+  log(`after the clients left: ${after ? `${after.connections} connections, ${after.rooms} rooms, heap ${after.heap_used_mb} MB` : 'n/a'}`);
+  log(`server: error-level log lines ${serverErrors}; SIGTERM → exit code ${stop.code} in ${stop.ms} ms`);
+  const round3 = (x: number) => Math.round(x * 60 * 1000) / 1000;
+  return {
+    durationS: DURATION_S,
+    clients: GROUPS * GROUP_SIZE,
+    warmupS: WARMUP_S,
+    forcedGc: FORCE_GC,
+    heapSlopeMbPerMin: round3(slope(all)),
+    steadyHeapSlopeMbPerMin: round3(slope(steady)),
+    steadyRssSlopeMbPerMin: round3(steadyRss),
+    samples,
+    after,
+    stats: { ...stats, errors: Object.fromEntries(stats.errors) },
+    serverErrors,
+    shutdown: stop,
+  };
 }
 
-main().catch(async (err) => {
-  console.error('soak failed:', err instanceof Error ? err.message : err);
-  running = false;
-  for (const s of sockets) drop(s);
-  await stopServer();
-  process.exit(1);
-});
+function report(r: Results): Row[] {
+  const x = r.soak as SoakResult | undefined;
+  if (!x) return [];
+  return [
+    [
+      `Soak, ${x.clients} clients, ${x.durationS} s`,
+      `heap slope after ${x.warmupS} s warm-up ${x.steadyHeapSlopeMbPerMin} MB/min (all samples ${x.heapSlopeMbPerMin}; RSS ${x.steadyRssSlopeMbPerMin}) · after the clients left: ${x.after ? `${x.after.connections} connections, ${x.after.rooms} rooms` : 'n/a'} · ${x.serverErrors} error log lines`,
+      'no growth',
+    ],
+  ];
+}
+
+export const soakScenario: Scenario = {
+  summary: 'the soak: ~2,000 clients cycling through every room action; heap slope over time, rooms back to zero after',
+  optIn: true,
+  run: (ctx, _results, log) => run(ctx.opts, log),
+  report,
+};

@@ -14,22 +14,27 @@
  * sharded resubscribe) is measured by test/cluster/cluster-adapter-blip.test.ts.
  *
  * Both adapters are installed (the streams adapter is what src/app.ts uses; the
- * pub/sub adapter is a dev dependency for this comparison):
+ * pub/sub adapter is a dev dependency for this comparison). Opt-in scenario `adapters`:
  *
- *   npx tsx test/cluster/measure-adapters.ts [pubsub,streams,sharded]
+ *   npm run bench -- --only adapters --runtime src [--adapters pubsub,streams,sharded]
+ *
+ * The figures are printed as they come (the JSON holds the adapters measured).
  */
 import { createServer } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { createAdapter as createPubSubAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
-import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startRedisCluster, type TestRedisCluster } from '../../test/helpers/redis-cluster.js';
+import { startRedis, type TestRedis } from '../../test/helpers/redis-server.js';
+
+import type { Scenario } from './scenario.js';
 
 type Kind = 'pubsub' | 'streams' | 'sharded';
-import { sleep } from '../helpers/sleep.js';
+const KINDS: readonly Kind[] = ['pubsub', 'streams', 'sharded'];
 
 /** The options app.ts gives its adapter connections. */
 const redisOptions = (name: string): RedisOptions => ({
@@ -252,6 +257,13 @@ async function measure(kind: Kind): Promise<void> {
   }
 }
 
-const kinds = (process.argv[2]?.split(',') ?? ['pubsub', 'streams']) as Kind[];
-for (const kind of kinds) await measure(kind);
-process.exit(0);
+export const adapters: Scenario = {
+  summary: 'the bare Socket.IO Redis adapters (pub/sub, streams, sharded) side by side: cross-instance latency, what a subscriber kill, a freeze and a crash lose',
+  optIn: true,
+  async run(ctx): Promise<{ adapters: Kind[] }> {
+    const kinds = ctx.opts.adapters as Kind[];
+    for (const k of kinds) if (!KINDS.includes(k)) throw new Error(`--adapters: unknown adapter "${k}" (one of ${KINDS.join(', ')})`);
+    for (const kind of kinds) await measure(kind);
+    return { adapters: kinds };
+  },
+};

@@ -23,10 +23,10 @@
 import { Worker } from 'node:worker_threads';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import type { Socket as TcpSocket } from 'node:net';
-import { rawPolling, rawWs, type RawWs } from '../test/helpers/raw-engine.js';
-import { Hist, summarize, type Percentiles } from './lib/hist.js';
-import type { NodeChild } from './lib/procs.js';
-import { runReconnectStorm } from './lib/reconnect-storm.js';
+import { rawPolling, rawWs, type RawWs } from '../../test/helpers/raw-engine.js';
+import { Hist, summarize, type Percentiles } from '../lib/hist.js';
+import type { NodeChild } from '../lib/procs.js';
+import { runReconnectStorm } from '../lib/reconnect-storm.js';
 
 export interface AbuseServer extends NodeChild {
   url: string;
@@ -222,7 +222,7 @@ const slowPhase: AbusePhase = {
 const floodPhase: AbusePhase = {
   name: 'flood',
   async attack({ server }) {
-    const worker = new Worker(new URL('../test/helpers/flood-worker.mjs', import.meta.url), { workerData: { url: server.url, sockets: 1_000, perRoom: 4, rate: 19, addresses: 250 } });
+    const worker = new Worker(new URL('../../test/helpers/flood-worker.mjs', import.meta.url), { workerData: { url: server.url, sockets: 1_000, perRoom: 4, rate: 19, addresses: 250 } });
     await new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.on('message', (m: { type: string; error?: string }) => {

@@ -10,7 +10,7 @@
  * crypto does not run in the harness that timestamps the ticks.
  *
  *   npm run bench -- --only push --push-reminders 10000 --clients 2000
- *   npx tsx bench/push-reminders.ts --reminders 500 --clients 400
+ *   npx tsx bench/scenarios/push-reminders.ts --reminders 500 --clients 400
  *
  * Loopback only; kills only the processes it started.
  */
@@ -19,14 +19,14 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import webpush from 'web-push';
-import { LIFTED_ABUSE_BOUNDS } from '../test/helpers/test-env.js';
-import type { Worker } from './lib/context.js';
-import { deployedNodeFlags } from './lib/deployed-flags.js';
-import { Hist, type HistJSON, summarize } from './lib/hist.js';
-import { connectAll, coreTimes, cpuUs, seatAll, type ServerStats, startAll } from './lib/measure.js';
-import { killAllChildren, NodeChild, spawnChild } from './lib/procs.js';
+import { LIFTED_ABUSE_BOUNDS } from '../../test/helpers/test-env.js';
+import type { Worker } from '../lib/context.js';
+import { deployedNodeFlags } from '../lib/deployed-flags.js';
+import { Hist, type HistJSON, summarize } from '../lib/hist.js';
+import { connectAll, coreTimes, cpuUs, seatAll, type ServerStats, startAll } from '../lib/measure.js';
+import { killAllChildren, NodeChild, spawnChild } from '../lib/procs.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface PushBenchOptions {
@@ -62,7 +62,7 @@ export interface PushBenchResult {
 
 /** The push service's child: subscriptions made as browsers make them, and what arrived. */
 async function pushServiceChild(): Promise<void> {
-  const { startPushService } = await import('../test/helpers/push-service.js');
+  const { startPushService } = await import('../../test/helpers/push-service.js');
   const service = await startPushService();
   // The bench's request/response IPC (as lib/harness-ipc.mjs).
   process.on('disconnect', () => process.exit(0));
