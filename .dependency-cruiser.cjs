@@ -137,7 +137,7 @@ module.exports = {
       name: 'runtime-imports-are-dependencies',
       severity: 'error',
       comment:
-        'What src/ imports at run time ships: `npm ci --omit=dev` (the image, any production install) has no devDependencies, so a runtime import of one fails to start in every mode (issue 22). Type-only imports vanish at compile time and may use devDependencies (@types/*).',
+        'What src/ imports at run time ships: `npm ci --omit=dev` (the image, any production install) has no devDependencies, so a runtime import of one fails to start in every mode. Type-only imports vanish at compile time and may use devDependencies (@types/*).',
       from: { path: '^src/' },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },

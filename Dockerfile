@@ -1,4 +1,4 @@
-# focusroom container image (DESIGN.md §5, §12): multi-stage, production dependencies
+# focusroom container image: multi-stage, production dependencies
 # only, non-root, HEALTHCHECK on /health, tini as PID 1 so SIGTERM reaches Node, the
 # store of record on a declared volume. No `# syntax=` line: BuildKit's built-in
 # frontend is enough, so nothing is pulled but the base image.
@@ -50,7 +50,7 @@ COPY public /app/public
 # ---- runtime: that filesystem as one layer --------------------------------------
 # A deletion in a layer on top of the base would hide npm but not shrink the image
 # (the base's layers stay): copied whole into an empty image, the image is ~20 MB smaller
-# and within DESIGN.md's 250 MB. The base's environment is set again below.
+# and within the 250 MB budget. The base's environment is set again below.
 FROM scratch AS runtime
 COPY --from=runtime-fs / /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

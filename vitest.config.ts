@@ -16,7 +16,7 @@ export const LOAD_TESTS = [
   'test/integration/bench-smoke.test.ts',
 ];
 /**
- * What ships, run for real (DESIGN.md §12): a production install in every mode, the image
+ * What ships, run for real: a production install in every mode, the image
  * and the compose deploy built and run with podman. A pass of its own after the others
  * (`npm run test:deploy`, .ci/run): it installs from the registry, builds the image once
  * (test/deploy/global-setup.ts) and runs containers.

@@ -279,7 +279,7 @@ onSubmit('task-form', actions.addTask);
 onSubmit('intention-form', async (form) => {
   if (await act(() => client.setIntention(form.elements.text.value))) showMessage('Intention set');
 });
-// Recap (DESIGN §15): after a focus round, one click says how it went.
+// Recap: after a focus round, one click says how it went.
 let recapRound = null;
 client.on('session_completed', (d) => {
   recapRound = d.round;

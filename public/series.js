@@ -1,5 +1,5 @@
 /**
- * Weekly series and the calendar feed in the web client (DESIGN §15): creates a series
+ * Weekly series and the calendar feed in the web client: creates a series
  * (POST /series, FREQ=WEEKLY;COUNT=n in this browser's zone), lists its sessions with
  * their room codes, and gets / copies the secret calendar-feed URL. The identity is this
  * browser's user_key (stats.js).

@@ -2,8 +2,8 @@
 /**
  * `prestart`: checks, never builds. The build happens once, at `npm install` / `npm ci`
  * (package.json `prepare`) or with `npm run build`; building here made several `npm start`
- * from one checkout race on dist/ (one died with "does not provide an export named ...",
- * issue 11). Read-only, so any number of starts may run it at once.
+ * from one checkout race on dist/ (one died with "does not provide an export named ...").
+ * Read-only, so any number of starts may run it at once.
  *
  * Exits 1 with a message when dist/server.js or the SDK bundle is missing, or older than a file in src/
  * (the sources changed since the last build: a `git pull` without a rebuild would

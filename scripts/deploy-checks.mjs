@@ -113,8 +113,8 @@ export function checkInstallScripts(dockerfile, scripts) {
 }
 
 /**
- * Start-up must not build: several `npm start` from one checkout at once raced on dist/
- * (issue 11). A `prestart`/`start` that runs tsc or `npm run build` is refused.
+ * Start-up must not build: several `npm start` from one checkout at once raced on dist/.
+ * A `prestart`/`start` that runs tsc or `npm run build` is refused.
  * @param {Record<string, string>} scripts
  * @returns {string[]}
  */
@@ -339,7 +339,7 @@ function healthcheckProblems(name, hc) {
 }
 
 /**
- * The design's compose requirements (DESIGN.md §12: the production deploy for one VM).
+ * What the compose file must hold (the production deploy for one VM).
  * Returns problems (empty = ok).
  * @param {string} text contents of docker-compose.yml
  * @returns {string[]}
@@ -473,7 +473,7 @@ export function checkHaproxyConfig(text, appServices = []) {
   if (!has(/^http-check\s+expect\s+status\s+200\b/)) problems.push('haproxy: no `http-check expect status 200`');
   if (!has(/^balance\s+roundrobin$/)) problems.push('haproxy: no `balance roundrobin`');
   if (!has(/^cookie\s+\S+\s+.*\binsert\b/)) problems.push('haproxy: no sticky `cookie ... insert` (needed for long-polling)');
-  // TLS terminated here (DESIGN.md §12): a certificate file on :443, plain :80 only redirects.
+  // TLS terminated here: a certificate file on :443, plain :80 only redirects.
   if (!has(/^bind\s+\S*:443\s+.*\bssl\b.*\bcrt\s+\S+/)) problems.push('haproxy: nothing binds :443 with `ssl crt <file>` (TLS)');
   if (!has(/^bind\s+\S*:80(\s|$)/)) problems.push('haproxy: nothing binds :80 (to redirect HTTP to HTTPS)');
   if (!has(/^http-request\s+redirect\s+scheme\s+https\b/)) problems.push('haproxy: no `http-request redirect scheme https` (HTTP must go to HTTPS)');

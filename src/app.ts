@@ -82,7 +82,7 @@ export interface App {
   /** The store of record (null when DATA_DIR=off, or cluster mode without DATABASE_URL). */
   persistence: Persistence | null;
   outbox: Outbox;
-  /** Recurring series (DESIGN §15); tests call `series.sweep()` after moving the clock. */
+  /** Recurring series; tests call `series.sweep()` after moving the clock. */
   series: SeriesService;
   /** Listens on config.port/host; returns the base URL. */
   listen(): Promise<string>;

@@ -71,7 +71,7 @@ export function helpText(scenarios: readonly string[], defaults: readonly string
   --no-pin           do not pin servers/clients to separate cores
   --profile          CPU-profile the server over an extra window after the measured one (ws, ticks, join)
   --abuse-window S   abuse: seconds per phase (default 30; quick 8)
-  --abuse-unbounded  abuse: lift every abuse bound by env (an approximation of before issue 11)
+  --abuse-unbounded  abuse: lift every abuse bound by env (approximates a server without them)
   --schedule-rooms N schedule: rooms scheduled for the same second (default 2500; quick 300)
   --push-reminders N push: Web Push reminders due within one second (default 10000; quick 500)
   --scale-clients N  scale: total connections, the same for every instance count (default 2400; quick 192; a multiple of 48)

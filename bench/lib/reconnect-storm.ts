@@ -1,5 +1,5 @@
 /**
- * The reconnect storm of issue 11, as a reusable part: many socket.io-clients from one
+ * A reconnect storm behind one address, as a reusable part: many socket.io-clients from one
  * address hold seats; something kills the instance they are on (the caller's `kill`);
  * they all come back at once, the way public/app.js does (docs/reliability.md, "Reconnect
  * storms"):
@@ -13,7 +13,7 @@
  * - once connected it sends `resume_session` with its seat and `last_seq`.
  *
  * Optionally, `attackers` sockets at the same address send resumes with wrong tokens for
- * the same rooms while the storm runs (finding 3: they must not lock the real seats out).
+ * the same rooms while the storm runs (they must not lock the real seats out).
  *
  * Used by test/cluster/reconnect-storm.test.ts (asserts on the numbers) and meant for the
  * bench's `--only abuse` scenario (reports them). Imports socket.io-client only.

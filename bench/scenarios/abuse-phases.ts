@@ -16,9 +16,9 @@
  *           (bench/lib/reconnect-storm.ts), 100 wrong-token resumes from the same address
  *
  * `--abuse-unbounded` runs the same phases with every abuse bound lifted by env (buffer cap,
- * event budgets, lag shedding, room-control budget): an approximation of the code before
- * issue 11 (blind pongs and bare-session timers are not env-switchable), for the
- * before/after table in docs/reliability.md.
+ * event budgets, lag shedding, room-control budget): an approximation of a server without
+ * them (blind pongs and bare-session timers are not env-switchable), for the `lifted`
+ * rows of docs/reliability.md's benchmark table.
  */
 import { Worker } from 'node:worker_threads';
 import { io as connectClient, type Socket } from 'socket.io-client';

@@ -1,5 +1,5 @@
 /**
- * Delivery soak (DESIGN §13): a 6-node Redis Cluster (3 masters, a replica each), two
+ * Delivery soak: a 6-node Redis Cluster (3 masters, a replica each), two
  * focusroom instances (child processes), `--clients` raw socket.io-client sockets in rooms
  * of 4 (two members on each instance), every room running a countdown and changing
  * (statuses, tasks) about once every 2 s. Every `--fault-every` seconds one fault, the two

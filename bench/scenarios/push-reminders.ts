@@ -1,5 +1,5 @@
 /**
- * Bench scenario `push` (DESIGN.md §16): N booked rooms whose reminders fall due within
+ * Bench scenario `push`: N booked rooms whose reminders fall due within
  * one second, each room's identity with one push subscription, on one instance while C
  * running connections tick. Reports how long the N notifications took to reach the push
  * service (goal: all within 10 s of the first being due), duplicates (goal 0), and the

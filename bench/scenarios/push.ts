@@ -1,6 +1,6 @@
 /**
  * push: N Web Push reminders due within one second, sent by one instance while running
- * connections tick (DESIGN.md §16): all within 10 s, each once, ticks ≤ 1.2× their quiet
+ * connections tick: all within 10 s, each once, ticks ≤ 1.2× their quiet
  * p99. Opt-in (`--only push`, `--push-reminders N`); the scenario itself is
  * push-reminders.ts beside it (it starts its own server and push service).
  */

@@ -1,6 +1,6 @@
 /**
  * schedule: R rooms scheduled for the same second start on their own while running
- * connections tick (DESIGN.md §6): start lateness p99 (goal ≤ 200 ms) and the running
+ * connections tick: start lateness p99 (goal ≤ 200 ms) and the running
  * ticks' p99 around the start vs a quiet window (goal ≤ 1.2×), on one instance and on
  * two sharing Redis. Opt-in (`--only schedule`, `--schedule-rooms N`); the scenario
  * itself is scheduled-start.ts beside it (it starts its own servers).

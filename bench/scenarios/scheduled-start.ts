@@ -1,5 +1,5 @@
 /**
- * Bench scenario `schedule` (DESIGN.md §6): R rooms scheduled for the same second start
+ * Bench scenario `schedule`: R rooms scheduled for the same second start
  * on their own, while C already-running connections tick. Reports, per run:
  * - start lateness: `session_started` arrival at each room's host minus `starts_at`
  *   (p50/p99/max over the R rooms; the bound is p99 ≤ 200 ms);
@@ -137,7 +137,7 @@ async function startServer(id: string, redisUrl: string | null, opts: ScheduleOp
     INSTANCE_ID: id,
     BENCH_APP_DIR: runtime,
     // The harness is one address with thousands of sockets: the same lifted limits as
-    // run.ts's servers (§11 per-address, instance and lag-shedding bounds included).
+    // run.ts's servers (per-address, instance and lag-shedding bounds included).
     RATE_CONNECTIONS_PER_MIN: '10000000',
     RATE_SOCKET_EVENTS_PER_SEC: '100000',
     RATE_CREATES_PER_MIN: '1000000',

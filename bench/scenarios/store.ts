@@ -1,6 +1,7 @@
 /**
  * store: the embedded store of record (SQLite in a worker thread) against DATA_DIR=off,
- * the bounds of DESIGN §12. Opt-in: `npm run bench -- --only store` (BENCH_STORE_ROOMS,
+ * against its bounds (loop delay ≤ 20 ms, RSS ≤ +100 MB, `database: ok` ≤ 0.5 s, every
+ * round durable 0.5 s after it completed). Opt-in: `npm run bench -- --only store` (BENCH_STORE_ROOMS,
  * default 2,500; --quick 250).
  *
  *   open         event-loop delay max while buildApp runs (the store opens inside it),

@@ -3,7 +3,7 @@
  * resume_token }` (besides a JWT's `token` when auth is on). A live seat with the right
  * token (checked in constant time, tokens.ts) lets the connection skip the address's
  * connection budget, so a whole instance's clients behind one address (a NAT, a campus)
- * can come back at once after it dies (issue 11). It does not seat the socket: the
+ * can come back at once after it dies. It does not seat the socket: the
  * client still sends `resume_session`, which checks the token again.
  */
 import { z } from 'zod';

@@ -50,7 +50,7 @@ export class IdentityAuth {
     return caller as Caller & { identity: string };
   }
 
-  /** Without auth, a device key (the `user_key` of a create/join reply) is the identity (DESIGN §8). */
+  /** Without auth, a device key (the `user_key` of a create/join reply) is the identity. */
   private deviceKey(req: FastifyRequest): Caller {
     const token = bearerToken(req);
     // Only a key this server issued (HMAC tag, domain/user-keys.ts); a guessed one is anonymous.

@@ -15,7 +15,7 @@ import type { TypedServer } from '../realtime/types.js';
 import type { DeliveryGate, RepairCause } from './delivery-gate.js';
 import { closeRoomsAsLost } from './lost-rooms.js';
 
-/** At least every 2 s (DESIGN §13); every second so that a loss is repaired within 3 s. */
+/** At least every 2 s; every second so that a loss is repaired within 3 s. */
 const CHECK_EVERY_MS = 1_000;
 /** A room behind the store is looked at again after this, so an event in flight is no repair. */
 const RECHECK_AFTER_MS = 150;

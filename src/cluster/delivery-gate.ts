@@ -1,5 +1,5 @@
 /**
- * Cluster mode: each local socket gets every room event once, in `seq` order (DESIGN §13).
+ * Cluster mode: each local socket gets every room event once, in `seq` order.
  *
  * Every packet the adapter writes to local sockets (a broadcast from this instance or one
  * read from Redis) passes `apply`, which picks the sockets; a room event (`seq` > 0) is

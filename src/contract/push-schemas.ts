@@ -1,5 +1,5 @@
 /**
- * Web Push (DESIGN.md §14, docs/push.md): the REST schemas of the subscription routes and
+ * Web Push (docs/push.md): the REST schemas of the subscription routes and
  * the payload a service worker receives. Written once: they validate, serialize and
  * generate the OpenAPI document, and the SDK's types come from them.
  */

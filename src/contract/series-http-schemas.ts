@@ -1,5 +1,5 @@
 /**
- * Zod schemas of the recurring-series routes (DESIGN §15): request bodies (validated like
+ * Zod schemas of the recurring-series routes: request bodies (validated like
  * every socket payload: strict, nothing coerced) and responses, feeding the OpenAPI
  * document. The RRULE itself and the zone are checked by the domain (recurrence.ts).
  */

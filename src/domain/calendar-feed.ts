@@ -1,5 +1,5 @@
 /**
- * A person's calendar feed (DESIGN §15): every booked session of the identity from 7 days
+ * A person's calendar feed: every booked session of the identity from 7 days
  * back to 60 ahead, as events with stable UIDs (the room id, which for a series
  * occurrence is `<series id>.<starts_at>`, so the event is the same before and after its
  * room exists), a SEQUENCE that only rises (the room's seq, which every change bumps; a

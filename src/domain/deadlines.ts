@@ -17,7 +17,7 @@ export function expiresAt(room: Room): number {
   const lastActivity = room.status === 'active' && room.ends_at !== null ? Math.max(room.updated_at, room.ends_at) : room.updated_at;
   // A booked room is kept until its start + ttl while someone holds it: a seat with a live
   // socket, or a seat of an identity (a booking it can take back). An empty one expires
-  // like any idle room, so booking far ahead cannot hold rooms that nobody will use (issue 29).
+  // like any idle room, so booking far ahead cannot hold rooms that nobody will use.
   return Math.max(lastActivity + room.ttl_ms, isBooked(room) && isHeld(room) ? scheduledKeepUntil(room) : 0);
 }
 

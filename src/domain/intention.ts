@@ -1,5 +1,5 @@
 /**
- * A participant's intention: what they set out to do (DESIGN §15). It may be set or
+ * A participant's intention: what they set out to do. It may be set or
  * changed any time the seat is in the room; the one in place when a focus round ends is
  * kept with that round's result (countdown.ts), and snapshots show everyone's.
  */

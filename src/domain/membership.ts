@@ -120,14 +120,14 @@ export function join(room: Room, p: NewParticipant, now: number): Outcome {
 /**
  * The identity's own seat in the room, connected or not: a join by that identity takes it
  * (a series member entering an occurrence booked for them, a second tab or device)
- * instead of a second seat, so one identity never counts twice in a round (issue 29).
+ * instead of a second seat, so one identity never counts twice in a round.
  */
 export const heldSeat = (room: Room, identity: string | null | undefined): Participant | undefined =>
   identity ? room.participants.find((p) => p.identity === identity) : undefined;
 
 /**
  * The identity's seat goes to the joiner, as resume_session does (one seat per identity per
- * room, issue 29): a new resume token (the old one stops working), and with a `socketId`
+ * room): a new resume token (the old one stops working), and with a `socketId`
  * the seat connects on it, its previous socket (if any) returned to be cut loose. Without
  * one (a REST join) only the token changes.
  */

@@ -1,5 +1,5 @@
 /**
- * No-shows (DESIGN §15): in a booked room, a seat with no connected socket at any moment
+ * No-shows: in a booked room, a seat with no connected socket at any moment
  * from the start to the start + the no-show grace is a `no_show` in that round's results.
  * When the grace ends: no-show seats get status `no_show` (and no focus time), a no-show
  * host hands the room to the participant present longest, and a room nobody attended

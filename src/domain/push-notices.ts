@@ -1,5 +1,5 @@
 /**
- * What a committed room change tells people who are not looking (Web Push, DESIGN.md §14):
+ * What a committed room change tells people who are not looking (Web Push):
  * a reminder before a booked room's start, and the start, phase changes and completion
  * for the identities with no connected seat in the room. Pure and deterministic, like
  * the other outbox entries: the ids are the room id and the event's seq (or the start a

@@ -1,5 +1,5 @@
 /**
- * Recaps (DESIGN §15): after a focus round ends, each participant who was in it may say
+ * Recaps: after a focus round ends, each participant who was in it may say
  * how it went (`done | partly | not`, an optional note) within LIMITS.recapWindowMs. The
  * room remembers the rounds that ended inside that window (`ended_rounds`), so a recap
  * names its round by number and is kept with that round's stored result.

@@ -1,5 +1,5 @@
 /**
- * Recurring series (DESIGN §15): an RFC 5545 RRULE (FREQ=DAILY|WEEKLY, INTERVAL, BYDAY,
+ * Recurring series: an RFC 5545 RRULE (FREQ=DAILY|WEEKLY, INTERVAL, BYDAY,
  * COUNT or UNTIL, at most a year) expanded by the `rrule` library in an IANA zone, so
  * every occurrence keeps its wall-clock time across DST changes — never "add 7 days of
  * milliseconds". The rule is expanded on floating wall-clock times (UTC fields standing

@@ -1,5 +1,5 @@
 /**
- * A recurring series (DESIGN §15): its rule, its members, and which occurrences exist as
+ * A recurring series: its rule, its members, and which occurrences exist as
  * rooms. Plain JSON, so memory and Redis hold the same thing. Occurrences inside the
  * rolling horizon (14 days) exist as scheduled rooms with their own codes; the code of
  * each occurrence is claimed once in the series itself (a compare-and-set), which makes

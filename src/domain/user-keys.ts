@@ -1,5 +1,5 @@
 /**
- * Server-issued user keys (issue 29, finding 7): a key is `random || tag`, 12 random bytes
+ * Server-issued user keys: a key is `random || tag`, 12 random bytes
  * and the first 12 bytes of HMAC-SHA256(secret, random), both base64url (32 characters,
  * the length keys always had). A key the server did not issue — guessed, made up, or
  * issued under another secret — fails the tag check, so it is refused without a store read.

@@ -1,5 +1,5 @@
 /**
- * The subscribable calendar (DESIGN §15): POST /me/calendar-feed → `{ url }`, a secret
+ * The subscribable calendar: POST /me/calendar-feed → `{ url }`, a secret
  * URL (the same one until revoked with DELETE), and GET /calendar/<token>.ics, the
  * identity's booked sessions from 7 days back to 60 ahead as text/calendar (ical-generator):
  * stable UIDs, rising SEQUENCE, STATUS:CANCELLED for cancelled occurrences.

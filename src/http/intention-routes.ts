@@ -1,5 +1,5 @@
 /**
- * Intention and recap over REST (DESIGN §15): the twins of `set_intention` and
+ * Intention and recap over REST: the twins of `set_intention` and
  * `set_recap`. Same schemas, same domain changes, same RoomService.apply, so the room
  * hears the same `participant_intention` / `participant_recap` with the next `seq`.
  * Authorized by a seat's resume_token (auth/seat-auth.ts).

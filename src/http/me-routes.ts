@@ -32,7 +32,7 @@ export interface MeRoutesDeps {
 }
 
 export const ME_HISTORY_PAGE_DEFAULT = 20;
-/** Attendance counts the identity's last this-many booked sessions (DESIGN §15). */
+/** Attendance counts the identity's last this-many booked sessions. */
 const ATTENDANCE_SESSIONS = 20;
 const ME_HISTORY_PAGE_MAX = 100;
 

@@ -1,5 +1,5 @@
 /**
- * Recurring series over REST (DESIGN §15): POST /series, GET /series/:id, POST
+ * Recurring series over REST: POST /series, GET /series/:id, POST
  * /series/:id/members, DELETE /series/:id/occurrences/:starts_at, DELETE /series/:id.
  * The caller is an identity (a JWT `sub` with auth on, a `user_key` without); the work is
  * rooms/series-service.ts.

@@ -46,7 +46,7 @@ export class RateLimits {
     this.connections = shared('conn', limits.connectionsPerMin);
     this.joinFailures = shared('join', limits.joinFailuresPerMin);
     // Wrong tokens for a room that exists, per address AND room: they neither lock the
-    // address out of other rooms nor make the room's right tokens fail (issue 11).
+    // address out of other rooms nor make the room's right tokens fail.
     this.tokenFailures = shared('tok', limits.joinFailuresPerMin);
     // Connections exempt from the connection budget because they carry a live seat, per seat.
     this.seatReconnects = shared('seat', SEAT_RECONNECTS_PER_MIN);

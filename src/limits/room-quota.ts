@@ -1,5 +1,5 @@
 /**
- * Live rooms per client address and per identity (issue 29, finding 4): without a cap, a
+ * Live rooms per client address and per identity: without a cap, a
  * few addresses booking rooms weeks ahead filled MAX_ROOMS for everyone. Each create
  * records its room under its owners (the creator's address key and, with one, its
  * identity); a create beyond MAX_ROOMS_PER_ADDRESS or MAX_ROOMS_PER_IDENTITY is

@@ -53,7 +53,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropIndex('round_results_identity_idx').execute();
     },
   },
-  // DESIGN §15: the intention a participant held when the round ended, and the recap
+  // the intention a participant held when the round ended, and the recap
   // given after it. One column per ALTER, so SQLite (no multi-column ADD) runs it too.
   '0003_intention_recap': {
     async up(db: Kysely<unknown>) {
@@ -67,7 +67,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('round_results').dropColumn('intention').execute();
     },
   },
-  // DESIGN §15 attendance: one row per booked seat when its run's no-show grace ended.
+  // Attendance: one row per booked seat when its run's no-show grace ended.
   '0004_attendance': {
     async up(db: Kysely<unknown>) {
       await db.schema

@@ -54,7 +54,7 @@ export class Bookings {
   }
 
   /**
-   * Books every one of `wanted` for `identity` in one atomic step (a series, DESIGN §15),
+   * Books every one of `wanted` for `identity` in one atomic step (a series),
    * or throws `time_slot_taken` naming the first wanted room that clashes (nothing booked).
    */
   async claimMany(identity: string, wanted: { room: string; window: Window }[]): Promise<void> {

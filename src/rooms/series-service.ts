@@ -1,5 +1,5 @@
 /**
- * Recurring series (DESIGN §15) over the rooms: creating a series books its owner into
+ * Recurring series over the rooms: creating a series books its owner into
  * every occurrence inside the horizon and creates those occurrences as scheduled rooms;
  * members are booked into every occurrence at once (conflicts checked over all of them in
  * one atomic step); a sweep on every instance creates occurrences as the horizon moves,
@@ -231,7 +231,7 @@ export class SeriesService {
     }
   }
 
-  /** The occurrence as a scheduled room (§6) whose seats are the members' bookings (not connected). */
+  /** The occurrence as a scheduled room whose seats are the members' bookings (not connected). */
   private async createOccurrenceRoom(s: Series, startsAt: number, code: string, members: SeriesMember[]): Promise<void> {
     if (members.length === 0) return;
     const now = this.deps.clock.now();

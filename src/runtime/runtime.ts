@@ -60,9 +60,9 @@ export interface Runtime {
   userKeySecret(): Promise<Buffer>;
   /** Per-identity bookings for conflict detection (docs/protocol.md "Scheduled sessions"). */
   readonly bookingIndex: BookingIndex;
-  /** Recurring series definitions (DESIGN §15), shared by every instance. */
+  /** Recurring series definitions, shared by every instance. */
   readonly seriesStore: SeriesStore;
-  /** Secret calendar-feed URLs (DESIGN §15). */
+  /** Secret calendar-feed URLs. */
   readonly calendarFeeds: CalendarFeedStore;
   /** Seats other instances must see; start it once the app is wired (`start(io, rooms)`). */
   readonly presence: Presence;

@@ -58,9 +58,9 @@ export interface DueSchedulerOptions {
  * - while the instance with its timer lives, no other poll takes the room before
  *   D + 400 ms, long after that instance ran it (which resets its entry to its next
  *   deadline, so nobody claims it again);
- * - if that instance is dead (kill -9 before the start, DESIGN.md §6) or the claimer
+ * - if that instance is dead (kill -9 before the start) or the claimer
  *   died holding it, a poll claims it again by D + 600 ms, finds it overdue and runs it:
- *   inside §6's second.
+ *   within the second a scheduled start is promised.
  */
 export const defaultDueSchedulerOptions: DueSchedulerOptions = {
   pollMs: 100,

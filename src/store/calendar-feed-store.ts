@@ -1,5 +1,5 @@
 /**
- * Secret calendar-feed URLs (DESIGN §15): one per identity, revocable. The token is the
+ * Secret calendar-feed URLs: one per identity, revocable. The token is the
  * URL's secret; lookups go by its sha256, and the identity's own entry keeps the token so
  * asking again returns the same URL (a subscribed calendar keeps working). Memory in
  * single-instance mode, Redis in cluster mode.

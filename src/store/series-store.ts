@@ -1,5 +1,5 @@
 /**
- * Where series definitions live, shared by every instance (DESIGN §15): memory in
+ * Where series definitions live, shared by every instance: memory in
  * single-instance mode, Redis in cluster mode. `update` is a compare-and-set on the whole
  * series, so two instances never lose each other's change (a member joining while the
  * horizon claims an occurrence). One contract, two implementations.

@@ -2,7 +2,7 @@
  * Signed webhooks (Standard Webhooks, via the `standardwebhooks` package) from the
  * outbox's `webhooks` group: at least once, since an entry is acknowledged only after a
  * 2xx; retried with exponential backoff per entry (Outbox.defer: a failing entry waits
- * alone while the rest flow, issue 29), the loop backing off only when a whole batch
+ * alone while the rest flow), the loop backing off only when a whole batch
  * failed; given up after `maxAttempts`
  * (counted and logged). The `webhook-id` is the entry's id, the same on every retry, so
  * the receiver can drop a duplicate. A slow receiver holds up only this loop (each POST

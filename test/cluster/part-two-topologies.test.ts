@@ -1,5 +1,5 @@
 /**
- * Part two on Redis Cluster and on Sentinel (real redis-server processes, two focusroom
+ * Results, scheduling, bookings and history on Redis Cluster and on Sentinel (real redis-server processes, two focusroom
  * instances in this process, a real PostgreSQL): a room spanning both instances ticks and
  * completes once per client with its result written once; a scheduled room starts by
  * itself once; one identity cannot hold overlapping bookings across the instances; the

@@ -1,5 +1,5 @@
 /**
- * Issue 11 finding 2: a reconnect storm behind one address. Two real instances
+ * A reconnect storm behind one address. Two real instances
  * (`node --import tsx src/server.ts`) share one Redis, with the per-address limits at
  * their production defaults (300 connections a minute, 20 failed joins a minute —
  * creates lifted, since every room here comes from 127.0.0.1; the other per-address

@@ -1,5 +1,5 @@
 /**
- * A Redis failover under a live room (issue 16): two real instances (child processes) on a
+ * A Redis failover under a live room: two real instances (child processes) on a
  * Redis Cluster (REDIS_CLUSTER=true, seeds in REDIS_URL) or a Sentinel set
  * (REDIS_SENTINELS + REDIS_SENTINEL_NAME); a countdown runs with the host on one instance
  * and the guest on the other, and the Redis holding the room dies by SIGKILL:
@@ -219,7 +219,7 @@ describe.each([clusterTopology(), sentinelTopology()])('$label failover under a 
     await Promise.all(done.map((seen, i) => (seen.length > 0 ? seen[0] : waitFor([host, guest][i]!, 'session_completed', Math.max(endsAt - Date.now(), 0) + 20_000))));
     await sleep(1_500); // a duplicate completion would show up here
     const history = await roomHistory(a!.url, code, room.hostToken);
-    // Everything committed, once each, in order, within the bound of DESIGN §13 (3 s; the completion is the last event).
+    // Everything committed, once each, in order, within the delivery bound (3 s; the completion is the last event).
     await eventually(() => {
       for (const log of room.logs) expect({ log: log.name, ...deliveryFaults(log, history) }).toEqual({ log: log.name, duplicates: [], missing: [], outOfOrder: 0 });
     }, 3_000);

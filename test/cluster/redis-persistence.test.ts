@@ -1,5 +1,5 @@
 /**
- * Issue 11 finding 10: docker-compose's Redis kept nothing on disk (`--save "" --appendonly
+ * Redis persistence in the compose deploy: docker-compose's Redis once kept nothing on disk (`--save "" --appendonly
  * no`), so a Redis restart in the documented deployment lost every room. The compose file
  * now runs Redis with an append-only file (`--appendonly yes --appendfsync everysec`) on a
  * volume. Here a real redis-server runs with exactly the compose file's flags (read from

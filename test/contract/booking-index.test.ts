@@ -119,7 +119,7 @@ describe.each(kinds)('%s booking index', (_kind, redisTopology) => {
     expect(results.filter((r) => r === null)).toHaveLength(1);
   });
 
-  it('bookMany: all or none, naming the first wanted room that clashes (a series, DESIGN §15)', async () => {
+  it('bookMany: all or none, naming the first wanted room that clashes (a series)', async () => {
     const idx = make();
     await idx.book('sub:s', 'OTHER1', { start: NOW + 5_000, end: NOW + 6_000 }, NOW);
     const wanted = [0, 1, 2, 3].map((i) => ({ room: `OCC00${i}`, window: { start: NOW + i * 2_000, end: NOW + i * 2_000 + 1_000 } }));

@@ -1,5 +1,5 @@
 /**
- * The compose deploy, run for real with podman-compose (DESIGN.md §12, issue 22): the
+ * The compose deploy, run for real with podman-compose: the
  * repository's docker-compose.yml and deploy/haproxy.cfg, copied with a .env and a
  * self-signed certificate (scripts/self-signed-cert.sh) into a project directory of
  * their own, published on 127.0.0.1 only (LB_ADDRESS, free ports):

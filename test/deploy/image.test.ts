@@ -1,5 +1,5 @@
 /**
- * The image, built and run for real (DESIGN.md §12, issue 22): built from the Dockerfile
+ * The image, built and run for real: built from the Dockerfile
  * with podman (nothing pulled but the base), ≤ 250 MB; a container on a named volume
  * answers /health with `database: ok` (the embedded store of record is writable by the
  * runtime user); a round through the SDK (focusroom/client = dist/client) completes and

@@ -15,7 +15,7 @@ export const ENGINE = process.env.CONTAINER ?? 'podman';
 export const COMPOSE = (process.env.COMPOSE ?? (ENGINE === 'docker' ? 'docker compose' : 'podman-compose')).split(' ');
 /** The tag docker-compose.yml's app services use, so compose finds it built. */
 export const IMAGE = 'focusroom:latest';
-/** DESIGN.md §12. */
+/** The largest image the deploy accepts (test/deploy/image.test.ts checks it). */
 export const MAX_IMAGE_BYTES = 250 * 1000 * 1000;
 
 export interface Run {

@@ -1,5 +1,5 @@
 /**
- * A production install starts in every mode (DESIGN.md §12, issue 22): package.json and
+ * A production install starts in every mode: package.json and
  * the lock file installed with `npm ci --omit=dev` in a directory of their own, plus the
  * built dist/ and public/ (what the image holds), then `node dist/server.js` with the
  * flags of `npm start` against each store: embedded (DATA_DIR), PostgreSQL, Redis

@@ -1,5 +1,5 @@
 /**
- * Per-socket delivery accounting for the cluster fault tests (DESIGN §13): every room
+ * Per-socket delivery accounting for the cluster fault tests: every room
  * event a raw socket.io-client socket receives, by `seq`, compared with the room's
  * history (what the socket should have got: every event after its snapshot, except the
  * `others` events about its own participant).

@@ -1,5 +1,5 @@
 /**
- * docs/reliability.md "Load and abuse", Bare sessions and connection caps (issue 11, finding 4): Engine.IO
+ * docs/reliability.md "Load and abuse", Bare sessions and connection caps: Engine.IO
  * sessions with no Socket.IO connect are capped per address (MAX_PENDING_PER_ADDRESS) and
  * closed after CONNECT_TIMEOUT_MS; open connections are capped per address
  * (MAX_CONNECTIONS_PER_ADDRESS, IPv6 by /64) and per instance (MAX_CONNECTIONS); a

@@ -2,14 +2,14 @@
  * docs/reliability.md "Load and abuse": the heavy abuse tests in one file so they never run beside each other
  * (vitest runs two files at a time):
  *
- * "Slow consumers" (issue 11, finding 1): clients that stop reading — raw WebSocket
+ * "Slow consumers": clients that stop reading — raw WebSocket
  * clients that pause their TCP socket, long-polling clients that stop polling or send one
  * GET and never read it — are cut once their unsent output passes MAX_BUFFERED_BYTES
  * (default 1 MB), so what the server holds stays bounded, and a probe room keeps ticking
  * on time. A pong with no ping outstanding is not liveness. Host toggles are bounded per
  * room (RATE_ROOM_CONTROLS_PER_MIN).
  *
- * "Floods" (finding 5): 1,000 sockets each sending 19 legal events a second (under the
+ * "Floods": 1,000 sockets each sending 19 legal events a second (under the
  * per-socket limit of 20) must not make other rooms' ticks late: per-address and
  * instance-wide budgets and load shedding on event-loop lag refuse the excess before any
  * work, and refusals are answered for a few events per socket per second only. The flood

@@ -1,5 +1,5 @@
 /**
- * docs/reliability.md "Load and abuse", Rooms (issue 11, finding 6): a cap on live rooms (MAX_ROOMS; a create
+ * docs/reliability.md "Load and abuse", Rooms: a cap on live rooms (MAX_ROOMS; a create
  * beyond it is `unavailable`) and on one room's serialized size (MAX_ROOM_BYTES; a change
  * that would grow it past that is `invalid_state` and writes nothing).
  */
@@ -47,7 +47,7 @@ const book = (url: string, ip: string, days: number, userKey?: string) =>
     body: JSON.stringify({ user_name: 'Booker', starts_at: Date.now() + days * DAY, ...(userKey ? { user_key: userKey } : {}) }),
   });
 
-describe('MAX_ROOMS_PER_ADDRESS / MAX_ROOMS_PER_IDENTITY (issue 29, finding 4)', () => {
+describe('MAX_ROOMS_PER_ADDRESS / MAX_ROOMS_PER_IDENTITY', () => {
   it('one address cannot fill MAX_ROOMS with bookings; another address still creates; a deleted room frees its slot', async () => {
     server = await startServer({ MAX_ROOMS: '10', MAX_ROOMS_PER_ADDRESS: '3', TRUST_PROXY: 'true' });
     for (let i = 0; i < 3; i++) expect((await book(server.url, '10.9.0.1', 20)).status).toBe(201);

@@ -1,5 +1,5 @@
 /**
- * The subscribable calendar (DESIGN §15): POST /me/calendar-feed gives one secret URL
+ * The subscribable calendar: POST /me/calendar-feed gives one secret URL
  * (the same until revoked), the feed lists every booked session with stable UIDs, a
  * SEQUENCE that rises on each change and STATUS:CANCELLED for a cancelled occurrence;
  * checked with ical.js and, outside Node, with python3-icalendar when it is installed.

@@ -1,5 +1,5 @@
 /**
- * Issue 11 finding 7 (clock steps), against a live server: the wall clock is stepped
+ * Wall-clock steps against a live server: the wall clock is stepped
  * through the injected `wallClock` while real (monotonic) time runs. Before, with the
  * wall clock as the app's clock: a forward step of 10 min ended every grace at once (and
  * completed every countdown), 3 h expired every room, and a backward step of 30 s stopped

@@ -1,5 +1,5 @@
 /**
- * What `npm start` does on a fresh clone (DESIGN §12): the embedded store of record opens
+ * What `npm start` does on a fresh clone: the embedded store of record opens
  * a new DATA_DIR while the first room runs, and that room must not notice. The server runs
  * with its shipped defaults (load shedding at EVENT_LOOP_LAG_SHED_MS included), as its own
  * process; the clients connect the moment /health first answers.

@@ -1,5 +1,5 @@
 /**
- * Issue 11 finding 8 (headers): the page had no Content-Security-Policy, no
+ * Security headers: the page once had no Content-Security-Policy, no
  * `X-Content-Type-Options: nosniff` and no frame protection, and `/metrics` was public.
  * Now: the strict policy on the page and its files, nosniff and DENY framing on every
  * answer, a per-route way to relax the policy (for a documentation UI), and `/metrics`

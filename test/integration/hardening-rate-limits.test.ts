@@ -67,7 +67,7 @@ describe('failed joins per address (RATE_JOIN_FAILURES_PER_MIN)', () => {
     const probe = (token: string) => call(prober, 'resume_session', { room_code: code, participant_id: joined[0]!.participant_id, resume_token: token });
     for (let i = 0; i < 5; i++) expect(await probe(`wrong-token-${i}`.padEnd(32, 'x'))).toMatchObject({ ok: false, error: { code: 'invalid_token' } });
     expect(await probe('wrong-token-5'.padEnd(32, 'x'))).toMatchObject({ ok: false, error: { code: 'rate_limited' } });
-    // docs/reliability.md (issue 11, finding 3): a correct token is never refused by this limit,
+    // docs/reliability.md: a correct token is never refused by this limit,
     // even from the address that failed (it used to be rate_limited here).
     guest.disconnect();
     expect(await probe(joined[0]!.resume_token)).toMatchObject({ ok: true });

@@ -1,12 +1,13 @@
 /**
- * Issue 11 findings 2 and 3, on one server, with the limits an operator would set low:
+ * Seats under the failed-join and connection limits, on one server, with the limits an
+ * operator would set low:
  *
- * - finding 3: 20 wrong resume tokens from one address, then the correct token from the
+ * - wrong tokens: 20 wrong resume tokens from one address, then the correct token from the
  *   same address was refused `rate_limited`. Now a correct resume is never refused by the
  *   failed-join limit; wrong tokens are counted per address AND room (they do not spend
  *   the address's budget for unknown codes, nor touch other rooms), and code guessing is
  *   still capped per address.
- * - finding 2 (the handshake part): a handshake whose `auth` carries a live seat is
+ * - the handshake: a handshake whose `auth` carries a live seat is
  *   verified there and not charged to RATE_CONNECTIONS_PER_MIN; a wrong or dead seat is
  *   charged like any connection; one seat may skip the budget SEAT_RECONNECTS_PER_MIN
  *   times a minute, no more.

@@ -1,5 +1,5 @@
 /**
- * Issue 11 finding 8 (text): names and titles accepted bidirectional overrides (U+202E)
+ * Bidirectional text: names and titles once accepted bidirectional overrides (U+202E)
  * and isolates, so "\u202Eevil" could render reversed and pass for another person. The
  * shared display-text rule now rejects U+202A–U+202E and U+2066–U+2069 anywhere in the
  * string; emoji built with zero-width joiners stay valid. Checked on the schema (every

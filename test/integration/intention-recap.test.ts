@@ -1,5 +1,5 @@
 /**
- * Intention and recap end to end (DESIGN §15): the socket events and their REST twins
+ * Intention and recap end to end: the socket events and their REST twins
  * broadcast with the room's seq, snapshots carry intentions, recaps are refused outside
  * their window, the store of record keeps both with the round (GET /me/history), and the
  * webhooks carry them (session.completed results, participant.recap). Embedded database.

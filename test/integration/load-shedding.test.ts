@@ -1,5 +1,5 @@
 /**
- * docs/reliability.md "Load shedding" (issue 21, point 3): a single stall of the event loop
+ * docs/reliability.md "Load shedding": a single stall of the event loop
  * (a GC pause, a noisy neighbour, a slow disk) refuses nothing from a client sending a few
  * events a second; only a sustained overload sheds, and then the heaviest senders first
  * (the flood tests in abuse-load.test.ts keep their bounds).

@@ -1,5 +1,5 @@
 /**
- * No-shows end to end (DESIGN §15), with NO_SHOW_GRACE_MS=1000: a booked seat never
+ * No-shows end to end, with NO_SHOW_GRACE_MS=1000: a booked seat never
  * connected in the grace is a no_show in the round's results, a no-show host hands the
  * room over, a booked room nobody attends closes with room_closed no_show and writes no
  * round, and /me/stats counts attendance. Embedded database.

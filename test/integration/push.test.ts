@@ -1,5 +1,5 @@
 /**
- * Web Push (DESIGN.md §14) against the local push service (test/helpers/push-service.ts),
+ * Web Push against the local push service (test/helpers/push-service.ts),
  * which checks the VAPID JWT and decrypts every message with the subscription's keys: the
  * subscription routes, the reminder before a booked room's start, notices only to
  * identities away from the room, 404/410 deleting a subscription, retries honouring

@@ -1,5 +1,5 @@
 /**
- * The scheduling REST routes (DESIGN.md §6) with auth on: POST /sessions and
+ * The scheduling REST routes with auth on: POST /sessions and
  * POST /sessions/:code/seats book seats without a socket (taken back with resume_session),
  * validate like the socket events, answer { error } with 400/401/404/409/429; GET
  * /me/sessions lists the caller's sessions; the .ics parses with ical.js.

@@ -122,7 +122,7 @@ describe('a booking', () => {
     expect(resumed.ok).toBe(true);
     expect(resumed.participant_id).toBe(seat.participant_id);
     // Dropped again: still kept through the start and its grace, until the no-show
-    // grace (DESIGN §15; capped at the first focus phase, 3 s here) makes it a no_show.
+    // grace (capped at the first focus phase, 3 s here) makes it a no_show.
     again.disconnect();
     const left2 = record(host, 'participant_left');
     const noShow = await waitFor(host, 'participant_status_updated', startsAt - Date.now() + 3_000 + 1_500, (p) => p.status === 'no_show');

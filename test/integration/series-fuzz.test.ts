@@ -1,5 +1,5 @@
 /**
- * Fuzzing the series and calendar-feed routes (DESIGN §15) with fast-check against a live
+ * Fuzzing the series and calendar-feed routes with fast-check against a live
  * server: generated bodies (any JSON, wrong types per field, RRULE-like junk, odd zones,
  * prototype keys), paths, methods and Authorization headers. Every answer is a success of
  * the route or `{ error: { code, message } }` with a wire code; no `internal` error; a

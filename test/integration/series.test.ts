@@ -1,5 +1,5 @@
 /**
- * Recurring series end to end (DESIGN §15), single instance: POST /series creates the
+ * Recurring series end to end, single instance: POST /series creates the
  * horizon's occurrences as scheduled rooms, members are booked into all of them at once
  * (a clash refuses everything and names the first clashing starts_at), a member enters an
  * occurrence by joining with their identity (taking the booked seat), /me/sessions lists

@@ -1,5 +1,5 @@
 /**
- * Issue 11 finding 9: `npm start` rebuilt dist/ on every start (`prestart: npm run build`),
+ * Several `npm start` at once: `npm start` once rebuilt dist/ on every start (`prestart: npm run build`),
  * so three `npm start` from one checkout at once raced on dist/ and one died with
  * `does not provide an export named ...`. Now the build happens once (at install,
  * `prepare`, or `npm run build`) and `prestart` only checks that dist/ is there and not

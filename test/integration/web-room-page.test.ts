@@ -1,5 +1,5 @@
 /**
- * What a newcomer sees on the web page (issue 25), in a real Chromium at desktop size and
+ * What a newcomer sees on the web page, in a real Chromium at desktop size and
  * on a 390×844 phone: a scheduled room says when it starts and counts down to it (and
  * keeps its title once started), a share link opens the join form, the copy buttons sit at
  * the card's edge, errors name the form's fields, a new host is told, goals say who added

@@ -1,5 +1,5 @@
 /**
- * The web page's booked-focus loop (DESIGN §15) in a real Chromium, at desktop width and
+ * The web page's booked-focus loop in a real Chromium, at desktop width and
  * at 390 px: create a weekly series and see its sessions, get the calendar feed URL, set
  * an intention before starting, pick a recap after the round, and see attendance in the
  * stats panel. Skips without Chromium.

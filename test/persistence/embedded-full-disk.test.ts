@@ -1,5 +1,5 @@
 /**
- * A full disk under DATA_DIR (issue 29.3), made real inside SQLite: `max_page_count` caps
+ * A full disk under DATA_DIR, made real inside SQLite: `max_page_count` caps
  * the file at its current size, so every write that needs a new page fails with
  * SQLITE_FULL, as on a full filesystem. Writes fail with one clear error and /health says
  * why; reads keep answering (never an empty history for an identity with rows); once the

@@ -1,6 +1,5 @@
 /**
- * Single instance on a DATA_DIR (DESIGN §12 "A restart loses no room", issue 25.5; the
- * durable outbox): rooms — booked, waiting and running, with deadlines, seats and resume
+ * A restart loses no room (single instance on a DATA_DIR, with the durable outbox): rooms — booked, waiting and running, with deadlines, seats and resume
  * tokens — come back after a graceful restart and after kill -9, and a completed round
  * is durable 0.5 s after session_completed. A kill -9 at any moment leaves a data dir the
  * next start opens (a loop of kills while rounds complete).

@@ -1,5 +1,5 @@
 /**
- * The embedded store's start (DESIGN §12, issues 22 and 25): one process per DATA_DIR
+ * The embedded store's start: one process per DATA_DIR
  * (a second is refused at start with a clear error), a data dir that cannot be written is
  * one clear error and /health says so (the server runs on), an old PGlite data dir is
  * refused with the export step, and /me/stats answers 503 with Retry-After until the

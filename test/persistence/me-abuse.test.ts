@@ -1,5 +1,5 @@
 /**
- * /me/* under abuse (issue 29, finding 1; docs/persistence.md "Stats", docs/reliability.md
+ * /me/* under abuse (docs/persistence.md "Stats", docs/reliability.md
  * "Costly reads"): stats are summed in the database, so a request's main-thread work is
  * bounded by the time the history spans, not its rows — 20,000 rows answer without
  * stalling the loop, the same as a per-row computation, on the embedded store and on

@@ -89,7 +89,7 @@ describe('without auth: user_key', () => {
     expect((await stats()).status).toBe(401);
     expect((await stats('short')).body).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
     expect((await get(`${server.url}/me`, undefined, 'DELETE')).status).toBe(401);
-    // A well-formed key this server did not issue (no valid HMAC tag) is refused like none (issue 29).
+    // A well-formed key this server did not issue (no valid HMAC tag) is refused like none.
     expect((await stats('A'.repeat(32))).body).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
     const key = issuedUserKey();
     expect(await stats(key, 'Mars/Olympus')).toEqual({ status: 400, body: { error: { code: 'invalid_payload', message: expect.stringContaining('tz') } } });
@@ -111,7 +111,7 @@ describe('without auth: user_key', () => {
     expect(await server.app.store.countRooms()).toBe(rooms);
   });
 
-  it('a well-formed user_key this server did not issue is unauthorized on create, join and REST, and creates nothing (issue 29)', async () => {
+  it('a well-formed user_key this server did not issue is unauthorized on create, join and REST, and creates nothing', async () => {
     const rooms = await server.app.store.countRooms();
     const guessed = 'G'.repeat(32);
     const s = await connect(server.url);
@@ -132,7 +132,7 @@ describe('without auth: user_key', () => {
     expect((await get(`${server.url}/me/stats`, user_key)).status).toBe(200);
   });
 
-  it('one seat per identity per room: a second join with the same key takes the seat over as resume does (issue 29)', async () => {
+  it('one seat per identity per room: a second join with the same key takes the seat over as resume does', async () => {
     const host = await connect(server.url);
     const created = await call(host, 'create_session', { user_name: 'H' });
     const key = issuedUserKey();

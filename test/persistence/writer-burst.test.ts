@@ -1,5 +1,5 @@
 /**
- * The results writer under a burst (issue 29, finding 2; docs/persistence.md "The writer"):
+ * The results writer under a burst (docs/persistence.md "The writer"):
  * 200 rounds of 50 seats (10,000 results, 100,000 parameters if written in one INSERT)
  * waiting when the database comes back are all written — in statements split under the
  * parameter limit — on PostgreSQL and the embedded store, single-instance and with Redis.

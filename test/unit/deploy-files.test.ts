@@ -133,7 +133,7 @@ services:
     expect(problems).toMatch(/app service "app1" has no DATABASE_URL/);
   });
 
-  it('issue 22: a literal secret, a PostgreSQL without a volume, a CMD healthcheck podman-compose would break', () => {
+  it('compose with a literal secret, a PostgreSQL without a volume, a CMD healthcheck podman-compose would break', () => {
     const real = read('docker-compose.yml');
     const text = real
       .replace(/POSTGRES_PASSWORD: \$\{POSTGRES_PASSWORD:\?[^}]*\}/, 'POSTGRES_PASSWORD: hunter2hunter2')
@@ -151,14 +151,14 @@ services:
     ]);
   });
 
-  it('issue 22: a Dockerfile whose final stage copies node_modules that kept the devDependencies', () => {
+  it('a Dockerfile whose final stage copies node_modules that kept the devDependencies', () => {
     const text = read('Dockerfile').replace(/RUN npm prune --omit=dev[^\n]*\n[^\n]*\n/, '');
     expect(text).not.toBe(read('Dockerfile'));
     expect(checks.checkDockerfile(text).join('\n')).toMatch(/copies node_modules from stage "build", which did not install with --omit=dev/);
     expect(read('Dockerfile')).not.toMatch(/^# *syntax=/m);
   });
 
-  it('issue 11: a start that builds, and an image install that would run the prepare build (no tsc with --omit=dev)', () => {
+  it('a start that builds, and an image install that would run the prepare build (no tsc with --omit=dev)', () => {
     const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;
     expect(scripts.prepare).toMatch(/build/);
     expect(checks.checkStartDoesNotBuild({ ...scripts, prestart: 'npm run build' })).toEqual([expect.stringMatching(/"prestart" builds/)]);
@@ -169,7 +169,7 @@ services:
     expect(checks.checkInstallScripts(noIgnore, { start: 'node dist/server.js' })).toEqual([]);
   });
 
-  it('issue 11: compose Redis without an append-only file, everysec fsync or a /data volume', () => {
+  it('compose Redis without an append-only file, everysec fsync or a /data volume', () => {
     const text = read('docker-compose.yml')
       .replace('"--appendonly", "yes", "--appendfsync", "everysec"', '"--appendonly", "no"')
       .replace('      - redis-data:/data\n', '');

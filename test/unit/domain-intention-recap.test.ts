@@ -1,5 +1,5 @@
 /**
- * Intention and recap (DESIGN §15) with an injected clock: who may set them, when, what
+ * Intention and recap with an injected clock: who may set them, when, what
  * the room broadcasts, what a round's record and the outbox keep.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * No-shows (DESIGN §15) with an injected clock: who is a no-show when the grace ends,
+ * No-shows with an injected clock: who is a no-show when the grace ends,
  * the host hand-over, the room nobody attended, the grace capped at the first focus
  * phase, and the attendance record that goes to the outbox.
  */

@@ -119,7 +119,7 @@ describe('booking lifetime', () => {
     const started = ok(runDue(r, S));
     expect(started.participants.find((p) => p.id === 'b')).toMatchObject({ connected: false, status: 'focusing' });
     // ... and past its grace after starts_at the seat waits for the no-show decision
-    // (DESIGN §15: at most the first focus phase, here 60 s), where it becomes a no_show
+    // (at most the first focus phase, here 60 s), where it becomes a no_show
     // and stays for the results.
     expect(runDue(started, S + GRACE).changed).toBe(false);
     const o = runDue(started, S + 60_000);
@@ -144,7 +144,7 @@ describe('booking lifetime', () => {
     expect(nextDeadline(r)).toBe(S);
   });
 
-  it('a booked room nobody holds (no live socket, no identity seat) expires like an idle room (issue 29)', () => {
+  it('a booked room nobody holds (no live socket, no identity seat) expires like an idle room', () => {
     // Anonymous host gone: the seat waits for the start, but nothing keeps the room past its TTL.
     const r = ok(disconnect(booked(at(20 * DAY)), 'h', 'sock-h', at(5)));
     expect(expiresAt(r)).toBe(at(5) + TTL);

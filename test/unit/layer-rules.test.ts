@@ -4,7 +4,7 @@
  * on purpose — the domain importing Socket.IO and the realtime layer, an HTTP route
  * importing the dispatcher, a store reaching into the wiring, the SDK importing the
  * domain, a module at the top of src/ that no layer covers, a cycle, and a runtime import
- * of a devDependency (absent from a production install: issue 22). The real tree passing
+ * of a devDependency (absent from a production install). The real tree passing
  * is `npm run lint` itself.
  */
 import { execFile } from 'node:child_process';

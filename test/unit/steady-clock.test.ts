@@ -1,5 +1,5 @@
 /**
- * Issue 11 finding 7 (clock steps), unit level: SteadyClock on a hand-moved wall clock
+ * Wall-clock steps, unit level: SteadyClock on a hand-moved wall clock
  * and a hand-moved monotonic clock. Forward 10 min, forward 3 h and backward 30 s of the
  * wall clock are reported as steps (with their size), do not move the steady clock at
  * once (no grace or room expires at the step), keep it monotonic, and are absorbed at

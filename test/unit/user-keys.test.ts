@@ -1,5 +1,5 @@
 /**
- * Server-issued user keys (issue 29, finding 7): HMAC-tagged keys checked without a store
+ * Server-issued user keys: HMAC-tagged keys checked without a store
  * read, and the secret kept across restarts (DATA_DIR) and shared across instances (Redis SET NX).
  */
 import { mkdtempSync, statSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Webhook delivery per entry (issue 29, finding 5): against a real receiver that answers
+ * Webhook delivery per entry: against a real receiver that answers
  * 503 to every 20th request (5%), join/leave churn queuing ~36 webhooks a second is
  * delivered as fast as it comes, with the shipped consumer settings. Before, one failed
  * entry of a 20-entry batch backed the whole loop off (500 ms doubling to 30 s): ~6

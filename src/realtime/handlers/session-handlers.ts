@@ -71,8 +71,8 @@ export async function resumeSession(ctx: HandlerContext, input: ResumeSessionInp
   }
   const ip = socket.data.ip;
   // The token is checked first and the failed-join limit only when it fails: a correct
-  // resume is never refused because others at the same address (a NAT, a campus) failed
-  // (issue 11). Guessing a 192-bit token gains nothing from that order; guessing codes is
+  // resume is never refused because others at the same address (a NAT, a campus) failed.
+  // Guessing a 192-bit token gains nothing from that order; guessing codes is
   // still capped, since a failure over the address's budget is `rate_limited` for live
   // and dead rooms alike.
   const outcome = await ctx.rooms
