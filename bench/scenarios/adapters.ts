@@ -1,5 +1,5 @@
 /**
- * Measures the Socket.IO Redis adapters side by side (docs/scaling.md, "Adapter"):
+ * Measures the Socket.IO Redis adapters side by side (docs/scaling.md, "How we got here"):
  * two bare Socket.IO servers sharing a throwaway redis-server (or, for `sharded`, a
  * 3-master Redis Cluster with one replica each), a client on server B in a room,
  * server A broadcasting to it. For each adapter:

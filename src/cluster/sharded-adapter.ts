@@ -4,7 +4,7 @@
  * and an instance subscribes (SSUBSCRIBE, on that slot's master) only to the rooms it has
  * sockets in: it receives a room's broadcasts only if it serves someone in the room, so
  * an instance's adapter cost follows its own sockets, not the size of the cluster
- * (docs/scaling.md, "Adapter on Redis Cluster"). What pub/sub loses while a subscriber
+ * (docs/scaling.md, "Broadcasts: sharded pub/sub per room"). What pub/sub loses while a subscriber
  * reconnects is sent from the rooms' history (delivery-gate.ts, delivery-check.ts).
  */
 import { createRequire } from 'node:module';

@@ -1,7 +1,7 @@
 /**
  * Cluster broadcasts through a Redis stream (@socket.io/redis-streams-adapter), not
  * pub/sub: an instance whose connection blinks reads on from where it was instead of
- * losing what was sent meanwhile (docs/scaling.md, "Adapter: streams, not pub/sub").
+ * losing what was sent meanwhile (docs/scaling.md, "How we got here").
  */
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { FastifyBaseLogger } from 'fastify';
