@@ -37,7 +37,7 @@ import { outboxGroupsOf, type Runtime, type RuntimeDeps } from './runtime.js';
  * A store command that gets no answer within this time fails, so a frozen or
  * partitioned Redis (connection open, no replies) is answered `unavailable` like a
  * dead one instead of hanging every event. A write that timed out may still be applied
- * when Redis wakes up (docs/scaling.md, "Redis freezes").
+ * when Redis wakes up (docs/scaling.md, "Failure behaviour").
  */
 const STORE_COMMAND_TIMEOUT_MS = 1_000;
 
