@@ -47,7 +47,7 @@ import type { RoomStore } from './store/room-store.js';
 import { throttled } from './throttled.js';
 import type { ConsumerOptions } from './store/outbox-consumer.js';
 import { OutboxMetrics } from './persistence/outbox-metrics.js';
-import { Persistence } from './persistence/persistence.js';
+import { type Kept, Persistence } from './persistence/persistence.js';
 import { restoreRooms } from './rooms/room-restore.js';
 import type { Room } from './domain/room-state.js';
 import type { Outbox } from './store/outbox.js';
@@ -201,12 +201,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     throw err;
   }
   if (persistence && store.observeChanges) {
-    // Single instance: the rooms the last run left come back before the server listens,
-    // and every room change from now on is kept in the embedded store (room-restore.ts).
+    // Single instance: the rooms, series and calendar feeds the last run left come back
+    // before the server listens, and every change from now on is kept in the embedded
+    // store (room-restore.ts, embedded-journal.ts): told synchronously, written in the
+    // worker thread every ~0.1 s, never on a room's path.
     store.observeChanges((code, room) => persistence.roomChanged(code, room));
-    const restore = async (kept: Room[]) => {
-      if (kept.length === 0) return;
-      const restored = await restoreRooms(kept, {
+    runtime.seriesStore.observeChanges?.((id, s) => persistence.seriesChanged(id, s));
+    runtime.calendarFeeds.observeChanges?.((identity, token) => persistence.feedChanged(identity, token));
+    const restore = async (kept: Kept) => {
+      runtime.seriesStore.restore?.(kept.series);
+      runtime.calendarFeeds.restore?.(kept.feeds);
+      if (kept.series.length > 0 || kept.feeds.length > 0) log.info({ series: kept.series.length, calendar_feeds: kept.feeds.length }, 'series and calendar feeds restored');
+      if (kept.rooms.length === 0) return;
+      const restored = await restoreRooms(kept.rooms, {
         rooms,
         ticker,
         bookingIndex: runtime.bookingIndex,
@@ -218,8 +225,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     // Normally the journal is loaded by now (the start waited for the store) and this
     // restores before listening; after a slower open it restores when the journal loads.
     let waited = false;
-    let keptNow: Room[] = [];
-    persistence.onKeptRooms((kept) => {
+    let keptNow: Kept = { rooms: [], series: [], feeds: [] };
+    persistence.onKept((kept) => {
       if (waited) void restore(kept);
       else keptNow = kept; // called at once: the journal is loaded
     });

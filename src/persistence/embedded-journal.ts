@@ -1,7 +1,8 @@
 /**
  * What makes a single instance's memory durable (docs/persistence.md, "What a crash can
- * lose"): the outbox's unfinished entries and the live rooms, written to the embedded
- * store beside the results. The memory outbox and room store tell it each change
+ * lose"): the outbox's unfinished entries, the live rooms, and the recurring series and
+ * calendar-feed tokens, written to the embedded store beside the results. The memory
+ * outbox, room, series and feed stores tell it each change
  * synchronously (a map update, nothing more); every FLUSH_MS it writes what changed since,
  * coalesced (a room changed ten times is written once; an outbox entry added and finished
  * within the window is never written), as a few multi-row statements in one transaction
@@ -13,6 +14,7 @@
  */
 import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 import type { Room } from '../domain/room-state.js';
+import type { Series } from '../domain/series.js';
 import type { OutboxJournal } from '../store/memory-outbox.js';
 import type { OutboxMessage } from '../store/outbox.js';
 import type { Database } from './schema.js';
@@ -27,6 +29,8 @@ const CHUNK = 500;
 type JournalTables = {
   outbox_journal: { grp: string; id: string; entry: string; queued_at: number };
   room_snapshots: { code: string; room: string; updated_at: number };
+  series_snapshots: { id: string; series: string; updated_at: number };
+  calendar_feeds: { identity: string; token: string; updated_at: number };
 };
 
 const migrations: Record<string, Migration> = {
@@ -44,6 +48,24 @@ const migrations: Record<string, Migration> = {
         .createTable('room_snapshots')
         .addColumn('code', 'text', (c) => c.primaryKey())
         .addColumn('room', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'integer', (c) => c.notNull())
+        .execute();
+    },
+  },
+  // Recurring series (definition, members, occurrences' codes, cancellations) and the
+  // calendar-feed token of each identity that asked for one.
+  '0002_series_feeds': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('series_snapshots')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('series', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('calendar_feeds')
+        .addColumn('identity', 'text', (c) => c.primaryKey())
+        .addColumn('token', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'integer', (c) => c.notNull())
         .execute();
     },
@@ -66,6 +88,8 @@ export interface JournalState {
   /** Unfinished outbox entries per reader group, oldest first. */
   outbox: Map<string, OutboxMessage[]>;
   rooms: Room[];
+  series: Series[];
+  feeds: { identity: string; token: string }[];
 }
 
 export class EmbeddedJournal implements OutboxJournal {
@@ -74,6 +98,10 @@ export class EmbeddedJournal implements OutboxJournal {
   private outbox = new Map<string, Map<string, OutboxMessage | null>>();
   /** code → the room to write, or null: gone (delete it). */
   private rooms = new Map<string, Room | null>();
+  /** id → the series to write, or null: removed. */
+  private series = new Map<string, Series | null>();
+  /** identity → its feed token, or null: revoked. */
+  private feeds = new Map<string, string | null>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
@@ -98,7 +126,9 @@ export class EmbeddedJournal implements OutboxJournal {
       outbox.set(e.grp, list);
     }
     const rows = await this.db.selectFrom('room_snapshots').select('room').execute();
-    return { outbox, rooms: rows.map((r) => JSON.parse(r.room) as Room) };
+    const series = await this.db.selectFrom('series_snapshots').select('series').execute();
+    const feeds = await this.db.selectFrom('calendar_feeds').select(['identity', 'token']).execute();
+    return { outbox, rooms: rows.map((r) => JSON.parse(r.room) as Room), series: series.map((r) => JSON.parse(r.series) as Series), feeds };
   }
 
   added(group: string, message: OutboxMessage): void {
@@ -121,10 +151,20 @@ export class EmbeddedJournal implements OutboxJournal {
     this.schedule();
   }
 
+  seriesChanged(id: string, series: Series | null): void {
+    this.series.set(id, series);
+    this.schedule();
+  }
+
+  feedChanged(identity: string, token: string | null): void {
+    this.feeds.set(identity, token);
+    this.schedule();
+  }
+
   /** Writes what is pending now (tests, and close). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
-    if (this.outbox.size === 0 && this.rooms.size === 0) return;
+    if (this.outbox.size === 0 && this.rooms.size === 0 && this.series.size === 0 && this.feeds.size === 0) return;
     this.flushing = this.write().finally(() => (this.flushing = null));
     await this.flushing;
   }
@@ -153,8 +193,12 @@ export class EmbeddedJournal implements OutboxJournal {
   private async write(): Promise<void> {
     const outbox = this.outbox;
     const rooms = this.rooms;
+    const series = this.series;
+    const feeds = this.feeds;
     this.outbox = new Map();
     this.rooms = new Map();
+    this.series = new Map();
+    this.feeds = new Map();
     try {
       const now = Date.now();
       const puts: JournalTables['outbox_journal'][] = [];
@@ -171,6 +215,18 @@ export class EmbeddedJournal implements OutboxJournal {
         if (room) roomPuts.push({ code, room: JSON.stringify(room), updated_at: now });
         else roomDels.push(code);
       }
+      const seriesPuts: JournalTables['series_snapshots'][] = [];
+      const seriesDels: string[] = [];
+      for (const [id, s] of series) {
+        if (s) seriesPuts.push({ id, series: JSON.stringify(s), updated_at: now });
+        else seriesDels.push(id);
+      }
+      const feedPuts: JournalTables['calendar_feeds'][] = [];
+      const feedDels: string[] = [];
+      for (const [identity, token] of feeds) {
+        if (token) feedPuts.push({ identity, token, updated_at: now });
+        else feedDels.push(identity);
+      }
       await this.db.transaction().execute(async (tx) => {
         for (const part of chunks(puts)) {
           await tx.insertInto('outbox_journal').values(part).onConflict((oc) => oc.columns(['grp', 'id']).doNothing()).execute();
@@ -186,6 +242,22 @@ export class EmbeddedJournal implements OutboxJournal {
             .execute();
         }
         for (const part of chunks(roomDels)) await tx.deleteFrom('room_snapshots').where('code', 'in', part).execute();
+        for (const part of chunks(seriesPuts)) {
+          await tx
+            .insertInto('series_snapshots')
+            .values(part)
+            .onConflict((oc) => oc.column('id').doUpdateSet({ series: sql`excluded.series`, updated_at: sql`excluded.updated_at` }))
+            .execute();
+        }
+        for (const part of chunks(seriesDels)) await tx.deleteFrom('series_snapshots').where('id', 'in', part).execute();
+        for (const part of chunks(feedPuts)) {
+          await tx
+            .insertInto('calendar_feeds')
+            .values(part)
+            .onConflict((oc) => oc.column('identity').doUpdateSet({ token: sql`excluded.token`, updated_at: sql`excluded.updated_at` }))
+            .execute();
+        }
+        for (const part of chunks(feedDels)) await tx.deleteFrom('calendar_feeds').where('identity', 'in', part).execute();
       });
       this.delay = FLUSH_MS;
       this.onWritten();
@@ -197,6 +269,8 @@ export class EmbeddedJournal implements OutboxJournal {
         for (const [id, m] of ids) if (!g.has(id)) g.set(id, m);
       }
       for (const [code, room] of rooms) if (!this.rooms.has(code)) this.rooms.set(code, room);
+      for (const [id, x] of series) if (!this.series.has(id)) this.series.set(id, x);
+      for (const [identity, token] of feeds) if (!this.feeds.has(identity)) this.feeds.set(identity, token);
       this.schedule();
       throw err;
     }

@@ -20,7 +20,12 @@ import { type DatabaseConfig, openDatabase, type StoreOfRecord } from './databas
 import { explainStoreError, type StoreProblem } from './store-problems.js';
 import type { Room } from '../domain/room-state.js';
 import { MemoryOutbox } from '../store/memory-outbox.js';
-import { EmbeddedJournal, migrateJournal } from './embedded-journal.js';
+import { EmbeddedJournal, type JournalState, migrateJournal } from './embedded-journal.js';
+import type { Series } from '../domain/series.js';
+
+/** What the last run left for the server to put back (single instance on a data dir). */
+export type Kept = Pick<JournalState, 'rooms' | 'series' | 'feeds'>;
+const NOTHING_KEPT: Kept = { rooms: [], series: [], feeds: [] };
 import { type ConsumerOptions, defaultConsumerOptions, OutboxConsumer } from '../store/outbox-consumer.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
 import { ResultsRepository } from './results-repository.js';
@@ -52,11 +57,13 @@ export class Persistence {
   private firstTry!: () => void;
   /** The embedded store's journal of the outbox and the rooms (single instance, a DATA_DIR on disk). */
   private journal: EmbeddedJournal | null = null;
-  private kept: Room[] | null = null;
-  /** Who puts kept rooms back (app.ts), told once the journal has loaded them. */
-  private keptListener: ((rooms: Room[]) => void) | null = null;
-  /** Room changes before the journal opened (a slow first open): handed to it once it does. */
+  private kept: Kept | null = null;
+  /** Who puts kept rooms, series and feeds back (app.ts), told once the journal has loaded them. */
+  private keptListener: ((kept: Kept) => void) | null = null;
+  /** Room, series and feed changes before the journal opened (a slow first open): handed to it once it does. */
   private earlyRooms: Map<string, Room | null> | null = new Map();
+  private earlySeries: Map<string, Series | null> | null = new Map();
+  private earlyFeeds: Map<string, string | null> | null = new Map();
   private readonly firstTried = new Promise<void>((r) => (this.firstTry = r));
   /** When the writer last finished a record or found none waiting (Date.now()). */
   private lastProgressAt = Date.now();
@@ -100,13 +107,13 @@ export class Persistence {
   }
 
   /**
-   * `listener` gets the rooms the last run left, once: now if the journal has loaded
-   * them, else when it does (an open slower than the start's wait).
+   * `listener` gets the rooms, series and feed tokens the last run left, once: now if the
+   * journal has loaded them, else when it does (an open slower than the start's wait).
    */
-  onKeptRooms(listener: (rooms: Room[]) => void): void {
+  onKept(listener: (kept: Kept) => void): void {
     if (this.kept) {
       const kept = this.kept;
-      this.kept = [];
+      this.kept = NOTHING_KEPT;
       listener(kept);
     } else {
       this.keptListener = listener;
@@ -117,6 +124,18 @@ export class Persistence {
   roomChanged(code: string, room: Room | null): void {
     if (this.journal) this.journal.roomChanged(code, room);
     else this.earlyRooms?.set(code, room);
+  }
+
+  /** Told of every committed series change (single instance). */
+  seriesChanged(id: string, series: Series | null): void {
+    if (this.journal) this.journal.seriesChanged(id, series);
+    else this.earlySeries?.set(id, series);
+  }
+
+  /** Told of every calendar-feed token issued or revoked (single instance). */
+  feedChanged(identity: string, token: string | null): void {
+    if (this.journal) this.journal.feedChanged(identity, token);
+    else this.earlyFeeds?.set(identity, token);
   }
 
   /** Writes the journal's pending changes now (tests). */
@@ -265,16 +284,23 @@ export class Persistence {
     this.journal = journal;
     for (const [code, room] of this.earlyRooms ?? []) journal.roomChanged(code, room);
     this.earlyRooms = null;
+    for (const [id, s] of this.earlySeries ?? []) journal.seriesChanged(id, s);
+    this.earlySeries = null;
+    for (const [identity, token] of this.earlyFeeds ?? []) journal.feedChanged(identity, token);
+    this.earlyFeeds = null;
     // A kept room whose code a room of this run took meanwhile is not put back (the newer one wins).
+    const left: Kept = { rooms: kept.rooms, series: kept.series, feeds: kept.feeds };
     if (this.keptListener) {
-      this.keptListener(kept.rooms);
+      this.keptListener(left);
       this.keptListener = null;
-      this.kept = [];
+      this.kept = NOTHING_KEPT;
     } else {
-      this.kept = kept.rooms;
+      this.kept = left;
     }
     const waiting = [...kept.outbox.values()].reduce((n, l) => n + l.length, 0);
-    if (waiting > 0 || kept.rooms.length > 0) this.log.info({ rooms: kept.rooms.length, outbox_entries: waiting }, 'restored what the last run left');
+    if (waiting > 0 || kept.rooms.length > 0 || kept.series.length > 0 || kept.feeds.length > 0) {
+      this.log.info({ rooms: kept.rooms.length, series: kept.series.length, calendar_feeds: kept.feeds.length, outbox_entries: waiting }, 'restored what the last run left');
+    }
   }
 
   private journalFailed(err: unknown): void {

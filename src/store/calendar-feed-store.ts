@@ -11,4 +11,8 @@ export interface CalendarFeedStore {
   identityOf(token: string): Promise<string | null>;
   /** Revokes the identity's token; true when there was one. */
   revoke(identity: string): Promise<boolean>;
+  /** Single instance only (memory): told of every change (null = revoked), for the embedded store. */
+  observeChanges?(observer: ((identity: string, token: string | null) => void) | null): void;
+  /** Single instance only: puts back the feeds the last run kept. */
+  restore?(kept: { identity: string; token: string }[]): void;
 }

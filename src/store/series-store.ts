@@ -20,4 +20,11 @@ export interface SeriesStore {
   remove(id: string): Promise<void>;
   /** Every series `identity` is a member of (a walk over all series: fine for a calendar feed's scale). */
   seriesOf(identity: string): Promise<Series[]>;
+  /**
+   * Single instance only (memory): told of every committed change (null = removed) in the
+   * same synchronous step, so the embedded store can keep the series across a restart.
+   */
+  observeChanges?(observer: ((id: string, series: Series | null) => void) | null): void;
+  /** Single instance only: puts back the series the last run kept (before the server listens). */
+  restore?(kept: Series[]): void;
 }
