@@ -49,7 +49,6 @@ import type { ConsumerOptions } from './store/outbox-consumer.js';
 import { OutboxMetrics } from './persistence/outbox-metrics.js';
 import { type Kept, Persistence } from './persistence/persistence.js';
 import { restoreRooms } from './rooms/room-restore.js';
-import type { Room } from './domain/room-state.js';
 import type { Outbox } from './store/outbox.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
 import { defaultPushSenderOptions, PushSender, type PushSenderOptions } from './push/push-sender.js';

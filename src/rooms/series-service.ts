@@ -9,7 +9,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError, RoomNotFoundError } from '../contract/errors.js';
 import type { Clock } from '../domain/clock.js';
-import { cancelRoom, createRoom, join, type NewParticipant } from '../domain/membership.js';
+import { cancelRoom, createRoom, heldSeat, join, leave, type NewParticipant } from '../domain/membership.js';
 import type { Room } from '../domain/room-state.js';
 import { plannedLength, type Window } from '../domain/schedule.js';
 import { cancelOccurrence, endSeries, liveOccurrences, missingOccurrences, occurrencesInHorizon, requireOwner, type Series, type SeriesMember } from '../domain/series.js';
@@ -17,7 +17,7 @@ import { hashToken, newParticipantId, newResumeToken } from '../domain/tokens.js
 import { type Bookings, SlotTaken } from './bookings.js';
 import type { SeriesStore } from '../store/series-store.js';
 import type { RoomService } from './room-service.js';
-import { joinRoomAs, type RoomsContext } from './room-entry.js';
+import type { RoomsContext } from './room-entry.js';
 
 export interface SeriesServiceDeps {
   store: SeriesStore;
@@ -41,6 +41,7 @@ export interface OccurrenceView {
 export const SWEEP_EVERY_MS = 60_000;
 
 const windowAt = (s: Series, startsAt: number): Window => ({ start: startsAt, end: startsAt + plannedLength(s.settings) });
+const full = (t: number): AppError => new AppError('room_full', `the occurrence at ${new Date(t).toISOString()} is full`);
 const clash = (err: SlotTaken, startsAt: number | undefined): AppError =>
   new AppError('time_slot_taken', `the occurrence at ${startsAt === undefined ? 'an upcoming time' : new Date(startsAt).toISOString()} overlaps your session ${err.entry.room}`);
 
@@ -94,22 +95,33 @@ export class SeriesService {
   }
 
   /**
-   * Books `member` into every occurrence that exists as a room (all or none for the
-   * conflict check; `time_slot_taken` names the first clashing starts_at) and keeps them a
-   * member, so later occurrences seat them too. Already a member: nothing changes.
+   * Books `member` into every occurrence that exists as a room, all or nothing, and keeps
+   * them a member, so later occurrences seat them too. Already a member: nothing changes.
+   *
+   * 1. The booking index takes every occurrence's window in one atomic step (memory: one
+   *    synchronous change; Redis: one Lua script on the identity's hash), or refuses with
+   *    `time_slot_taken` naming the first clashing starts_at; nothing is booked then.
+   * 2. A seat is taken in each occurrence's room, soonest first, each an atomic room
+   *    change. Every joiner goes in the same order, so two racing for the last seat meet
+   *    at the same first room and the loser holds nothing yet. A room that refuses (full:
+   *    it filled up through joins by code since the check) undoes the seats already taken
+   *    and the bookings, and the caller gets `room_full` naming it.
+   * 3. The member is added to the series by compare-and-set: the commit. Until then the
+   *    series, GET /series/:id, /me/sessions' series view and the calendar feed do not
+   *    show them; occurrences the sweep created meanwhile seat them right after.
    */
   async addMember(id: string, member: SeriesMember): Promise<Series> {
     const s = await this.get(id);
     if (s.ended_at !== null) throw new AppError('invalid_state', 'the series is cancelled');
     if (s.members.some((m) => m.identity === member.identity)) return s;
     const now = this.deps.clock.now();
-    const booked = occurrencesInHorizon(s, now).filter((t) => s.occurrences[String(t)] !== undefined);
     const rooms: { t: number; code: string }[] = [];
-    for (const t of booked) {
-      const code = s.occurrences[String(t)]!;
+    for (const t of occurrencesInHorizon(s, now)) {
+      const code = s.occurrences[String(t)];
+      if (code === undefined) continue;
       const room = await this.deps.rooms.get(code);
       if (!room || room.status !== 'waiting') continue;
-      if (room.participants.length >= room.settings.max_participants) throw new AppError('room_full', `the occurrence at ${new Date(t).toISOString()} is full`);
+      if (room.participants.length >= room.settings.max_participants && !heldSeat(room, member.identity)) throw full(t);
       rooms.push({ t, code });
     }
     try {
@@ -121,17 +133,98 @@ export class SeriesService {
       if (err instanceof SlotTaken) throw clash(err, rooms.find((r) => r.code === err.wanted)?.t);
       throw err;
     }
-    const next = await this.deps.store.update(id, (cur) => (cur.members.some((m) => m.identity === member.identity) ? cur : { ...cur, members: [...cur.members, member] }));
-    for (const r of rooms) {
-      try {
-        await joinRoomAs(this.deps.entry, r.code, { user_name: member.user_name, socket_id: '', user_sub: null, identity: member.identity, connected: false });
-      } catch (err) {
-        // Filled up or gone since the check: this occurrence goes without the seat.
-        this.deps.log.warn({ err: err instanceof Error ? err.message : err, series: id, room: r.code }, 'series member not seated in an occurrence');
-        await this.deps.bookings.release(member.identity, r.code).catch(() => {});
+    const seated: { code: string; participantId: string }[] = [];
+    try {
+      for (const r of rooms) {
+        const participantId = await this.seat(r.code, member);
+        if (participantId === null) throw full(r.t);
+        seated.push({ code: r.code, participantId });
       }
+      const next = await this.deps.store.update(id, (cur) => {
+        if (cur.ended_at !== null) throw new AppError('invalid_state', 'the series is cancelled');
+        return cur.members.some((m) => m.identity === member.identity) ? cur : { ...cur, members: [...cur.members, member] };
+      });
+      if (!next) throw new AppError('not_found', 'no such series');
+      // An occurrence that started or went away meanwhile keeps no booking.
+      await this.releaseUnseated(member.identity, seated.filter((x) => x.participantId === '').map((x) => x.code));
+      await this.seatInLater(next, member, new Set(rooms.map((r) => r.code)));
+      return next;
+    } catch (err) {
+      await this.unseat(member.identity, seated, rooms.map((r) => r.code));
+      throw err;
     }
-    return next ?? s;
+  }
+
+  /**
+   * A booked seat (not connected) for `member` in the occurrence's room; its id, or null
+   * when the room is full. A room that is gone or no longer waiting is skipped ('').
+   */
+  private async seat(code: string, member: SeriesMember): Promise<string | null> {
+    const participantId = newParticipantId();
+    try {
+      const outcome = await this.deps.rooms.apply(code, (room) => {
+        const held = heldSeat(room, member.identity);
+        if (held) return { room, events: [], result: '', changed: false };
+        if (room.status !== 'waiting') return { room, events: [], result: '', changed: false };
+        return { ...join(room, this.bookedSeat(member, participantId), this.deps.clock.now()), result: participantId };
+      });
+      return outcome.result;
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'room_full') return null;
+      if (err instanceof RoomNotFoundError || (err instanceof AppError && err.code === 'not_found')) return '';
+      throw err;
+    }
+  }
+
+  /** Undoes a refused addMember: the seats it took leave, its bookings go. */
+  private async unseat(identity: string, seated: { code: string; participantId: string }[], booked: string[]): Promise<void> {
+    for (const { code, participantId } of seated.reverse()) {
+      if (participantId === '') continue;
+      await this.deps.rooms
+        .apply(code, (room) => (room.participants.some((p) => p.id === participantId) ? leave(room, participantId, 'left', this.deps.clock.now()) : { room, events: [], result: undefined, changed: false }))
+        .catch((err: unknown) => this.deps.log.warn({ err: err instanceof Error ? err.message : err, room: code }, 'series member seat could not be undone'));
+    }
+    await this.releaseUnseated(identity, booked);
+  }
+
+  /** Releases the identity's bookings of these rooms, except where it holds a seat (one it had before). */
+  private async releaseUnseated(identity: string, codes: string[]): Promise<void> {
+    await Promise.allSettled(
+      codes.map(async (code) => {
+        const room = await this.deps.rooms.get(code).catch(() => null);
+        if (room && heldSeat(room, identity)) return;
+        await this.deps.bookings.release(identity, code);
+      }),
+    );
+  }
+
+  /** Occurrences the sweep created while `member` was joining (it read the members before the commit): seated as the sweep would. */
+  private async seatInLater(s: Series, member: SeriesMember, done: Set<string>): Promise<void> {
+    for (const t of occurrencesInHorizon(s, this.deps.clock.now())) {
+      const code = s.occurrences[String(t)];
+      if (code === undefined || done.has(code)) continue;
+      const room = await this.deps.rooms.get(code);
+      if (!room || heldSeat(room, member.identity)) continue;
+      try {
+        await this.deps.bookings.claim(member.identity, code, windowAt(s, t));
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'time_slot_taken') continue;
+        throw err;
+      }
+      if ((await this.seat(code, member)) === null) await this.deps.bookings.release(member.identity, code).catch(() => {});
+    }
+  }
+
+  private bookedSeat(m: SeriesMember, id = newParticipantId()): NewParticipant {
+    return {
+      id,
+      user_name: m.user_name,
+      // Nobody holds this token: the member takes the seat by joining with their identity.
+      token_hash: hashToken(newResumeToken()),
+      socket_id: '',
+      identity: m.identity,
+      connected: false,
+    };
   }
 
   async cancelOccurrence(id: string, identity: string, startsAt: number): Promise<void> {
@@ -235,15 +328,7 @@ export class SeriesService {
   private async createOccurrenceRoom(s: Series, startsAt: number, code: string, members: SeriesMember[]): Promise<void> {
     if (members.length === 0) return;
     const now = this.deps.clock.now();
-    const seat = (m: SeriesMember): NewParticipant => ({
-      id: newParticipantId(),
-      user_name: m.user_name,
-      // Nobody holds this token: the member takes the seat by joining with their identity.
-      token_hash: hashToken(newResumeToken()),
-      socket_id: '',
-      identity: m.identity,
-      connected: false,
-    });
+    const seat = (m: SeriesMember): NewParticipant => this.bookedSeat(m);
     const [host, ...rest] = members;
     let room: Room = createRoom(
       {

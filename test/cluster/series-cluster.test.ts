@@ -3,7 +3,9 @@
  * Redis Cluster (in-process servers with their own injected clocks): when the horizon
  * moves, both instances sweep at once and every new occurrence becomes exactly one room;
  * one identity racing a series booking on one instance against a clashing booking on the
- * other gets exactly one of them.
+ * other gets exactly one of them; members racing into a series at its seat cap, some of
+ * them clashing with their own other bookings, get all of it or nothing, and a reader
+ * polling meanwhile never sees a loser seated or a member beyond the cap.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issuedUserKey } from '../helpers/test-env.js';
@@ -14,6 +16,7 @@ import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-clust
 import { startSentinelSet, type TestSentinelSet } from '../helpers/redis-sentinel.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { newServer, type TestServer } from '../helpers/server.js';
+import { raceIntoFullSeries } from '../helpers/series-race.js';
 
 const DAY = 86_400_000;
 const newKey = issuedUserKey;
@@ -81,5 +84,9 @@ describe.each(['standalone', 'sentinel', 'cluster'] as const)('series on Redis %
       if (member.status !== 200) expect(member.body.error.code).toBe('time_slot_taken');
       else expect(solo.error.code).toBe('time_slot_taken');
     }
+  }, 60_000);
+
+  it('members racing into a series at its seat cap from both instances: all or nothing, never seen half-booked', async () => {
+    await raceIntoFullSeries({ a, b, now: clockA.now() });
   }, 60_000);
 });

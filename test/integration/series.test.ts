@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { issuedUserKey } from '../helpers/test-env.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { call, closeAllClients, connect, waitFor } from '../helpers/client.js';
+import { raceIntoFullSeries } from '../helpers/series-race.js';
 import { expectHttpError, http } from '../helpers/http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -116,6 +117,11 @@ describe('series', () => {
     const back = await server.app.store.get(lost);
     expect(back).toMatchObject({ code: lost, title: 'Standup', status: 'waiting' });
     expect(back!.participants.map((p) => p.identity)).toHaveLength(1);
+  });
+
+  it('members racing into a series at its seat cap: all or nothing, never seen half-booked', async () => {
+    server = await startServer({ DATA_DIR: 'off' });
+    await raceIntoFullSeries({ a: server, b: server, now: Date.now() });
   });
 
   it('bad input is a typed error and creates nothing', async () => {
