@@ -24,6 +24,12 @@ export interface FeedEvent {
   room_code: string | null;
   /** DTSTAMP: when the event was first known. */
   stamp: number;
+  /**
+   * A series occurrence's IANA zone: its DTSTART/DTEND are written as wall-clock times
+   * with that TZID (and a VTIMEZONE), so a calendar shows it at the same local time across
+   * a DST change. Null (a one-off booking): UTC.
+   */
+  tz: string | null;
 }
 
 const uidOf = (roomId: string): string => `${roomId}@focusroom`;
@@ -37,7 +43,7 @@ export function feedEvents(rooms: Room[], series: Series[], now: number): FeedEv
     if (room.starts_at == null) continue;
     const window = windowOf(room, now) ?? { start: room.started_at ?? room.starts_at, end: room.completed_at ?? room.starts_at + plannedLength(room.settings) };
     if (window.end <= from || window.start >= to) continue;
-    events.set(uidOf(room.id), { uid: uidOf(room.id), start: window.start, end: window.end, summary: room.title ?? 'Focus session', sequence: room.seq, cancelled: false, room_code: room.code, stamp: room.created_at });
+    events.set(uidOf(room.id), { uid: uidOf(room.id), start: window.start, end: window.end, summary: room.title ?? 'Focus session', sequence: room.seq, cancelled: false, room_code: room.code, stamp: room.created_at, tz: null });
   }
   for (const s of series) {
     const cancelled = new Set(s.cancelled);
@@ -45,7 +51,12 @@ export function feedEvents(rooms: Room[], series: Series[], now: number): FeedEv
     for (const t of expandSeries(s)) {
       if (t + length <= from || t >= to) continue;
       const uid = uidOf(`${s.id}.${t}`);
-      if (events.has(uid)) continue;
+      const roomEvent = events.get(uid);
+      if (roomEvent) {
+        // The occurrence's room is there: its times and SEQUENCE, the series' zone.
+        roomEvent.tz = s.tz;
+        continue;
+      }
       const isCancelled = cancelled.has(t) || (s.ended_at !== null && t >= s.ended_at);
       events.set(uid, {
         uid,
@@ -56,6 +67,7 @@ export function feedEvents(rooms: Room[], series: Series[], now: number): FeedEv
         cancelled: isCancelled,
         room_code: isCancelled ? null : (s.occurrences[String(t)] ?? null),
         stamp: s.created_at,
+        tz: s.tz,
       });
     }
   }

@@ -7,6 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import ical, { ICalEventStatus } from 'ical-generator';
+import timezones from '@touch4it/ical-timezones';
+import { toFloating } from '../domain/recurrence.js';
 import { nanoid } from 'nanoid';
 import { z } from 'zod';
 import type { Config } from '../config.js';
@@ -46,6 +48,22 @@ const fileParams = z.strictObject({
 const unavailable = (err: unknown): never => {
   throw toAppError(err);
 };
+
+const { getVtimezoneComponent } = timezones;
+const known = new Map<string, boolean>();
+/** A zone the VTIMEZONE data has (UTC, or a zone newer than it: the event is written in UTC). */
+function hasVtimezone(tz: string): boolean {
+  let has = known.get(tz);
+  if (has === undefined) {
+    has = !/^(Etc\/)?(UTC|GMT|Zulu|UCT|Universal)$/.test(tz) && getVtimezoneComponent(tz) !== null;
+    if (known.size > 1_000) known.clear();
+    known.set(tz, has);
+  }
+  return has;
+}
+
+/** `instant` as the zone's wall-clock time, "YYYY-MM-DDTHH:mm:ss" (ical-generator writes it with the TZID). */
+const wallClock = (instant: number, tz: string): string => new Date(toFloating(instant, tz)).toISOString().slice(0, 19);
 
 export function calendarFeedRoutes(app: FastifyInstance, deps: CalendarFeedRouteDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -114,14 +132,15 @@ export function calendarFeedRoutes(app: FastifyInstance, deps: CalendarFeedRoute
       );
       const series = await deps.seriesStore.seriesOf(identity).catch(unavailable);
       const cal = ical({ prodId: { company: 'focusroom', product: 'focusroom', language: 'EN' }, name: 'focusroom' });
+      // One VTIMEZONE per zone the series events use (tzdata from @touch4it/ical-timezones).
+      cal.timezone({ name: null, generator: getVtimezoneComponent });
       for (const e of feedEvents(rooms, series, now)) {
         const url = e.room_code ? joinUrl(base(req), e.room_code) : null;
         cal.createEvent({
           id: e.uid,
           sequence: e.sequence,
           stamp: new Date(e.stamp),
-          start: new Date(e.start),
-          end: new Date(e.end),
+          ...(e.tz && hasVtimezone(e.tz) ? { timezone: e.tz, start: wallClock(e.start, e.tz), end: wallClock(e.end, e.tz) } : { start: new Date(e.start), end: new Date(e.end) }),
           summary: e.summary,
           status: e.cancelled ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
           ...(url ? { url, description: `Room code: ${e.room_code}\nJoin at the scheduled time: ${url}` } : {}),
