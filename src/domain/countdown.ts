@@ -36,23 +36,26 @@ export function start(room: Room, participantId: string, now: number): Outcome {
   return d.done(undefined);
 }
 
-/** The start itself, shared by the host's start_session and the scheduled start (deadlines.ts). */
-export function startDraft(d: Draft): void {
-  const now = d.now;
+/**
+ * The start itself, shared by the host's start_session and the scheduled start
+ * (deadlines.ts). The countdown runs from `at`: the moment of the host's start, or a
+ * booked room's `starts_at` however late its start is processed (anchoredStartAt).
+ */
+export function startDraft(d: Draft, at: number = d.now): void {
   const r = d.room;
-  armNoShow(r, now);
+  armNoShow(r, at);
   r.status = 'active';
-  r.started_at = now;
-  r.ends_at = now + r.settings.session_duration;
+  r.started_at = at;
+  r.ends_at = at + r.settings.session_duration;
   r.remaining_ms = null;
   r.completed_at = null;
   r.final_results = null;
   r.phase = 'focus';
   r.round = 1;
-  r.round_started_at = now;
+  r.round_started_at = at;
   for (const p of r.participants) {
     p.status = 'focusing';
-    p.focus_since = now;
+    p.focus_since = at;
     p.focused_ms = 0;
     p.pauses = 0;
     delete p.round_base;

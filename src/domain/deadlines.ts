@@ -10,7 +10,7 @@ import { removeParticipant } from './membership.js';
 import { noShowDue, settleNoShows } from './no-show.js';
 import type { Room } from './room-state.js';
 import { reminderAt } from './push-notices.js';
-import { isBooked, scheduledKeepUntil, scheduledStartDue, seatExpiresAt } from './schedule.js';
+import { anchoredStartAt, isBooked, scheduledKeepUntil, scheduledStartDue, seatExpiresAt } from './schedule.js';
 
 /** When the room expires: `ttl_ms` after its last change, never before a running countdown ends. */
 export function expiresAt(room: Room): number {
@@ -53,9 +53,9 @@ function markReminded(d: Draft): void {
 export function runDue(room: Room, now: number): Outcome {
   if (nextDeadline(room) > now) return unchanged(room, undefined);
   const d = Draft.of(room, now);
-  // The scheduled start, exactly as the host's start_session: the countdown runs from now
-  // (the scheduler is within a second of starts_at), so a late run shortens nobody's round.
-  if (scheduledStartDue(d.room, now)) startDraft(d);
+  // The scheduled start, exactly as the host's start_session but anchored at starts_at:
+  // a start processed late (a busy second, a failover) still ends at starts_at + length.
+  if (scheduledStartDue(d.room, now)) startDraft(d, anchoredStartAt(d.room));
   else markReminded(d);
   // Before any completion: the grace ends within the first focus phase.
   if (noShowDue(d.room, now)) {

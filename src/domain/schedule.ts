@@ -69,3 +69,13 @@ export const isBooked = (room: Room): boolean => room.status === 'waiting' && st
 
 /** The scheduled start is due: the scheduler starts the room as `start_session` would. */
 export const scheduledStartDue = (room: Room, now: number): boolean => isBooked(room) && startsAtOf(room)! <= now;
+
+/**
+ * When a booked room's countdown starts: at `starts_at`, however late the start is
+ * processed, so its round ends at `starts_at + session_duration` (and the booked window
+ * is the one it runs in). A start later than the no-show grace is still anchored: the
+ * no-show check, due at `starts_at + grace`, is then decided in the same step, with the
+ * seats connected as the start runs counted present (no-show.ts). The caller checked
+ * `scheduledStartDue`.
+ */
+export const anchoredStartAt = (room: Room): number => startsAtOf(room)!;

@@ -30,6 +30,25 @@ function booked(settings: Partial<typeof DEFAULT_SETTINGS> = {}): Room {
 const started = (r: Room) => ok(runDue(r, STARTS));
 
 describe('no-show check', () => {
+  it('a start processed later than the grace is still anchored at starts_at, and the check is decided in the same step', () => {
+    // b connected while the start was late; c never came.
+    const r = ok(reconnect(booked(), 'b', 'sock-b2', STARTS + GRACE + 5_000));
+    const o = runDue(r, STARTS + GRACE + 10_000);
+    const room = ok(o);
+    expect(room).toMatchObject({ status: 'active', started_at: STARTS, ends_at: STARTS + FOCUS, no_show_at: null });
+    expect(o.events.map((e) => [e.event, e.data.participant_id ?? null])).toEqual([
+      ['session_started', null],
+      ['participant_status_updated', 'c'],
+    ]);
+    expect(o.attendance![0]).toMatchObject({ starts_at: STARTS, run_started_at: STARTS, decided_at: STARTS + GRACE });
+    expect(o.attendance![0]!.seats.map((x) => [x.participant_id, x.attended])).toEqual([
+      ['h', true],
+      ['b', true],
+      ['c', false],
+    ]);
+    expect(nextDeadline(room)).toBe(STARTS + FOCUS);
+  });
+
   it('arms at the scheduled start and runs at starts_at + grace', () => {
     const r = started(booked());
     expect(r.status).toBe('active');

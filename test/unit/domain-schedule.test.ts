@@ -78,9 +78,34 @@ describe('the scheduled start', () => {
     expect(nextDeadline(started)).toBe(S + 60_000);
   });
 
-  it('a late run starts from now (nobody loses focus time); an early host start needs no scheduler', () => {
-    expect(ok(runDue(booked(), S + 700))).toMatchObject({ started_at: S + 700, ends_at: S + 60_700 });
+  it('a late run is anchored at starts_at: the round ends at starts_at + length however late the start went out', () => {
+    const r = ok(join(booked(S, { session_duration: 60_000, rounds: 2, break_duration: 10_000 }), person('b'), at(1)));
+    // The same room started on time and 700 ms late (a busy second): the same countdown.
+    const onTime = runDue(r, S);
+    const late = runDue(r, S + 700);
+    expect(ok(late)).toMatchObject({ started_at: S, ends_at: S + 60_000, round_started_at: S });
+    expect(ok(late).participants.map((p) => p.focus_since)).toEqual([S, S]);
+    expect(late.events).toEqual(onTime.events);
+    // Focus is counted from starts_at: the round ends, and is recorded, at the booked time.
+    const done = runDue(ok(late), S + 60_000);
+    expect(done.events.map((e) => e.event)).toEqual(['session_completed', 'phase_changed']);
+    expect(done.records![0]).toMatchObject({ started_at: S, ended_at: S + 60_000, run_started_at: S });
+    expect(done.records![0]!.results.map((x) => x.focused_ms)).toEqual([60_000, 60_000]);
+    // The window it runs in is the booked one.
+    expect(windowOf(ok(late), S + 700)).toEqual(windowOf(r, S));
+  });
+
+  it('a start later than a whole phase runs the boundaries it missed in the same step, in order', () => {
+    const r = booked(S, { session_duration: 60_000, rounds: 2, break_duration: 10_000 });
+    const o = runDue(r, S + 65_000);
+    expect(o.events.map((e) => e.event)).toEqual(['session_started', 'session_completed', 'phase_changed']);
+    expect(ok(o)).toMatchObject({ status: 'active', phase: 'break', round: 1, ends_at: S + 70_000 });
+    expect(o.records![0]).toMatchObject({ started_at: S, ended_at: S + 60_000 });
+  });
+
+  it('an early host start needs no scheduler, and runs from the moment the host started it', () => {
     const early = ok(start(booked(), 'h', at(10)));
+    expect(early).toMatchObject({ started_at: at(10), ends_at: at(10) + 60_000 });
     // At starts_at the early countdown has long completed; nothing starts it again.
     expect(runDue(early, S).events.map((e) => e.event)).not.toContain('session_started');
   });
