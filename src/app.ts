@@ -169,15 +169,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const guard = new TransportGuard(config, metrics, log);
   const io = createSocketServer(fastify.server, config, () => draining, guard, metrics);
   const ticker = new Ticker(io, clock, (ms) => metrics.tickLateness.observe(ms / 1000));
-  const broadcaster = new Broadcaster(io, clock, metrics);
+  // Single instance: prepared host packets are written to the sockets directly (no delivery gate).
+  const broadcaster = new Broadcaster(io, clock, metrics, store.kind === 'memory');
   const bookings = new Bookings(runtime.bookingIndex, store, clock);
   const rooms = new RoomService({
     store,
     clock,
     delivery: new SocketDelivery(io, broadcaster, ticker),
     metrics,
-    deadlines: (runDue) =>
-      new DueScheduler(
+    deadlines: (runDue, prepared) => {
+      const scheduler = new DueScheduler(
         store,
         clock,
         runDue,
@@ -185,7 +186,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         { ...defaultDueSchedulerOptions, ...deps.scheduler },
         // Running rooms' ticks go before the next due room: a burst of starts yields to each.
         () => ticker.tickDue(),
-      ),
+      );
+      // Booked starts are prepared ahead of starts_at and committed a batch at a time.
+      scheduler.prepareWith(prepared);
+      return scheduler;
+    },
     bookings,
     onBookingError: throttled(5_000, (err: unknown, code: string) => log.warn({ err, room: code }, 'could not release bookings; stale entries are reconciled later')),
     quota: new RoomQuota(runtime.roomQuota, config.roomQuota),

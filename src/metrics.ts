@@ -11,6 +11,12 @@ export class Metrics {
   readonly connections = new Gauge({ name: 'focusroom_connections', help: 'Socket.IO connections open on this instance', registers: [this.registry] });
   readonly eventsIn = new Counter({ name: 'focusroom_events_in_total', help: 'Client events received, by event', labelNames: ['event'], registers: [this.registry] });
   readonly eventsOut = new Counter({ name: 'focusroom_events_out_total', help: 'Server events emitted (one per broadcast), by event', labelNames: ['event'], registers: [this.registry] });
+  readonly preparedRuns = new Counter({
+    name: 'focusroom_prepared_runs_total',
+    help: 'Booked starts prepared ahead of starts_at (prepared), and how each went: committed (as prepared), changed (the room moved on since: run the ordinary way), stale (something else came due first: run the ordinary way)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   readonly errors = new Counter({ name: 'focusroom_errors_total', help: 'Error replies, by code', labelNames: ['code'], registers: [this.registry] });
   readonly tickLateness = new Histogram({
     name: 'focusroom_tick_lateness_seconds',

@@ -5,8 +5,8 @@
 import type { MissedEvent } from '../contract/events.js';
 import type { Room } from '../domain/room-state.js';
 import type { RoomTimer } from '../domain/snapshot.js';
-import type { PublishOptions, RoomDelivery } from '../rooms/delivery.js';
-import type { Broadcaster } from './broadcaster.js';
+import type { PreparedDelivery, PublishOptions, RoomDelivery } from '../rooms/delivery.js';
+import type { Broadcaster, PreparedPublish } from './broadcaster.js';
 import type { Ticker } from './ticker.js';
 import { roomKey, type TypedServer } from './types.js';
 
@@ -19,6 +19,14 @@ export class SocketDelivery implements RoomDelivery {
 
   publish(code: string, room: Room | null, events: MissedEvent[], opts: PublishOptions): void {
     this.broadcaster.publish(code, room, events, opts);
+  }
+
+  prepare(code: string, room: Room | null, events: MissedEvent[], at: number): PreparedDelivery {
+    return this.broadcaster.prepare(code, room, events, at);
+  }
+
+  publishPrepared(prepared: PreparedDelivery): void {
+    this.broadcaster.publishPrepared(prepared as PreparedPublish);
   }
 
   syncTimer(timer: RoomTimer): void {

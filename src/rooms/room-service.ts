@@ -10,15 +10,17 @@ import { TIMER_EVENTS } from '../contract/event-facts.js';
 import type { RoomHistory } from '../contract/events.js';
 import type { Clock } from '../domain/clock.js';
 import { nextDeadline, runDue, settledThen } from '../domain/deadlines.js';
-import type { Outcome } from '../domain/draft.js';
+import { type Outcome, unchanged } from '../domain/draft.js';
 import type { Room } from '../domain/room-state.js';
+import { scheduledStartDue } from '../domain/schedule.js';
 import { type RoomTimer, roomTimer } from '../domain/snapshot.js';
 import { assertRoomCapacity, type RoomBounds, sizeBounded } from '../limits/room-limits.js';
 import type { RoomOwners, RoomQuota } from '../limits/room-quota.js';
 import type { Metrics } from '../metrics.js';
-import type { RoomChange, RoomStore } from '../store/room-store.js';
+import type { PreparedRuns } from '../scheduler/due-scheduler.js';
+import type { PreparedChange, RoomChange, RoomStore } from '../store/room-store.js';
 import type { Bookings } from './bookings.js';
-import type { Deadlines, PublishOptions, RoomDelivery } from './delivery.js';
+import type { Deadlines, PreparedDelivery, PublishOptions, RoomDelivery } from './delivery.js';
 
 export interface RoomServiceDeps {
   store: RoomStore;
@@ -28,10 +30,10 @@ export interface RoomServiceDeps {
   metrics: Metrics;
   /**
    * Makes the runner of this service's deadlines (scheduler/due-scheduler.ts), given what
-   * to run when a room's deadline is due: the service owns its scheduler, so nothing
-   * outside wires the two to each other.
+   * to run when a room's deadline is due and the runs it may prepare ahead (booked
+   * starts): the service owns its scheduler, so nothing outside wires the two to each other.
    */
-  deadlines: (runDue: (code: string) => Promise<void>) => Deadlines;
+  deadlines: (runDue: (code: string) => Promise<void>, prepared: PreparedRuns) => Deadlines;
   /** Conflict detection (bookings.ts): seats leaving a room release their identity's booking. */
   bookings: Bookings;
   /** A failed release (the entry stays, reconciled when it gets in the way). */
@@ -42,8 +44,17 @@ export interface RoomServiceDeps {
   bounds?: RoomBounds;
 }
 
-export class RoomService {
+/** A booked start computed ahead: the store's write and the broadcast, as of `at` (its starts_at). */
+interface PreparedStart {
+  at: number;
+  change: PreparedChange<undefined>;
+  delivery: PreparedDelivery;
+}
+
+export class RoomService implements PreparedRuns {
   readonly store: RoomStore;
+  /** Booked starts prepared ahead by this instance (prepare), taken by runMany at starts_at. */
+  private readonly prepared = new Map<string, PreparedStart>();
   private readonly clock: Clock;
   private readonly delivery: RoomDelivery;
   private readonly metrics: Metrics;
@@ -62,7 +73,7 @@ export class RoomService {
     this.onBookingError = deps.onBookingError;
     this.quota = deps.quota ?? null;
     this.bounds = deps.bounds ?? { maxRooms: Number.MAX_SAFE_INTEGER, maxRoomBytes: Number.MAX_SAFE_INTEGER };
-    this.scheduler = deps.deadlines((code) => this.runDue(code));
+    this.scheduler = deps.deadlines((code) => this.runDue(code), this);
   }
 
   /** Starts running deadlines (each one once, cluster-wide: scheduler/due-scheduler.ts). */
@@ -141,14 +152,88 @@ export class RoomService {
 
   /** Stops running deadlines of a room this instance learned is gone (cluster/lost-rooms.ts). */
   unwatch(code: string): void {
+    this.prepared.delete(code);
     this.scheduler.unwatch(code);
   }
 
-  private afterChange<T>(code: string, outcome: Outcome<T>, opts: PublishOptions): void {
+  /**
+   * Prepares a booked room's start, due at `at` (the scheduler calls this within its
+   * look-ahead): the started room and its events as of `at` (the countdown is anchored
+   * there, so computing it now gives what the start will be), the store's write encoded,
+   * the broadcast built. Only a room whose next deadline is exactly this start is
+   * prepared; false when there is nothing to prepare (the start then runs the ordinary way).
+   */
+  async prepare(code: string, at: number): Promise<boolean> {
+    const change = sizeBounded((room: Room): Outcome => {
+      if (room.starts_at !== at || !scheduledStartDue(room, at) || nextDeadline(room) !== at) return unchanged(room, undefined);
+      return runDue(room, at);
+    }, this.bounds.maxRoomBytes);
+    const prepared = await this.timed('prepare', () => this.store.prepare(code, change));
+    if (!prepared) {
+      this.prepared.delete(code);
+      return false;
+    }
+    const { room, events } = prepared.outcome;
+    this.prepared.set(code, { at, change: prepared, delivery: this.delivery.prepare(code, room, events, at) });
+    this.metrics.preparedRuns.inc({ outcome: 'prepared' });
+    return true;
+  }
+
+  /** Whether the room's start is prepared here. */
+  has(code: string): boolean {
+    return this.prepared.has(code);
+  }
+
+  /**
+   * Commits the prepared starts of `codes` together (one pipelined round trip per store
+   * partition) and broadcasts each one written. Resolves with the codes left to the
+   * ordinary path (`runDue`): not prepared, not due yet, something else due by now, or
+   * changed since it was prepared (the commit compares the room's version).
+   */
+  async runMany(codes: readonly string[]): Promise<string[]> {
+    const now = this.clock.now();
+    const left: string[] = [];
+    const batch: PreparedStart[] = [];
+    for (const code of codes) {
+      const p = this.prepared.get(code);
+      this.prepared.delete(code);
+      const room = p?.change.outcome.room;
+      if (!p || p.at > now || (room && nextDeadline(room) <= now)) {
+        left.push(code);
+        if (p) this.metrics.preparedRuns.inc({ outcome: 'stale' });
+      } else batch.push(p);
+    }
+    if (batch.length === 0) return left;
+    const written = await this.timed('commit_prepared', () => this.store.commitPrepared(batch.map((p) => p.change)));
+    // Every written start is broadcast in this one synchronous pass, right after its
+    // commit answered, as `commit` does: no other change of these rooms can go out first.
+    const settled: Promise<void>[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const { change, delivery } = batch[i]!;
+      if (!written[i]) {
+        left.push(change.code);
+        this.metrics.preparedRuns.inc({ outcome: 'changed' });
+        continue;
+      }
+      this.metrics.preparedRuns.inc({ outcome: 'committed' });
+      this.afterChange(change.code, change.outcome, {}, delivery);
+      settled.push(this.bookings.settle(change.code, change.before, change.outcome.room).catch((err: unknown) => this.onBookingError(err, change.code)));
+    }
+    await Promise.all(settled);
+    return left;
+  }
+
+  private afterChange<T>(code: string, outcome: Outcome<T>, opts: PublishOptions, prepared?: PreparedDelivery): void {
     const room = outcome.room;
-    this.delivery.publish(code, room, outcome.events, opts);
+    // A change of a room whose start was prepared here makes that start stale (its commit
+    // would find the room moved on): it is prepared again from the new state, in time or
+    // not (then the start runs the ordinary way).
+    const stale = !prepared && this.prepared.delete(code);
+    if (prepared) this.delivery.publishPrepared(prepared);
+    else this.delivery.publish(code, room, outcome.events, opts);
     if (room) {
       this.scheduler.watch(code, nextDeadline(room));
+      if (stale) this.scheduler.prepareAgain?.(code);
     } else {
       this.scheduler.unwatch(code);
       this.quota?.forget(code);

@@ -21,6 +21,14 @@
  * `concurrency` at a time, so the ticks of running rooms (timers due meanwhile) and
  * socket I/O go out between slices (docs/performance.md, "Scheduled starts"). A slice
  * also ends as soon as `urgent()` says a running room's tick is due (Ticker.tickDue).
+ *
+ * Prepared runs (booked starts): with `prepareWith`, the rooms behind a local timer are
+ * handed to `PreparedRuns.prepare` `prepareAheadMs` before their deadline, in the same
+ * slices, so that when the timer fires only the commit and the writes are left. Then
+ * the due rooms whose run is prepared go to `PreparedRuns.runMany` up to
+ * `preparedBatch` at a time (one store round trip for the lot); the rooms it leaves
+ * (not prepared, or changed since) run the ordinary way. Exactly-once is unchanged:
+ * every commit, prepared or not, is a compare-and-set in the store.
  */
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../domain/clock.js';
@@ -48,6 +56,21 @@ export interface DueSchedulerOptions {
    * tick delay at the same start lateness, docs/performance.md).
    */
   concurrency: number;
+  /** How long before a local deadline its rooms' runs are prepared (PreparedRuns); 0: never. */
+  prepareAheadMs: number;
+  /** Prepared runs committed together (one store round trip, then their broadcasts in one pass). */
+  preparedBatch: number;
+}
+
+/**
+ * Runs computed ahead of their deadline (src/realtime/room-service.ts: booked starts).
+ * `prepare` may be called more than once for a room; `runMany` takes the prepared runs it
+ * is given (each at most once) and resolves with the rooms it left to the ordinary `run`.
+ */
+export interface PreparedRuns {
+  prepare(code: string, at: number): Promise<boolean>;
+  has(code: string): boolean;
+  runMany(codes: readonly string[]): Promise<string[]>;
 }
 
 /**
@@ -70,6 +93,8 @@ export const defaultDueSchedulerOptions: DueSchedulerOptions = {
   retryMs: 1_000,
   sliceMs: 1,
   concurrency: 32,
+  prepareAheadMs: 2_000,
+  preparedBatch: 64,
 };
 
 /** Batches one poll may claim back to back before yielding to the next interval. */
@@ -82,6 +107,8 @@ const MAX_DELAY = 2 ** 31 - 1;
 interface Slot {
   codes: Set<string>;
   handle: NodeJS.Timeout;
+  /** The timer that hands the slot's rooms to PreparedRuns ahead of `at`. */
+  prep: NodeJS.Timeout | null;
 }
 
 export class DueScheduler {
@@ -102,6 +129,10 @@ export class DueScheduler {
   private nextTurn: Promise<void> | null = null;
   private poller: NodeJS.Timeout | null = null;
   private polling = false;
+  private prepared: PreparedRuns | null = null;
+  /** Rooms waiting to be prepared, with the deadline they are prepared for, oldest first. */
+  private readonly toPrepare = new Map<string, number>();
+  private preparing = false;
 
   constructor(
     private readonly store: RoomStore,
@@ -113,6 +144,11 @@ export class DueScheduler {
     private readonly urgent: () => boolean = () => false,
   ) {}
 
+  /** Prepares runs ahead of their deadline from now on (booked starts). */
+  prepareWith(runs: PreparedRuns): void {
+    this.prepared = runs;
+  }
+
   start(): void {
     if (this.poller) return;
     this.poller = setInterval(() => void this.poll(), this.options.pollMs);
@@ -122,10 +158,14 @@ export class DueScheduler {
   stop(): void {
     if (this.poller) clearInterval(this.poller);
     this.poller = null;
-    for (const { handle } of this.slots.values()) clearTimeout(handle);
+    for (const { handle, prep } of this.slots.values()) {
+      clearTimeout(handle);
+      if (prep) clearTimeout(prep);
+    }
     this.slots.clear();
     this.deadlines.clear();
     this.ready.clear();
+    this.toPrepare.clear();
   }
 
   /** Arms (or re-arms) the local timer for a room's next deadline. */
@@ -136,7 +176,7 @@ export class DueScheduler {
     this.deadlines.set(code, at);
     const slot = this.slots.get(at);
     if (slot) slot.codes.add(code);
-    else this.slots.set(at, { codes: new Set([code]), handle: this.arm(at) });
+    else this.slots.set(at, { codes: new Set([code]), handle: this.arm(at), prep: this.armPrepare(at) });
   }
 
   unwatch(code: string): void {
@@ -144,6 +184,7 @@ export class DueScheduler {
     if (current !== undefined) this.leaveSlot(code, current);
     this.deadlines.delete(code);
     this.ready.delete(code);
+    this.toPrepare.delete(code);
   }
 
   /** Rooms with a pending local deadline. */
@@ -162,12 +203,88 @@ export class DueScheduler {
     return handle;
   }
 
+  /** The prepare timer of a new slot: `prepareAheadMs` before it (at once when that is past). */
+  private armPrepare(at: number): NodeJS.Timeout | null {
+    if (!this.prepared || this.options.prepareAheadMs <= 0) return null;
+    const delay = at - this.options.prepareAheadMs - this.clock.now();
+    if (delay > MAX_DELAY) return null; // re-armed with the slot's own timer, far later
+    const handle = setTimeout(() => this.prepareSlot(at), Math.max(0, delay));
+    handle.unref();
+    return handle;
+  }
+
+  /**
+   * A room whose prepared run went stale (it changed) is prepared again for its deadline,
+   * if that deadline's rooms were already handed out for preparing (else they will be).
+   */
+  prepareAgain(code: string): void {
+    const at = this.deadlines.get(code);
+    const slot = at === undefined ? undefined : this.slots.get(at);
+    if (!this.prepared || !slot || slot.prep || at! <= this.clock.now()) return;
+    this.toPrepare.set(code, at!);
+    void this.prepareQueued();
+  }
+
+  private prepareSlot(at: number): void {
+    const slot = this.slots.get(at);
+    if (!slot) return;
+    slot.prep = null;
+    for (const code of slot.codes) this.toPrepare.set(code, at);
+    void this.prepareQueued();
+  }
+
+  /**
+   * Prepares the queued rooms in the dispatcher's slices (they yield to due ticks the same
+   * way), at most `concurrency` waiting on the store at once. A room whose deadline moved
+   * since it was queued is skipped.
+   */
+  private async prepareQueued(): Promise<void> {
+    if (this.preparing || !this.prepared) return;
+    this.preparing = true;
+    const runs = this.prepared;
+    let inFlight = 0;
+    let onFree: (() => void) | null = null;
+    try {
+      await this.turn();
+      for (;;) {
+        const next = this.toPrepare.entries().next().value;
+        if (next === undefined) return;
+        if (performance.now() - this.sliceStart >= this.options.sliceMs || (this.runsInSlice > 0 && this.urgent())) {
+          await this.turn();
+          continue;
+        }
+        if (inFlight >= this.options.concurrency) {
+          await new Promise<void>((resolve) => (onFree = resolve));
+          continue;
+        }
+        const [code, at] = next;
+        this.toPrepare.delete(code);
+        if (this.deadlines.get(code) !== at || this.clock.now() >= at) continue;
+        this.runsInSlice += 1;
+        inFlight += 1;
+        void runs
+          .prepare(code, at)
+          .catch((err: unknown) => this.onError(err, code))
+          .finally(() => {
+            inFlight -= 1;
+            const free = onFree;
+            onFree = null;
+            free?.();
+          });
+        await new Promise<void>((resolve) => process.nextTick(resolve));
+      }
+    } finally {
+      this.preparing = false;
+    }
+  }
+
   private leaveSlot(code: string, at: number): void {
     const slot = this.slots.get(at);
     if (!slot) return;
     slot.codes.delete(code);
     if (slot.codes.size > 0) return;
     clearTimeout(slot.handle);
+    if (slot.prep) clearTimeout(slot.prep);
     this.slots.delete(at);
   }
 
@@ -180,8 +297,10 @@ export class DueScheduler {
       return;
     }
     this.slots.delete(at);
+    if (slot.prep) clearTimeout(slot.prep);
     for (const code of slot.codes) {
       this.deadlines.delete(code);
+      this.toPrepare.delete(code);
       this.ready.add(code);
     }
     this.drain();
@@ -216,6 +335,11 @@ export class DueScheduler {
         continue;
       }
       this.runsInSlice += 1;
+      if (this.prepared?.has(code)) {
+        this.runPrepared(this.prepared);
+        await new Promise<void>((resolve) => process.nextTick(resolve));
+        continue;
+      }
       this.ready.delete(code);
       this.inFlight += 1;
       this.running.add(code);
@@ -231,6 +355,43 @@ export class DueScheduler {
       // the store (Redis) is left in flight, and the next starts at once.
       await new Promise<void>((resolve) => process.nextTick(resolve));
     }
+  }
+
+  /**
+   * Takes the prepared rooms at the head of the due queue (up to `preparedBatch`) and runs
+   * them together, as one run in flight; the rooms `runMany` leaves go back to the queue
+   * for the ordinary path. If the batch fails (store unreachable), each of its rooms is
+   * retried the ordinary way.
+   */
+  private runPrepared(runs: PreparedRuns): void {
+    const batch: string[] = [];
+    for (const code of this.ready) {
+      if (batch.length >= this.options.preparedBatch || !runs.has(code)) break;
+      batch.push(code);
+    }
+    for (const code of batch) {
+      this.ready.delete(code);
+      this.running.add(code);
+    }
+    this.inFlight += 1;
+    void runs
+      .runMany(batch)
+      .then(
+        (left) => left,
+        (err: unknown) => {
+          this.onError(err, null);
+          return batch;
+        },
+      )
+      .then((left) => {
+        for (const code of batch) this.running.delete(code);
+        this.inFlight -= 1;
+        for (const code of left) this.ready.add(code);
+        const free = this.onSlotFree;
+        this.onSlotFree = null;
+        free?.();
+        this.drain();
+      });
   }
 
   /** Resolves on the next turn of the event loop (after its timers and I/O), starting a new slice. */

@@ -6,7 +6,7 @@ import { outboxEntries } from '../domain/outbox-entries.js';
 import type { Room } from '../domain/room-state.js';
 import { BoundedRoomLog } from './room-history.js';
 import type { MemoryOutbox } from './memory-outbox.js';
-import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
+import { emptyStatusCounts, type PreparedChange, type RoomChange, type RoomStore } from './room-store.js';
 
 export class MemoryRoomStore implements RoomStore {
   readonly kind = 'memory' as const;
@@ -44,8 +44,28 @@ export class MemoryRoomStore implements RoomStore {
     if (!room) return null;
     // Synchronous from read to write: nothing can interleave, so no retry is needed.
     const outcome = change(room);
-    if (!outcome.changed) return outcome;
-    if (this.outbox) this.outbox.append(outboxEntries(room, outcome, this.outbox.types));
+    if (outcome.changed) this.write(code, room, outcome);
+    return outcome;
+  }
+
+  async prepare<T>(code: string, change: RoomChange<T>): Promise<PreparedChange<T> | null> {
+    const room = this.rooms.get(code);
+    if (!room) return null;
+    const outcome = change(room);
+    return outcome.changed ? { code, before: room, outcome } : null;
+  }
+
+  /** One synchronous pass; a stored room is replaced on every change, so identity is its version. */
+  async commitPrepared(changes: readonly PreparedChange<unknown>[]): Promise<boolean[]> {
+    return changes.map((p) => {
+      if (this.rooms.get(p.code) !== p.before) return false;
+      this.write(p.code, p.before, p.outcome);
+      return true;
+    });
+  }
+
+  private write(code: string, before: Room, outcome: Outcome<unknown>): void {
+    if (this.outbox) this.outbox.append(outboxEntries(before, outcome, this.outbox.types));
     if (outcome.room) {
       this.rooms.set(code, outcome.room);
       this.due.set(code, nextDeadline(outcome.room));
@@ -56,7 +76,6 @@ export class MemoryRoomStore implements RoomStore {
       this.logs.delete(code);
     }
     this.observer?.(code, outcome.room ?? null);
-    return outcome;
   }
 
   async history(code: string, afterSeq: number, limit: number): Promise<RoomHistory | null> {

@@ -23,7 +23,7 @@ import type { Outcome } from '../domain/draft.js';
 import { type OutboxEntryType, outboxEntries } from '../domain/outbox-entries.js';
 import { expiresAt, nextDeadline } from '../domain/deadlines.js';
 import type { Room } from '../domain/room-state.js';
-import { emptyStatusCounts, type RoomChange, type RoomStore } from './room-store.js';
+import { emptyStatusCounts, type PreparedChange, type RoomChange, type RoomStore } from './room-store.js';
 import { redisCall } from '../redis/redis-call.js';
 import { isCluster, type RedisClient, RedisKeys } from '../redis/redis-keys.js';
 import { StoreUnavailable } from './store-errors.js';
@@ -143,6 +143,19 @@ interface ScriptedRedis {
   focusroomLatest(numberOfKeys: number, ...keys: string[]): Promise<number[]>;
 }
 
+/** COMMIT's five keys, then its arguments. */
+type CommitArgs = [string, string, string, string, string, ...(string | number)[]];
+
+/** A change prepared by this store: the COMMIT it will send, compare-and-set on the revision read. */
+class PreparedCommit<T = unknown> implements PreparedChange<T> {
+  constructor(
+    readonly code: string,
+    readonly before: Room,
+    readonly outcome: Outcome<T>,
+    readonly args: CommitArgs,
+  ) {}
+}
+
 /** Conflicts are bounded by the number of concurrent writers to one room (≤ 50 seats). */
 const MAX_ATTEMPTS = 50;
 const PING_TIMEOUT_MS = 1_000;
@@ -224,36 +237,78 @@ export class RedisRoomStore implements RoomStore {
       const before = JSON.parse(data) as Room;
       const outcome = change(before);
       if (!outcome.changed) return outcome;
-      const next = outcome.room;
-      const entries: (string | number)[] = [];
-      if (next) for (const e of outcome.events) entries.push(e.seq, JSON.stringify({ event: e.event, data: e.data, at: next.updated_at }));
-      const outbox = outboxEntries(before, outcome, this.outboxTypes).map((e) => JSON.stringify(e));
-      const written = await redisCall(
-        this.scripts.focusroomCommit(
-          key,
-          this.dueKey(code),
-          this.statusKey(code),
-          this.eventsKey(code),
-          this.keys.outbox(this.keys.partitionOf(code)),
-          rev,
-          id,
-          code,
-          next ? JSON.stringify(next) : '',
-          next ? safetyTtl(next) : 0,
-          next ? nextDeadline(next) : 0,
-          next ? next.status : '',
-          LIMITS.roomHistorySize,
-          entries.length / 2,
-          ...entries,
-          this.outboxMaxLen,
-          ...outbox,
-        ),
-      );
+      const written = await redisCall(this.scripts.focusroomCommit(...this.commitArgs(code, rev, id, before, outcome)));
       if (written === 1) return outcome;
       // Someone else wrote first: back off a little, with jitter so the losers spread out.
       await sleep(Math.random() * Math.min(attempt, 10));
     }
     throw new Error(`room ${code}: update gave up after ${MAX_ATTEMPTS} conflicting attempts`);
+  }
+
+  async prepare<T>(code: string, change: RoomChange<T>): Promise<PreparedChange<T> | null> {
+    const [rev, id, data] = await redisCall(this.redis.hmget(this.roomKey(code), 'rev', 'id', 'data'));
+    if (rev == null || id == null || data == null) return null;
+    const before = JSON.parse(data) as Room;
+    const outcome = change(before);
+    if (!outcome.changed) return null;
+    return new PreparedCommit(code, before, outcome, this.commitArgs(code, rev, id, before, outcome));
+  }
+
+  /**
+   * One pipeline per partition (all of a partition's keys share its hash tag, so one
+   * slot on a cluster): the COMMIT script per room, compare-and-set on `rev` and `id`.
+   */
+  async commitPrepared(changes: readonly PreparedChange<unknown>[]): Promise<boolean[]> {
+    const out = new Array<boolean>(changes.length).fill(false);
+    const byPartition = new Map<number, number[]>();
+    changes.forEach((c, i) => {
+      if (!(c instanceof PreparedCommit)) throw new Error(`room ${c.code}: not prepared by this store`);
+      const p = this.keys.partitionOf(c.code);
+      const list = byPartition.get(p);
+      if (list) list.push(i);
+      else byPartition.set(p, [i]);
+    });
+    await Promise.all(
+      [...byPartition.values()].map(async (indexes) => {
+        const pipeline = this.redis.pipeline() as unknown as ScriptedRedis & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+        for (const i of indexes) void pipeline.focusroomCommit(...(changes[i] as PreparedCommit).args);
+        const replies = await redisCall(pipeline.exec());
+        if (!replies) throw new StoreUnavailable('redis: the pipeline was discarded');
+        indexes.forEach((i, k) => {
+          const [err, written] = replies[k] ?? [null, 0];
+          if (err) throw err;
+          out[i] = written === 1;
+        });
+      }),
+    );
+    return out;
+  }
+
+  /** The COMMIT script's keys and arguments for `outcome`, computed from the room read at `rev`. */
+  private commitArgs(code: string, rev: string, id: string, before: Room, outcome: Outcome<unknown>): CommitArgs {
+    const next = outcome.room;
+    const entries: (string | number)[] = [];
+    if (next) for (const e of outcome.events) entries.push(e.seq, JSON.stringify({ event: e.event, data: e.data, at: next.updated_at }));
+    const outbox = outboxEntries(before, outcome, this.outboxTypes).map((e) => JSON.stringify(e));
+    return [
+      this.roomKey(code),
+      this.dueKey(code),
+      this.statusKey(code),
+      this.eventsKey(code),
+      this.keys.outbox(this.keys.partitionOf(code)),
+      rev,
+      id,
+      code,
+      next ? JSON.stringify(next) : '',
+      next ? safetyTtl(next) : 0,
+      next ? nextDeadline(next) : 0,
+      next ? next.status : '',
+      LIMITS.roomHistorySize,
+      entries.length / 2,
+      ...entries,
+      this.outboxMaxLen,
+      ...outbox,
+    ];
   }
 
   async history(code: string, afterSeq: number, limit: number): Promise<RoomHistory | null> {

@@ -12,6 +12,18 @@ import type { Room } from '../domain/room-state.js';
 
 export type RoomChange<T> = (room: Room) => Outcome<T>;
 
+/**
+ * A change computed ahead of time from the room as it was read, with its write encoded
+ * (a booked start, prepared before `starts_at`): `commitPrepared` writes it only while the
+ * room is still the version it was computed from.
+ */
+export interface PreparedChange<T = undefined> {
+  readonly code: string;
+  /** The room as read: the version the commit compares against. */
+  readonly before: Room;
+  readonly outcome: Outcome<T>;
+}
+
 export interface RoomStore {
   readonly kind: 'memory' | 'redis';
   /**
@@ -30,6 +42,20 @@ export interface RoomStore {
    * nothing is written. `change` may run more than once (on conflicts), so it must be pure.
    */
   update<T>(code: string, change: RoomChange<T>): Promise<Outcome<T> | null>;
+  /**
+   * Reads the room and applies `change` now, encoding the write it makes, for a later
+   * `commitPrepared`. Null when the room does not exist or the change leaves it unchanged.
+   * `change` must be pure; errors it throws propagate.
+   */
+  prepare<T>(code: string, change: RoomChange<T>): Promise<PreparedChange<T> | null>;
+  /**
+   * Writes prepared changes whose room is still the version they were computed from
+   * (compare-and-set: a room changed since is left as it is, answered false), with the
+   * due-queue, history and outbox as `update` writes them: one pipelined round trip per
+   * partition (Redis), one synchronous pass (memory). Answers, in order, whether each was
+   * written; a store that cannot be reached rejects (some may have been written).
+   */
+  commitPrepared(changes: readonly PreparedChange<unknown>[]): Promise<boolean[]>;
   /**
    * The room's history: its events with seq > `afterSeq`, oldest first, at most `limit`
    * (the store keeps at least the last LIMITS.roomHistorySize, written in the same atomic

@@ -53,6 +53,46 @@ describe('one identity, two instances', () => {
   }, 60_000);
 });
 
+/** focusroom_prepared_runs_total{outcome} of one instance. */
+async function preparedRuns(url: string, outcome: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(text.match(new RegExp(`^focusroom_prepared_runs_total\\{outcome="${outcome}"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+}
+
+describe('booked starts prepared on two instances', () => {
+  it('each room starts once, from one prepared commit, anchored at starts_at, on both instances', async () => {
+    const n = 20;
+    const before = { committed: 0, changed: 0 };
+    for (const url of [one!.url, two!.url]) {
+      before.committed += await preparedRuns(url, 'committed');
+      before.changed += await preparedRuns(url, 'changed');
+    }
+    const startsAt = Math.ceil((Date.now() + 4_000) / 1_000) * 1_000;
+    // Host on one instance, guest on the other: both instances watch (and prepare) each start.
+    const hosts = await Promise.all(Array.from({ length: n }, (_, i) => as(i % 2 ? two!.url : one!.url, `prep-host-${i}`)));
+    const guests = await Promise.all(Array.from({ length: n }, (_, i) => as(i % 2 ? one!.url : two!.url, `prep-guest-${i}`)));
+    const rooms = await Promise.all(hosts.map((h, i) => call(h, 'create_session', { user_name: `H${i}`, starts_at: startsAt, session_duration: 60_000 })));
+    expect(rooms.every((r) => r.ok)).toBe(true);
+    const joins = await Promise.all(guests.map((g, i) => call(g, 'join_session', { room_code: rooms[i]!.room_code, user_name: `G${i}` })));
+    expect(joins.every((r) => r.ok)).toBe(true);
+    const seen = [...hosts, ...guests].map((s) => record(s, 'session_started'));
+    await Promise.all([...hosts, ...guests].map((s) => waitFor(s, 'session_started', startsAt - Date.now() + 3_000)));
+    await sleep(1_000); // a second start would arrive here
+    for (const [i, got] of seen.entries()) {
+      expect(got).toHaveLength(1);
+      expect(got[0]!.session).toMatchObject({ status: 'active', started_at: startsAt, ends_at: startsAt + 60_000, is_creator: i < n });
+    }
+    const after = { committed: 0, changed: 0 };
+    for (const url of [one!.url, two!.url]) {
+      after.committed += await preparedRuns(url, 'committed');
+      after.changed += await preparedRuns(url, 'changed');
+    }
+    // One prepared commit per room won; the other instance's lost its compare-and-set.
+    expect(after.committed - before.committed).toBe(n);
+    expect(after.changed - before.changed).toBeLessThanOrEqual(n);
+  }, 40_000);
+});
+
 describe('kill -9 of the creating instance before starts_at', () => {
   it('the survivor starts the room once, within a second of starts_at', async () => {
     const host = await as(one!.url, 'kill-host');

@@ -4,12 +4,20 @@
  * grace, reschedule/unschedule, and validation that creates nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { call, callUnchecked, connect, record, roomWith, waitFor } from '../helpers/client.js';
+import { updateSettings } from '../../src/domain/countdown.js';
+import { call, callUnchecked, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
 import { useSharedServer } from '../helpers/server.js';
 import { expectAckError, expectJoinedPayload, expectSnapshot, quietWindow, withoutOk } from '../helpers/shapes.js';
 
 const GRACE = 300;
 const server = useSharedServer({ DISCONNECT_GRACE_MS: String(GRACE) });
+
+/** focusroom_prepared_runs_total by outcome. */
+async function preparedRuns(): Promise<Record<'prepared' | 'committed' | 'changed' | 'stale', number>> {
+  const counts = { prepared: 0, committed: 0, changed: 0, stale: 0 };
+  for (const v of (await server.app.metrics.preparedRuns.get()).values) counts[v.labels.outcome as keyof typeof counts] = v.value;
+  return counts;
+}
 
 describe('create_session with starts_at and title', () => {
   it('snapshots carry both; absent they are null', async () => {
@@ -70,6 +78,46 @@ describe('the scheduled start', () => {
     expect(seenGuest).toHaveLength(1);
     // The host could not start it a second time.
     expectAckError(await call(host, 'start_session'), 'already_started');
+  });
+
+  it('is prepared ahead and committed as prepared: both copies anchored at starts_at, time fields as of the send', async () => {
+    const [host, guest] = await Promise.all([connect(server.url), connect(server.url)]);
+    const prepared = await preparedRuns();
+    const startsAt = Date.now() + 1_200;
+    const { code } = await roomWith(host, [guest], { starts_at: startsAt, session_duration: 60_000 });
+    // Booked less than the look-ahead before its start: prepared at once, and again after the join.
+    await eventually(async () => expect((await preparedRuns()).prepared).toBe(prepared.prepared + 2));
+    const [toHost, toGuest] = await Promise.all([waitFor(host, 'session_started', 3_000), waitFor(guest, 'session_started', 3_000)]);
+    const arrived = Date.now();
+    expect((await preparedRuns()).committed).toBe(prepared.committed + 1);
+    for (const [msg, creator] of [[toHost, true], [toGuest, false]] as const) {
+      expectSnapshot(msg.session, { status: 'active', room_code: code, is_creator: creator });
+      expect(msg.session).toMatchObject({ started_at: startsAt, ends_at: startsAt + 60_000 });
+      // When it was sent, not when it was prepared.
+      expect(msg.session.server_now).toBeGreaterThanOrEqual(startsAt);
+      expect(msg.session.server_now).toBeLessThanOrEqual(arrived);
+      expect(msg.session.time_left_ms).toBe(startsAt + 60_000 - msg.session.server_now);
+    }
+    const { is_creator: _h, server_now: _hn, time_left_ms: _hl, ...hostView } = toHost.session;
+    const { is_creator: _g, server_now: _gn, time_left_ms: _gl, ...guestView } = toGuest.session;
+    expect(hostView).toEqual(guestView);
+    expect(toHost.seq).toBe(toGuest.seq);
+  });
+
+  it('a room changed after its start was prepared (by another instance) is started from its new state', async () => {
+    const host = await connect(server.url);
+    const prepared = await preparedRuns();
+    const startsAt = Date.now() + 1_500;
+    const { code } = await roomWith(host, [], { starts_at: startsAt, session_duration: 60_000 });
+    await eventually(async () => expect((await preparedRuns()).prepared).toBe(prepared.prepared + 1));
+    // A write this instance did not make (another instance's): the prepared commit must lose.
+    await server.app.store.update(code, (room) => updateSettings(room, room.host_id, { max_participants: 3 }, Date.now()));
+    const started = await waitFor(host, 'session_started', 3_000);
+    expect(started.session).toMatchObject({ max_participants: 3, started_at: startsAt, ends_at: startsAt + 60_000 });
+    expect(await preparedRuns()).toMatchObject({ committed: prepared.committed, changed: prepared.changed + 1 });
+    const seen = record(host, 'session_started');
+    await quietWindow(400);
+    expect(seen).toEqual([]);
   });
 
   it('the host may start early; the schedule then does nothing', async () => {
