@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
 import { roomCodeSchema } from './schemas.js';
-import { roomStatusSchema, taskViewSchema } from './server-schemas.js';
+import { roomHistorySchema, roomStatusSchema, taskViewSchema } from './server-schemas.js';
 
 export const errorBodySchema = z
   .object({
@@ -64,21 +64,8 @@ export const sessionLookupSchema = z
 /** A task as every client sees it: the socket contract's own schema. */
 export const taskSchema = taskViewSchema;
 
-export const historySchema = z
-  .object({
-    events: z.array(
-      z
-        .object({
-          seq: z.number().int(),
-          event: z.string().meta({ description: 'a room event name, as broadcast' }),
-          data: z.record(z.string(), z.unknown()).meta({ description: 'the payload as broadcast, without seq and session' }),
-          at: z.number().int().meta({ description: 'epoch ms of the change' }),
-        })
-        .meta({ id: 'HistoryEvent' }),
-    ),
-    complete: z.boolean().meta({ description: 'false when events after `after` were already trimmed' }),
-  })
-  .meta({ id: 'History' });
+/** A room's history page: the socket contract's own schema. */
+export const historySchema = roomHistorySchema;
 
 /** The Bearer header of room-scoped routes: a seat's resume_token. */
 export const seatAuthHeadersSchema = z.looseObject({

@@ -1,88 +1,73 @@
 /**
- * Exact wire shapes for integration tests: every key present, none extra, snake_case,
- * right types. One place, so a contract change shows up as one failing helper.
+ * Exact wire shapes for integration tests: what the server sent is parsed by the strict
+ * form of the contract's own schema (src/contract/server-schemas.ts) — every key present,
+ * none extra, at every depth, right types — plus the invariants between fields a schema
+ * does not state. One place, so a contract change shows up as one failing helper.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
+import { z } from 'zod';
 import { ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH } from '../../src/contract/limits.js';
-import { sleep } from './sleep.js';
+import {
+  ackErrorSchema,
+  participantViewSchema,
+  sessionJoinedSchema,
+  sessionResumedSchema,
+  sessionSnapshotSchema,
+  taskViewSchema,
+} from '../../src/contract/server-schemas.js';
 
 export const ROOM_CODE_RE = new RegExp(`^[${ROOM_CODE_ALPHABET}]{${ROOM_CODE_LENGTH}}$`);
 
-const SNAPSHOT_KEYS = [
-  'results',
-  'break_duration',
-  'phase',
-  'round',
-  'rounds',
-  'created_at',
-  'ends_at',
-  'host_id',
-  'id',
-  'is_creator',
-  'late_join',
-  'max_participants',
-  'participants',
-  'room_code',
-  'seq',
-  'server_now',
-  'session_duration',
-  'started_at',
-  'status',
-  'tasks',
-  'time_left_ms',
-  'starts_at',
-  'title',
-].sort();
+/**
+ * The schema with every object in it strict (`z.strictObject`: an unknown key fails), at
+ * every depth — zod's `.strict()` alone covers only the outer object.
+ */
+export function strict(schema: z.ZodType): z.ZodType {
+  if (schema instanceof z.ZodObject) return z.strictObject(Object.fromEntries(Object.entries(schema.shape).map(([k, v]) => [k, strict(v as z.ZodType)])));
+  if (schema instanceof z.ZodArray) return z.array(strict(schema.element as z.ZodType));
+  if (schema instanceof z.ZodNullable) return strict(schema.unwrap() as z.ZodType).nullable();
+  if (schema instanceof z.ZodOptional) return strict(schema.unwrap() as z.ZodType).optional();
+  if (schema instanceof z.ZodUnion) return z.union((schema.options as z.ZodType[]).map(strict));
+  return schema;
+}
 
-const PARTICIPANT_KEYS = ['connected', 'id', 'intention', 'joined_at', 'status', 'user_name'].sort();
-const TASK_KEYS = ['created_at', 'created_by', 'done', 'id', 'title'].sort();
+const stricts = new WeakMap<z.ZodType, z.ZodType>();
 
-const keys = (o: object) => Object.keys(o).sort();
+/** `value` parses with the strict form of `schema` (the failure names the paths and keys). */
+export function expectShape(schema: z.ZodType, value: unknown): void {
+  let s = stricts.get(schema);
+  if (!s) stricts.set(schema, (s = strict(schema)));
+  const parsed = s.safeParse(value);
+  expect(parsed.success, parsed.success ? '' : `${z.prettifyError(parsed.error)}\nin ${JSON.stringify(value)}`).toBe(true);
+}
+
 const isInt = (n: unknown) => typeof n === 'number' && Number.isInteger(n);
 const isEpochMs = (n: unknown) => isInt(n) && (n as number) > 1_600_000_000_000 && (n as number) < 4_000_000_000_000;
 
 /** A participant view: exact keys and types. */
 export function expectParticipant(p: any): void {
-  expect(keys(p)).toEqual(PARTICIPANT_KEYS);
-  expect(typeof p.id).toBe('string');
-  expect(typeof p.user_name).toBe('string');
+  expectShape(participantViewSchema, p);
   expect(['ready', 'focusing', 'paused', 'failed', 'completed']).toContain(p.status);
   expect(isEpochMs(p.joined_at)).toBe(true);
-  expect(typeof p.connected).toBe('boolean');
 }
 
 export function expectTask(t: any): void {
-  expect(keys(t)).toEqual(TASK_KEYS);
-  expect(typeof t.id).toBe('string');
-  expect(typeof t.title).toBe('string');
-  expect(typeof t.done).toBe('boolean');
-  expect(typeof t.created_by).toBe('string');
+  expectShape(taskViewSchema, t);
   expect(isEpochMs(t.created_at)).toBe(true);
 }
 
 /** A session snapshot: exact keys, types, and the invariants between its fields. */
 export function expectSnapshot(s: any, expected: { is_creator?: boolean; status?: string; room_code?: string } = {}): void {
-  expect(keys(s)).toEqual(SNAPSHOT_KEYS);
-  expect(typeof s.id).toBe('string');
+  expectShape(sessionSnapshotSchema, s);
   expect(s.room_code).toMatch(ROOM_CODE_RE);
-  expect(Array.isArray(s.participants)).toBe(true);
   s.participants.forEach(expectParticipant);
-  expect(isInt(s.max_participants)).toBe(true);
-  expect(['waiting', 'active', 'paused', 'completed']).toContain(s.status);
-  expect(isInt(s.session_duration)).toBe(true);
-  expect(isInt(s.time_left_ms)).toBe(true);
   expect(s.started_at === null || isEpochMs(s.started_at)).toBe(true);
   expect(isEpochMs(s.created_at)).toBe(true);
-  expect(typeof s.is_creator).toBe('boolean');
   expect(s.participants.some((p: any) => p.id === s.host_id)).toBe(true);
   expect(isEpochMs(s.server_now)).toBe(true);
-  expect(isInt(s.seq)).toBe(true);
-  expect(typeof s.late_join).toBe('boolean');
-  expect(Array.isArray(s.tasks)).toBe(true);
   s.tasks.forEach(expectTask);
-  expect(['focus', 'break']).toContain(s.phase);
-  expect(isInt(s.round) && s.round >= 1 && s.round <= s.rounds).toBe(true);
-  expect(isInt(s.break_duration)).toBe(true);
+  expect(s.round >= 1 && s.round <= s.rounds).toBe(true);
   if (s.status === 'completed') expect(Array.isArray(s.results)).toBe(true);
   else expect(s.results).toBeNull();
   // ends_at is set exactly while the countdown runs.
@@ -93,37 +78,41 @@ export function expectSnapshot(s: any, expected: { is_creator?: boolean; status?
     expect(s.ends_at).toBeNull();
   }
   expect(s.starts_at === null || isEpochMs(s.starts_at)).toBe(true);
-  expect(s.title === null || typeof s.title === 'string').toBe(true);
   if (expected.is_creator !== undefined) expect(s.is_creator).toBe(expected.is_creator);
   if (expected.status !== undefined) expect(s.status).toBe(expected.status);
   if (expected.room_code !== undefined) expect(s.room_code).toBe(expected.room_code);
 }
 
-/** The create/join reply (ack without `ok`, or the session_created/session_joined event). */
+const RESUMED_SHAPE: Record<string, z.ZodType> = sessionResumedSchema.shape;
+
+/**
+ * The create/join reply (ack without `ok`, or the session_created/session_joined event);
+ * `extraKeys`: the keys of the resume reply it also carries (`missed`, `missed_complete`, `resumed`).
+ */
 export function expectJoinedPayload(p: any, extraKeys: string[] = []): void {
+  const extra = Object.fromEntries(
+    extraKeys.map((k) => {
+      if (!(k in RESUMED_SHAPE) || k in sessionJoinedSchema.shape) throw new Error(`expectJoinedPayload: "${k}" is not a key the resume reply adds`);
+      return [k, RESUMED_SHAPE[k]!];
+    }),
+  );
+  expectShape(extraKeys.length ? sessionJoinedSchema.extend(extra) : sessionJoinedSchema, p);
   // user_key (docs/persistence.md): issued on an anonymous create/join that sent none; a secret of ≥128 bits.
-  const optional = 'user_key' in p ? ['user_key'] : [];
-  expect(keys(p)).toEqual(['participant_id', 'resume_token', 'room_code', 'session', 'session_id', 'success', ...optional, ...extraKeys].sort());
   if ('user_key' in p) expect(p.user_key).toMatch(/^[A-Za-z0-9_-]{22,64}$/);
-  expect(p.success).toBe(true);
   expect(p.room_code).toMatch(ROOM_CODE_RE);
   expect(p.session_id).toBe(p.session.id);
   expect(p.session.room_code).toBe(p.room_code);
   expect(typeof p.participant_id).toBe('string');
   expect(p.session.participants.some((x: any) => x.id === p.participant_id)).toBe(true);
   // ≥128 bits: at least 22 characters of a 64-symbol alphabet.
-  expect(typeof p.resume_token).toBe('string');
   expect(p.resume_token.length).toBeGreaterThanOrEqual(22);
   expectSnapshot(p.session);
 }
 
 /** A failed ack: `{ ok: false, error: { code, message } }` with exactly these keys. */
 export function expectAckError(reply: any, code: string): void {
-  expect(reply.ok).toBe(false);
-  expect(keys(reply)).toEqual(['error', 'ok']);
-  expect(keys(reply.error)).toEqual(['code', 'message']);
+  expectShape(ackErrorSchema, reply);
   expect(reply.error.code).toBe(code);
-  expect(typeof reply.error.message).toBe('string');
   expect(reply.error.message.length).toBeGreaterThan(0);
 }
 
