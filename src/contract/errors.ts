@@ -51,5 +51,3 @@ export class RoomNotFoundError extends AppError {
     this.name = 'RoomNotFoundError';
   }
 }
-
-export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

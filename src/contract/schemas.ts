@@ -168,7 +168,6 @@ export type UpdateSettingsInput = z.output<typeof updateSettingsSchema>;
 export type UpdateStatusInput = z.output<typeof updateStatusSchema>;
 export type AddTaskInput = z.output<typeof addTaskSchema>;
 export type UpdateTaskInput = z.output<typeof updateTaskSchema>;
-export type TaskChangesInput = z.output<typeof taskChangesSchema>;
 export type RemoveTaskInput = z.output<typeof removeTaskSchema>;
 export type TimeSyncInput = z.output<typeof timeSyncSchema>;
 export type SetTicksInput = z.output<typeof setTicksSchema>;

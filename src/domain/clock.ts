@@ -3,8 +3,6 @@ export interface Clock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
-
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
   constructor(private t = 1_700_000_000_000) {}
