@@ -4,15 +4,15 @@
  * slow pub/sub subscriber at its output-buffer limit). Broadcasts made meanwhile on the
  * other instance still reach this instance's clients: the streams adapter reads on from
  * where it was (with the pub/sub adapter they are simply lost: docs/scaling.md,
- * "Adapter"). The blinking instance's ticker follows those replayed events too, so it
+ * "How we got here"). The blinking instance's ticker follows those replayed events too, so it
  * stops ticking a paused room: the replayed stream is how every other instance learns of
  * a timer change.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
+import { call, waitFor } from '../helpers/client.js';
 import { useCluster } from '../helpers/cluster.js';
-import { sleep } from '../helpers/sleep.js';
+import { pauseDuringBlink } from '../helpers/redis-blink.js';
 
 const cluster = useCluster({ ids: ['blip-a', 'blip-b'], prefix: 'bl:' });
 const servers = cluster.servers;
@@ -36,30 +36,7 @@ async function blink(instanceId: string): Promise<number> {
 
 describe("an instance's adapter connections blink", () => {
   it('its clients still get every broadcast made meanwhile, and its ticker follows them', async () => {
-    const host = await connect(servers[0]!.url);
-    const guest = await connect(servers[1]!.url);
-    await roomWith(host, [guest], { session_duration: 60_000 });
-    expect((await call(host, 'start_session')).ok).toBe(true);
-    await waitFor(guest, 'time_update', 2_000);
-    const paused = record(guest, 'session_paused');
-    const tasks = record(guest, 'task_added');
-    const ticks = record(guest, 'time_update');
-
-    // Right after the kill (the connections come back ~200 ms later), from the other instance:
-    expect(await blink('blip-b')).toBeGreaterThanOrEqual(2);
-    const [task, pause] = await Promise.all([call(host, 'add_task', { title: 'during the blink' }), call(host, 'pause_session')]);
-    expect(task.ok && pause.ok).toBe(true);
-    const pausedAt = Date.now();
-
-    await eventually(() => {
-      expect(tasks.map((t) => t.task.title)).toEqual(['during the blink']);
-      expect(paused).toHaveLength(1);
-    }, 3_000);
-    const caughtUp = Math.max(paused[0]!._at, tasks[0]!._at) - pausedAt;
-    expect(paused[0]!.session).toMatchObject({ status: 'paused', ends_at: null });
-    // The paused room stops ticking on B (a tick in flight may precede the pause).
-    await sleep(1_500);
-    expect(ticks.filter((t) => t._at > paused[0]!._at + 50)).toHaveLength(0);
+    const { host, guest, caughtUp } = await pauseDuringBlink(servers[0]!.url, servers[1]!.url, () => blink('blip-b'), 2);
 
     // And after the blink everything flows as usual.
     const resumed = await call(host, 'resume_timer');
