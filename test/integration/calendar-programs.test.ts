@@ -1,6 +1,6 @@
 /**
- * The calendar feed read by programs outside Node (DESIGN §15 "checked with two real
- * parsers and importable into a calendar program"): python3-icalendar parses it, and khal
+ * The calendar feed read by programs outside Node (checked with two real parsers and
+ * importable into a calendar program): python3-icalendar parses it, and khal
  * (a CLI calendar over a vdir) imports it with `khal import --batch` and lists it back.
  * Two series in two zones whose occurrences cross a DST change (America/New_York on
  * 2027-03-14, Europe/Berlin on 2027-03-28; the server's clock is injected): every
