@@ -11,7 +11,6 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
-import { ROOM_EVENT_NAMES } from './event-facts.js';
 import { CLIENT_STATUSES, type ClientEventName, RECAP_OUTCOMES } from './schemas.js';
 
 const int = z.number().int();
@@ -115,11 +114,40 @@ export const sessionJoinedSchema = z
   })
   .meta({ id: 'SessionJoined', description: 'Reply to create/join/resume: the `session_created`/`session_joined` payload and the ack result.' });
 
+const withSession = { session: sessionSnapshotSchema, seq };
+const taskEvent = z.object({ task: taskViewSchema, seq });
+
+/** Room broadcasts: kept in the room log with their `seq`. */
+export const ROOM_EVENT_SCHEMAS = {
+  participant_joined: z.object({ participant: participantViewSchema, ...withSession }),
+  participant_left: z.object({ participant_id: z.string(), reason: leaveReasonSchema, ...withSession }),
+  participant_connection: z.object({ participant_id: z.string(), connected: z.boolean(), grace_ms: int, seq }),
+  creator_changed: z.object({ new_creator_id: z.string(), seq }),
+  session_started: z.object(withSession),
+  session_paused: z.object(withSession),
+  session_resumed: z.object(withSession),
+  settings_updated: z.object(withSession),
+  /** End of a focus phase: `final` is true for the last round (the room is then `completed`). */
+  session_completed: z.object({ results: z.array(participantResultSchema), phase: phaseSchema, round: int, final: z.boolean(), ...withSession }),
+  /** (ext) A pomodoro phase began: a break after a focus round, or the next focus round. */
+  phase_changed: z.object({ phase: phaseSchema, round: int, ends_at: epochMs, ...withSession }),
+  participant_status_updated: z.object({ participant_id: z.string(), status: participantStatusSchema, user_name: z.string(), seq }),
+  task_added: taskEvent,
+  task_updated: taskEvent,
+  task_removed: taskEvent,
+  /** (ext) A participant set (or changed) what they set out to do. */
+  participant_intention: z.object({ participant_id: z.string(), text: z.string(), seq }),
+  /** (ext) A participant's recap of a completed focus round. */
+  participant_recap: z.object({ participant_id: z.string(), round: int, outcome: recapOutcomeSchema, note: z.string().nullable(), seq }),
+  /** Final: the room is gone (`reason`: roomClosedReasonSchema). */
+  room_closed: z.object({ room_code: z.string(), reason: roomClosedReasonSchema, seq }),
+} as const;
+
 /** A room event as kept in the room log and replayed on resume (without its `session`). */
 export const missedEventSchema = z
   .object({
     seq,
-    event: z.enum(ROOM_EVENT_NAMES as [RoomEventName, ...RoomEventName[]]),
+    event: z.enum(Object.keys(ROOM_EVENT_SCHEMAS) as [RoomEventName, ...RoomEventName[]]),
     data: z.record(z.string(), z.unknown()).meta({ description: "the event's payload without `seq` and `session`" }),
   })
   .meta({ id: 'MissedEvent' });
@@ -154,35 +182,6 @@ export const sessionResumedSchema = sessionJoinedSchema
 export const timeUpdateSchema = z
   .object({ time_left_ms: int, elapsed: int, ends_at: epochMs, server_now: epochMs, phase: phaseSchema, round: int })
   .meta({ id: 'TimeUpdate' });
-
-const withSession = { session: sessionSnapshotSchema, seq };
-const taskEvent = z.object({ task: taskViewSchema, seq });
-
-/** Room broadcasts: kept in the room log with their `seq`. */
-export const ROOM_EVENT_SCHEMAS = {
-  participant_joined: z.object({ participant: participantViewSchema, ...withSession }),
-  participant_left: z.object({ participant_id: z.string(), reason: leaveReasonSchema, ...withSession }),
-  participant_connection: z.object({ participant_id: z.string(), connected: z.boolean(), grace_ms: int, seq }),
-  creator_changed: z.object({ new_creator_id: z.string(), seq }),
-  session_started: z.object(withSession),
-  session_paused: z.object(withSession),
-  session_resumed: z.object(withSession),
-  settings_updated: z.object(withSession),
-  /** End of a focus phase: `final` is true for the last round (the room is then `completed`). */
-  session_completed: z.object({ results: z.array(participantResultSchema), phase: phaseSchema, round: int, final: z.boolean(), ...withSession }),
-  /** (ext) A pomodoro phase began: a break after a focus round, or the next focus round. */
-  phase_changed: z.object({ phase: phaseSchema, round: int, ends_at: epochMs, ...withSession }),
-  participant_status_updated: z.object({ participant_id: z.string(), status: participantStatusSchema, user_name: z.string(), seq }),
-  task_added: taskEvent,
-  task_updated: taskEvent,
-  task_removed: taskEvent,
-  /** (ext) A participant set (or changed) what they set out to do. */
-  participant_intention: z.object({ participant_id: z.string(), text: z.string(), seq }),
-  /** (ext) A participant's recap of a completed focus round. */
-  participant_recap: z.object({ participant_id: z.string(), round: int, outcome: recapOutcomeSchema, note: z.string().nullable(), seq }),
-  /** Final: the room is gone (`reason`: roomClosedReasonSchema). */
-  room_closed: z.object({ room_code: z.string(), reason: roomClosedReasonSchema, seq }),
-} as const;
 
 const errorCodeSchema = z.enum(ERROR_CODES);
 
