@@ -169,6 +169,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const guard = new TransportGuard(config, metrics, log);
   const io = createSocketServer(fastify.server, config, () => draining, guard, metrics);
   const ticker = new Ticker(io, clock, (ms) => metrics.tickLateness.observe(ms / 1000));
+  // A burst of pushes yields too: the sender's main-thread slices end when a tick is due.
+  push?.yieldTo(() => ticker.tickDue());
   // Single instance: prepared host packets are written to the sockets directly (no delivery gate).
   const broadcaster = new Broadcaster(io, clock, metrics, store.kind === 'memory');
   const bookings = new Bookings(runtime.bookingIndex, store, clock);

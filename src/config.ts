@@ -165,6 +165,7 @@ const envSchema = z.object({
   PUSH_ALLOW_HTTP: boolVar(false),
   REMINDER_LEAD_MS: intVar(5 * 60_000, 1_000, 24 * 3600_000),
   PUSH_TIMEOUT_MS: intVar(10_000, 100, 60_000),
+  PUSH_LEASE_MS: intVar(30_000, 1_000, 10 * 60_000),
 });
 
 const base64urlBytes = (v: string): number => (/^[A-Za-z0-9_-]+$/.test(v) ? Buffer.from(v, 'base64url').length : -1);
@@ -302,6 +303,8 @@ const configSchema = envSchema.transform((e, ctx) => {
             reminderLeadMs: e.REMINDER_LEAD_MS,
             /** One request to a push service; a hanging one is cut after this. */
             timeoutMs: e.PUSH_TIMEOUT_MS,
+            /** A delivery claimed by an instance that stopped renewing it is sent by another after this. */
+            leaseMs: e.PUSH_LEASE_MS,
           }
         : null,
     rateLimits: {

@@ -1,26 +1,36 @@
 /**
  * Web Push from the outbox's `push` group (docs/push.md): each notice (domain/push-notices.ts)
- * goes to every subscription of each identity it names, once per (notice, subscription)
- * cluster-wide, off the rooms' event loop path.
+ * goes to every subscription of each identity it names, at least once per (notice,
+ * subscription) cluster-wide and, short of an instance dying mid-request, once; off the
+ * rooms' event loop path.
  *
  * - The outbox hands each notice to one instance at least once (a dead reader's entries
- *   are claimed by another). Before sending, the instance claims (notice, subscription)
- *   in the subscription store (SET NX on Redis), so a redelivered notice is not sent twice.
- * - Encryption, signing and the HTTP request run in a worker thread (push-worker.ts).
+ *   are claimed by another once idle PUSH_LEASE_MS).
+ * - Before sending, the instance leases each (notice, subscription) in the subscription
+ *   store (one script per batch on Redis): taken by this instance for `leaseMs`, renewed
+ *   while it is under way (the outbox entry is touched with it), and marked done once the
+ *   push service answered for good. A survivor that takes the entry of a dead instance
+ *   skips what is done and sends the rest once the dead one's leases lapse: a request
+ *   that was in flight when its instance died is sent again, with the same `Topic`.
+ * - The entry is acknowledged once every delivery of it is done; until then this reader
+ *   holds it (Outbox.hold), so its own reads skip it.
+ * - The main thread's share (reading, subscription lookup, lease, JSON) runs in slices of
+ *   at most ~2 ms that yield to the event loop (and at once when a running room's tick is
+ *   due); encryption, signing and the HTTP request run in a worker thread (push-worker.ts),
+ *   handed jobs and answering results in batches.
  * - 2xx: sent. 404/410: the subscription is gone and is deleted. 429, 5xx or no answer:
  *   retried with exponential backoff, never sooner than Retry-After, never past the
  *   notice's expiry, at most MAX_ATTEMPTS. Other 4xx: given up (a bad request stays bad).
- * - An outbox entry is acknowledged once its deliveries are claimed and handed to the
- *   worker (at most MAX_PENDING_DELIVERIES at once; past that the outbox holds the rest).
  *   Retries wait in this instance's memory (bounded: RETRY_MAX, then given up and
- *   counted): a push service that hangs or fails forever costs one request timeout per
- *   attempt and bounded memory, and never holds up other notices. A delivery claimed by
- *   an instance that dies before it succeeds is lost: at most once per (notice,
- *   subscription), never twice.
+ *   counted); at most MAX_PENDING_DELIVERIES are under way, beyond that the outbox holds
+ *   the rest: a push service that hangs or fails forever costs one request timeout per
+ *   attempt and bounded memory, and never holds up other notices.
  */
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
+import { nanoid } from 'nanoid';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.js';
 import type { PushNotice } from '../domain/push-notices.js';
 import { type ConsumerOptions, OutboxConsumer } from '../store/outbox-consumer.js';
@@ -35,6 +45,8 @@ export const PUSH_GROUP = 'push';
 export interface PushConfig {
   vapid: { publicKey: string; privateKey: string; subject: string };
   timeoutMs: number;
+  /** A delivery's lease: renewed every third of it while under way; a dead owner's is taken over after it. */
+  leaseMs: number;
 }
 
 export interface PushSenderOptions {
@@ -56,18 +68,28 @@ const MAX_ATTEMPTS = 8;
 const RETRY_MAX = 10_000;
 /** Requests the worker has in flight at once. */
 const MAX_IN_FLIGHT = 256;
-/** Deliveries handed to the worker at most (queued there or in flight); beyond, new notices wait in the outbox. */
+/** Deliveries under way at most (in the worker or waiting for a retry); beyond, new notices wait in the outbox. */
 const MAX_PENDING_DELIVERIES = 20_000;
-/** A claim outlives its notice by this much (a redelivery after expiry finds it still). */
-const CLAIM_MARGIN_MS = 60_000;
+/** A done mark outlives its notice by this much (a redelivery after expiry finds it still). */
+const DONE_MARGIN_MS = 60_000;
 /** On shutdown, requests in flight get this long to finish. */
 const STOP_WAIT_MS = 2_000;
+/** Main-thread work between two yields to the event loop. */
+const SLICE_MS = 2;
+/** Outbox entries prepared between two looks at the slice's time. */
+const ENTRIES_PER_STEP = 50;
+/** Answers handled between two looks at the slice's time. */
+const ANSWERS_PER_STEP = 64;
+/** Finished deliveries are marked done and their entries acknowledged this often, together. */
+const FLUSH_MS = 50;
 
 interface Delivery {
   job: PushJob;
   identity: string;
   subscriptionId: string;
   notice: PushNotice;
+  /** The outbox delivery id of the entry it belongs to. */
+  entry: string;
   attempts: number;
 }
 
@@ -76,23 +98,41 @@ type Outcome = 'sent' | 'gone' | 'retry' | 'failed';
 /** The worker file beside this one: compiled `.js` in dist/, the `.ts` source under tests (Node strips its types). */
 const workerUrl = (): URL => new URL(import.meta.url.endsWith('.ts') ? './push-worker.ts' : './push-worker.js', import.meta.url);
 
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export class PushSender {
   private readonly consumer: OutboxConsumer;
   private worker: Worker | null = null;
-  private readonly waiting = new Map<string, (r: PushResult) => void>();
-  private readonly retries = new Map<string, { d: Delivery; at: number }>();
-  private retryTimer: NodeJS.Timeout | null = null;
+  /** This process's name on its leases (a restarted instance is another owner). */
+  private readonly owner = nanoid(12);
+  /** Deliveries under way here (in the worker or waiting for a retry), by job key. */
+  private readonly active = new Map<string, Delivery>();
+  /** Deliveries in the worker, not answered yet. */
+  private inWorker = 0;
+  /** Outbox entries held here: deliveries of them not finished, and whether another owner holds some. */
+  private readonly unfinished = new Map<string, { left: number; heldElsewhere: boolean }>();
+  private readonly retries = new Map<string, number>();
   private outgoing: PushJob[] = [];
-  /** Deliveries handed to the worker and not answered yet, and who waits for that to drop. */
-  private inFlight = 0;
+  private answers: PushResult[] = [];
+  private answering = false;
+  /** Finished since the last flush: keys to mark done (with their ttl), entries to acknowledge or hand back. */
+  private finished: { key: string; ttlMs: number }[] = [];
+  private toAck: string[] = [];
+  private toRelease: string[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
   private readonly wakers: (() => void)[] = [];
   private stopped = false;
+  private sliceStart = 0;
+  private urgent: () => boolean = () => false;
   private readonly results: Counter;
   private readonly warn: (obj: object, msg: string) => void;
 
   constructor(
     private readonly config: PushConfig,
-    outbox: Outbox,
+    private readonly outbox: Outbox,
     private readonly subs: PushSubscriptions,
     private readonly clock: Clock,
     registry: Registry,
@@ -102,11 +142,25 @@ export class PushSender {
     this.warn = throttled(5_000, (obj: object, msg: string) => log.warn(obj, msg));
     this.results = new Counter({
       name: 'focusroom_push_deliveries_total',
-      help: 'Web Push attempts by result: sent, gone (404/410, subscription deleted), retry, failed (given up), duplicate (claimed elsewhere)',
+      help: 'Web Push attempts by result: sent, gone (404/410, subscription deleted), retry, failed (given up), duplicate (done already), held (leased by another instance)',
       labelNames: ['result'],
       registers: [registry],
     });
+    const active = this.active;
+    new Gauge({
+      name: 'focusroom_push_pending',
+      help: 'Web Push deliveries under way on this instance (leased, not answered for good yet)',
+      registers: [registry],
+      collect() {
+        this.set(active.size);
+      },
+    });
     this.consumer = new OutboxConsumer(outbox, PUSH_GROUP, (batch) => this.handle(batch), (err) => this.warn({ err: String(err) }, 'push outbox read failed; will retry'), opts.consumer);
+  }
+
+  /** Something more urgent than this sender's main-thread work is due (a running room's tick): it yields at once. */
+  yieldTo(urgent: () => boolean): void {
+    this.urgent = urgent;
   }
 
   start(): void {
@@ -114,31 +168,38 @@ export class PushSender {
     this.worker = new Worker(workerUrl(), { workerData: data });
     this.worker.unref();
     this.worker.on('message', (results: PushResult[]) => {
-      for (const r of results) {
-        const done = this.waiting.get(r.key);
-        this.waiting.delete(r.key);
-        done?.(r);
-      }
+      this.inWorker = Math.max(0, this.inWorker - results.length);
+      for (const r of results) this.answers.push(r);
+      void this.answer();
     });
     this.worker.on('error', (err) => this.warn({ err: String(err) }, 'push worker failed'));
     this.retryTimer = setInterval(() => this.runRetries(), 250);
     this.retryTimer.unref();
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.config.leaseMs / 3)));
+    this.renewTimer.unref();
     this.consumer.start();
   }
 
-  /** Lets requests in flight finish for a moment (they are claimed: nobody else sends them), then ends the worker. */
+  /**
+   * Lets requests in flight finish for a moment, records what finished, then ends the
+   * worker. What is still under way stays leased and unacknowledged: another instance (or
+   * this one after a restart, from the embedded store) sends it once the lease lapses.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearInterval(this.retryTimer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
     this.retries.clear();
     await Promise.race([this.consumer.stop(), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
     const drained = new Promise<void>((resolve) => {
-      const check = () => (this.inFlight === 0 ? resolve() : setTimeout(check, 20).unref());
+      const check = () => (this.inWorker === 0 ? resolve() : setTimeout(check, 20).unref());
       check();
     });
     await Promise.race([drained, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
-    for (const [key, done] of this.waiting) done({ key, status: 0, retryAfterMs: null, error: 'stopped' });
-    this.waiting.clear();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    await this.flushing;
+    await this.flush();
+    for (const wake of this.wakers.splice(0)) wake();
     await this.worker?.terminate();
   }
 
@@ -147,19 +208,41 @@ export class PushSender {
     return this.retries.size;
   }
 
-  /** A batch of notices: every delivery is sent, given up or queued for a retry before the batch is acknowledged. */
+  /** Yields to the event loop once this slice of main-thread work has run SLICE_MS, or a tick is due. */
+  private async slice(): Promise<void> {
+    if (performance.now() - this.sliceStart < SLICE_MS && !this.urgent()) return;
+    await nextTurn();
+    this.sliceStart = performance.now();
+  }
+
+  /**
+   * A batch of notices, in steps that yield: each delivery is leased and handed to the
+   * worker; entries with nothing left to send are returned (acknowledged), the others
+   * are held until their deliveries are done.
+   */
   private async handle(batch: OutboxMessage[]): Promise<string[]> {
-    const now = this.clock.now();
-    const notices: { id: string; notice: PushNotice }[] = [];
-    for (const m of batch) {
-      if (m.entry.type !== 'push.notice') continue;
-      if (m.entry.data.expires_at <= now) continue; // its moment has passed: nothing to tell
-      notices.push({ id: m.entry.id, notice: m.entry.data });
+    const done: string[] = [];
+    for (let i = 0; i < batch.length; i += ENTRIES_PER_STEP) {
+      await this.slice();
+      await this.prepare(batch.slice(i, i + ENTRIES_PER_STEP), done);
     }
-    const identities = [...new Set(notices.flatMap((n) => n.notice.identities))];
-    const subsOf: Map<string, PushSubscriptionRecord[]> = identities.length > 0 ? await this.subs.listMany(identities) : new Map();
+    await this.belowLimit();
+    return done;
+  }
+
+  private async prepare(part: OutboxMessage[], done: string[]): Promise<void> {
+    const now = this.clock.now();
+    const fresh: { id: string; key: string; notice: PushNotice }[] = [];
+    for (const m of part) {
+      if (m.entry.type !== 'push.notice' || m.entry.data.expires_at <= now) done.push(m.id); // its moment has passed: nothing to tell
+      else if (!this.unfinished.has(m.id)) fresh.push({ id: m.id, key: m.entry.id, notice: m.entry.data });
+      // else: under way here already (read again): it stays held.
+    }
+    if (fresh.length === 0) return;
+    const identities = [...new Set(fresh.flatMap((n) => n.notice.identities))];
+    const subsOf: Map<string, PushSubscriptionRecord[]> = await this.subs.listMany(identities);
     const deliveries: Delivery[] = [];
-    for (const { id, notice } of notices) {
+    for (const { id, key, notice } of fresh) {
       const payload = JSON.stringify(pushPayload(notice));
       for (const identity of notice.identities) {
         for (const s of subsOf.get(identity) ?? []) {
@@ -167,53 +250,158 @@ export class PushSender {
             identity,
             subscriptionId: s.id,
             notice,
+            entry: id,
             attempts: 0,
-            job: { key: `${id}:${s.id}`, endpoint: s.endpoint, p256dh: s.keys.p256dh, auth: s.keys.auth, payload, ttl: 0, urgency: urgencyOf(notice), topic: topicOf(notice) },
+            job: { key: `${key}:${s.id}`, endpoint: s.endpoint, p256dh: s.keys.p256dh, auth: s.keys.auth, payload, ttl: 0, urgency: urgencyOf(notice), topic: topicOf(notice) },
           });
         }
       }
     }
-    // Claimed per (notice, subscription) until after the notice expires: another instance
-    // holding the same notice (redelivered) skips what this one sends.
-    const claims = await Promise.all(chunks(deliveries, 500).map((c) => this.subs.claim(c.map((d) => d.job.key), Math.max(...c.map((d) => d.notice.expires_at - now)) + CLAIM_MARGIN_MS)));
-    const claimed = claims.flat();
-    const mine = deliveries.filter((_, i) => claimed[i]);
-    if (mine.length < deliveries.length) this.results.inc({ result: 'duplicate' }, deliveries.length - mine.length);
-    // Not awaited: the claims already make each delivery this instance's alone (a
-    // redelivered entry would skip it), so the entry is acknowledged once its deliveries
-    // are handed to the worker, and the next batch goes out while these are in flight.
-    // The outbox holds the rest while too many are in flight.
-    for (const d of mine) this.track(this.attempt(d));
-    await this.belowLimit();
-    return batch.map((m) => m.id);
-  }
-
-  private track(p: Promise<void>): void {
-    this.inFlight += 1;
-    void p
-      .catch((err: unknown) => this.warn({ err: String(err) }, 'push delivery failed'))
-      .finally(() => {
-        this.inFlight -= 1;
-        if (this.inFlight <= MAX_PENDING_DELIVERIES) for (const wake of this.wakers.splice(0)) wake();
-      });
+    const states = deliveries.length > 0 ? await this.subs.claim(deliveries.map((d) => d.job.key), this.owner, this.config.leaseMs) : [];
+    const counts = new Map<string, { mine: number; held: number }>();
+    let duplicates = 0;
+    let heldElsewhere = 0;
+    deliveries.forEach((d, i) => {
+      const c = counts.get(d.entry) ?? { mine: 0, held: 0 };
+      counts.set(d.entry, c);
+      if (states[i] === 'done') duplicates += 1;
+      else if (states[i] === 'held') {
+        c.held += 1;
+        heldElsewhere += 1;
+      } else if (!this.active.has(d.job.key)) {
+        c.mine += 1;
+        this.active.set(d.job.key, d);
+        this.send(d);
+      }
+    });
+    if (duplicates > 0) this.results.inc({ result: 'duplicate' }, duplicates);
+    if (heldElsewhere > 0) this.results.inc({ result: 'held' }, heldElsewhere);
+    const hold: string[] = [];
+    const later: string[] = [];
+    for (const { id } of fresh) {
+      const c = counts.get(id);
+      if (!c || (c.mine === 0 && c.held === 0)) done.push(id);
+      else if (c.mine === 0) later.push(id);
+      else {
+        this.unfinished.set(id, { left: c.mine, heldElsewhere: c.held > 0 });
+        hold.push(id);
+      }
+    }
+    // Before this step yields: an answer cannot finish an entry before it is held.
+    if (hold.length > 0) this.outbox.hold?.(PUSH_GROUP, hold);
+    // Leased by a live (or lately dead) instance: look again once its lease could have lapsed.
+    if (later.length > 0) this.outbox.defer?.(PUSH_GROUP, later, this.clock.now() + this.config.leaseMs);
   }
 
   private belowLimit(): Promise<void> {
-    if (this.inFlight <= MAX_PENDING_DELIVERIES) return Promise.resolve();
+    if (this.active.size <= MAX_PENDING_DELIVERIES || this.stopped) return Promise.resolve();
     return new Promise((resolve) => this.wakers.push(resolve));
   }
 
-  private async attempt(d: Delivery): Promise<void> {
-    const now = this.clock.now();
+  /** One attempt: the job goes to the worker with the next ones of this turn, in one message. */
+  private send(d: Delivery): void {
     d.attempts += 1;
-    d.job.ttl = ttlSeconds(d.notice, now);
-    const r = await this.post(d.job);
+    d.job.ttl = ttlSeconds(d.notice, this.clock.now());
+    if (!this.worker || this.stopped) {
+      this.answers.push({ key: d.job.key, status: 0, retryAfterMs: null, error: 'stopped' });
+      void this.answer();
+      return;
+    }
+    this.inWorker += 1;
+    this.outgoing.push(d.job);
+    if (this.outgoing.length === 1) {
+      queueMicrotask(() => {
+        const jobs = this.outgoing;
+        this.outgoing = [];
+        this.worker?.postMessage(jobs);
+      });
+    }
+  }
+
+  /** The worker's answers, in slices that yield like the rest. */
+  private async answer(): Promise<void> {
+    if (this.answering) return;
+    this.answering = true;
+    try {
+      while (this.answers.length > 0) {
+        await this.slice();
+        const step = this.answers.splice(0, ANSWERS_PER_STEP);
+        const now = this.clock.now();
+        for (const r of step) this.settle(r, now);
+      }
+    } finally {
+      this.answering = false;
+    }
+  }
+
+  private settle(r: PushResult, now: number): void {
+    const d = this.active.get(r.key);
+    if (!d) return;
     const outcome = this.judge(d, r, now);
+    if (this.stopped && outcome !== 'sent' && outcome !== 'gone') return; // left leased: sent again after the lease
     this.results.inc({ result: outcome });
+    if (outcome === 'retry') return;
+    this.active.delete(r.key);
+    this.finished.push({ key: r.key, ttlMs: d.notice.expires_at - now + DONE_MARGIN_MS });
     if (outcome === 'gone') {
-      await this.subs.remove(d.identity, d.subscriptionId).catch((err: unknown) => this.warn({ err: String(err) }, 'could not delete a gone push subscription'));
+      void this.subs.remove(d.identity, d.subscriptionId).catch((err: unknown) => this.warn({ err: String(err) }, 'could not delete a gone push subscription'));
     } else if (outcome === 'failed') {
       this.warn({ notice: d.job.key, status: r.status, error: r.error, attempts: d.attempts }, 'push given up');
+    }
+    const u = this.unfinished.get(d.entry);
+    if (u && --u.left === 0) {
+      this.unfinished.delete(d.entry);
+      (u.heldElsewhere ? this.toRelease : this.toAck).push(d.entry);
+    }
+    this.scheduleFlush(FLUSH_MS);
+    if (this.active.size <= MAX_PENDING_DELIVERIES) for (const wake of this.wakers.splice(0)) wake();
+  }
+
+  private scheduleFlush(ms: number): void {
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = null;
+      this.flushing = this.flush().finally(() => (this.flushing = null));
+    }, ms);
+  }
+
+  /**
+   * Marks the finished deliveries done, then acknowledges the entries they completed
+   * (in that order: an entry acknowledged is never read again, a done mark is what a
+   * redelivery before the acknowledgement skips). Failures are kept for the next flush.
+   */
+  private async flush(): Promise<void> {
+    const finished = this.finished;
+    const acks = this.toAck;
+    const released = this.toRelease;
+    this.finished = [];
+    this.toAck = [];
+    this.toRelease = [];
+    try {
+      if (finished.length > 0) await this.subs.finish(finished.map((f) => f.key), Math.max(...finished.map((f) => f.ttlMs)));
+      if (acks.length > 0) await this.outbox.ack(PUSH_GROUP, acks);
+    } catch (err) {
+      this.warn({ err: String(err) }, 'recording sent pushes failed; will retry');
+      this.finished.push(...finished);
+      this.toAck.push(...acks);
+      this.toRelease.push(...released);
+      if (!this.stopped) this.scheduleFlush(1_000);
+      return;
+    }
+    if (released.length > 0) {
+      // Some deliveries of these entries are another owner's: read them again once its lease could have lapsed.
+      this.outbox.release?.(PUSH_GROUP, released);
+      this.outbox.defer?.(PUSH_GROUP, released, this.clock.now() + this.config.leaseMs);
+    }
+  }
+
+  /** Extends the leases of what is under way here, and tells the outbox its entries are still being worked on. */
+  private async renew(): Promise<void> {
+    if (this.stopped || this.active.size === 0) return;
+    try {
+      await this.subs.renew([...this.active.keys()], this.owner, this.config.leaseMs);
+      await this.outbox.touch?.(PUSH_GROUP, [...this.unfinished.keys()]);
+    } catch (err) {
+      this.warn({ err: String(err) }, 'renewing push leases failed; will retry');
     }
   }
 
@@ -226,38 +414,17 @@ export class PushSender {
     const backoff = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** (d.attempts - 1));
     const at = now + Math.max(backoff * (0.75 + Math.random() / 2), r.retryAfterMs ?? 0);
     if (at >= d.notice.expires_at || this.retries.size >= RETRY_MAX) return 'failed';
-    this.retries.set(d.job.key, { d, at });
+    this.retries.set(d.job.key, at);
     return 'retry';
   }
 
   private runRetries(): void {
     const now = this.clock.now();
-    for (const [key, { d, at }] of this.retries) {
+    for (const [key, at] of this.retries) {
       if (at > now) continue;
       this.retries.delete(key);
-      void this.attempt(d).catch((err: unknown) => this.warn({ err: String(err) }, 'push retry failed'));
+      const d = this.active.get(key);
+      if (d) this.send(d);
     }
   }
-
-  private post(job: PushJob): Promise<PushResult> {
-    if (!this.worker || this.stopped) return Promise.resolve({ key: job.key, status: 0, retryAfterMs: null, error: 'stopped' });
-    return new Promise((resolve) => {
-      this.waiting.set(job.key, resolve);
-      // One message per turn carries every job queued in it (10,000 reminders are a few messages, not 10,000).
-      this.outgoing.push(job);
-      if (this.outgoing.length === 1) {
-        queueMicrotask(() => {
-          const jobs = this.outgoing;
-          this.outgoing = [];
-          this.worker?.postMessage(jobs);
-        });
-      }
-    });
-  }
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

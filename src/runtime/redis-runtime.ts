@@ -49,7 +49,14 @@ export async function createRedisRuntime(topology: RedisTopology, config: Config
   /** Every connection opened for this runtime (store, adapter and the adapter's duplicates). */
   const clients: RedisClient[] = [storeRedis];
   const outboxGroups = outboxGroupsOf(config);
-  const outboxOptions = { consumer: config.instanceId, types: typesOf(outboxGroups), groups: outboxGroups, ...deps.outbox };
+  const outboxOptions = {
+    consumer: config.instanceId,
+    types: typesOf(outboxGroups),
+    groups: outboxGroups,
+    // Web Push entries are taken over once their deliveries' lease has lapsed (push-sender.ts).
+    groupClaimIdleMs: config.push ? { push: config.push.leaseMs } : {},
+    ...deps.outbox,
+  };
   const store = new RedisRoomStore(storeRedis, { keys, outboxTypes: typesOf(outboxGroups) });
   let outbox: Outbox;
   if (keys.clustered) {

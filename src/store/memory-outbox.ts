@@ -9,7 +9,8 @@
  * however long the database or receiver is away.
  *
  * `defer` hides an entry from its group's reads until a time (one failing webhook backs
- * off alone, webhooks/webhook-sender.ts); it stays queued and counted meanwhile.
+ * off alone, webhooks/webhook-sender.ts); `hold` until it is acknowledged (a Web Push
+ * entry whose deliveries are under way); either way it stays queued and counted.
  */
 import type { OutboxEntry, OutboxEntryType } from '../domain/outbox-entries.js';
 import type { Outbox, OutboxGroupStats, OutboxMessage } from './outbox.js';
@@ -30,6 +31,8 @@ interface Group {
   sizes: Map<string, number>;
   /** Deferred message ids: not read before this time (epoch ms). */
   notBefore: Map<string, number>;
+  /** Held message ids (Outbox.hold): not read until acknowledged or released. */
+  held: Set<string>;
 }
 
 export class MemoryOutbox implements Outbox {
@@ -49,7 +52,7 @@ export class MemoryOutbox implements Outbox {
 
   /** Declares a reader group before any entry is appended, so it misses none. */
   addGroup(name: string, types: ReadonlySet<OutboxEntryType>): void {
-    this.groups.set(name, { types, queue: [], waiters: [], dropped: 0, bytes: 0, sizes: new Map(), notBefore: new Map() });
+    this.groups.set(name, { types, queue: [], waiters: [], dropped: 0, bytes: 0, sizes: new Map(), notBefore: new Map(), held: new Set() });
     for (const t of types) this.types.add(t);
   }
 
@@ -117,6 +120,17 @@ export class MemoryOutbox implements Outbox {
     for (const id of ids) if (g.sizes.has(id)) g.notBefore.set(id, until);
   }
 
+  hold(group: string, ids: string[]): void {
+    const g = this.group(group);
+    for (const id of ids) if (g.sizes.has(id)) g.held.add(id);
+  }
+
+  release(group: string, ids: string[]): void {
+    const g = this.group(group);
+    for (const id of ids) g.held.delete(id);
+    if (g.queue.length > 0) for (const wake of g.waiters.splice(0)) wake();
+  }
+
   async ack(group: string, ids: string[]): Promise<void> {
     const g = this.group(group);
     const done = new Set(ids);
@@ -127,11 +141,12 @@ export class MemoryOutbox implements Outbox {
 
   /** Up to `count` entries not deferred past now, oldest first. */
   private ready(g: Group, count: number): OutboxMessage[] {
-    if (g.notBefore.size === 0) return g.queue.slice(0, count);
+    if (g.notBefore.size === 0 && g.held.size === 0) return g.queue.slice(0, count);
     const now = Date.now();
     const out: OutboxMessage[] = [];
     for (const m of g.queue) {
       if (out.length >= count) break;
+      if (g.held.has(m.id)) continue;
       const at = g.notBefore.get(m.id);
       if (at !== undefined && at > now) continue;
       if (at !== undefined) g.notBefore.delete(m.id);
@@ -150,6 +165,7 @@ export class MemoryOutbox implements Outbox {
     if (size === undefined) return;
     g.sizes.delete(id);
     g.notBefore.delete(id);
+    g.held.delete(id);
     g.bytes -= size;
   }
 

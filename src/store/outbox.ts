@@ -45,6 +45,17 @@ export interface Outbox {
   defer?(group: string, ids: string[], until: number): void;
   /** Ends `group`'s waiting reads now (empty), so a stopping reader does not wait out `blockMs`. */
   interrupt?(group: string): void;
+  /**
+   * Keeps `ids` (read, not acknowledged) out of this reader's own reads until they are
+   * acknowledged or `release`d: a reader that finishes entries in the background (Web Push)
+   * holds them meanwhile. They stay unacknowledged, so a reader that dies leaves them to
+   * another (Redis: XAUTOCLAIM once idle `claimIdleMs`; memory: the journal after a restart).
+   */
+  hold?(group: string, ids: string[]): void;
+  /** Ends the hold on `ids` without acknowledging them (the next reads may return them). */
+  release?(group: string, ids: string[]): void;
+  /** Tells the outbox this reader still works on `ids` (Redis: resets their idle time, so no one claims them). */
+  touch?(group: string, ids: string[]): Promise<void>;
 }
 
 export type OutboxGroup = 'db' | 'webhooks' | 'push';

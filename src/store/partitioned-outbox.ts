@@ -21,6 +21,7 @@ export interface PartitionedOutboxOptions {
   types: ReadonlySet<OutboxEntryType>;
   groups: string[];
   claimIdleMs?: number;
+  groupClaimIdleMs?: Partial<Record<string, number>>;
 }
 
 export class PartitionedOutbox implements Outbox {
@@ -87,16 +88,20 @@ export class PartitionedOutbox implements Outbox {
     return byPart;
   }
 
+  hold(group: string, ids: string[]): void {
+    for (const [p, list] of this.byPartition(ids)) this.parts[p]!.hold(group, list);
+  }
+
+  release(group: string, ids: string[]): void {
+    for (const [p, list] of this.byPartition(ids)) this.parts[p]!.release(group, list);
+  }
+
+  async touch(group: string, ids: string[]): Promise<void> {
+    await Promise.all([...this.byPartition(ids)].map(([p, list]) => this.parts[p]!.touch(group, list)));
+  }
+
   async ack(group: string, ids: string[]): Promise<void> {
-    const byPart = new Map<number, string[]>();
-    for (const id of ids) {
-      const slash = id.indexOf('/');
-      const p = Number(id.slice(0, slash));
-      const list = byPart.get(p) ?? [];
-      list.push(id.slice(slash + 1));
-      byPart.set(p, list);
-    }
-    await Promise.all([...byPart].map(([p, list]) => this.parts[p]!.ack(group, list)));
+    await Promise.all([...this.byPartition(ids)].map(([p, list]) => this.parts[p]!.ack(group, list)));
   }
 
   async stats(group: string): Promise<OutboxGroupStats> {

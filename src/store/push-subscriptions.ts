@@ -1,7 +1,9 @@
 /**
  * Web Push subscriptions per identity (docs/push.md): where every instance finds them
- * (Redis in cluster mode, this process's memory in single-instance mode), plus the
- * cluster-wide "sent" marks that make each notice go out once per subscription.
+ * (Redis in cluster mode; in single-instance mode this process's memory, kept in the
+ * embedded store when there is one), plus the delivery leases and "done" marks that make
+ * each notice go out to each subscription at least once and, short of a crash
+ * mid-request, once.
  */
 import { createHash } from 'node:crypto';
 
@@ -23,11 +25,18 @@ export interface PushSubscriptions {
   /** The subscriptions of many identities at once (a notice's fan-out). */
   listMany(identities: string[]): Promise<Map<string, PushSubscriptionRecord[]>>;
   /**
-   * Claims each key (one notice to one subscription) for `ttlMs`: true where this caller
-   * took it and so sends it, false where someone already had. One claim per key cluster-wide.
+   * Leases each key (one notice to one subscription) to `owner` for `leaseMs`: `mine` where
+   * it was free or already `owner`'s (this caller sends it), `held` where another owner's
+   * lease runs (try again once it lapses), `done` where it was finished.
    */
-  claim(keys: string[], ttlMs: number): Promise<boolean[]>;
+  claim(keys: string[], owner: string, leaseMs: number): Promise<ClaimState[]>;
+  /** Extends `owner`'s leases on `keys` by `leaseMs` (a key leased to someone else is left alone). */
+  renew(keys: string[], owner: string, leaseMs: number): Promise<void>;
+  /** Marks `keys` done for `ttlMs` (past the notice's expiry): a redelivery skips them. */
+  finish(keys: string[], ttlMs: number): Promise<void>;
 }
+
+export type ClaimState = 'mine' | 'held' | 'done';
 
 /** One id per endpoint: a browser that subscribes again gets its id back, never a duplicate. */
 export const subscriptionIdOf = (endpoint: string): string => createHash('sha256').update(endpoint).digest('base64url').slice(0, 22);

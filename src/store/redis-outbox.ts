@@ -24,6 +24,8 @@ export interface RedisOutboxOptions {
   groups: string[];
   /** An entry pending this long at a consumer is presumed orphaned and claimed. */
   claimIdleMs?: number;
+  /** The same per group where it differs (Web Push: its lease, PUSH_LEASE_MS). */
+  groupClaimIdleMs?: Partial<Record<string, number>>;
   /**
    * false: never block on the stream (XREADGROUP without BLOCK; `read` returns at once).
    * A Redis Cluster connection serves many keys and must not be held by one reader.
@@ -65,6 +67,10 @@ export class RedisOutbox implements Outbox {
    * them at once, which is what a retry after a crash does anyway.
    */
   private readonly deferred = new Map<string, Map<string, number>>();
+  /** Per group: this consumer's pending entries held by its reader (Outbox.hold), never returned by its reads. */
+  private readonly held = new Map<string, Set<string>>();
+  /** Per group: entries handed out and neither acknowledged, held nor deferred yet. */
+  private readonly open = new Map<string, Set<string>>();
 
   /**
    * `redis` serves the short commands; `blocking` is a connection of its own for
@@ -109,25 +115,24 @@ export class RedisOutbox implements Outbox {
     // came back empty and nothing was handed out since: an idle reader then costs one
     // command per poll, which matters with a stream per Redis Cluster partition.
     const later = this.deferred.get(group);
+    const held = this.held.get(group);
     if (this.ownPending.get(group) !== false) {
-      // Deferred entries are pending too: ask for that many more, and leave them out until due.
-      const own = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count + (later?.size ?? 0), 'STREAMS', key, '0')) as
+      // Deferred and held entries are pending too: ask for that many more, and leave them out.
+      const own = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count + (later?.size ?? 0) + (held?.size ?? 0), 'STREAMS', key, '0')) as
         | [string, StreamReply][]
         | null;
       const mine = this.due(group, toMessages(own?.[0]?.[1])).slice(0, count);
-      if (mine.length > 0) return mine;
+      if (mine.length > 0) return this.handedOut(group, mine);
       if (!later?.size) this.ownPending.set(group, false);
     }
     // 2. What a dead consumer left pending, checked now and then.
     const now = Date.now();
-    if (now - (this.lastClaim.get(group) ?? 0) >= this.claimIdleMs / 2) {
+    const idleMs = this.opts.groupClaimIdleMs?.[group] ?? this.claimIdleMs;
+    if (now - (this.lastClaim.get(group) ?? 0) >= idleMs / 2) {
       this.lastClaim.set(group, now);
-      const claimed = (await this.redis.xautoclaim(key, group, consumer, this.claimIdleMs, '0-0', 'COUNT', count)) as [string, StreamReply, string[]?];
+      const claimed = (await this.redis.xautoclaim(key, group, consumer, idleMs, '0-0', 'COUNT', count)) as [string, StreamReply, string[]?];
       const taken = this.due(group, toMessages(claimed[1]));
-      if (taken.length > 0) {
-        this.ownPending.set(group, true);
-        return taken;
-      }
+      if (taken.length > 0) return this.handedOut(group, taken);
     }
     // 3. New entries, waiting on the group's own connection.
     if (this.opts.block === false) {
@@ -146,26 +151,64 @@ export class RedisOutbox implements Outbox {
     let later = this.deferred.get(group);
     if (!later) this.deferred.set(group, (later = new Map()));
     for (const id of ids) later.set(id, until);
+    this.settled(group, ids);
   }
 
-  /** `messages` without the deferred ones not yet due (the due ones stop being deferred). */
+  /** `messages` without the held ones and the deferred ones not yet due (the due ones stop being deferred). */
   private due(group: string, messages: OutboxMessage[]): OutboxMessage[] {
     const later = this.deferred.get(group);
-    if (!later?.size) return messages;
+    const held = this.held.get(group);
+    if (!later?.size && !held?.size) return messages;
     const now = Date.now();
     return messages.filter((m) => {
-      const at = later.get(m.id);
+      if (held?.has(m.id)) return false;
+      const at = later?.get(m.id);
       if (at === undefined) return true;
       if (at > now) return false;
-      later.delete(m.id);
+      later!.delete(m.id);
       return true;
     });
   }
 
-  /** New deliveries stay pending at this consumer until acknowledged: read them first next time. */
+  /**
+   * Deliveries stay pending at this consumer until acknowledged: read them first next time,
+   * unless each is acknowledged, held or deferred by then (settled()).
+   */
   private handedOut(group: string, messages: OutboxMessage[]): OutboxMessage[] {
-    if (messages.length > 0) this.ownPending.set(group, true);
+    if (messages.length === 0) return messages;
+    this.ownPending.set(group, true);
+    let open = this.open.get(group);
+    if (!open) this.open.set(group, (open = new Set()));
+    for (const m of messages) open.add(m.id);
     return messages;
+  }
+
+  /** `ids` are acknowledged, held or deferred: once nothing handed out is left, this consumer's own pending entries need no read. */
+  private settled(group: string, ids: string[]): void {
+    const open = this.open.get(group);
+    if (!open) return;
+    for (const id of ids) open.delete(id);
+    if (open.size === 0 && !this.deferred.get(group)?.size) this.ownPending.set(group, false);
+  }
+
+  hold(group: string, ids: string[]): void {
+    let held = this.held.get(group);
+    if (!held) this.held.set(group, (held = new Set()));
+    for (const id of ids) held.add(id);
+    this.settled(group, ids);
+  }
+
+  release(group: string, ids: string[]): void {
+    const held = this.held.get(group);
+    if (held) for (const id of ids) held.delete(id);
+    if (ids.length > 0) this.ownPending.set(group, true);
+  }
+
+  /** Resets the idle time of `ids` (XCLAIM to this consumer, JUSTID), so XAUTOCLAIM elsewhere leaves them. */
+  async touch(group: string, ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 1_000) {
+      await this.redis.xclaim(this.opts.key, group, this.opts.consumer, 0, ...ids.slice(i, i + 1_000), 'JUSTID');
+    }
   }
 
   async ack(group: string, ids: string[]): Promise<void> {
@@ -173,6 +216,9 @@ export class RedisOutbox implements Outbox {
     await this.redis.xack(this.opts.key, group, ...ids);
     const later = this.deferred.get(group);
     if (later?.size) for (const id of ids) later.delete(id);
+    const held = this.held.get(group);
+    if (held?.size) for (const id of ids) held.delete(id);
+    this.settled(group, ids);
     const now = Date.now();
     if (now - this.lastTrim >= TRIM_EVERY_MS) {
       this.lastTrim = now;

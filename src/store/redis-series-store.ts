@@ -7,6 +7,7 @@
 import type { Series } from '../domain/series.js';
 import { redisCall } from '../redis/redis-call.js';
 import type { RedisClient } from '../redis/redis-keys.js';
+import { defineScripts } from '../redis/redis-scripts.js';
 import type { SeriesStore } from './series-store.js';
 
 /** KEYS: series. ARGV: expected JSON, new JSON. 1 when written, 0 when it changed meanwhile. */
@@ -28,8 +29,7 @@ export class RedisSeriesStore implements SeriesStore {
     private readonly redis: RedisClient,
     private readonly prefix = 'fr:',
   ) {
-    redis.defineCommand('focusroomSeriesCas', { numberOfKeys: 1, lua: CAS });
-    this.scripts = redis as unknown as ScriptedRedis;
+    this.scripts = defineScripts<ScriptedRedis>(redis, { focusroomSeriesCas: { keys: 1, lua: CAS } });
   }
 
   private key(id: string): string {
