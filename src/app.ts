@@ -140,6 +140,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const metrics = new Metrics(() => store.countByStatus());
   const outboxMetrics = new OutboxMetrics(metrics.registry, outbox, outboxGroups);
   const persistence = config.database.kind === 'off' ? null : new Persistence(config.database, outbox, outboxMetrics, log, deps.consumer);
+  persistence?.keepPushSubscriptions(runtime.pushSubscriptions);
   if (persistence && config.database.kind === 'sqlite') {
     // The embedded store opens in a worker in tens of ms: wait for it (never blocking the
     // loop) so a data dir this process must not use is refused before it listens.

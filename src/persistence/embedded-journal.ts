@@ -1,8 +1,9 @@
 /**
  * What makes a single instance's memory durable (docs/persistence.md, "What a crash can
- * lose"): the outbox's unfinished entries, the live rooms, and the recurring series and
- * calendar-feed tokens, written to the embedded store beside the results. The memory
- * outbox, room, series and feed stores tell it each change
+ * lose"): the outbox's unfinished entries, the live rooms, the recurring series and
+ * calendar-feed tokens, and the Web Push subscriptions, written to the embedded store
+ * beside the results. The memory outbox, room, series, feed and push-subscription stores
+ * tell it each change
  * synchronously (a map update, nothing more); every FLUSH_MS it writes what changed since,
  * coalesced (a room changed ten times is written once; an outbox entry added and finished
  * within the window is never written), as a few multi-row statements in one transaction
@@ -17,6 +18,8 @@ import type { Room } from '../domain/room-state.js';
 import type { Series } from '../domain/series.js';
 import type { OutboxJournal } from '../store/memory-outbox.js';
 import type { OutboxMessage } from '../store/outbox.js';
+import type { PushSubscriptionJournal } from '../store/memory-push-subscriptions.js';
+import type { PushSubscriptionRecord } from '../store/push-subscriptions.js';
 import type { Database } from './schema.js';
 
 /** How often changes are written: the bound on what a crash loses (with the write's own time). */
@@ -31,6 +34,7 @@ type JournalTables = {
   room_snapshots: { code: string; room: string; updated_at: number };
   series_snapshots: { id: string; series: string; updated_at: number };
   calendar_feeds: { identity: string; token: string; updated_at: number };
+  push_subscriptions: { identity: string; id: string; record: string };
 };
 
 const migrations: Record<string, Migration> = {
@@ -70,6 +74,18 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Web Push subscriptions of a single instance (store/memory-push-subscriptions.ts).
+  '0003_push_subscriptions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('push_subscriptions')
+        .addColumn('identity', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('push_subscriptions_pkey', ['identity', 'id'])
+        .execute();
+    },
+  },
 };
 
 /** Applies the journal's own migrations (separate bookkeeping table from the shared schema's). */
@@ -90,14 +106,17 @@ export interface JournalState {
   rooms: Room[];
   series: Series[];
   feeds: { identity: string; token: string }[];
+  pushSubscriptions: { identity: string; record: PushSubscriptionRecord }[];
 }
 
-export class EmbeddedJournal implements OutboxJournal {
+export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
   private readonly db: Kysely<Database & JournalTables>;
   /** group → id → the message to write, or null: finished (delete it). */
   private outbox = new Map<string, Map<string, OutboxMessage | null>>();
   /** code → the room to write, or null: gone (delete it). */
   private rooms = new Map<string, Room | null>();
+  /** identity + id → the subscription to write, or null: removed. */
+  private subs = new Map<string, { identity: string; id: string; record: PushSubscriptionRecord | null }>();
   /** id → the series to write, or null: removed. */
   private series = new Map<string, Series | null>();
   /** identity → its feed token, or null: revoked. */
@@ -128,7 +147,14 @@ export class EmbeddedJournal implements OutboxJournal {
     const rows = await this.db.selectFrom('room_snapshots').select('room').execute();
     const series = await this.db.selectFrom('series_snapshots').select('series').execute();
     const feeds = await this.db.selectFrom('calendar_feeds').select(['identity', 'token']).execute();
-    return { outbox, rooms: rows.map((r) => JSON.parse(r.room) as Room), series: series.map((r) => JSON.parse(r.series) as Series), feeds };
+    const subs = await this.db.selectFrom('push_subscriptions').selectAll().execute();
+    return {
+      outbox,
+      rooms: rows.map((r) => JSON.parse(r.room) as Room),
+      series: series.map((r) => JSON.parse(r.series) as Series),
+      feeds,
+      pushSubscriptions: subs.map((r) => ({ identity: r.identity, record: JSON.parse(r.record) as PushSubscriptionRecord })),
+    };
   }
 
   added(group: string, message: OutboxMessage): void {
@@ -161,10 +187,15 @@ export class EmbeddedJournal implements OutboxJournal {
     this.schedule();
   }
 
+  subscriptionChanged(identity: string, id: string, record: PushSubscriptionRecord | null): void {
+    this.subs.set(`${identity}\n${id}`, { identity, id, record });
+    this.schedule();
+  }
+
   /** Writes what is pending now (tests, and close). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
-    if (this.outbox.size === 0 && this.rooms.size === 0 && this.series.size === 0 && this.feeds.size === 0) return;
+    if (this.outbox.size === 0 && this.rooms.size === 0 && this.series.size === 0 && this.feeds.size === 0 && this.subs.size === 0) return;
     this.flushing = this.write().finally(() => (this.flushing = null));
     await this.flushing;
   }
@@ -195,6 +226,8 @@ export class EmbeddedJournal implements OutboxJournal {
     const rooms = this.rooms;
     const series = this.series;
     const feeds = this.feeds;
+    const subs = this.subs;
+    this.subs = new Map();
     this.outbox = new Map();
     this.rooms = new Map();
     this.series = new Map();
@@ -258,6 +291,17 @@ export class EmbeddedJournal implements OutboxJournal {
             .execute();
         }
         for (const part of chunks(feedDels)) await tx.deleteFrom('calendar_feeds').where('identity', 'in', part).execute();
+        for (const { identity, id, record } of subs.values()) {
+          if (record) {
+            await tx
+              .insertInto('push_subscriptions')
+              .values({ identity, id, record: JSON.stringify(record) })
+              .onConflict((oc) => oc.columns(['identity', 'id']).doUpdateSet({ record: sql`excluded.record` }))
+              .execute();
+          } else {
+            await tx.deleteFrom('push_subscriptions').where('identity', '=', identity).where('id', '=', id).execute();
+          }
+        }
       });
       this.delay = FLUSH_MS;
       this.onWritten();
@@ -271,6 +315,7 @@ export class EmbeddedJournal implements OutboxJournal {
       for (const [code, room] of rooms) if (!this.rooms.has(code)) this.rooms.set(code, room);
       for (const [id, x] of series) if (!this.series.has(id)) this.series.set(id, x);
       for (const [identity, token] of feeds) if (!this.feeds.has(identity)) this.feeds.set(identity, token);
+      for (const [k, sub] of subs) if (!this.subs.has(k)) this.subs.set(k, sub);
       this.schedule();
       throw err;
     }

@@ -20,6 +20,8 @@ import { type DatabaseConfig, openDatabase, type StoreOfRecord } from './databas
 import { explainStoreError, type StoreProblem } from './store-problems.js';
 import type { Room } from '../domain/room-state.js';
 import { MemoryOutbox } from '../store/memory-outbox.js';
+import { MemoryPushSubscriptions } from '../store/memory-push-subscriptions.js';
+import type { PushSubscriptions } from '../store/push-subscriptions.js';
 import { EmbeddedJournal, type JournalState, migrateJournal } from './embedded-journal.js';
 import type { Series } from '../domain/series.js';
 
@@ -61,6 +63,8 @@ export class Persistence {
   /** Who puts kept rooms, series and feeds back (app.ts), told once the journal has loaded them. */
   private keptListener: ((kept: Kept) => void) | null = null;
   /** Room, series and feed changes before the journal opened (a slow first open): handed to it once it does. */
+  /** Web Push subscriptions to keep in the journal too (single instance). */
+  private pushSubscriptions: MemoryPushSubscriptions | null = null;
   private earlyRooms: Map<string, Room | null> | null = new Map();
   private earlySeries: Map<string, Series | null> | null = new Map();
   private earlyFeeds: Map<string, string | null> | null = new Map();
@@ -118,6 +122,14 @@ export class Persistence {
     } else {
       this.keptListener = listener;
     }
+  }
+
+  /**
+   * Keeps `subs` (the single instance's Web Push subscriptions, in memory) in the journal:
+   * the last run's come back when it opens, and every change is written from then on.
+   */
+  keepPushSubscriptions(subs: PushSubscriptions): void {
+    if (subs instanceof MemoryPushSubscriptions) this.pushSubscriptions = subs;
   }
 
   /** Told of every committed room change (single instance): written within ~0.1 s. */
@@ -282,6 +294,10 @@ export class Persistence {
     for (const [group, messages] of kept.outbox) this.outbox.restore(group, messages);
     this.outbox.setJournal(journal);
     this.journal = journal;
+    if (this.pushSubscriptions) {
+      this.pushSubscriptions.restore(kept.pushSubscriptions);
+      this.pushSubscriptions.setJournal(journal);
+    }
     for (const [code, room] of this.earlyRooms ?? []) journal.roomChanged(code, room);
     this.earlyRooms = null;
     for (const [id, s] of this.earlySeries ?? []) journal.seriesChanged(id, s);
@@ -298,8 +314,11 @@ export class Persistence {
       this.kept = left;
     }
     const waiting = [...kept.outbox.values()].reduce((n, l) => n + l.length, 0);
-    if (waiting > 0 || kept.rooms.length > 0 || kept.series.length > 0 || kept.feeds.length > 0) {
-      this.log.info({ rooms: kept.rooms.length, series: kept.series.length, calendar_feeds: kept.feeds.length, outbox_entries: waiting }, 'restored what the last run left');
+    if (waiting > 0 || kept.rooms.length > 0 || kept.series.length > 0 || kept.feeds.length > 0 || kept.pushSubscriptions.length > 0) {
+      this.log.info(
+        { rooms: kept.rooms.length, series: kept.series.length, calendar_feeds: kept.feeds.length, push_subscriptions: kept.pushSubscriptions.length, outbox_entries: waiting },
+        'restored what the last run left',
+      );
     }
   }
 
@@ -341,6 +360,7 @@ export class Persistence {
     await this.consumer?.stop();
     await this.starting;
     if (this.outbox instanceof MemoryOutbox) this.outbox.setJournal(null);
+    this.pushSubscriptions?.setJournal(null);
     await this.journal?.close();
     await this.sor?.close().catch(() => {});
   }

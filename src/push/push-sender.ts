@@ -58,7 +58,7 @@ export interface PushSenderOptions {
 
 /** Notices per batch: a second's 10,000 reminders are a few batches. */
 export const defaultPushSenderOptions: PushSenderOptions = {
-  consumer: { batch: 1_000, blockMs: 1_000, backoffMinMs: 200, backoffMaxMs: 10_000 },
+  consumer: { batch: 1_000, blockMs: 1_000, backoffMinMs: 200, backoffMaxMs: 10_000, holds: true },
   retryMinMs: 1_000,
   retryMaxMs: 5 * 60_000,
 };
@@ -155,7 +155,10 @@ export class PushSender {
         this.set(active.size);
       },
     });
-    this.consumer = new OutboxConsumer(outbox, PUSH_GROUP, (batch) => this.handle(batch), (err) => this.warn({ err: String(err) }, 'push outbox read failed; will retry'), opts.consumer);
+    this.consumer = new OutboxConsumer(outbox, PUSH_GROUP, (batch) => this.handle(batch), (err) => this.warn({ err: String(err) }, 'push outbox read failed; will retry'), {
+      ...opts.consumer,
+      holds: true,
+    });
   }
 
   /** Something more urgent than this sender's main-thread work is due (a running room's tick): it yields at once. */
@@ -233,11 +236,13 @@ export class PushSender {
   private async prepare(part: OutboxMessage[], done: string[]): Promise<void> {
     const now = this.clock.now();
     const fresh: { id: string; key: string; notice: PushNotice }[] = [];
+    const again: string[] = [];
     for (const m of part) {
       if (m.entry.type !== 'push.notice' || m.entry.data.expires_at <= now) done.push(m.id); // its moment has passed: nothing to tell
-      else if (!this.unfinished.has(m.id)) fresh.push({ id: m.id, key: m.entry.id, notice: m.entry.data });
-      // else: under way here already (read again): it stays held.
+      else if (this.unfinished.has(m.id)) again.push(m.id); // under way here already (read again): held again
+      else fresh.push({ id: m.id, key: m.entry.id, notice: m.entry.data });
     }
+    if (again.length > 0) this.outbox.hold?.(PUSH_GROUP, again);
     if (fresh.length === 0) return;
     const identities = [...new Set(fresh.flatMap((n) => n.notice.identities))];
     const subsOf: Map<string, PushSubscriptionRecord[]> = await this.subs.listMany(identities);

@@ -8,8 +8,10 @@
  * Self-contained on purpose (only node built-ins and web-push, erasable types only): Node
  * loads it as it is, compiled from dist/ or stripped of its types from src/ under tests.
  */
+import { readlinkSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import webpush from 'web-push';
 
@@ -88,8 +90,25 @@ function post(url: URL, headers: Record<string, string>, body: Buffer, agents: R
   });
 }
 
+/**
+ * Linux: this thread's nice value goes up by WORKER_NICE (a per-thread attribute there;
+ * /proc/thread-self names the thread), so when the cores are busy the scheduler gives
+ * the main thread, which ticks rooms, the CPU first and a burst of pushes waits instead.
+ * Elsewhere, or if refused, nothing changes.
+ */
+const WORKER_NICE = 10;
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.min(19, os.getPriority(tid) + WORKER_NICE));
+  } catch {
+    // not Linux, or not allowed: the thread keeps the process's priority
+  }
+}
+
 function run(data: PushWorkerData): void {
   const port = parentPort!;
+  lowerPriority();
   // One keep-alive pool per scheme: a push service's connections are reused across messages.
   const agents: Record<string, http.Agent> = {
     'http:': new http.Agent({ keepAlive: true, maxSockets: data.maxInFlight }),

@@ -26,9 +26,10 @@ export class MemoryPushSubscriptions implements PushSubscriptions {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** From now on, every subscription added or removed is told to `journal`. */
+  /** From now on, every subscription added or removed is told to `journal` (and those held now, added before it opened). */
   setJournal(journal: PushSubscriptionJournal | null): void {
     this.journal = journal;
+    if (journal) for (const [identity, subs] of this.byIdentity) for (const [id, record] of subs) journal.subscriptionChanged(identity, id, record);
   }
 
   /** Puts back subscriptions kept from an earlier run (one added since, for the same id, wins). */

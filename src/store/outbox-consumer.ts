@@ -18,6 +18,11 @@ export interface ConsumerOptions {
    * when a batch finished nothing, so one failing entry does not slow the others.
    */
   perEntryRetry?: boolean;
+  /**
+   * The handler holds the entries it has not finished (Outbox.hold) and acknowledges them
+   * itself later: a batch not all finished is no failure, and only a thrown error backs off.
+   */
+  holds?: boolean;
 }
 
 export const defaultConsumerOptions: ConsumerOptions = { batch: 200, blockMs: 1_000, backoffMinMs: 200, backoffMaxMs: 10_000 };
@@ -63,7 +68,7 @@ export class OutboxConsumer {
         if (batch.length > 0) {
           const done = await this.handle(batch);
           await this.outbox.ack(this.group, done);
-          retry = this.opts.perEntryRetry ? done.length === 0 : done.length < batch.length;
+          retry = this.opts.holds ? false : this.opts.perEntryRetry ? done.length === 0 : done.length < batch.length;
           if (done.length > 0) this.onProgress();
         } else {
           this.onProgress();

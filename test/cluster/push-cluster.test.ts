@@ -1,8 +1,10 @@
 /**
  * Web Push across instances (real processes, one real Redis, the local push service):
  * every notice reaches each subscription once although both instances read the outbox's
- * push group, and a reminder whose room's instance was killed before it was due is sent
- * once by the survivor.
+ * push group; a reminder whose room's instance was killed before it was due is sent
+ * once by the survivor; a notice whose sender was killed while its request was in flight
+ * is sent again by the survivor after the lease, with the same Topic, so the device shows
+ * it once.
  */
 import webpush from 'web-push';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +21,7 @@ let redis: TestRedis;
 let push: PushService;
 let one: ChildInstance | undefined;
 let two: ChildInstance | undefined;
+let three: ChildInstance | undefined;
 
 beforeAll(async () => {
   [redis, push] = await Promise.all([startRedis(), startPushService()]);
@@ -30,12 +33,15 @@ beforeAll(async () => {
     REMINDER_LEAD_MS: '2000',
     DISCONNECT_GRACE_MS: '30000',
     INSTANCE_TIMEOUT_MS: '2000',
+    PUSH_LEASE_MS: '2000',
   };
   [one, two] = await Promise.all(['push-1', 'push-2'].map((id) => spawnInstance({ redisUrl: redis.url, id, env })));
+  spawn3 = () => spawnInstance({ redisUrl: redis.url, id: 'push-3', env });
 }, 40_000);
+let spawn3: () => Promise<ChildInstance>;
 afterAll(async () => {
   closeAllClients();
-  await Promise.all([killInstance(one), killInstance(two)]);
+  await Promise.all([killInstance(one), killInstance(two), killInstance(three)]);
   await Promise.all([redis?.stop(), push?.close()]);
 });
 afterEach(() => closeAllClients());
@@ -99,4 +105,53 @@ describe('kill -9 of the room\'s instance before its reminder is due', () => {
     await sleep(1_500);
     expect(typesFor(token).filter((t) => t === 'reminder')).toHaveLength(1);
   }, 30_000);
+});
+
+/** Deliveries under way on an instance (leased, not answered for good). */
+async function pendingOn(inst: ChildInstance): Promise<number> {
+  const res = await fetch(`${inst.url}/metrics`);
+  const m = /^focusroom_push_pending (\d+)/m.exec(await res.text());
+  return m ? Number(m[1]) : 0;
+}
+
+describe('kill -9 of the sending instance while its request is in flight', () => {
+  it('the survivor sends the notice again after the lease, with the same Topic: the device shows it once', async () => {
+    three = await spawn3();
+    const alive = [two!, three];
+    const key = userKey();
+    const token = await subscribe(two!.url, key);
+    // The push service accepts the message but keeps its answer back: the sender is mid-request.
+    push.behave(token, 'hold');
+    const host = await connect(two!.url);
+    const created = await call(host, 'create_session', { user_name: 'Host', session_duration: 60_000 });
+    const member = await connect(three.url);
+    expect((await call(member, 'join_session', { room_code: created.room_code, user_name: 'Away', user_key: key })).ok).toBe(true);
+    member.disconnect();
+    expect((await call(host, 'start_session')).ok).toBe(true);
+    await eventually(() => expect(typesFor(token)).toEqual(['session_started']), 5_000, 20);
+    // Whichever instance read the entry holds the lease; kill that one, its request unanswered.
+    let sender: ChildInstance | undefined;
+    await eventually(async () => {
+      const pending = await Promise.all(alive.map(pendingOn));
+      sender = alive[pending.findIndex((n) => n > 0)];
+      expect(sender).toBeDefined();
+    }, 3_000, 20);
+    const survivor = alive.find((i) => i !== sender)!;
+    sender!.signal('SIGKILL');
+    await sender!.exited;
+    const killedAt = Date.now();
+    push.behave(token, { status: 201 });
+    await eventually(() => expect(typesFor(token)).toEqual(['session_started', 'session_started']), 8_000, 50);
+    const [first, again] = push.received.filter((r) => r.token === token);
+    // Not before the dead sender's lease (PUSH_LEASE_MS = 2 s) could lapse.
+    expect(again!.at - killedAt).toBeGreaterThanOrEqual(1_000);
+    expect(again!.topic).toBe(first!.topic);
+    expect(again!.payload).toEqual(first!.payload);
+    expect(push.shown(token)).toHaveLength(1);
+    // Sent for good now: marked done, nothing more goes out.
+    await eventually(async () => expect(await pendingOn(survivor)).toBe(0), 3_000, 50);
+    await sleep(1_500);
+    expect(typesFor(token)).toHaveLength(2);
+    expect(push.rejected).toEqual([]);
+  }, 60_000);
 });

@@ -12,7 +12,12 @@
  *   exactly what the server encrypted. A message failing a check answers 400 and is
  *   recorded in `rejected`.
  * - Per endpoint a test can make it answer another status (410, 500 with Retry-After, …)
- *   or hang.
+ *   or hang; or `hold`: accept the message (checked, decrypted, recorded in `received`)
+ *   but keep the answer back until the behaviour changes, so a test can kill the sender
+ *   while its request is in flight.
+ * - `shown(token)`: what the device shows of what arrived: one notice per `Topic` (a later
+ *   one with the same topic replaces the earlier, as the push service does with a message
+ *   still waiting and the service worker's notification tag does on screen).
  */
 import { createECDH, createPublicKey, createDecipheriv, hkdfSync, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -36,7 +41,7 @@ export interface BrowserSubscription {
   json: { endpoint: string; expirationTime: null; keys: { p256dh: string; auth: string } };
 }
 
-type Behaviour = { status: number; headers?: Record<string, string> } | 'hang';
+type Behaviour = { status: number; headers?: Record<string, string> } | 'hang' | 'hold';
 
 interface Keys {
   ecdh: ReturnType<typeof createECDH>;
@@ -50,8 +55,10 @@ export interface PushService {
   /** Every request that arrived, accepted or not. */
   attempts: { token: string; at: number }[];
   browserSubscription(): BrowserSubscription;
-  /** How this endpoint answers from now on (default 201). */
+  /** How this endpoint answers from now on (default 201); answers held back are sent as the new behaviour says. */
   behave(token: string, behaviour: Behaviour): void;
+  /** The notices the device shows: the last one per Topic (untopiced ones each). */
+  shown(token: string): ReceivedPush[];
   close(): Promise<void>;
 }
 
@@ -108,6 +115,7 @@ export async function startPushService(): Promise<PushService> {
   const rejected: { token: string; reason: string }[] = [];
   const attempts: { token: string; at: number }[] = [];
   const hanging = new Set<ServerResponse>();
+  const held = new Map<string, ServerResponse[]>();
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -133,11 +141,17 @@ export async function startPushService(): Promise<PushService> {
         const topic = (req.headers.topic as string | undefined) ?? null;
         if (topic !== null && !/^[\w-]{1,32}$/.test(topic)) throw new Error(`Topic ${topic} is not ≤ 32 base64url characters`);
         const payload = JSON.parse(decryptAes128gcm(Buffer.concat(chunks), keys).toString('utf8'));
-        if (behaviour && behaviour.status !== 201) {
+        if (behaviour && behaviour !== 'hold' && behaviour.status !== 201) {
           res.writeHead(behaviour.status, behaviour.headers ?? {}).end();
           return;
         }
         received.push({ token, payload, ttl: Number(req.headers.ttl), urgency: (req.headers.urgency as string | undefined) ?? null, topic, claims, vapidKey: key, at: Date.now() });
+        if (behaviour === 'hold') {
+          held.set(token, [...(held.get(token) ?? []), res]);
+          hanging.add(res);
+          res.on('close', () => hanging.delete(res));
+          return;
+        }
         res.writeHead(201, { location: `${url}/message/${received.length}` }).end();
       } catch (err) {
         rejected.push({ token, reason: err instanceof Error ? err.message : String(err) });
@@ -163,6 +177,14 @@ export async function startPushService(): Promise<PushService> {
     },
     behave(token, behaviour) {
       behaviours.set(token, behaviour);
+      if (behaviour === 'hold' || behaviour === 'hang') return;
+      for (const res of held.get(token) ?? []) if (!res.destroyed && !res.headersSent) res.writeHead(behaviour.status, behaviour.headers ?? {}).end();
+      held.delete(token);
+    },
+    shown(token) {
+      const byTopic = new Map<string, ReceivedPush>();
+      received.filter((r) => r.token === token).forEach((r, i) => byTopic.set(r.topic ?? `untopiced ${i}`, r));
+      return [...byTopic.values()];
     },
     async close() {
       for (const res of hanging) res.destroy();
