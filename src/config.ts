@@ -166,6 +166,7 @@ const envSchema = z.object({
   REMINDER_LEAD_MS: intVar(5 * 60_000, 1_000, 24 * 3600_000),
   PUSH_TIMEOUT_MS: intVar(10_000, 100, 60_000),
   PUSH_LEASE_MS: intVar(30_000, 1_000, 10 * 60_000),
+  PUSH_WORKER_NICE: intVar(5, 0, 19),
 });
 
 const base64urlBytes = (v: string): number => (/^[A-Za-z0-9_-]+$/.test(v) ? Buffer.from(v, 'base64url').length : -1);
@@ -305,6 +306,8 @@ const configSchema = envSchema.transform((e, ctx) => {
             timeoutMs: e.PUSH_TIMEOUT_MS,
             /** A delivery claimed by an instance that stopped renewing it is sent by another after this. */
             leaseMs: e.PUSH_LEASE_MS,
+            /** How much lower than the process the push worker thread runs (Linux nice): the rooms' ticks get the CPU first. */
+            workerNice: e.PUSH_WORKER_NICE,
           }
         : null,
     rateLimits: {

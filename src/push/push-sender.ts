@@ -47,6 +47,8 @@ export interface PushConfig {
   timeoutMs: number;
   /** A delivery's lease: renewed every third of it while under way; a dead owner's is taken over after it. */
   leaseMs: number;
+  /** Added to the worker thread's nice value (Linux), so the main thread wins the CPU; 0 leaves it alone. */
+  workerNice: number;
 }
 
 export interface PushSenderOptions {
@@ -167,7 +169,7 @@ export class PushSender {
   }
 
   start(): void {
-    const data: PushWorkerData = { vapid: this.config.vapid, timeoutMs: this.config.timeoutMs, maxInFlight: MAX_IN_FLIGHT };
+    const data: PushWorkerData = { vapid: this.config.vapid, timeoutMs: this.config.timeoutMs, maxInFlight: MAX_IN_FLIGHT, nice: this.config.workerNice };
     this.worker = new Worker(workerUrl(), { workerData: data });
     this.worker.unref();
     this.worker.on('message', (results: PushResult[]) => {

@@ -41,6 +41,8 @@ export interface PushWorkerData {
   timeoutMs: number;
   /** Requests in flight at once; more wait here. */
   maxInFlight: number;
+  /** Added to this thread's nice value (0: unchanged). */
+  nice: number;
 }
 
 /** A VAPID JWT lives 12 h (RFC 8292 allows 24) and is re-signed an hour before that. */
@@ -91,16 +93,16 @@ function post(url: URL, headers: Record<string, string>, body: Buffer, agents: R
 }
 
 /**
- * Linux: this thread's nice value goes up by WORKER_NICE (a per-thread attribute there;
- * /proc/thread-self names the thread), so when the cores are busy the scheduler gives
- * the main thread, which ticks rooms, the CPU first and a burst of pushes waits instead.
- * Elsewhere, or if refused, nothing changes.
+ * Linux: this thread's nice value goes up by `nice` (PUSH_WORKER_NICE; a per-thread
+ * attribute there, /proc/thread-self names the thread), so when the cores are busy the
+ * scheduler gives the main thread, which ticks rooms, the CPU first and a burst of pushes
+ * waits instead. Elsewhere, or if refused, nothing changes.
  */
-const WORKER_NICE = 10;
-function lowerPriority(): void {
+function lowerPriority(nice: number): void {
+  if (nice <= 0) return;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.min(19, os.getPriority(tid) + WORKER_NICE));
+    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.min(19, os.getPriority(tid) + nice));
   } catch {
     // not Linux, or not allowed: the thread keeps the process's priority
   }
@@ -108,7 +110,7 @@ function lowerPriority(): void {
 
 function run(data: PushWorkerData): void {
   const port = parentPort!;
-  lowerPriority();
+  lowerPriority(data.nice);
   // One keep-alive pool per scheme: a push service's connections are reused across messages.
   const agents: Record<string, http.Agent> = {
     'http:': new http.Agent({ keepAlive: true, maxSockets: data.maxInFlight }),
