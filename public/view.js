@@ -10,6 +10,8 @@ const STATUS_LABEL = {
   failed: 'Gave up',
   completed: 'Completed',
 };
+const RECAP_LABEL = { done: 'Done', partly: 'Partly', not: 'Not done' };
+
 const ROOM_STATUS_LABEL = {
   waiting: 'Waiting for the host to start',
   active: 'Focus time',
@@ -85,7 +87,15 @@ function renderParticipants(session, me) {
     if (p.id === session.host_id) tags.append(el('span', { class: 'tag host', text: 'host' }));
     if (!p.connected) tags.append(el('span', { class: 'tag', text: 'offline' }));
     const badge = el('span', { class: `badge badge-${p.status}`, text: STATUS_LABEL[p.status] ?? p.status });
-    return el('li', { class: p.connected ? 'participant' : 'participant offline', 'data-participant-id': p.id, 'data-status': p.status }, name, tags, badge);
+    // What they set out to do and how their last round went, as everyone sees it (live and in the snapshot).
+    const said = [];
+    if (p.intention) said.push(el('span', { class: 'intention', text: p.intention }));
+    if (p.recap) {
+      const how = `Round ${p.recap.round}: ${RECAP_LABEL[p.recap.outcome] ?? p.recap.outcome}${p.recap.note ? ` — ${p.recap.note}` : ''}`;
+      said.push(el('span', { class: `recap recap-${p.recap.outcome}`, text: how }));
+    }
+    const extra = said.length > 0 ? [el('p', { class: 'said' }, ...said)] : [];
+    return el('li', { class: p.connected ? 'participant' : 'participant offline', 'data-participant-id': p.id, 'data-status': p.status }, name, tags, badge, ...extra);
   });
   $('participants').replaceChildren(...items);
   $('people-count').textContent = `${session.participants.length}/${session.max_participants}`;

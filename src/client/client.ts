@@ -278,8 +278,10 @@ export class FocusroomClient {
   }
 
   /** (ext) How completed focus round `round` went, within 10 minutes of its end (`participant_recap`). */
-  setRecap(round: number, outcome: RecapOutcome, note?: string): Promise<ResultOf<'set_recap'>> {
-    return this.call('set_recap', note === undefined ? { round, outcome } : { round, outcome, note }, true);
+  async setRecap(round: number, outcome: RecapOutcome, note?: string): Promise<ResultOf<'set_recap'>> {
+    const res = await this.call('set_recap', note === undefined ? { round, outcome } : { round, outcome, note }, true);
+    if (this.state.me && this.state.patchParticipant(this.state.me, { recap: res.recap }, res.seq)) this.changed();
+    return res;
   }
 
   /** Leaves the room at once (no grace) and forgets the seat. */

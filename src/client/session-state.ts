@@ -86,6 +86,10 @@ export class SessionState {
         const e = data as RoomEvents['participant_intention'];
         return this.patchParticipant(e.participant_id, { intention: e.text }, e.seq);
       }
+      case 'participant_recap': {
+        const e = data as RoomEvents['participant_recap'];
+        return this.patchParticipant(e.participant_id, { recap: { round: e.round, outcome: e.outcome, note: e.note } }, e.seq);
+      }
       case 'participant_connection': {
         const e = data as RoomEvents['participant_connection'];
         return this.patchParticipant(e.participant_id, { connected: e.connected }, e.seq);
@@ -111,7 +115,7 @@ export class SessionState {
   }
 
   /** Patches one field of a participant from an event or an ack, ordered by its `seq`. */
-  patchParticipant(id: string, patch: Partial<Pick<ParticipantView, 'status' | 'connected' | 'intention'>>, seq: number | undefined): boolean {
+  patchParticipant(id: string, patch: Partial<Pick<ParticipantView, 'status' | 'connected' | 'intention' | 'recap'>>, seq: number | undefined): boolean {
     this.noteSeq(seq);
     const p = this.participant(id);
     if (!p || !this.isNewer(`${Object.keys(patch).join()}:${id}`, seq)) return false;

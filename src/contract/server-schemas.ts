@@ -31,6 +31,11 @@ export const leaveReasonSchema = z.enum(['left', 'timeout', 'kicked']);
  */
 export const roomClosedReasonSchema = z.enum(['expired', 'lost', 'no_show', 'cancelled']);
 
+export const recapOutcomeSchema = z.enum(RECAP_OUTCOMES);
+export const recapViewSchema = z
+  .object({ round: int, outcome: recapOutcomeSchema, note: z.string().nullable() })
+  .meta({ id: 'Recap', description: 'how a completed focus round went for one participant' });
+
 export const participantViewSchema = z
   .object({
     id: z.string(),
@@ -40,13 +45,9 @@ export const participantViewSchema = z
     connected: z.boolean(),
     /** (ext) What this participant set out to do (`set_intention`), null until set. */
     intention: z.string().nullable().meta({ description: 'what the participant set out to do (set_intention), null until set' }),
+    recap: recapViewSchema.nullable().meta({ description: 'the participant’s latest recap (set_recap): which round, how it went, the note; null until one' }),
   })
   .meta({ id: 'Participant' });
-
-export const recapOutcomeSchema = z.enum(RECAP_OUTCOMES);
-export const recapViewSchema = z
-  .object({ round: int, outcome: recapOutcomeSchema, note: z.string().nullable() })
-  .meta({ id: 'Recap', description: 'how a completed focus round went for one participant' });
 
 export const taskViewSchema = z
   .object({

@@ -36,6 +36,7 @@ export function setRecap(room: Room, participantId: string, input: SetRecapInput
   if (!ended.participant_ids.includes(participantId)) throw new AppError('invalid_state', `you were not in round ${input.round}`);
   const recap: RecapView = { round: input.round, outcome: input.outcome, note: input.note ?? null };
   const d = Draft.of(room, now);
+  findParticipant(d.room, participantId)!.recap = { ...recap };
   d.emit('participant_recap', { participant_id: participantId, ...recap });
   return d.done({ recap });
 }

@@ -30,6 +30,8 @@ export interface Participant {
   present?: boolean;
   /** (ext) What the participant set out to do (`set_intention`); absent or null until set. */
   intention?: string | null;
+  /** (ext) The participant's latest recap (`set_recap`), shown to everyone; absent or null until one. */
+  recap?: { round: number; outcome: 'done' | 'partly' | 'not'; note: string | null } | null;
   /** focused_ms and pauses when the current pomodoro round began: a round's record counts only its own. */
   round_base?: { focused_ms: number; pauses: number };
 }
@@ -126,7 +128,7 @@ export function cloneRoom(room: Room): Room {
   return {
     ...room,
     settings: { ...room.settings },
-    participants: room.participants.map((p) => (p.round_base ? { ...p, round_base: { ...p.round_base } } : { ...p })),
+    participants: room.participants.map((p) => ({ ...p, ...(p.round_base ? { round_base: { ...p.round_base } } : {}), ...(p.recap ? { recap: { ...p.recap } } : {}) })),
     tasks: room.tasks.map((t) => ({ ...t })),
     ...(room.ended_rounds ? { ended_rounds: room.ended_rounds.map((e) => ({ ...e, participant_ids: [...e.participant_ids] })) } : {}),
     ...(room.final_results ? { final_results: room.final_results.map((r) => ({ ...r })) } : {}),

@@ -20,6 +20,7 @@ export const participantView = (p: Participant): ParticipantView => ({
   joined_at: p.joined_at,
   connected: p.connected,
   intention: p.intention ?? null,
+  recap: p.recap ? { ...p.recap } : null,
 });
 
 export function timeLeft(room: Room, now: number): number {

@@ -1,6 +1,6 @@
 /**
  * Intention and recap end to end: the socket events and their REST twins
- * broadcast with the room's seq, snapshots carry intentions, recaps are refused outside
+ * broadcast with the room's seq, snapshots carry intentions and each one's latest recap, recaps are refused outside
  * their window, the store of record keeps both with the round (GET /me/history), and the
  * webhooks carry them (session.completed results, participant.recap). Embedded database.
  */
@@ -82,6 +82,13 @@ describe('intention and recap', () => {
     expect(restRecap.status).toBe(200);
     expect(restRecap.body.recap).toEqual({ round: 1, outcome: 'done', note: null });
     expectHttpError(await http(`${server.url}/sessions/${code}/recap`, { method: 'PUT', token: joined.resume_token, body: { round: 2, outcome: 'done' } }), 409, 'invalid_state');
+
+    // Snapshots carry each participant's latest recap too (a resume, a late joiner).
+    const resumed = await call(await connect(server.url), 'resume_session', { room_code: code, participant_id: joined.participant_id, resume_token: joined.resume_token });
+    expect(resumed.session.participants.map((p: any) => [p.intention, p.recap])).toEqual([
+      ['Outline the talk', { round: 1, outcome: 'partly', note: 'slides half done' }],
+      ['Inbox zero', { round: 1, outcome: 'done', note: null }],
+    ]);
 
     // The store of record: intention and recap with the round, in the host's history.
     const key = created.user_key as string;

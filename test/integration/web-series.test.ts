@@ -1,8 +1,9 @@
 /**
  * The web page's booked-focus loop in a real Chromium, at desktop width and
  * at 390 px: create a weekly series and see its sessions, get the calendar feed URL, set
- * an intention before starting, pick a recap after the round, and see attendance in the
- * stats panel. Skips without Chromium.
+ * an intention before starting, pick a recap after the round, see the others' intentions
+ * and recaps (live and after a reload), and see attendance in the stats panel. Skips
+ * without Chromium.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
@@ -76,6 +77,22 @@ describe.skipIf(!CHROMIUM)('web page: series, calendar feed, intention, recap, a
     await page.getByLabel('Focus (minutes)').fill('0.02');
     await page.getByRole('button', { name: 'Create room' }).click();
     await page.locator('#room[data-status="waiting"]').waitFor();
+    // Another participant, already there with an intention: the page shows it from the snapshot.
+    const code = (await page.locator('#room-code').textContent())!.trim();
+    const guest = await connect(server.url);
+    const guestJoin = await call(guest, 'join_session', { room_code: code, user_name: 'Grace' });
+    expect(guestJoin.ok).toBe(true);
+    await call(guest, 'set_intention', { text: 'Read two papers' });
+    const row = (name: string) => page.locator('#participants li', { hasText: name });
+    await expect.poll(() => row('Grace').locator('.intention').textContent()).toBe('Read two papers');
+    // A fresh page load (the snapshot) shows it too.
+    const seeker = await (await browser.newContext({ viewport })).newPage();
+    await seeker.goto(server.url);
+    await seeker.locator('#join-name').fill('Sam');
+    await seeker.locator('#join-code').fill(code);
+    await seeker.getByRole('button', { name: 'Join room' }).click();
+    await seeker.locator('#room[data-status="waiting"]').waitFor();
+    await expect.poll(() => seeker.locator('#participants li', { hasText: 'Grace' }).locator('.intention').textContent()).toBe('Read two papers');
     await page.getByLabel('Your intention').fill('Outline chapter 2');
     await page.getByRole('button', { name: 'Set intention' }).click();
     await expect.poll(() => page.locator('#message').textContent()).toBe('Intention set');
@@ -84,6 +101,17 @@ describe.skipIf(!CHROMIUM)('web page: series, calendar feed, intention, recap, a
     await page.locator('#recap').waitFor({ state: 'visible' });
     await page.getByRole('button', { name: 'Done', exact: true }).click();
     await expect.poll(() => page.locator('#message').textContent()).toBe('Recap saved: Done');
+    // Others' recaps arrive live (participant_recap) and are in the snapshot a reload gets.
+    expect((await call(guest, 'set_recap', { round: 1, outcome: 'partly', note: 'one of two' })).ok).toBe(true);
+    await expect.poll(() => row('Grace').locator('.recap').textContent()).toBe('Round 1: Partly — one of two');
+    await expect.poll(() => row('Ada').locator('.recap').textContent()).toBe('Round 1: Done');
+    await expect.poll(() => seeker.locator('#participants li', { hasText: 'Grace' }).locator('.recap').textContent()).toBe('Round 1: Partly — one of two');
+    await seeker.reload();
+    await seeker.locator('#room[data-status="completed"]').waitFor();
+    await expect.poll(() => seeker.locator('#participants li', { hasText: 'Ada' }).locator('.intention').textContent()).toBe('Outline chapter 2');
+    await expect.poll(() => seeker.locator('#participants li', { hasText: 'Grace' }).locator('.recap').textContent()).toBe('Round 1: Partly — one of two');
+    for (const p of [page, seeker]) expect((await p.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(viewport.width);
+    await seeker.context().close();
     await eventually(async () => {
       const h = await http(`${server.url}/me/history`, { token: key });
       expect(h.body.rounds[0].result).toMatchObject({ intention: 'Outline chapter 2', recap: { outcome: 'done' } });

@@ -14,8 +14,8 @@ function snapshot(seq: number, patch: Partial<SessionSnapshot> = {}): SessionSna
   return {
     id: 'room-1', room_code: 'ABC123', status: 'waiting', seq, server_now: Date.now(),
     participants: [
-      { id: 'h', user_name: 'Host', status: 'ready', joined_at: 0, connected: true, intention: null },
-      { id: 'b', user_name: 'Bea', status: 'ready', joined_at: 0, connected: true, intention: null },
+      { id: 'h', user_name: 'Host', status: 'ready', joined_at: 0, connected: true, intention: null, recap: null },
+      { id: 'b', user_name: 'Bea', status: 'ready', joined_at: 0, connected: true, intention: null, recap: null },
     ],
     max_participants: 4, session_duration: 60_000, time_left_ms: 60_000, started_at: null, created_at: 0,
     is_creator: false, host_id: 'h', ends_at: null, late_join: true, tasks: [task('t1')],
@@ -190,7 +190,7 @@ describe('SDK reducer: snapshots and ticks', () => {
 
   it('another room\'s seat starts from scratch', () => {
     on.status(20, 'b', 'focusing');
-    state.seat('x', snapshot(3, { id: 'room-2', participants: [{ id: 'x', user_name: 'X', status: 'ready', joined_at: 0, connected: true, intention: null }] }));
+    state.seat('x', snapshot(3, { id: 'room-2', participants: [{ id: 'x', user_name: 'X', status: 'ready', joined_at: 0, connected: true, intention: null, recap: null }] }));
     expect(state.session!.id).toBe('room-2');
     expect(state.lastSeq).toBe(3);
     on.status(4, 'x', 'focusing');

@@ -69,7 +69,7 @@ describe('join', () => {
     expect(o.changed).toBe(true);
     expect(o.result).toBeUndefined();
     expect(o.events).toEqual([
-      { seq: 2, event: 'participant_joined', data: { participant: { id: 'b', user_name: 'user-b', status: 'ready', joined_at: T0 + 1_500, connected: true, intention: null } } },
+      { seq: 2, event: 'participant_joined', data: { participant: { id: 'b', user_name: 'user-b', status: 'ready', joined_at: T0 + 1_500, connected: true, intention: null, recap: null } } },
     ]);
     const r1 = ok(o);
     expect(r1.seq).toBe(2);
@@ -97,7 +97,7 @@ describe('join', () => {
     const o = join(started, person('c'), T0 + 25_000);
     const c = ok(o).participants[2]!;
     expect(c).toMatchObject({ status: 'focusing', focus_since: T0 + 25_000, joined_at: T0 + 25_000 });
-    expect(o.events[0]!.data).toEqual({ participant: { id: 'c', user_name: 'user-c', status: 'focusing', joined_at: T0 + 25_000, connected: true, intention: null } });
+    expect(o.events[0]!.data).toEqual({ participant: { id: 'c', user_name: 'user-c', status: 'focusing', joined_at: T0 + 25_000, connected: true, intention: null, recap: null } });
     const done = ok(runDue(ok(o), T0 + 70_000));
     expect(done.participants.find((p) => p.id === 'c')).toMatchObject({ status: 'completed', focused_ms: 45_000 });
   });

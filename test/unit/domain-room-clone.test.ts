@@ -26,6 +26,7 @@ const participant = (id: string): Required<Participant> => ({
   intention: `finish chapter ${id}`,
   present: true,
   round_base: { focused_ms: 500, pauses: 0 },
+  recap: { round: 1, outcome: 'partly', note: `note ${id}` },
 });
 
 const task: Task = { id: 't1', title: 'write', done: false, created_by: 'h', created_at: T0 };

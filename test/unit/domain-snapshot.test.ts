@@ -50,8 +50,8 @@ describe('snapshot', () => {
       id: 'room-1',
       room_code: 'ABC234',
       participants: [
-        { id: 'h', user_name: 'user-h', status: 'ready', joined_at: T0, connected: true, intention: null },
-        { id: 'b', user_name: 'user-b', status: 'ready', joined_at: at(1_000), connected: true, intention: null },
+        { id: 'h', user_name: 'user-h', status: 'ready', joined_at: T0, connected: true, intention: null, recap: null },
+        { id: 'b', user_name: 'user-b', status: 'ready', joined_at: at(1_000), connected: true, intention: null, recap: null },
       ],
       max_participants: 4,
       status: 'waiting',
@@ -99,7 +99,7 @@ describe('snapshot', () => {
     let r = ok(start(duo(), 'h', T0));
     r = ok(updateStatus(r, 'b', 'paused', at(1_000)));
     r = ok(disconnect(r, 'b', 'sock-b', at(2_000)));
-    expect(snapshot(r, at(2_000), 'h').participants[1]).toEqual({ id: 'b', user_name: 'user-b', status: 'paused', joined_at: at(1_000), connected: false, intention: null });
+    expect(snapshot(r, at(2_000), 'h').participants[1]).toEqual({ id: 'b', user_name: 'user-b', status: 'paused', joined_at: at(1_000), connected: false, intention: null, recap: null });
   });
 
   it('never contains token hashes, socket ids or other server-only fields', () => {
@@ -110,7 +110,7 @@ describe('snapshot', () => {
     for (const secret of ['token_hash', 'hash-', 'socket_id', 'sock-', 'user_sub', 'sub-c', 'focus_since', 'focused_ms', 'disconnected_at', 'grace_ms', 'ttl_ms', '"log"']) {
       expect(json).not.toContain(secret);
     }
-    for (const p of snap.participants) expect(Object.keys(p).sort()).toEqual(['connected', 'id', 'intention', 'joined_at', 'status', 'user_name']);
+    for (const p of snap.participants) expect(Object.keys(p).sort()).toEqual(['connected', 'id', 'intention', 'joined_at', 'recap', 'status', 'user_name']);
   });
 
   it('tasks are copies: editing the snapshot does not touch the room', () => {
