@@ -16,7 +16,7 @@ import { historyRoute } from './http/history-route.js';
 import { meRoutes } from './http/me-routes.js';
 import { metricsRoute } from './http/metrics-route.js';
 import { pushRoutes } from './http/push-routes.js';
-import { IdentityAuth } from './auth/identity-auth.js';
+import { CallerResolver } from './auth/caller.js';
 import { userKeyRoute } from './http/user-key-route.js';
 import { scheduleRoutes } from './http/schedule-routes.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -30,7 +30,6 @@ import { Metrics } from './metrics.js';
 import { Bookings } from './rooms/bookings.js';
 import { Broadcaster } from './realtime/broadcaster.js';
 import { Dispatcher } from './realtime/dispatcher.js';
-import { tokenVerifier } from './auth/jwt.js';
 import { RoomService } from './rooms/room-service.js';
 import { createSocketServer, wireSocketServer } from './realtime/socket-server.js';
 import { SocketDelivery } from './realtime/socket-delivery.js';
@@ -246,7 +245,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     budget,
     pauseReading: (socket) => guard.pauseReading(socket.conn),
   });
-  wireSocketServer(io, { config, clock, limits, rooms, dispatcher, metrics, log });
+  // Who calls, for every route and the handshake (auth/caller.ts): one JWT verifier, one key-set cache.
+  const callers = new CallerResolver(
+    config,
+    userKeys,
+    throttled(5_000, (err: Error) => log.warn({ err: err.message }, 'could not fetch the JWKS to verify a token')),
+  );
+  wireSocketServer(io, { config, clock, limits, rooms, callers, dispatcher, metrics, log });
 
   await registerSecurityHeaders(fastify);
   await registerApi(fastify, { config, log, version: API_VERSION });
@@ -262,12 +267,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     writer: async () => (persistence ? persistence.writerStatus() : 'disabled'),
   });
   sessionRoute(fastify, { store, clock, limits });
-  taskRoutes(fastify, { rooms, clock, limits, budget });
-  intentionRoutes(fastify, { rooms, clock, limits, budget });
-  historyRoute(fastify, { rooms, limits, budget });
+  taskRoutes(fastify, { rooms, clock, limits, callers, budget });
+  intentionRoutes(fastify, { rooms, clock, limits, callers, budget });
+  historyRoute(fastify, { rooms, limits, callers, budget });
   asyncApiRoute(fastify, API_VERSION);
-  const identityAuth = new IdentityAuth(config, userKeys);
-  scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, auth: identityAuth, userKeys });
+  scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, callers, userKeys });
   const series = new SeriesService({
     store: runtime.seriesStore,
     rooms,
@@ -278,18 +282,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     entry: { rooms, clock, config, bookings, generateRoomCode: generateCode },
     log,
   });
-  seriesRoutes(fastify, { series, clock, auth: identityAuth, maxParticipants: config.maxParticipants });
-  calendarFeedRoutes(fastify, { feeds: runtime.calendarFeeds, bookingIndex: runtime.bookingIndex, seriesStore: runtime.seriesStore, rooms, clock, config, limits, auth: identityAuth });
-  meRoutes(fastify, { persistence, clock, verifyToken: tokenVerifier(config), limits, budget, userKeys });
-  userKeyRoute(fastify, { userKeys, limits, authOn: tokenVerifier(config) !== null });
+  seriesRoutes(fastify, { series, clock, callers, maxParticipants: config.maxParticipants });
+  calendarFeedRoutes(fastify, { feeds: runtime.calendarFeeds, bookingIndex: runtime.bookingIndex, seriesStore: runtime.seriesStore, rooms, clock, config, limits, callers });
+  meRoutes(fastify, { persistence, clock, callers, bookingIndex: runtime.bookingIndex, rooms, limits, budget });
+  userKeyRoute(fastify, { userKeys, limits, authOn: callers.authOn });
   pushRoutes(fastify, {
     push: config.push ? { publicKey: config.push.vapid.publicKey, allowHttp: config.push.allowHttp } : null,
     subscriptions: runtime.pushSubscriptions,
     clock,
-    verifyToken: tokenVerifier(config),
+    callers,
     limits,
     budget,
-    userKeys,
   });
   metricsRoute(fastify, metrics, config.metricsToken);
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });

@@ -24,7 +24,8 @@ import type { BookingIndex } from '../store/booking-index.js';
 import type { CalendarFeedStore } from '../store/calendar-feed-store.js';
 import type { SeriesStore } from '../store/series-store.js';
 import { toAppError } from '../store/store-errors.js';
-import type { IdentityAuth } from '../auth/identity-auth.js';
+import type { CallerResolver } from '../auth/caller.js';
+import { requestCaller } from '../auth/rest-auth.js';
 import { joinUrl } from './schedule-routes.js';
 
 export interface CalendarFeedRouteDeps {
@@ -35,7 +36,7 @@ export interface CalendarFeedRouteDeps {
   clock: Clock;
   config: Config;
   limits: RateLimits;
-  auth: IdentityAuth;
+  callers: CallerResolver;
 }
 
 const tags = ['me'];
@@ -82,7 +83,7 @@ export function calendarFeedRoutes(app: FastifyInstance, deps: CalendarFeedRoute
       },
     },
     async (req, reply) => {
-      const { identity } = await deps.auth.identity(req);
+      const { identity } = await requestCaller(deps.callers, req, 'jwt-or-user-key');
       const token = await deps.feeds.ensure(identity, nanoid(32)).catch(unavailable);
       return reply.code(201).send({ url: `${base(req)}/calendar/${token}.ics` });
     },
@@ -101,7 +102,7 @@ export function calendarFeedRoutes(app: FastifyInstance, deps: CalendarFeedRoute
       },
     },
     async (req, reply) => {
-      const { identity } = await deps.auth.identity(req);
+      const { identity } = await requestCaller(deps.callers, req, 'jwt-or-user-key');
       if (!(await deps.feeds.revoke(identity).catch(unavailable))) throw new AppError('not_found', 'you have no calendar feed');
       return reply.code(204).send(null);
     },

@@ -15,12 +15,14 @@ import { LIMITS } from '../contract/limits.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { historyPageCost } from '../limits/read-cost.js';
 import type { RoomService } from '../rooms/room-service.js';
-import { authorizeSeat, type SeatAuthDeps } from '../auth/seat-auth.js';
+import type { CallerResolver } from '../auth/caller.js';
+import { authorizeSeat, type FloodBudget } from '../auth/rest-auth.js';
 
 export interface HistoryRouteDeps {
   rooms: RoomService;
   limits: RateLimits;
-  budget?: SeatAuthDeps['budget'];
+  callers: CallerResolver;
+  budget?: FloodBudget;
 }
 
 export const HISTORY_PAGE_DEFAULT = 100;
@@ -59,7 +61,7 @@ export function historyRoute(app: FastifyInstance, deps: HistoryRouteDeps): void
     },
     async (req) => {
       const limit = req.query.limit ?? HISTORY_PAGE_DEFAULT;
-      const seat = await authorizeSeat(req, req.params.code, { getRoom: (c) => deps.rooms.get(c), limits: deps.limits, budget: deps.budget }, historyPageCost(limit));
+      const seat = await authorizeSeat(req, req.params.code, { callers: deps.callers, getRoom: (c) => deps.rooms.get(c), limits: deps.limits, budget: deps.budget }, historyPageCost(limit));
       const history = await deps.rooms.history(seat.code, req.query.after ?? 0, limit);
       if (!history) throw new RoomNotFoundError(seat.code);
       return history;

@@ -2,7 +2,7 @@
  * Intention and recap over REST: the twins of `set_intention` and
  * `set_recap`. Same schemas, same domain changes, same RoomService.apply, so the room
  * hears the same `participant_intention` / `participant_recap` with the next `seq`.
- * Authorized by a seat's resume_token (auth/seat-auth.ts).
+ * Authorized by a seat's resume_token (auth/rest-auth.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -15,7 +15,7 @@ import { setIntention } from '../domain/intention.js';
 import { setRecap } from '../domain/recap.js';
 import type { SeatChange } from '../domain/task-changes.js';
 import { withSeq } from '../domain/task-changes.js';
-import { authorizeSeat } from '../auth/seat-auth.js';
+import { authorizeSeat } from '../auth/rest-auth.js';
 import type { TaskRouteDeps } from './task-routes.js';
 
 const security = [{ seatToken: [] }];
@@ -26,7 +26,7 @@ export function intentionRoutes(app: FastifyInstance, deps: TaskRouteDeps): void
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   async function apply<T extends object>(req: Parameters<typeof authorizeSeat>[0], code: string, change: SeatChange<T>) {
-    const seat = await authorizeSeat(req, code, { getRoom: (c) => deps.rooms.get(c), limits: deps.limits, budget: deps.budget });
+    const seat = await authorizeSeat(req, code, { callers: deps.callers, getRoom: (c) => deps.rooms.get(c), limits: deps.limits, budget: deps.budget });
     try {
       return withSeq(await deps.rooms.apply(seat.code, (room) => change(room, seat.participantId, deps.clock.now())));
     } catch (err) {

@@ -1,12 +1,13 @@
 /**
- * The caller's own durable record (docs/persistence.md): GET /me/stats, GET /me/history, DELETE /me.
- * The caller is the Bearer: a JWT with auth on (its `sub`), the `user_key` without.
- * Only that identity's rows are ever read or erased; nobody else's history is reachable.
+ * The caller's own record: GET /me/sessions (booked and running rooms, docs/protocol.md
+ * "Scheduled sessions"), GET /me/stats, GET /me/history, DELETE /me (docs/persistence.md).
+ * The caller is the Bearer (auth/caller.ts mode `jwt-or-user-key`): a JWT with auth on
+ * (its `sub`), the `user_key` without. Only that identity's rooms and rows are ever read
+ * or erased; nobody else's history is reachable. /me/push-subscriptions (push-routes.ts)
+ * and /me/calendar-feed (calendar-feed-routes.ts) take their caller the same way.
  */
-import type { UserKeys } from '../domain/user-keys.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { JWTPayload } from 'jose';
 import { z } from 'zod';
 import { AppError } from '../contract/errors.js';
 import { identityAuthHeadersSchema, identityErrorResponses, meErasedSchema, meHistorySchema, meStatsSchema } from '../contract/http-schemas.js';
@@ -15,20 +16,27 @@ import { focusWindowStart, isValidTimeZone, statsFromAggregate } from '../domain
 import type { Persistence } from '../persistence/persistence.js';
 import type { ResultsRepository } from '../persistence/results-repository.js';
 import type { RateLimits } from '../limits/rate-limits.js';
-import { ME_ERASE_COST, ME_STATS_COST, meHistoryCost } from '../limits/read-cost.js';
-import { meCaller } from '../auth/me-identity.js';
-import type { SeatAuthDeps } from '../auth/seat-auth.js';
+import { ME_ERASE_COST, ME_SESSIONS_COST, ME_STATS_COST, meHistoryCost } from '../limits/read-cost.js';
+import { errorBodySchema } from '../contract/http-schemas.js';
+import { meSessionsQuerySchema, meSessionsSchema, type MySession, userAuthHeadersSchema } from '../contract/schedule-http-schemas.js';
+import { windowOf } from '../domain/schedule.js';
+import type { RoomService } from '../rooms/room-service.js';
+import type { BookingIndex } from '../store/booking-index.js';
+import type { CallerResolver } from '../auth/caller.js';
+import { type FloodBudget, meCaller } from '../auth/rest-auth.js';
 
 export interface MeRoutesDeps {
   persistence: Persistence | null;
   clock: Clock;
-  /** The JWT verifier when auth is on (then only JWTs are accepted), null without auth. */
-  verifyToken: ((token: string) => Promise<JWTPayload>) | null;
-  userKeys: UserKeys;
+  /** Who calls (mode `jwt-or-user-key`). */
+  callers: CallerResolver;
+  /** GET /me/sessions: the identity's bookings, and their rooms (whose own seats decide). */
+  bookingIndex: BookingIndex;
+  rooms: RoomService;
   /** Per address and per identity budgets of /me/* (cost points a minute). */
   limits: RateLimits;
   /** The flood budget (address, instance, shed under overload), charged the same cost. */
-  budget?: SeatAuthDeps['budget'];
+  budget?: FloodBudget;
 }
 
 export const ME_HISTORY_PAGE_DEFAULT = 20;
@@ -56,7 +64,7 @@ const historyQuery = z.strictObject({
 });
 
 export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
-  /** The caller's identity, or `unauthorized`, charged `cost` (auth/me-identity.ts). */
+  /** The caller's identity, or `unauthorized`, charged `cost` (auth/rest-auth.ts). */
   const caller = meCaller(deps);
 
   /** The repository, or `unavailable` (no store of record, or not reachable yet). */
@@ -81,6 +89,39 @@ export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
   const common = { tags: ['me'], security: [{ identity: [] }], headers: identityAuthHeadersSchema };
 
   api.get(
+    '/me/sessions',
+    {
+      schema: {
+        summary: "The caller's upcoming and running sessions",
+        description: 'Rooms the identity holds a seat in whose window meets [from, to) (default: from now on), soonest first. Needs a Bearer JWT (auth on) or user_key (auth off).',
+        tags: ['me'],
+        security: [{ userToken: [] }],
+        headers: userAuthHeadersSchema,
+        querystring: meSessionsQuerySchema,
+        response: { 200: meSessionsSchema, 400: errorBodySchema, 401: errorBodySchema, 503: errorBodySchema },
+      },
+    },
+    async (req) => {
+      const { identity } = await caller(req, ME_SESSIONS_COST);
+      const now = deps.clock.now();
+      const from = req.query.from ?? now;
+      const to = req.query.to ?? Number.MAX_SAFE_INTEGER;
+      const entries = await deps.bookingIndex.list(identity, now).catch(unavailable);
+      const rooms = await Promise.all(entries.map((e) => deps.rooms.get(e.room))).catch(unavailable);
+      const sessions: MySession[] = [];
+      for (const room of rooms) {
+        const window = room && windowOf(room, now);
+        // The index may hold a stale entry (rooms/bookings.ts): the room's own seats decide.
+        const mine = room?.participants.filter((p) => p.identity === identity) ?? [];
+        if (!room || !window || mine.length === 0 || window.end <= from || window.start >= to) continue;
+        sessions.push({ room_code: room.code, title: room.title ?? null, starts_at: window.start, planned_end: window.end, status: room.status, is_host: mine.some((p) => p.id === room.host_id) });
+      }
+      sessions.sort((a, b) => a.starts_at - b.starts_at || a.room_code.localeCompare(b.room_code));
+      return { sessions };
+    },
+  );
+
+  api.get(
     '/me/stats',
     {
       schema: {
@@ -92,7 +133,7 @@ export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
       },
     },
     async (req, reply) => {
-      const identity = await caller(req, ME_STATS_COST);
+      const { identity } = await caller(req, ME_STATS_COST);
       const now = deps.clock.now();
       const [aggregate, attendance] = await query(req, (repo) => Promise.all([repo.statsOf(identity, focusWindowStart(now)), repo.attendanceOf(identity, ATTENDANCE_SESSIONS)]));
       reply.header('cache-control', 'no-store');
@@ -113,7 +154,7 @@ export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
     },
     async (req, reply) => {
       const limit = req.query.limit ?? ME_HISTORY_PAGE_DEFAULT;
-      const identity = await caller(req, meHistoryCost(limit));
+      const { identity } = await caller(req, meHistoryCost(limit));
       const rounds = await query(req, (repo) => repo.historyOf(identity, req.query.before ?? Number.MAX_SAFE_INTEGER, limit));
       reply.header('cache-control', 'no-store');
       // The next page ends before the oldest round of this one.
@@ -133,8 +174,13 @@ export function meRoutes(app: FastifyInstance, deps: MeRoutesDeps): void {
       },
     },
     async (req) => {
-      const identity = await caller(req, ME_ERASE_COST);
+      const { identity } = await caller(req, ME_ERASE_COST);
       return { deleted_results: await query(req, (repo) => repo.erase(identity)) };
     },
   );
 }
+
+/** A booking index or room store that cannot be read: 503. */
+const unavailable = (): never => {
+  throw new AppError('unavailable', 'the service is temporarily unavailable');
+};

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { errorBodySchema } from '../contract/http-schemas.js';
 import type { Metrics } from '../metrics.js';
 import { hashToken, tokenMatches } from '../domain/tokens.js';
+import { bearerToken } from '../auth/caller.js';
 
 /**
  * GET /metrics — Prometheus text format. With METRICS_TOKEN set it answers only
@@ -26,8 +27,8 @@ export function metricsRoute(app: FastifyInstance, metrics: Metrics, token: stri
     },
     async (req, reply) => {
       if (tokenHash !== null) {
-        const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-        if (given === undefined || !tokenMatches(given, tokenHash)) {
+        const given = bearerToken(req.headers.authorization);
+        if (given === null || !tokenMatches(given, tokenHash)) {
           reply.header('www-authenticate', 'Bearer realm="metrics"');
           return reply.code(401).send({ error: { code: 'unauthorized' as const, message: 'metrics need Authorization: Bearer <METRICS_TOKEN>' } });
         }

@@ -3,10 +3,8 @@
  * subscriptions under /me/push-subscriptions (Bearer identity as every /me route). With
  * push off (no VAPID keys) every one answers 503 `unavailable`.
  */
-import type { UserKeys } from '../domain/user-keys.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { JWTPayload } from 'jose';
 import { AppError } from '../contract/errors.js';
 import { errorBodySchema, identityAuthHeadersSchema, identityErrorResponses } from '../contract/http-schemas.js';
 import {
@@ -21,19 +19,18 @@ import {
 import type { Clock } from '../domain/clock.js';
 import type { PushSubscriptions } from '../store/push-subscriptions.js';
 import type { RateLimits } from '../limits/rate-limits.js';
-import { meCaller } from '../auth/me-identity.js';
-import type { SeatAuthDeps } from '../auth/seat-auth.js';
+import type { CallerResolver } from '../auth/caller.js';
+import { type FloodBudget, meCaller } from '../auth/rest-auth.js';
 
 export interface PushRoutesDeps {
   /** null: push is off. */
   push: { publicKey: string; allowHttp: boolean } | null;
   subscriptions: PushSubscriptions;
   clock: Clock;
-  verifyToken: ((token: string) => Promise<JWTPayload>) | null;
-  userKeys: UserKeys;
-  /** The /me budgets every /me route spends (auth/me-identity.ts). */
+  callers: CallerResolver;
+  /** The /me budgets every /me route spends (auth/rest-auth.ts). */
   limits: RateLimits;
-  budget?: SeatAuthDeps['budget'];
+  budget?: FloodBudget;
 }
 
 /** Each call costs one point of the /me budgets: a subscription is a small keyed write or read. */
@@ -75,7 +72,7 @@ export function pushRoutes(app: FastifyInstance, deps: PushRoutesDeps): void {
     },
     async (req, reply) => {
       const push = enabled();
-      const identity = await caller(req);
+      const { identity } = await caller(req);
       const { endpoint, keys } = req.body;
       if (new URL(endpoint).protocol !== 'https:' && !push.allowHttp) throw new AppError('invalid_payload', 'endpoint must be an https: URL');
       const added = await deps.subscriptions.add(identity, { endpoint, keys: { p256dh: keys.p256dh, auth: keys.auth }, created_at: deps.clock.now() }, PUSH_SUBSCRIPTIONS_MAX);
@@ -96,7 +93,7 @@ export function pushRoutes(app: FastifyInstance, deps: PushRoutesDeps): void {
     },
     async (req, reply) => {
       enabled();
-      const identity = await caller(req);
+      const { identity } = await caller(req);
       const subs = await deps.subscriptions.list(identity);
       reply.header('cache-control', 'no-store');
       return {
@@ -119,7 +116,7 @@ export function pushRoutes(app: FastifyInstance, deps: PushRoutesDeps): void {
     },
     async (req) => {
       enabled();
-      const identity = await caller(req);
+      const { identity } = await caller(req);
       if (!(await deps.subscriptions.remove(identity, req.params.id))) throw new AppError('not_found', 'no such push subscription');
       return { deleted: true as const };
     },

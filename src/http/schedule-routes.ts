@@ -1,8 +1,7 @@
 /**
  * The scheduling routes (docs/protocol.md "Scheduled sessions"): POST /sessions and POST /sessions/:code/seats
  * book seats without a socket (the seat starts disconnected, as a booking, and is taken
- * with resume_session), GET /me/sessions lists the caller's sessions, and
- * GET /sessions/:code/calendar.ics exports a scheduled room as an iCalendar event. The
+ * with resume_session), and GET /sessions/:code/calendar.ics exports a scheduled room as an iCalendar event. The
  * create and join are the socket events' own code (rooms/room-entry.ts): same
  * validation, same rate limits, same broadcast, same conflict check.
  */
@@ -13,14 +12,7 @@ import ical from 'ical-generator';
 import { z } from 'zod';
 import { AppError, RoomNotFoundError } from '../contract/errors.js';
 import { errorBodySchema, roomCodeParamsSchema } from '../contract/http-schemas.js';
-import {
-  createSessionBodySchema,
-  meSessionsQuerySchema,
-  meSessionsSchema,
-  type MySession,
-  seatBodySchema,
-  userAuthHeadersSchema,
-} from '../contract/schedule-http-schemas.js';
+import { createSessionBodySchema, seatBodySchema, userAuthHeadersSchema } from '../contract/schedule-http-schemas.js';
 import { sessionJoinedSchema } from '../contract/server-schemas.js';
 import type { Room } from '../domain/room-state.js';
 import { checkStartsAt, plannedLength, startsAtOf, type Window, windowOf } from '../domain/schedule.js';
@@ -28,12 +20,12 @@ import type { RateLimits } from '../limits/rate-limits.js';
 import { createRoomFor, joinedView, joinRoomAs, type RoomsContext } from '../rooms/room-entry.js';
 import { identityFromUserKey } from '../domain/identity.js';
 import { addressKey } from '../limits/client-address.js';
-import { ME_SESSIONS_COST } from '../limits/read-cost.js';
-import type { Caller, IdentityAuth } from '../auth/identity-auth.js';
+import type { Caller, CallerResolver } from '../auth/caller.js';
+import { requestCaller } from '../auth/rest-auth.js';
 
 export interface ScheduleRouteDeps extends RoomsContext {
   limits: RateLimits;
-  auth: IdentityAuth;
+  callers: CallerResolver;
   userKeys: UserKeys;
 }
 
@@ -69,7 +61,7 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
   const api = app.withTypeProvider<ZodTypeProvider>();
   // Who is calling, before the body is validated: an unauthenticated caller learns nothing from a 400.
   const authenticate = async (req: FastifyRequest) => {
-    callers.set(req, await deps.auth.caller(req));
+    callers.set(req, await requestCaller(deps.callers, req, 'jwt'));
   };
 
   api.post(
@@ -125,42 +117,6 @@ export function scheduleRoutes(app: FastifyInstance, deps: ScheduleRouteDeps): v
         },
       );
       return reply.code(201).send(joinedView(seat.room, seat.participantId, seat.token, deps.clock.now()));
-    },
-  );
-
-  api.get(
-    '/me/sessions',
-    {
-      schema: {
-        summary: "The caller's upcoming and running sessions",
-        description: 'Rooms the identity holds a seat in whose window meets [from, to) (default: from now on), soonest first. Needs a Bearer JWT (auth on) or user_key (auth off).',
-        tags: ['me'],
-        security,
-        headers: userAuthHeadersSchema,
-        querystring: meSessionsQuerySchema,
-        response: { 200: meSessionsSchema, 400: errorBodySchema, 401: errorBodySchema, 503: errorBodySchema },
-      },
-    },
-    async (req) => {
-      // A /me read: charged to the address's and the identity's /me budgets (limits/read-cost.ts).
-      await deps.limits.meAddressRequest(addressKey(req.ip), ME_SESSIONS_COST);
-      const { identity } = await deps.auth.identity(req);
-      await deps.limits.meIdentityRequest(identity, ME_SESSIONS_COST);
-      const now = deps.clock.now();
-      const from = req.query.from ?? now;
-      const to = req.query.to ?? Number.MAX_SAFE_INTEGER;
-      const entries = await deps.bookings.index.list(identity, now).catch(unavailable);
-      const rooms = await Promise.all(entries.map((e) => deps.rooms.get(e.room))).catch(unavailable);
-      const sessions: MySession[] = [];
-      for (const room of rooms) {
-        const window = room && windowOf(room, now);
-        // The index may hold a stale entry (rooms/bookings.ts): the room's own seats decide.
-        const mine = room?.participants.filter((p) => p.identity === identity) ?? [];
-        if (!room || !window || mine.length === 0 || window.end <= from || window.start >= to) continue;
-        sessions.push({ room_code: room.code, title: room.title ?? null, starts_at: window.start, planned_end: window.end, status: room.status, is_host: mine.some((p) => p.id === room.host_id) });
-      }
-      sessions.sort((a, b) => a.starts_at - b.starts_at || a.room_code.localeCompare(b.room_code));
-      return { sessions };
     },
   );
 

@@ -19,12 +19,13 @@ import type { Series } from '../domain/series.js';
 import { isValidTimeZone } from '../domain/stats.js';
 import { nanoid } from 'nanoid';
 import type { SeriesService } from '../rooms/series-service.js';
-import type { IdentityAuth } from '../auth/identity-auth.js';
+import type { CallerResolver } from '../auth/caller.js';
+import { requestCaller } from '../auth/rest-auth.js';
 
 export interface SeriesRouteDeps {
   series: SeriesService;
   clock: Clock;
-  auth: IdentityAuth;
+  callers: CallerResolver;
   maxParticipants: number;
 }
 
@@ -50,7 +51,7 @@ export function seriesRoutes(app: FastifyInstance, deps: SeriesRouteDeps): void 
       },
     },
     async (req, reply) => {
-      const caller = await deps.auth.identity(req);
+      const caller = await requestCaller(deps.callers, req, 'jwt-or-user-key');
       const body = req.body;
       const now = deps.clock.now();
       checkStartsAt(body.starts_at, now);
@@ -87,7 +88,7 @@ export function seriesRoutes(app: FastifyInstance, deps: SeriesRouteDeps): void 
       schema: { summary: 'A series and its occurrences', tags, security, headers: userAuthHeadersSchema, params: seriesIdParamsSchema, response: { 200: seriesSchema, ...errors } },
     },
     async (req) => {
-      const { identity } = await deps.auth.identity(req);
+      const { identity } = await requestCaller(deps.callers, req, 'jwt-or-user-key');
       const s = await deps.series.get(req.params.id);
       return {
         series_id: s.id,
@@ -121,7 +122,7 @@ export function seriesRoutes(app: FastifyInstance, deps: SeriesRouteDeps): void 
       },
     },
     async (req) => {
-      const caller = await deps.auth.identity(req);
+      const caller = await requestCaller(deps.callers, req, 'jwt-or-user-key');
       const s = await deps.series.addMember(req.params.id, { identity: caller.identity, user_name: req.body.user_name ?? caller.name ?? 'Guest' });
       return { series_id: s.id, occurrences: deps.series.views(s) };
     },
@@ -141,7 +142,7 @@ export function seriesRoutes(app: FastifyInstance, deps: SeriesRouteDeps): void 
       },
     },
     async (req, reply) => {
-      const { identity } = await deps.auth.identity(req);
+      const { identity } = await requestCaller(deps.callers, req, 'jwt-or-user-key');
       await deps.series.cancelOccurrence(req.params.id, identity, req.params.starts_at);
       return reply.code(204).send(null);
     },
@@ -161,7 +162,7 @@ export function seriesRoutes(app: FastifyInstance, deps: SeriesRouteDeps): void 
       },
     },
     async (req, reply) => {
-      const { identity } = await deps.auth.identity(req);
+      const { identity } = await requestCaller(deps.callers, req, 'jwt-or-user-key');
       await deps.series.cancelSeries(req.params.id, identity);
       return reply.code(204).send(null);
     },

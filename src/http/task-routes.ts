@@ -3,7 +3,7 @@
  * add_task / update_task / remove_task. Same schemas, same change functions
  * (domain/task-changes.ts), same RoomService.apply, so the room hears the same
  * `task_added` / `task_updated` / `task_removed` with the next `seq`. Authorized by a
- * seat's resume_token (auth/seat-auth.ts), which also spends that seat's event budget.
+ * seat's resume_token (auth/rest-auth.ts), which also spends that seat's event budget.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -15,13 +15,15 @@ import type { Clock } from '../domain/clock.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { RoomService } from '../rooms/room-service.js';
 import { addTaskChange, removeTaskChange, type SeatChange, updateTaskChange, withSeq } from '../domain/task-changes.js';
-import { authorizeSeat, type Seat, type SeatAuthDeps } from '../auth/seat-auth.js';
+import type { CallerResolver } from '../auth/caller.js';
+import { authorizeSeat, type FloodBudget, type Seat } from '../auth/rest-auth.js';
 
 export interface TaskRouteDeps {
   rooms: RoomService;
   clock: Clock;
   limits: RateLimits;
-  budget?: SeatAuthDeps['budget'];
+  callers: CallerResolver;
+  budget?: FloodBudget;
 }
 
 const taskParamsSchema = z.strictObject({ code: roomCodeSchema, id: taskIdSchema });
@@ -31,7 +33,7 @@ const tags = ['tasks'];
 
 export function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const seatOf = (req: FastifyRequest, code: string) => authorizeSeat(req, code, { getRoom: (c) => deps.rooms.get(c), limits: deps.limits, budget: deps.budget });
+  const seatOf = (req: FastifyRequest, code: string) => authorizeSeat(req, code, { callers: deps.callers, getRoom: (c) => deps.rooms.get(c), limits: deps.limits, budget: deps.budget });
 
   /** The seat's change through the one path every room change takes. */
   async function apply<T extends object>(seat: Seat, change: SeatChange<T>) {

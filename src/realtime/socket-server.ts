@@ -1,5 +1,5 @@
 /**
- * Socket.IO setup: transport limits, origin check, handshake auth (auth/jwt.ts)
+ * Socket.IO setup: transport limits, origin check, handshake auth (auth/caller.ts)
  * and connection limits, then every event goes to the dispatcher.
  */
 import type { Server as HttpServer } from 'node:http';
@@ -10,10 +10,10 @@ import { originAllowed } from '../limits/origin-policy.js';
 import { LIMITS } from '../contract/limits.js';
 import { disconnect } from '../domain/membership.js';
 import type { Clock } from '../domain/clock.js';
-import { identityFromSub } from '../domain/identity.js';
 import type { Metrics } from '../metrics.js';
 import type { Dispatcher } from './dispatcher.js';
-import { KeySetUnavailable, nameFromClaim, tokenVerifier } from '../auth/jwt.js';
+import type { CallerResolver } from '../auth/caller.js';
+import { AppError } from '../contract/errors.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { seatFromAuth, seatIsLive } from '../auth/handshake-seat.js';
 import type { RoomService } from '../rooms/room-service.js';
@@ -60,6 +60,7 @@ interface WireDeps {
   clock: Clock;
   limits: RateLimits;
   rooms: RoomService;
+  callers: CallerResolver;
   dispatcher: Dispatcher;
   metrics: Metrics;
   log: FastifyBaseLogger;
@@ -67,32 +68,27 @@ interface WireDeps {
 
 export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
   const { config, limits, metrics } = deps;
-  const verify = tokenVerifier(config);
 
   io.use(async (socket, next) => {
     const ip = clientIp(socket, config.trustProxy);
     socket.data = { roomCode: null, participantId: null, deliveredSeq: 0, userSub: null, userName: null, tokenExpiresAt: null, identity: null, ip, quiet: false };
-    // A handshake coming back to a live seat is not charged (handshake-seat.ts).
+    // A handshake coming back to a live seat is not charged (auth/handshake-seat.ts).
     const seat = seatFromAuth(socket.handshake.auth);
     const exempt = seat !== null && (await seatIsLive(deps.rooms, seat)) && (await limits.seatReconnect(seat.room_code, seat.participant_id));
     if (exempt) metrics.seatHandshakes.inc();
     if (!exempt && !(await limits.connection(ip))) return next(new Error('rate_limited'));
-    if (!verify) return next();
+    // The caller as every REST route resolves it (auth/caller.ts, mode `jwt`): with auth on
+    // `auth.token` must be a valid JWT, without auth everyone is anonymous.
     const token: unknown = socket.handshake.auth?.token;
-    if (typeof token !== 'string' || token.length > 4096) return next(new Error('unauthorized'));
     try {
-      const payload = await verify(token);
-      socket.data.userSub = String(payload.sub).slice(0, 128);
-      socket.data.identity = identityFromSub(socket.data.userSub);
-      socket.data.userName = nameFromClaim(payload.name);
-      socket.data.tokenExpiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : null;
+      const caller = await deps.callers.resolve('jwt', typeof token === 'string' ? token : null);
+      socket.data.userSub = caller.sub;
+      socket.data.identity = caller.identity;
+      socket.data.userName = caller.name;
+      socket.data.tokenExpiresAt = caller.expiresAt;
       next();
     } catch (err) {
-      if (err instanceof KeySetUnavailable) {
-        deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not fetch the JWKS to verify a token');
-        return next(new Error('unavailable'));
-      }
-      next(new Error('unauthorized'));
+      next(new Error(err instanceof AppError ? err.code : 'unauthorized'));
     }
   });
 
