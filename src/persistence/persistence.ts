@@ -11,9 +11,7 @@
  * DATA_DIR another process holds, and one an older version filled with PGlite files.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { RecapRecord } from '../domain/outbox-entries.js';
-import type { AttendanceRecord } from '../domain/attendance-record.js';
-import type { RoundRecord } from '../domain/round-record.js';
+import type { OutboxEntry } from '../domain/outbox-entries.js';
 import type { Outbox, OutboxMessage } from '../store/outbox.js';
 import { throttled } from '../throttled.js';
 import { type DatabaseConfig, openDatabase, type StoreOfRecord } from './database.js';
@@ -239,18 +237,18 @@ export class Persistence {
     this.writer = new ResultsWriter({
       // In this order: attendance and recaps after the rounds whose rows they complete.
       steps: [
-        { type: 'round.completed', apply: (data) => repo.insertRounds(data as RoundRecord[]), counts: true },
-        { type: 'attendance.recorded', apply: (data) => repo.insertAttendance(data as AttendanceRecord[]) },
-        { type: 'participant.recap', apply: (data) => repo.applyRecaps(data as RecapRecord[]) },
+        // Each step gets only entries of its type; narrowing on `type` gives their data its type.
+        { type: 'round.completed', apply: (entries) => repo.insertRounds(entries.flatMap((e) => (e.type === 'round.completed' ? [e.data] : []))), counts: true },
+        { type: 'attendance.recorded', apply: (entries) => repo.insertAttendance(entries.flatMap((e) => (e.type === 'attendance.recorded' ? [e.data] : []))) },
+        { type: 'participant.recap', apply: (entries) => repo.applyRecaps(entries.flatMap((e) => (e.type === 'participant.recap' ? [e.data] : []))) },
       ],
       ping: () => sor.ping(),
       isStoreFault: (err) => explainStoreError(err, this.config) !== null,
       deadLetter: (m, err) => {
         this.metrics.deadLetters.inc();
         // Once per entry; ids and sizes only (the results carry identity hashes, never logged).
-        const d = m.entry.data as { room_code?: string; room_id: string; run_started_at: number; round: number; results?: unknown[] };
         this.log.error(
-          { type: m.entry.type, room: d.room_code, room_id: d.room_id, run_started_at: d.run_started_at, round: d.round, results: d.results?.length, err: errorText(err) },
+          { ...deadLetterFields(m.entry), err: errorText(err) },
           'an outbox entry could not be written and was set aside (dead letter)',
         );
       },
@@ -374,4 +372,17 @@ function errorText(err: unknown): string {
   } catch {
     return String(err);
   }
+}
+
+/** What a dead letter is logged with: ids and sizes (never the identities its results carry). */
+function deadLetterFields(entry: OutboxEntry): Record<string, string | number | undefined> {
+  const d = entry.data;
+  return {
+    type: entry.type,
+    room: 'room_code' in d ? d.room_code : undefined,
+    room_id: 'room_id' in d ? d.room_id : undefined,
+    run_started_at: 'run_started_at' in d ? d.run_started_at : undefined,
+    round: 'round' in d ? d.round : undefined,
+    results: entry.type === 'round.completed' ? entry.data.results.length : undefined,
+  };
 }

@@ -9,6 +9,7 @@
  * the queue for good. While the database does not answer, or cannot write at all (a full
  * disk), nothing is split or set aside: the batch waits for it.
  */
+import type { OutboxEntry, OutboxEntryType } from '../domain/outbox-entries.js';
 import type { OutboxMessage } from '../store/outbox.js';
 
 /** Times an entry must fail alone, with the database answering, before it is set aside. */
@@ -16,9 +17,9 @@ export const WRITE_ATTEMPTS = 3;
 
 export interface WriteStep {
   /** The outbox entry type this step writes. */
-  type: string;
-  /** Writes the entries' data; returns rows written. */
-  apply(data: unknown[]): Promise<number>;
+  type: OutboxEntryType;
+  /** Writes the entries (all of `type`); returns rows written. */
+  apply(entries: OutboxEntry[]): Promise<number>;
   /** Its rows count toward `inserted` (result rows). */
   counts?: boolean;
 }
@@ -64,7 +65,7 @@ export class ResultsWriter {
   private async writePart(part: OutboxMessage[], step: WriteStep, outcome: BatchOutcome): Promise<void> {
     if (part.length === 0) return;
     try {
-      const n = await step.apply(part.map((m) => m.entry.data));
+      const n = await step.apply(part.map((m) => m.entry));
       if (step.counts) outcome.inserted += n;
       for (const m of part) {
         outcome.done.push(m.id);
