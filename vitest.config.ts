@@ -9,10 +9,10 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * `TEST_GROUP=load vitest run`.
  */
 export const LOAD_TESTS = [
-  'test/integration/abuse-load.test.ts',
+  'test/integration/slow-consumers-and-floods.test.ts',
   'test/cluster/reconnect-storm.test.ts',
-  'test/integration/hardening-shutdown-load.test.ts',
-  'test/integration/hardening-fuzz.test.ts',
+  'test/integration/shutdown-under-load.test.ts',
+  'test/integration/event-fuzz.test.ts',
   'test/integration/bench-smoke.test.ts',
 ];
 /**

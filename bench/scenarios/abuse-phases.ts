@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --only abuse` — the attacks of docs/reliability.md "Load and abuse", longer than the tests
- * (test/integration/abuse-load.test.ts) run them. One focusroom server with the default
+ * (test/integration/slow-consumers-and-floods.test.ts) run them. One focusroom server with the default
  * abuse bounds (only the harness's per-address rate limits lifted, TRUST_PROXY on so
  * clients can spread over addresses), then phases, each reporting the server's peak RSS,
  * a probe room's tick lateness (p50 / p99 / max at the client) and how long a

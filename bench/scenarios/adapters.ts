@@ -11,7 +11,7 @@
  *             (sharded: the master owning the room's channel is killed, its replica promoted)
  *
  * These are the bare adapters: what focusroom adds on top (the history replay after a
- * sharded resubscribe) is measured by test/cluster/cluster-adapter-blip.test.ts.
+ * sharded resubscribe) is measured by test/cluster/sharded-adapter-blip.test.ts.
  *
  * Both adapters are installed (the streams adapter is what src/app.ts uses; the
  * pub/sub adapter is a dev dependency for this comparison). Opt-in scenario `adapters`:

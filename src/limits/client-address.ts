@@ -9,7 +9,7 @@ import { isIPv6 } from 'node:net';
  * saw is the LAST X-Forwarded-For entry: a proxy that appends (nginx's
  * `$proxy_add_x_forwarded_for`) keeps whatever the client sent in front of it, so taking
  * the first entry let a guesser pick a fresh "address" per request and escape the
- * join-failure limit (hardening-rate-limits.test.ts). Fastify's `req.ip` is configured to
+ * join-failure limit (rate-limits.test.ts). Fastify's `req.ip` is configured to
  * match (one trusted hop, in app.ts).
  */
 export function clientAddress(forwardedFor: string | string[] | undefined, peer: string | undefined, trustProxy: boolean): string {

@@ -16,7 +16,7 @@ import { eventually } from '../helpers/client.js';
 import { LIFTED_ABUSE_BOUNDS } from '../helpers/server.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { type ChildServer, spawnServer } from '../integration/hardening-support.js';
+import { type ChildServer, spawnServer } from '../integration/security-support.js';
 
 const HAPROXY = spawnSync('haproxy', ['-v']).status === 0;
 if (!HAPROXY) console.warn('client-drain test SKIPPED: no haproxy binary (apt-get install -y haproxy)');

@@ -2,7 +2,7 @@
  * docs/reliability.md "Load shedding": a single stall of the event loop
  * (a GC pause, a noisy neighbour, a slow disk) refuses nothing from a client sending a few
  * events a second; only a sustained overload sheds, and then the heaviest senders first
- * (the flood tests in abuse-load.test.ts keep their bounds).
+ * (the flood tests in slow-consumers-and-floods.test.ts keep their bounds).
  *
  * The server runs in this process, so a busy loop here is a real stall of its event loop;
  * the shipped shedding threshold (EVENT_LOOP_LAG_SHED_MS 100) is on.

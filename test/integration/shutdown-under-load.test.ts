@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, type Client, closeAllClients, connect, waitFor } from '../helpers/client.js';
 import { LIFTED_ABUSE_BOUNDS } from '../helpers/server.js';
-import { type ChildServer, spawnServer } from './hardening-support.js';
+import { type ChildServer, spawnServer } from './security-support.js';
 
 const CLIENTS = 1_000;
 const PER_ROOM = 4;

@@ -1,5 +1,6 @@
 /**
- * Shared by the hardening-*.test.ts files: wire-error checks, a server in a child process
+ * Shared by the security tests (event-fuzz, input-limits, origin-check, drain-instance,
+ * shutdown-under-load, client-drain): wire-error checks, a server in a child process
  * (for signals, exit codes and log capture), a raw Engine.IO/Socket.IO WebSocket client
  * (for frames socket.io-client would never send).
  */

@@ -26,7 +26,7 @@ import { CLIENT_EVENT_NAMES, CLIENT_STATUSES, type ClientEventName } from '../..
 import { LIMITS, ROOM_CODE_ALPHABET } from '../../src/contract/limits.js';
 import { call, callUnchecked, type Client, connect, record, roomWith, waitFor } from '../helpers/client.js';
 import { useSharedServer } from '../helpers/server.js';
-import { badAck, isWireErrorCode, leaks, RawClient } from './hardening-support.js';
+import { badAck, isWireErrorCode, leaks, RawClient } from './security-support.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const BATCH = 50;

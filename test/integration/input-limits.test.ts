@@ -14,7 +14,7 @@ import { StoreUnavailable } from '../../src/store/store-errors.js';
 import { call, callUnchecked, type Client, closeAllClients, connect, eventually, record, roomWith } from '../helpers/client.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { useSharedServer } from '../helpers/server.js';
-import { badAck, LEAK, spawnServer } from './hardening-support.js';
+import { badAck, LEAK, spawnServer } from './security-support.js';
 
 afterEach(() => closeAllClients());
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer, useSharedServer } from '../helpers/server.js';
-import { RawClient } from './hardening-support.js';
+import { RawClient } from './security-support.js';
 
 const APP = 'https://app.example';
 const EVIL = 'https://evil.example';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type Client, closeAllClients, connect, record } from '../helpers/client.js';
 import { LIFTED_ABUSE_BOUNDS } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { type ChildServer, spawnServer } from './hardening-support.js';
+import { type ChildServer, spawnServer } from './security-support.js';
 
 const ROOMS = 20;
 const COUNTDOWN_MS = 8_000;
