@@ -1,30 +1,39 @@
 /**
- * The focusroom client: one Socket.IO connection, promise methods typed from
- * src/contract, the room snapshot kept current (session-state.ts), the seat kept in a
- * pluggable storage and resumed after every reconnect, and a countdown from `ends_at`
- * and a measured clock offset (clock-sync.ts) instead of once-a-second ticks.
+ * The focusroom client: the front of the SDK and its connection state machine. One
+ * Socket.IO connection, promise methods typed from src/contract, and around it:
+ *
+ *   session-state.ts  the room snapshot kept current from acks, events and resumes
+ *   seat-keeper.ts    the seat, kept in a pluggable storage and resumed after every reconnect
+ *   clock-sync.ts     a measured clock offset, so the countdown runs from `ends_at`
+ *                     instead of once-a-second ticks
+ *   typed-emitter.ts  `on()`/`off()` listeners, typed by client-events.ts
+ *   backoff.ts        the delays between refused connects and busy resumes
  */
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type {
   ClientToServerEvents,
   CreateSessionPayload,
-  MissedEvent,
   RecapOutcome,
   RoomEventName,
   RoomEvents,
   ServerToClientEvents,
   SessionJoinedPayload,
-  SessionResumedPayload,
   SessionSnapshot,
   TimeUpdatePayload,
 } from '../contract/events.js';
 import { ROOM_EVENT_NAMES } from '../contract/event-facts.js';
 import type { ClientStatus, UpdateSettingsInput, UpdateTaskInput } from '../contract/schemas.js';
+import { Backoff } from './backoff.js';
+import type { ClientEventKey, ClientEvents, ConnectionState } from './client-events.js';
 import { type ClockSample, ClockSync } from './clock-sync.js';
 import { type ClientErrorCode, FocusroomError } from './errors.js';
 import { type PushSubscriptionJson, subscribePush, unsubscribePush, vapidPublicKey } from './push.js';
+import { SEAT_GONE, SeatKeeper } from './seat-keeper.js';
 import { SessionState } from './session-state.js';
-import { type Seat, SeatStore, type StorageOption, resolveStorage } from './seat-storage.js';
+import { SeatStore, type StorageOption, resolveStorage } from './seat-storage.js';
+import { TypedEmitter } from './typed-emitter.js';
+
+export type { ClientEventKey, ClientEvents, ConnectionState, ResumedEvent, SeatLostEvent } from './client-events.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type C2S = ClientToServerEvents;
@@ -33,42 +42,6 @@ export type ClientEventName = keyof C2S;
 export type PayloadOf<E extends ClientEventName> = Parameters<C2S[E]>[0];
 /** The ack of a client event when it succeeded, without `ok`. */
 export type ResultOf<E extends ClientEventName> = Omit<Extract<Parameters<NonNullable<Parameters<C2S[E]>[1]>>[0], { ok: true }>, 'ok'>;
-
-/** `connecting` before the first connect, `reconnecting` while it is lost, `offline` when the seat was taken over elsewhere. */
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'closed';
-
-export interface SeatLostEvent {
-  /**
-   * `taken_over`: the seat was resumed by another connection (another tab or device); this
-   * client does not fight over it and stays offline until `reconnect()`. `expired`: the
-   * server no longer knows the seat (grace over, room gone). `timeout` / `kicked`: the room
-   * said so (participant_left). `closed`: room_closed.
-   */
-  reason: 'taken_over' | 'expired' | 'timeout' | 'kicked' | 'closed';
-  room_code: string;
-}
-
-export interface ResumedEvent {
-  session: SessionSnapshot;
-  /** The room events this client missed, oldest first, already applied to `session`. */
-  missed: MissedEvent[];
-  /** False when the gap was longer than the room's log: `session` is the truth, `missed` is empty. */
-  missed_complete: boolean;
-}
-
-/** Everything `on()` can listen to: every room event, ticks, and the client's own. */
-export type ClientEvents = { [K in RoomEventName]: (payload: RoomEvents[K]) => void } & {
-  time_update: (payload: TimeUpdatePayload) => void;
-  /** After every reconnect that got the seat back: once per resume. */
-  resumed: (event: ResumedEvent) => void;
-  /** `session` changed (any event, ack or resume); null when the client left its room. */
-  change: (session: SessionSnapshot | null) => void;
-  connection: (state: ConnectionState) => void;
-  seat_lost: (event: SeatLostEvent) => void;
-  /** A clock sync round finished (on every connect). */
-  clock: (sample: ClockSample) => void;
-};
-export type ClientEventKey = keyof ClientEvents;
 
 export interface ConnectOptions {
   /** Where the seat is kept: `memory` (default), `localStorage`, `sessionStorage`, or any `{ get, set, delete }`. */
@@ -92,9 +65,6 @@ export interface ConnectOptions {
   socketOptions?: Partial<ManagerOptions & SocketOptions>;
 }
 
-const SEAT_GONE: ReadonlySet<ClientErrorCode> = new Set<ClientErrorCode>(['invalid_token', 'not_found', 'not_in_session']);
-
-type Listener = (...args: unknown[]) => void;
 /** The ack-level emitter, untyped inside; the public methods carry the types. */
 type AckEmitter = { emitWithAck(event: string, ...args: unknown[]): Promise<unknown> };
 
@@ -103,23 +73,18 @@ export class FocusroomClient {
   readonly socket: ClientSocket;
   private readonly state = new SessionState();
   private readonly clock: ClockSync;
-  private readonly seats: SeatStore;
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly events = new TypedEmitter<ClientEvents>();
+  private readonly backoff: Backoff;
+  private readonly seats: SeatKeeper;
   private readonly waiters = new Set<() => void>();
   private readonly timeoutMs: number;
   private readonly ticks: boolean;
-  private seat: Seat | null = null;
-  private seated = false;
-  private resuming = false;
   private closed = false;
   private connState: ConnectionState = 'connecting';
   /** The server closed this socket after saying the token expired: reconnect, with a fresh token. */
   private tokenExpired = false;
-  private retryAttempt = 0;
-  private resumeAttempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly loaded: Promise<void>;
-  private loading = true;
 
   constructor(
     private readonly url: string,
@@ -127,7 +92,15 @@ export class FocusroomClient {
   ) {
     const now = opts.now ?? Date.now;
     this.clock = new ClockSync(now, opts.clockSamples ?? 5);
-    this.seats = new SeatStore(resolveStorage(opts.storage), opts.storageKey);
+    this.backoff = new Backoff(opts.reconnectDelayMs ?? 500, opts.reconnectDelayMaxMs ?? 10_000);
+    this.seats = new SeatKeeper(new SeatStore(resolveStorage(opts.storage), opts.storageKey), this.state, this.clock, this.backoff, this.events, {
+      send: (event, payload) => this.send(event, payload),
+      socketId: () => this.socket.id,
+      connected: () => this.socket.connected,
+      closed: () => this.closed,
+      changed: () => this.changed(),
+      notify: () => this.notify(),
+    });
     this.timeoutMs = opts.timeoutMs ?? 8_000;
     this.ticks = opts.ticks ?? false;
     this.socket = io(url, {
@@ -140,9 +113,7 @@ export class FocusroomClient {
       },
     }) as ClientSocket;
     this.wire();
-    this.loaded = this.seats.get().then((seat) => {
-      this.seat = seat;
-      this.loading = false;
+    this.loaded = this.seats.loaded.then(() => {
       if (!this.closed) this.socket.connect();
       this.changed();
     });
@@ -179,7 +150,7 @@ export class FocusroomClient {
 
   /** True while a stored seat is being read or waits for its resume (a page can show "rejoining…" instead of its lobby). */
   get seatPending(): boolean {
-    return !this.closed && (this.loading || (this.seat !== null && !this.seated));
+    return !this.closed && this.seats.pending;
   }
 
   /** Resolves once connected and, with a stored seat, resumed (or told the seat is gone). */
@@ -189,28 +160,13 @@ export class FocusroomClient {
 
   // ---- events -----------------------------------------------------------------
 
+  /** Adds a listener (a listener's error does not break the client's bookkeeping; it is rethrown on a fresh task). Returns the function that removes it. */
   on<E extends ClientEventKey>(event: E, fn: ClientEvents[E]): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(fn as Listener);
-    return () => this.off(event, fn);
+    return this.events.on(event, fn);
   }
 
   off<E extends ClientEventKey>(event: E, fn: ClientEvents[E]): void {
-    this.listeners.get(event)?.delete(fn as Listener);
-  }
-
-  private emit(event: string, ...args: unknown[]): void {
-    for (const fn of [...(this.listeners.get(event) ?? [])]) {
-      try {
-        fn(...args);
-      } catch (err) {
-        // A listener's bug must not break the client's bookkeeping; it still surfaces.
-        setTimeout(() => {
-          throw err;
-        });
-      }
-    }
+    this.events.off(event, fn);
   }
 
   // ---- calls --------------------------------------------------------------------
@@ -218,7 +174,7 @@ export class FocusroomClient {
   /** create_session; the caller becomes host and is seated. */
   async create(options: CreateSessionPayload): Promise<SessionJoinedPayload> {
     const res = await this.call('create_session', options, false);
-    await this.takeSeat(res);
+    await this.seats.take(res);
     return res;
   }
 
@@ -226,7 +182,7 @@ export class FocusroomClient {
   async join(room_code: string, user_name?: string, options: Omit<PayloadOf<'join_session'>, 'room_code' | 'user_name'> = {}): Promise<SessionJoinedPayload> {
     const payload = { ...options, room_code, ...(user_name === undefined ? {} : { user_name }) } as PayloadOf<'join_session'>;
     const res = await this.call('join_session', payload, false);
-    await this.takeSeat(res);
+    await this.seats.take(res);
     return res;
   }
 
@@ -290,11 +246,11 @@ export class FocusroomClient {
       await this.call('leave_session', {}, true);
     } catch (err) {
       if (!(err instanceof FocusroomError && SEAT_GONE.has(err.code))) {
-        await this.forgetSeat();
+        await this.seats.forget();
         throw err;
       }
     }
-    await this.forgetSeat();
+    await this.seats.forget();
   }
 
   // ---- Web Push (REST, docs/push.md) ---------------------------------------------
@@ -342,9 +298,9 @@ export class FocusroomClient {
   async reconnect(): Promise<void> {
     if (this.closed) throw new FocusroomError('closed', 'the client is closed');
     await this.loaded;
-    this.seat = await this.seats.get();
+    await this.seats.reload();
     if (this.socket.connected) {
-      if (this.seat && !this.seated) await this.resume();
+      await this.seats.resumeIfNeeded();
       return;
     }
     this.setConnection('reconnecting');
@@ -384,7 +340,7 @@ export class FocusroomClient {
 
   /** Connected, no resume pending; rejects with `disconnected` after the timeout, `closed` when closed. */
   private waitReady(needsSeat = true): Promise<void> {
-    const isReady = () => this.socket.connected && !this.resuming && !(needsSeat && this.seat && !this.seated);
+    const isReady = () => this.socket.connected && !this.seats.blocks(needsSeat);
     if (this.closed) return Promise.reject(new FocusroomError('closed', 'the client is closed'));
     if (isReady()) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -407,122 +363,19 @@ export class FocusroomClient {
     for (const check of [...this.waiters]) check();
   }
 
-  // ---- seat ---------------------------------------------------------------------
-
   private async handshakeAuth(): Promise<Record<string, unknown>> {
     const user = typeof this.opts.auth === 'function' ? await this.opts.auth() : (this.opts.auth ?? {});
-    const seat = this.seat;
-    return seat ? { ...user, room_code: seat.room_code, participant_id: seat.participant_id, resume_token: seat.resume_token } : { ...user };
-  }
-
-  private async takeSeat(res: SessionJoinedPayload): Promise<void> {
-    this.seat = { room_code: res.room_code, participant_id: res.participant_id, resume_token: res.resume_token, last_seq: res.session.seq };
-    this.seated = true;
-    this.clock.observe(res.session.server_now);
-    this.state.seat(res.participant_id, res.session);
-    this.changed();
-    await this.seats.set(this.seat).catch(() => undefined);
-    this.notify();
-  }
-
-  private async forgetSeat(): Promise<void> {
-    this.seat = null;
-    this.seated = false;
-    this.state.clear();
-    this.changed();
-    await this.seats.delete().catch(() => undefined);
-    this.notify();
-  }
-
-  /** Keeps the stored `last_seq` at the highest seq seen, so a resume asks only for what it missed. */
-  private saveSeq(): void {
-    const seat = this.seat;
-    if (!seat || this.state.lastSeq <= seat.last_seq) return;
-    seat.last_seq = this.state.lastSeq;
-    void Promise.resolve(this.seats.set(seat)).catch(() => undefined);
-  }
-
-  private async seatLost(reason: SeatLostEvent['reason'], forget: boolean): Promise<void> {
-    const room_code = this.seat?.room_code ?? this.state.session?.room_code ?? '';
-    if (forget) await this.forgetSeat();
-    else {
-      this.seat = null;
-      this.seated = false;
-      this.state.clear();
-      this.changed();
-      this.notify();
-    }
-    this.emit('seat_lost', { reason, room_code });
-  }
-
-  /** resume_session with last_seq; retried while connected when the server is only busy. */
-  private async resume(): Promise<void> {
-    const seat = this.seat;
-    if (!seat || this.resuming) return;
-    this.resuming = true;
-    const attempt = ++this.resumeAttempt;
-    const socketId = this.socket.id;
-    const current = () => attempt === this.resumeAttempt && this.seat === seat && this.socket.id === socketId;
-    try {
-      const res = (await this.send('resume_session', {
-        room_code: seat.room_code,
-        participant_id: seat.participant_id,
-        resume_token: seat.resume_token,
-        last_seq: Math.max(seat.last_seq, this.state.lastSeq),
-      })) as unknown as SessionResumedPayload;
-      if (!current()) return; // left, or a newer connection resumes
-      // The missed events in order over what we held, then the reply's snapshot as the truth.
-      if (res.missed_complete) for (const e of res.missed) this.state.apply(e.event, e.data as never);
-      this.clock.observe(res.session.server_now);
-      this.state.seat(res.participant_id, res.session);
-      this.seated = true;
-      this.resuming = false;
-      this.retryAttempt = 0;
-      this.saveSeq();
-      this.changed();
-      this.emit('resumed', { session: this.state.session!, missed: res.missed_complete ? res.missed : [], missed_complete: res.missed_complete });
-    } catch (err) {
-      if (!current()) return;
-      this.resuming = false;
-      const code = err instanceof FocusroomError ? err.code : 'internal';
-      if (SEAT_GONE.has(code)) {
-        await this.seatLost('expired', true);
-        return;
-      }
-      // rate_limited, unavailable, internal, timeout: try again while this connection lasts.
-      if (this.socket.connected) {
-        this.resuming = true; // calls keep waiting for the seat
-        setTimeout(() => {
-          if (!current()) return;
-          this.resuming = false;
-          void this.resumeIfNeeded(socketId);
-        }, this.backoff());
-      }
-    } finally {
-      this.notify();
-    }
-  }
-
-  private resumeIfNeeded(socketId: string | undefined): Promise<void> {
-    if (this.closed || !this.socket.connected || this.socket.id !== socketId || this.seated || !this.seat) return Promise.resolve();
-    return this.resume();
-  }
-
-  private backoff(): number {
-    const base = this.opts.reconnectDelayMs ?? 500;
-    const max = this.opts.reconnectDelayMaxMs ?? 10_000;
-    const delay = Math.min(max, base * 2 ** Math.min(this.retryAttempt++, 16));
-    return delay * (0.5 + Math.random());
+    return { ...user, ...this.seats.handshake() };
   }
 
   private changed(): void {
-    this.emit('change', this.state.session);
+    this.events.emit('change', this.state.session);
   }
 
   private setConnection(state: ConnectionState): void {
     if (this.connState === state) return;
     this.connState = state;
-    this.emit('connection', state);
+    this.events.emit('connection', state);
   }
 
   // ---- socket wiring --------------------------------------------------------------
@@ -532,33 +385,32 @@ export class FocusroomClient {
     socket.on('connect', () => {
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = null;
-      this.retryAttempt = 0;
+      this.backoff.reset();
       this.tokenExpired = false;
       // Before anything else: the server processes one socket's events in order, so the
       // resume below already lands in quiet mode.
       if (!this.ticks) socket.emit('set_ticks', { enabled: false });
-      if (this.seat) void this.resume();
+      if (this.seats.current) void this.seats.resume();
       this.setConnection('connected');
       this.notify();
       void this.clock
         .sync((t0) => this.send('time_sync', { t0 }) as unknown as Promise<{ t0: number; server_now: number }>)
-        .then((sample) => sample && this.emit('clock', sample));
+        .then((sample) => sample && this.events.emit('clock', sample));
     });
 
     socket.on('disconnect', (reason: string) => {
-      this.seated = false;
-      this.resuming = false;
+      this.seats.dropped();
       if (this.closed) return;
       if (reason === 'io server disconnect') {
         // The server closed this socket on purpose: the seat was resumed by another connection
         // (not to be fought over), or the token expired (come back with a fresh one).
-        if (this.tokenExpired || !this.seat) {
+        if (this.tokenExpired || !this.seats.current) {
           this.setConnection('reconnecting');
-          this.retryTimer = setTimeout(() => this.socket.connect(), this.backoff());
+          this.retryTimer = setTimeout(() => this.socket.connect(), this.backoff.next());
           return;
         }
         this.setConnection('offline');
-        void this.seatLost('taken_over', false);
+        void this.seats.lost('taken_over', false);
         return;
       }
       this.setConnection('reconnecting'); // socket.io-client reconnects by itself, with backoff
@@ -574,7 +426,7 @@ export class FocusroomClient {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
           if (!this.closed) this.socket.connect();
-        }, this.backoff());
+        }, this.backoff.next());
       }
     });
 
@@ -585,7 +437,7 @@ export class FocusroomClient {
     socket.on('time_update', (tick: TimeUpdatePayload) => {
       this.clock.observe(tick.server_now);
       this.state.tick(tick);
-      this.emit('time_update', tick);
+      this.events.emit('time_update', tick);
     });
 
     // The room events, from the contract's table of event facts.
@@ -597,20 +449,20 @@ export class FocusroomClient {
     const me = this.state.me;
     if (event === 'participant_left' && me && (data as RoomEvents['participant_left']).participant_id === me) {
       const reason = (data as RoomEvents['participant_left']).reason;
-      this.emit(event, data as never);
-      void this.seatLost(reason === 'kicked' ? 'kicked' : 'timeout', true);
+      this.events.emit(event, data as never);
+      void this.seats.lost(reason === 'kicked' ? 'kicked' : 'timeout', true);
       return;
     }
     if (event === 'room_closed') {
-      this.emit(event, data as never);
-      void this.seatLost('closed', true);
+      this.events.emit(event, data as never);
+      void this.seats.lost('closed', true);
       return;
     }
     const changed = this.state.apply(event, data as never);
     const session = (data as { session?: SessionSnapshot }).session;
     if (session) this.clock.observe(session.server_now);
-    this.saveSeq();
-    this.emit(event, data);
+    this.seats.saveSeq();
+    this.events.emit(event, data as never);
     if (changed) this.changed();
   }
 }
