@@ -63,7 +63,7 @@ export interface DueSchedulerOptions {
 }
 
 /**
- * Runs computed ahead of their deadline (src/realtime/room-service.ts: booked starts).
+ * Runs computed ahead of their deadline (src/rooms/room-service.ts: booked starts).
  * `prepare` may be called more than once for a room; `runMany` takes the prepared runs it
  * is given (each at most once) and resolves with the rooms it left to the ordinary `run`.
  */
