@@ -81,6 +81,13 @@ export class Persistence {
     private readonly consumerOpts: ConsumerOptions = defaultConsumerOptions,
   ) {
     this.warn = throttled(5_000, (err: unknown, msg: string) => log.warn({ err: errorText(err) }, msg));
+    // No journal on this store: changes held for it would only pile up.
+    if (!this.journaled()) this.earlyRooms = this.earlySeries = this.earlyFeeds = null;
+  }
+
+  /** Whether this store keeps the process's memory (a single instance on a DATA_DIR on disk). */
+  private journaled(): boolean {
+    return this.config.kind === 'sqlite' && this.config.dataDir !== ':memory:' && this.outbox instanceof MemoryOutbox;
   }
 
   get kind(): 'postgres' | 'sqlite' {
@@ -277,7 +284,7 @@ export class Persistence {
    * kept in the embedded store (embedded-journal.ts); what the last run left comes back.
    */
   private async openJournal(sor: StoreOfRecord): Promise<void> {
-    if (this.journal || this.config.kind !== 'sqlite' || this.config.dataDir === ':memory:' || !(this.outbox instanceof MemoryOutbox)) return;
+    if (this.journal || !this.journaled() || !(this.outbox instanceof MemoryOutbox)) return;
     await migrateJournal(sor.db);
     const journal = new EmbeddedJournal(
       sor.db,
