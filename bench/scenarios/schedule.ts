@@ -15,7 +15,7 @@ function report(r: Results): Row[] {
   return runs.map((x): Row => [
     `7. Scheduled starts, ${x.instances} instance${x.instances > 1 ? 's' : ''}`,
     `${x.started}/${x.rooms} started · lateness p50 ${x.startLatenessMs.p50} · p99 ${x.startLatenessMs.p99} · max ${x.startLatenessMs.max} ms`,
-    `running ticks p99 ${x.tickP99QuietMs} → ${x.tickP99DuringStartMs} ms (×${x.tickRatio}; server part ${x.serverTickP99QuietMs} → ${x.serverTickP99DuringMs} ms), ${x.clients} connections; ${x.cpuPerStartUs} µs CPU per start; server loop delay max ${x.loopDelayMaxQuietMs} → ${x.loopDelayMaxDuringMs} ms; load ${x.load1}`,
+    `running ticks p99 ${x.tickP99QuietMs} quiet → ${x.tickP99PrepareMs} preparing → ${x.tickP99DuringStartMs} ms start (×${x.tickRatio}; server part ${x.serverTickP99QuietMs} → ${x.serverTickP99DuringMs} ms), ${x.clients} connections; ${x.cpuPerStartUs} µs CPU per start; server loop delay max ${x.loopDelayMaxQuietMs} → ${x.loopDelayMaxDuringMs} ms; load ${x.load1}`,
   ]);
 }
 

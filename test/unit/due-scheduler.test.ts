@@ -14,6 +14,7 @@ import { createRoom } from '../../src/domain/membership.js';
 import type { Room } from '../../src/domain/room-state.js';
 import { DueScheduler, defaultDueSchedulerOptions, type DueSchedulerOptions } from '../../src/scheduler/due-scheduler.js';
 import { MemoryRoomStore } from '../../src/store/memory-room-store.js';
+import type { PreparedChange } from '../../src/store/room-store.js';
 import { DEFAULT_SETTINGS, person, T0 } from './fixtures.js';
 
 /** The injected clock: Date is faked below, so this is the fake timers' time. */
@@ -225,5 +226,65 @@ describe('slices (real time)', () => {
   it('without the slice budget the same burst runs back to back and the timer waits for all of it (the test can tell)', async () => {
     const unsliced = await burst(Number.POSITIVE_INFINITY);
     expect(unsliced.maxRunsBetweenTicks).toBe(200);
+  });
+});
+
+describe('prepared runs (injected clock)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'] });
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('booked starts are prepared prepareAheadMs ahead, committed in batches at starts_at; a room changed since starts the ordinary way, once', async () => {
+    const { prepareAheadMs, preparedBatch } = defaultDueSchedulerOptions;
+    const store = new MemoryRoomStore();
+    const a = new Instance(store);
+    const prepared = new Map<string, PreparedChange<undefined>>();
+    const preparedAt: number[] = [];
+    const batches: number[] = [];
+    const committed: Run[] = [];
+    // What RoomService does (its broadcast aside): the start as of `at`, committed compare-and-set.
+    a.scheduler.prepareWith({
+      prepare: async (code, at) => {
+        const p = await store.prepare(code, (room) => runDue(room, at));
+        if (p) prepared.set(code, p);
+        preparedAt.push(clock.now());
+        return p !== null;
+      },
+      has: (code) => prepared.has(code),
+      runMany: async (codes) => {
+        const batch = codes.map((c) => prepared.get(c)!);
+        for (const c of codes) prepared.delete(c);
+        batches.push(batch.length);
+        const written = await store.commitPrepared(batch);
+        const left: string[] = [];
+        batch.forEach((p, i) => {
+          if (!written[i]) return void left.push(p.code);
+          committed.push({ code: p.code, at: clock.now(), started: true });
+          a.scheduler.watch(p.code, nextDeadline(p.outcome.room!));
+        });
+        return left;
+      },
+    });
+    a.scheduler.start();
+    const codes = Array.from({ length: 150 }, (_, i) => `PREP${String(i).padStart(3, '0')}`);
+    for (const code of codes) await a.create(booked(code));
+    await vi.advanceTimersByTimeAsync(S - prepareAheadMs - 1 - T0);
+    expect(preparedAt).toEqual([]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(preparedAt).toHaveLength(150);
+    expect(Math.min(...preparedAt)).toBeGreaterThanOrEqual(S - prepareAheadMs);
+    // Another instance changes one room after its start was prepared.
+    await store.update('PREP007', (room) => updateSettings(room, 'h', { max_participants: 3 }, clock.now()));
+    await vi.advanceTimersByTimeAsync(S - clock.now() + 1_000);
+    expect(committed.map((r) => r.code).sort()).toEqual(codes.filter((c) => c !== 'PREP007'));
+    expect(Math.max(...batches)).toBeLessThanOrEqual(preparedBatch);
+    expect(Math.min(...committed.map((r) => r.at))).toBeGreaterThanOrEqual(S);
+    // The changed room lost its compare-and-set and ran the ordinary way, from its new state.
+    expect(a.starts().map((r) => r.code)).toEqual(['PREP007']);
+    expect((await store.get('PREP007'))!).toMatchObject({ status: 'active', started_at: S, settings: { max_participants: 3 } });
+    for (const code of codes) expect((await store.get(code))!.started_at).toBe(S);
+    expect(a.errors).toEqual([]);
+    a.scheduler.stop();
   });
 });
