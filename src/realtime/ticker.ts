@@ -6,11 +6,12 @@
  * or Redis (`io.local`), and each tick is encoded once per room.
  *
  * The hot path (one `fire` per room per second) is kept lean — bench/ measures it
- * (docs/performance.md): everything that is fixed for a room's countdown (its Socket.IO
- * room name and the `io.local.to(room)` broadcast operator) is built once per
- * countdown, not once per tick, and the timer takes the entry as its argument instead
- * of a fresh closure. What is left per tick is the payload itself and Socket.IO's own
- * work (one encode per room, one pre-framed write per socket).
+ * (docs/performance.md): the room's Socket.IO room names are built once per countdown,
+ * the timer takes the entry as its argument instead of a fresh closure, and the tick
+ * goes out through room-frame.ts: one encode and one WebSocket frame per room, one
+ * buffer written to each socket's TCP stream — the bytes Socket.IO's
+ * `io.local.to(room).except(quiet).emit()` would send, without Engine.IO's per-socket
+ * packet, events and write callback.
  *
  * Quiet sockets (`set_ticks { enabled: false }`) sit in a second Socket.IO room per focus
  * room (`q:<code>`) that the broadcast excepts: a ticking-only room pays one map lookup
@@ -19,10 +20,10 @@
 import type { TimeUpdatePayload } from '../contract/events.js';
 import type { RoomTimer } from '../domain/snapshot.js';
 import type { Clock } from '../domain/clock.js';
+import { emitToRoom } from './room-frame.js';
 import { quietKey, roomKey, type TypedServer } from './types.js';
 
 type Namespace = TypedServer['sockets'];
-type Operator = ReturnType<Namespace['to']>;
 
 interface Entry {
   code: string;
@@ -31,10 +32,6 @@ interface Entry {
   /** Socket.IO room of the focus room (`r:<code>`), and of its quiet sockets (`q:<code>`). */
   key: string;
   quiet: string;
-  /** `io.local.to(key).except(quiet)`, built once: a BroadcastOperator is immutable, and emit() does not change it. */
-  to: Operator;
-  /** The adapter `to` was built on; rebuilt if the namespace's adapter is ever swapped. */
-  adapter: Namespace['adapter'];
   /** The whole second (of time left) the pending timer will announce, and when it is due. */
   k: number;
   dueAt: number;
@@ -52,7 +49,7 @@ export class Ticker {
   private readonly dueHeap: number[] = [];
 
   constructor(
-    private readonly io: TypedServer,
+    io: TypedServer,
     private readonly clock: Clock,
     private readonly onLateness: (ms: number) => void,
   ) {
@@ -68,8 +65,7 @@ export class Ticker {
     const key = roomKey(code);
     const quiet = quietKey(code);
     if (timer.status !== 'active' || timer.ends_at === null || !this.hasTickingSockets(key, quiet)) return;
-    const adapter = this.nsp.adapter;
-    const entry: Entry = { code, timer, handle: null, key, quiet, to: this.io.local.to(key).except(quiet), adapter, k: 0, dueAt: 0 };
+    const entry: Entry = { code, timer, handle: null, key, quiet, k: 0, dueAt: 0 };
     this.rooms.set(code, entry);
     this.scheduleNext(entry, Number.MAX_SAFE_INTEGER);
   }
@@ -155,11 +151,7 @@ export class Ticker {
       phase: timer.phase,
       round: timer.round,
     };
-    if (entry.adapter !== this.nsp.adapter) {
-      entry.adapter = this.nsp.adapter;
-      entry.to = this.io.local.to(entry.key).except(entry.quiet);
-    }
-    entry.to.emit('time_update', payload);
+    emitToRoom(this.nsp, entry.key, entry.quiet, 'time_update', payload);
     this.scheduleNext(entry, entry.k);
   };
 
