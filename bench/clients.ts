@@ -12,12 +12,31 @@
  * (stamped by the server just before it sends): `server_now − due` is the server's own
  * lateness, `arrival − server_now` the delivery (loopback + client).
  */
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { Hist } from './lib/hist.js';
 
-type Mode = 'sio' | 'ws';
+type Mode = 'sio' | 'ws' | 'colyseus';
+
+/** The Colyseus SDK rooms of `colyseus` mode (the benchmark peer, bench/peers/colyseus), loaded from there on first use. */
+interface ColyseusRoom {
+  roomId: string;
+  onMessage(type: string, cb: (p: TickPayload) => void): void;
+  leave(consented?: boolean): Promise<unknown>;
+}
+interface ColyseusClient {
+  create(name: string, options?: object): Promise<ColyseusRoom>;
+  joinById(id: string, options?: object): Promise<ColyseusRoom>;
+}
+async function colyseusClient(url: string): Promise<ColyseusClient> {
+  const peer = new URL('./peers/colyseus/package.json', import.meta.url);
+  const entry = createRequire(peer).resolve('@colyseus/sdk');
+  const sdk = (await import(pathToFileURL(entry).href)) as { Client: new (url: string) => ColyseusClient };
+  return new sdk.Client(url);
+}
 
 interface TickPayload {
   time_left_ms: number;
@@ -30,6 +49,7 @@ const wallNow = (): number => performance.timeOrigin + performance.now();
 let mode: Mode = 'sio';
 const sios: Socket[] = [];
 const wss: WebSocket[] = [];
+const cys: ColyseusRoom[] = [];
 /** Per connection: the last `time_left_ms` seen, to spot skipped or repeated seconds. */
 let lastLeft: Float64Array = new Float64Array(0);
 const rooms: string[] = [];
@@ -123,6 +143,27 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
     lastLeft = new Float64Array(msg.count);
     const t0 = performance.now();
     const k = msg.urls.length;
+    if (mode === 'colyseus') {
+      // Rooms of 4 as the bench seats focusroom's: the first member creates, three join it by id.
+      const client = await colyseusClient(msg.urls[0]!);
+      const groups = await pool(msg.count / 4, msg.concurrency, async (g) => {
+        const first = await client.create('tick', {});
+        const members = [first];
+        for (let j = 1; j < 4; j++) members.push(await client.joinById(first.roomId, {}));
+        members.forEach((room, j) => {
+          const i = g * 4 + j;
+          cys[i] = room;
+          room.onMessage('time_update', (p) => onTick(i, p));
+        });
+      });
+      const failed = groups.filter((r) => r.status === 'rejected');
+      return {
+        connected: (groups.length - failed.length) * 4,
+        failed: failed.length * 4,
+        firstError: failed[0] ? String((failed[0] as PromiseRejectedResult).reason?.message ?? failed[0]) : null,
+        ms: performance.now() - t0,
+      };
+    }
     const results = await pool(msg.count, msg.concurrency, (i) => {
       // Default: members of one room alternate between the URLs (2 instances → 2 + 2), and
       // the host's instance alternates from room to room. With `span`: room r (numbered
@@ -337,6 +378,7 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
   async close() {
     for (const s of sios) s?.disconnect();
     for (const w of wss) w?.terminate();
+    for (const r of cys) void r?.leave(true).catch(() => undefined);
     setTimeout(() => process.exit(0), 200);
     return {};
   },

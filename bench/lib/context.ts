@@ -5,7 +5,7 @@
  * client workers (bench/clients.ts) — all spoken to over IPC (lib/procs.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +108,24 @@ export class Ctx {
     return Object.assign(server, { url: ready.url! });
   }
 
+  /**
+   * The Colyseus benchmark peer (bench/peers/colyseus/server.mjs; installed by
+   * ensureColyseusPeer), tuned unless `tuning` is 'defaults'.
+   */
+  async colyseusPeer(conns: number, tuning: 'tuned' | 'defaults' = 'tuned'): Promise<NodeChild & { url: string }> {
+    const child = spawnChild(process.execPath, [...this.opts.serverNodeArgs, join(COLYSEUS_PEER, 'server.mjs')], {
+      cpus: this.cores.server,
+      nofile: conns + 1024,
+      ipc: true,
+      quiet: true,
+      logName: 'colyseus',
+      env: { NODE_ENV: 'production', COLYSEUS_TUNING: tuning },
+    });
+    const server = new NodeChild('colyseus', child);
+    const ready = await server.ready;
+    return Object.assign(server, { url: ready.url! });
+  }
+
   /** `count` connections split over the workers in whole rooms of 4. */
   async workers(count: number): Promise<Worker[]> {
     const n = Math.max(1, Math.min(this.opts.workers, count / 4));
@@ -121,6 +139,25 @@ export class Ctx {
     }
     await Promise.all(out.map((o) => o.w.ready));
     return out;
+  }
+}
+
+/** The Colyseus benchmark peer's folder: its own package.json, installed on demand, never a focusroom dependency. */
+export const COLYSEUS_PEER = join(ROOT, 'bench/peers/colyseus');
+
+/**
+ * Makes sure the Colyseus peer is installed (`npm install` in its folder, from the npm
+ * registry, when its node_modules are missing); returns why not when it cannot be.
+ */
+export function ensureColyseusPeer(log: (line: string) => void): string | null {
+  if (existsSync(join(COLYSEUS_PEER, 'node_modules/@colyseus/core/package.json')) && existsSync(join(COLYSEUS_PEER, 'node_modules/@colyseus/sdk/package.json'))) return null;
+  log(`  installing the Colyseus benchmark peer (dev-only, not a focusroom dependency): npm install in ${COLYSEUS_PEER} …`);
+  try {
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: COLYSEUS_PEER, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+    return null;
+  } catch (err) {
+    const why = String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim().split('\n').slice(-3).join(' ');
+    return `npm install in ${COLYSEUS_PEER} failed (${why}); install it by hand: npm --prefix bench/peers/colyseus install`;
   }
 }
 

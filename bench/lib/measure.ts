@@ -23,7 +23,7 @@ export interface ServerStats {
 export const cpuUs = (s: ServerStats) => s.cpu.user + s.cpu.system;
 
 /** `span`: each room's 4 members on that many instances of the ring (bench/clients.ts `connect`); default: alternating over all URLs. */
-export async function connectAll(workers: Worker[], mode: 'sio' | 'ws', urls: string[], span?: number): Promise<number> {
+export async function connectAll(workers: Worker[], mode: 'sio' | 'ws' | 'colyseus', urls: string[], span?: number): Promise<number> {
   let groupBase = 0;
   const results = await Promise.all(
     workers.map(({ w, count }) => {

@@ -9,6 +9,8 @@ import { deployedNodeFlags } from './deployed-flags.js';
 export interface Options {
   clients: number;
   only: string[];
+  /** `--compare`: focusroom, bare ws and the Colyseus peer back to back (default 8,000 connections, 20 s windows). */
+  compare: boolean;
   quick: boolean;
   warmupS: number;
   windowS: number;
@@ -61,6 +63,9 @@ export function helpText(scenarios: readonly string[], defaults: readonly string
   return `usage: npm run bench -- [options]
   --clients N        connections for ws/ticks/memory/cluster (default 10000; quick 400)
   --only LIST        comma list of: ${scenarios.join(', ')} (default: ${defaults.join(', ')})
+  --compare          side by side, one run: focusroom (ticks), bare ws and a tuned Colyseus room (installed on
+                     demand into bench/peers/colyseus); 8,000 connections, 20 s windows unless --clients/--window
+                     say otherwise (~5 min). The 60 s, 20,000-connection run: --compare --window 60 --clients 20000
   --quick            small and short: windows of a few seconds
   --warmup S         seconds of ticking before a window (default 5; quick 2)
   --window S         measurement window in seconds (default 60, so a major GC usually falls inside; quick 4)
@@ -109,6 +114,7 @@ const bool = { type: 'boolean' } as const;
 const SPEC = {
   clients: str,
   only: str,
+  compare: bool,
   quick: bool,
   warmup: str,
   window: str,
@@ -166,10 +172,11 @@ export function parseOptions(argv: string[], scenarios: readonly string[], root:
     return n;
   };
   const quick = values.quick === true;
-  const clients = Math.floor(num('clients', quick ? 400 : 10_000) / 4) * 4;
+  const compare = values.compare === true;
+  const clients = Math.floor(num('clients', quick ? 400 : compare ? 8_000 : 10_000) / 4) * 4;
   if (clients < 8) throw new Error('--clients must be at least 8');
   if (clients > 20_000) throw new Error('--clients is capped at 20000 (one loopback machine)');
-  const only = values.only !== undefined ? values.only.split(',').map((s) => s.trim()) : [...defaults];
+  const only = values.only !== undefined ? values.only.split(',').map((s) => s.trim()) : compare ? ['ws', 'ticks', 'colyseus'] : [...defaults];
   for (const s of only) if (!scenarios.includes(s)) throw new Error(`unknown scenario "${s}" (one of ${scenarios.join(', ')})`);
   const runtime = values.runtime ?? 'dist';
   if (runtime !== 'dist' && runtime !== 'src') throw new Error('--runtime is dist or src');
@@ -178,10 +185,11 @@ export function parseOptions(argv: string[], scenarios: readonly string[], root:
   return {
     clients,
     only,
+    compare,
     quick,
     warmupS: num('warmup', quick ? 2 : 5),
     // Long enough to contain a major GC at 10k+ connections (every ~30 s under ticks).
-    windowS: num('window', quick ? 4 : 60),
+    windowS: num('window', quick ? 4 : compare ? 20 : 60),
     workers: Math.floor(num('workers', 4)),
     runtime,
     build: runtime === 'dist' && !values['no-build'],

@@ -7,6 +7,7 @@
 import { abuse } from './abuse.js';
 import { adapters } from './adapters.js';
 import { cluster } from './cluster.js';
+import { colyseus } from './colyseus.js';
 import { deliverySoak } from './delivery-soak.js';
 import { join } from './join.js';
 import { memory } from './memory.js';
@@ -39,6 +40,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   soak: soakScenario,
   'delivery-soak': deliverySoak,
   adapters,
+  colyseus,
 };
 
 /** What a run without `--only` runs: every scenario but the opt-in ones. */

@@ -9,8 +9,11 @@ import { type BenchRedis, type RedisSample, startBenchRedis } from '../lib/redis
 import { round } from '../lib/report.js';
 import type { Log } from './scenario.js';
 
+/** Who serves the ticks: the bare `ws` baseline, focusroom (one instance, or two and Redis), or the Colyseus peer. */
+export type TickKind = 'ws' | 'focusroom' | 'cluster' | 'colyseus';
+
 export interface TickResult {
-  kind: 'ws' | 'focusroom' | 'cluster';
+  kind: TickKind;
   clients: number;
   rooms: number;
   windowS: number;
@@ -61,14 +64,17 @@ export interface RedisWindow {
  * one window — against the raw `ws` baseline, one focusroom instance, or two instances
  * sharing a redis-server (`kind`). The ws, ticks and cluster scenarios are this run.
  */
-export async function tickLoad(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', log: Log): Promise<TickResult> {
+export async function tickLoad(ctx: Ctx, kind: TickKind, log: Log): Promise<TickResult> {
   const { opts } = ctx;
   const n = opts.clients;
   const servers: Array<NodeChild & { url: string }> = [];
   let workers: Worker[] = [];
   let redis: BenchRedis | null = null;
   try {
+    // Servers started by the harness's IPC `start` (no rooms to seat: each group of 4 is one room).
+    const selfStarting = kind === 'ws' || kind === 'colyseus';
     if (kind === 'ws') servers.push(await ctx.wsBaseline(n));
+    else if (kind === 'colyseus') servers.push(await ctx.colyseusPeer(n));
     else if (kind === 'focusroom') servers.push(await ctx.focusroom('single', n));
     else {
       redis = await startBenchRedis(ctx.cores.server);
@@ -76,10 +82,10 @@ export async function tickLoad(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', l
     }
     workers = await ctx.workers(n);
     const t0 = Date.now();
-    const connected = await connectAll(workers, kind === 'ws' ? 'ws' : 'sio', servers.map((s) => s.url));
+    const connected = await connectAll(workers, kind === 'ws' ? 'ws' : kind === 'colyseus' ? 'colyseus' : 'sio', servers.map((s) => s.url));
     log(`  ${connected} connections in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     let rooms = n / 4;
-    if (kind !== 'ws') {
+    if (!selfStarting) {
       const t1 = Date.now();
       rooms = await seatAll(workers, SESSION_MS);
       log(`  ${rooms} rooms seated in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
@@ -95,7 +101,7 @@ export async function tickLoad(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', l
       idle = { cpu: r1.cpuS - r0.cpuS, cmds: r1.total - r0.total, s: (r1.at - r0.at) / 1000 };
     }
 
-    if (kind === 'ws') await servers[0]!.request({ type: 'start', spreadMs: 1000, durationMs: SESSION_MS });
+    if (selfStarting) await servers[0]!.request({ type: 'start', spreadMs: 1000, durationMs: SESSION_MS });
     else await startAll(workers);
     await sleep(opts.warmupS * 1000);
 
@@ -109,7 +115,7 @@ export async function tickLoad(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', l
     let c1: CoreTimes[] = [];
     const rec = await recordWindow(workers, opts.windowS * 1000, {
       async before() {
-        if (kind !== 'ws') m0 = await emitLatenessBuckets(servers[0]!.url);
+        if (!selfStarting) m0 = await emitLatenessBuckets(servers[0]!.url);
         if (redis) r0 = await redis.sample();
         s0 = await Promise.all(servers.map((s) => s.request<ServerStats>({ type: 'stats' })));
         c0 = coreTimes();
@@ -118,7 +124,7 @@ export async function tickLoad(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', l
         c1 = coreTimes();
         s1 = await Promise.all(servers.map((s) => s.request<ServerStats>({ type: 'stats' })));
         if (redis) r1 = await redis.sample();
-        if (kind !== 'ws') m1 = await emitLatenessBuckets(servers[0]!.url);
+        if (!selfStarting) m1 = await emitLatenessBuckets(servers[0]!.url);
       },
     });
     if (s0[0]!.uptimeMs !== undefined) log(`  window: server uptime ${s0[0]!.uptimeMs}–${s1[0]!.uptimeMs} ms (for matching --trace-gc output)`);
@@ -197,7 +203,7 @@ export async function tickLoad(ctx: Ctx, kind: 'ws' | 'focusroom' | 'cluster', l
       log(`  promoted-allocation profile: ${file}`);
     }
     if (opts.profile && kind !== 'cluster') {
-      const file = profileFile(opts, `${kind === 'ws' ? 'ws' : 'ticks'}-${n}`);
+      const file = profileFile(opts, `${kind === 'focusroom' ? 'ticks' : kind}-${n}`);
       await servers[0]!.request({ type: 'profile-start', intervalUs: 500 });
       await sleep(opts.profileS * 1000);
       await servers[0]!.request({ type: 'profile-stop', file });

@@ -74,6 +74,27 @@ describe('npm run bench (smoke)', () => {
     expect(r.quiet.bundle.gzipBytes).toBeGreaterThan(1_000);
   });
 
+  it('--compare runs focusroom, bare ws and the Colyseus peer side by side and prints the ratios', { timeout: 150_000 }, async () => {
+    const out = join(dir, 'compare.json');
+    const { code, output } = await runBench(['--compare', '--quick', '--clients', '40', '--workers', '1', '--runtime', 'src', '--no-pin', '--warmup', '1', '--window', '2', '--timeout', '140', '--out', out]);
+    expect(code, output).toBe(0);
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+    expect(r.meta.options.only).toEqual(['ws', 'ticks', 'colyseus']);
+    expect(output).toContain('C. Side by side (one run)');
+    expect(output).toContain('focusroom ÷ bare ws');
+    // The peer is installed on demand from the npm registry; without it the run says why and goes on.
+    if ('notRun' in r.colyseus) {
+      expect(r.colyseus.notRun).toMatch(/npm/);
+      expect(output).toContain('not run:');
+    } else {
+      expect(r.colyseus.kind).toBe('colyseus');
+      expect(r.colyseus.delivered).toBeGreaterThan(0);
+      expect(r.colyseus.repeated).toBe(0);
+      expect(r.colyseus.cpuUsPerMsg).toBeGreaterThan(0);
+      expect(output).toContain('focusroom ÷ tuned Colyseus');
+    }
+  });
+
   it('runs the opt-in scale scenario (a 3-master Redis Cluster, then one Redis) at a tiny scale', { timeout: 90_000 }, async () => {
     const out = join(dir, 'scale.json');
     const { code, output } = await runBench([
