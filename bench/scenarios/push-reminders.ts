@@ -121,6 +121,8 @@ async function startServer(opts: PushBenchOptions, leadMs: number, vapid: { publ
     VAPID_PRIVATE_KEY: vapid.privateKey,
     VAPID_SUBJECT: 'mailto:bench@focusroom.test',
     PUSH_ALLOW_HTTP: 'true',
+    // The worker thread's priority to try another (PUSH_WORKER_NICE=0 PUSH_WORKER_NICE=10 …); the server's default otherwise.
+    ...(process.env.PUSH_WORKER_NICE ? { PUSH_WORKER_NICE: process.env.PUSH_WORKER_NICE } : {}),
     REMINDER_LEAD_MS: String(leadMs),
   };
   const child = spawnChild(process.execPath, args, { cpus: opts.serverCpus ?? null, env, nofile: opts.clients + 4_096, ipc: true, quiet: true, logName: 'push-bench' });

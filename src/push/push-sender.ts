@@ -37,7 +37,7 @@ import { type ConsumerOptions, OutboxConsumer } from '../store/outbox-consumer.j
 import type { Outbox, OutboxMessage } from '../store/outbox.js';
 import type { PushSubscriptionRecord, PushSubscriptions } from '../store/push-subscriptions.js';
 import { throttled } from '../throttled.js';
-import { pushPayload, topicOf, ttlSeconds, urgencyOf } from './push-message.js';
+import { pushPayload, topicOf, ttlSeconds, unreachableSubject, urgencyOf } from './push-message.js';
 import type { PushJob, PushResult, PushWorkerData } from './push-worker.js';
 
 export const PUSH_GROUP = 'push';
@@ -142,6 +142,9 @@ export class PushSender {
     private readonly opts: PushSenderOptions = defaultPushSenderOptions,
   ) {
     this.warn = throttled(5_000, (obj: object, msg: string) => log.warn(obj, msg));
+    if (unreachableSubject(config.vapid.subject)) {
+      log.warn({ subject: config.vapid.subject }, 'VAPID_SUBJECT names a host that is no real contact: Apple refuses such pushes (403 BadJwtToken); use a real mailto: address or https: URL');
+    }
     this.results = new Counter({
       name: 'focusroom_push_deliveries_total',
       help: 'Web Push attempts by result: sent, gone (404/410, subscription deleted), retry, failed (given up), duplicate (done already), held (leased by another instance)',

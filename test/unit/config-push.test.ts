@@ -17,6 +17,8 @@ describe('Web Push configuration', () => {
       allowHttp: false,
       reminderLeadMs: 300_000,
       timeoutMs: 10_000,
+      leaseMs: 30_000,
+      workerNice: 5,
     });
     expect(loadConfig({ ...vapid, VAPID_SUBJECT: 'https://focus.example.com/contact', PUSH_ALLOW_HTTP: 'true', REMINDER_LEAD_MS: '60000' }).push).toMatchObject({ allowHttp: true, reminderLeadMs: 60_000 });
   });
