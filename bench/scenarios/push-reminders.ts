@@ -19,8 +19,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import webpush from 'web-push';
-import { LIFTED_ABUSE_BOUNDS } from '../../test/helpers/test-env.js';
-import type { Worker } from '../lib/context.js';
+import { LIFTED_LIMITS, type Worker } from '../lib/context.js';
 import { deployedNodeFlags } from '../lib/deployed-flags.js';
 import { Hist, type HistJSON, summarize } from '../lib/hist.js';
 import { connectAll, coreTimes, cpuUs, seatAll, type ServerStats, startAll } from '../lib/measure.js';
@@ -106,14 +105,7 @@ async function startServer(opts: PushBenchOptions, leadMs: number, vapid: { publ
     INSTANCE_ID: 'push-bench',
     BENCH_APP_DIR: runtime,
     DATA_DIR: 'off',
-    RATE_CONNECTIONS_PER_MIN: '10000000',
-    RATE_SOCKET_EVENTS_PER_SEC: '100000',
-    RATE_CREATES_PER_MIN: '1000000',
-    MAX_ROOMS_PER_ADDRESS: '100000000',
-    MAX_ROOMS_PER_IDENTITY: '100000000',
-    RATE_JOIN_FAILURES_PER_MIN: '1000000',
-    ...LIFTED_ABUSE_BOUNDS,
-    MAX_CONNECTIONS: '10000000',
+    ...LIFTED_LIMITS,
     MAX_ROOMS: '10000000',
     // Every identity subscribes from the harness's one address.
     RATE_ME_ADDRESS_POINTS_PER_MIN: '10000000',
