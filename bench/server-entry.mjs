@@ -56,12 +56,13 @@ if (process.env.BENCH_STALL_MS) {
 }
 
 
-function stats(gc) {
+function stats(gc, keepLoop) {
   if (gc && typeof globalThis.gc === 'function') {
     // Two passes: the first may only promote what the second frees.
     globalThis.gc();
     globalThis.gc();
   }
+  if (keepLoop) return { cpu: process.cpuUsage(), mainCpu: process.threadCpuUsage?.(), mem: process.memoryUsage() };
   const elu = performance.eventLoopUtilization(lastElu);
   lastElu = performance.eventLoopUtilization();
   // The histogram holds the intervals between the sampling timer's runs, resolution included.
@@ -70,6 +71,7 @@ function stats(gc) {
   eld.reset();
   return {
     cpu: process.cpuUsage(),
+    mainCpu: process.threadCpuUsage?.(),
     mem: process.memoryUsage(),
     loop,
     gced: gc && typeof globalThis.gc === 'function',
@@ -82,7 +84,7 @@ function stats(gc) {
 async function handle(msg) {
   switch (msg.type) {
     case 'stats':
-      return stats(Boolean(msg.gc));
+      return stats(Boolean(msg.gc), Boolean(msg.keepLoop));
     case 'profile-start':
       await startCpuProfile(msg.intervalUs);
       return {};

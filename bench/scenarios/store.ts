@@ -47,6 +47,8 @@ interface Burst {
   /** Results in the file after a kill -9 0.5 s after the last session_completed (fresh run only). */
   durableAfterKill: number | null;
   rssAfterMb: number | null;
+  /** CPU from 1 s before the first end to the last session_completed: the process (worker included) and its main thread. */
+  cpu: { processMs: number; mainThreadMs: number };
 }
 
 export interface StoreResult {
@@ -148,8 +150,16 @@ async function burst(server: NodeChild & { url: string }, mode: Burst['mode'], d
     );
     log(`  store ${mode}: ${rooms} rooms started, ends spread over ${lastEndsAt - firstEndsAt} ms`);
     await sleep(Math.max(0, firstEndsAt - 1_000 - Date.now()));
-    await server.request({ type: 'stats' }); // resets the loop-delay histogram
+    const s0 = await server.request<{ cpu: NodeJS.CpuUsage; mainCpu?: NodeJS.CpuUsage }>({ type: 'stats' }); // resets the loop-delay histogram
+    const profileDir = process.env.BENCH_PROFILE_DIR;
+    if (profileDir) await server.request({ type: 'profile-start', intervalUs: 250 });
     await Promise.race([Promise.all(done), sleep(30_000)]);
+    // CPU of the whole process (main thread + the store's worker) and of the main thread alone, over the burst.
+    const s1 = await server.request<{ cpu: NodeJS.CpuUsage; mainCpu?: NodeJS.CpuUsage }>({ type: 'stats', keepLoop: true });
+    const cpuMs = (c: NodeJS.CpuUsage | undefined, c0: NodeJS.CpuUsage | undefined) => (c && c0 ? round((c.user + c.system - c0.user - c0.system) / 1000) : NaN);
+    const burstCpu = { processMs: cpuMs(s1.cpu, s0.cpu), mainThreadMs: cpuMs(s1.mainCpu, s0.mainCpu) };
+    log(`  store ${mode}: CPU from 1 s before the first end to the last session_completed: process ${burstCpu.processMs} ms, main thread ${burstCpu.mainThreadMs} ms`);
+    if (profileDir) await server.request({ type: 'profile-stop', file: join(profileDir, `store-burst-${mode}.cpuprofile`) });
     let allWrittenMs: number | null = null;
     let durableAfterKill: number | null = null;
     const target = before + rooms * 4;
@@ -175,7 +185,7 @@ async function burst(server: NodeChild & { url: string }, mode: Burst['mode'], d
       loopDelayMaxMs = round(s.loop.delayMaxMs);
       rssAfterMb = mb((await server.request<{ mem: NodeJS.MemoryUsage }>({ type: 'stats', gc: true })).mem.rss);
     }
-    return { mode, rooms, completed: lags.length, loopDelayMaxMs, lagP50Ms: pct(lags, 50), lagP99Ms: pct(lags, 99), allWrittenMs, durableAfterKill, rssAfterMb };
+    return { mode, rooms, completed: lags.length, cpu: burstCpu, loopDelayMaxMs, lagP50Ms: pct(lags, 50), lagP99Ms: pct(lags, 99), allWrittenMs, durableAfterKill, rssAfterMb };
   } finally {
     for (const s of sockets) s.disconnect();
   }
@@ -196,7 +206,8 @@ function report(r: Results): Row[] {
       `${b.completed}/${b.rooms} completed; loop delay max ${b.loopDelayMaxMs} ms; completion lag p50 ${b.lagP50Ms} / p99 ${b.lagP99Ms} ms` +
         (b.allWrittenMs !== null ? `; all results in the file ${b.allWrittenMs} ms after the last end` : '') +
         (b.durableAfterKill !== null ? `; kill -9 0.5 s after: ${b.durableAfterKill}/${b.rooms * 4} results kept` : '') +
-        (b.rssAfterMb !== null ? `; RSS after ${b.rssAfterMb} MB` : ''),
+        (b.rssAfterMb !== null ? `; RSS after ${b.rssAfterMb} MB` : '') +
+        (b.cpu ? `; CPU process ${b.cpu.processMs} ms, main thread ${b.cpu.mainThreadMs} ms` : ''),
       'loop ≤ 20 ms; all durable 0.5 s after',
     ]);
   }

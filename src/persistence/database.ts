@@ -9,6 +9,7 @@ import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 import { SqliteWorker, WorkerSqliteDialect } from './sqlite-dialect.js';
+import type { BatchStatement } from './sqlite-worker.js';
 import { withTimeout } from '../timeout.js';
 
 export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'sqlite'; dataDir: string };
@@ -21,6 +22,8 @@ export interface StoreOfRecord {
   /** Throws unless the database answers within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+  /** The embedded store only: statements run in one transaction in its thread, posted as one message (sqlite-dialect.ts). */
+  batch?(statements: BatchStatement[]): Promise<number[]>;
 }
 
 export interface OpenOptions {
@@ -44,7 +47,7 @@ export function openDatabase(config: DatabaseConfig, opts: OpenOptions = {}): St
   const worker = new SqliteWorker(config.dataDir);
   const store = wrap('sqlite', new Kysely<Database>({ dialect: new WorkerSqliteDialect(worker) }));
   // Opening (lock, file, WAL) happens in the worker; its failure is the first thing migrate() reports.
-  return { ...store, migrate: async () => (await worker.ready, store.migrate()) };
+  return { ...store, migrate: async () => (await worker.ready, store.migrate()), batch: (statements) => worker.batch(statements) };
 }
 
 function wrap(kind: 'postgres' | 'sqlite', db: Kysely<Database>): StoreOfRecord {

@@ -6,14 +6,18 @@
  * tell it each change
  * synchronously (a map update, nothing more); every FLUSH_MS it writes what changed since,
  * coalesced (a room changed ten times is written once; an outbox entry added and finished
- * within the window is never written), as a few multi-row statements in one transaction
- * in the worker thread. So a crash loses at most the last ~0.1 s plus one write.
+ * within the window is never written), in one transaction in the worker thread, posted as
+ * one message of flat parameters (nothing compiled on the event loop). The rooms are
+ * serialised in slices of at most SLICE_MS, the loop free between them, so 2,500 rooms
+ * completing at once never hold it for one long block. So a crash loses at most the last
+ * ~0.1 s plus one write.
  *
  * A failed write (a full disk) keeps what it had to write and tries again next time.
  * These tables are the embedded store's own, created by their own migrations (never on
  * PostgreSQL, where rooms live in Redis and the outbox is a Redis Stream).
  */
-import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { performance } from 'node:perf_hooks';
+import { type Kysely, type Migration, Migrator } from 'kysely';
 import type { Room } from '../domain/room-state.js';
 import type { Series } from '../domain/series.js';
 import type { OutboxJournal } from '../store/memory-outbox.js';
@@ -21,13 +25,34 @@ import type { OutboxMessage } from '../store/outbox.js';
 import type { PushSubscriptionJournal } from '../store/memory-push-subscriptions.js';
 import type { PushSubscriptionRecord } from '../store/push-subscriptions.js';
 import type { Database } from './schema.js';
+import type { BatchStatement } from './sqlite-worker.js';
 
 /** How often changes are written: the bound on what a crash loses (with the write's own time). */
 export const FLUSH_MS = 100;
 /** The wait before writing again after a failed write. */
 const RETRY_MS = 1_000;
-/** Rows per statement (SQLite allows 32,766 parameters; entries are 4–5 each). */
-const CHUNK = 500;
+/** Main-thread time a flush may serialise rooms for before it lets the loop run (then goes on). */
+const SLICE_MS = 2;
+
+const PUT_ENTRY = 'INSERT INTO outbox_journal (grp, id, entry, queued_at) VALUES (?, ?, ?, ?) ON CONFLICT (grp, id) DO NOTHING';
+const DEL_ENTRY = 'DELETE FROM outbox_journal WHERE grp = ? AND id = ?';
+const PUT_ROOM = 'INSERT INTO room_snapshots (code, room, updated_at) VALUES (?, ?, ?) ON CONFLICT (code) DO UPDATE SET room = excluded.room, updated_at = excluded.updated_at';
+const DEL_ROOM = 'DELETE FROM room_snapshots WHERE code = ?';
+const PUT_SERIES = 'INSERT INTO series_snapshots (id, series, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET series = excluded.series, updated_at = excluded.updated_at';
+const DEL_SERIES = 'DELETE FROM series_snapshots WHERE id = ?';
+const PUT_FEED = 'INSERT INTO calendar_feeds (identity, token, updated_at) VALUES (?, ?, ?) ON CONFLICT (identity) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at';
+const DEL_FEED = 'DELETE FROM calendar_feeds WHERE identity = ?';
+const PUT_SUB = 'INSERT INTO push_subscriptions (identity, id, record) VALUES (?, ?, ?) ON CONFLICT (identity, id) DO UPDATE SET record = excluded.record';
+const DEL_SUB = 'DELETE FROM push_subscriptions WHERE identity = ? AND id = ?';
+
+/** An outbox entry to write, with its JSON when the outbox already made it (measuring its size). */
+interface Pending {
+  message: OutboxMessage;
+  json: string | undefined;
+}
+
+/** Runs statements in one transaction (StoreOfRecord.batch). */
+export type BatchRunner = (statements: BatchStatement[]) => Promise<number[]>;
 
 type JournalTables = {
   outbox_journal: { grp: string; id: string; entry: string; queued_at: number };
@@ -112,7 +137,7 @@ export interface JournalState {
 export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
   private readonly db: Kysely<Database & JournalTables>;
   /** group → id → the message to write, or null: finished (delete it). */
-  private outbox = new Map<string, Map<string, OutboxMessage | null>>();
+  private outbox = new Map<string, Map<string, Pending | null>>();
   /** code → the room to write, or null: gone (delete it). */
   private rooms = new Map<string, Room | null>();
   /** identity + id → the subscription to write, or null: removed. */
@@ -129,6 +154,7 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
 
   constructor(
     db: Kysely<Database>,
+    private readonly run: BatchRunner,
     private readonly onError: (err: unknown) => void,
     private readonly onWritten: () => void = () => {},
   ) {
@@ -157,8 +183,8 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
     };
   }
 
-  added(group: string, message: OutboxMessage): void {
-    this.groupOf(group).set(message.id, message);
+  added(group: string, message: OutboxMessage, json?: string): void {
+    this.groupOf(group).set(message.id, { message, json });
     this.schedule();
   }
 
@@ -207,7 +233,7 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
     await this.flush().catch((err) => this.onError(err));
   }
 
-  private groupOf(group: string): Map<string, OutboxMessage | null> {
+  private groupOf(group: string): Map<string, Pending | null> {
     let g = this.outbox.get(group);
     if (!g) this.outbox.set(group, (g = new Map()));
     return g;
@@ -234,75 +260,58 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
     this.feeds = new Map();
     try {
       const now = Date.now();
-      const puts: JournalTables['outbox_journal'][] = [];
-      const dels: Array<[string, string]> = [];
+      const puts: unknown[] = [];
+      const dels: unknown[] = [];
       for (const [grp, ids] of outbox) {
-        for (const [id, m] of ids) {
-          if (m) puts.push({ grp, id, entry: JSON.stringify(m.entry), queued_at: m.queuedAt });
-          else dels.push([grp, id]);
+        for (const [id, p] of ids) {
+          if (p) puts.push(grp, id, p.json ?? JSON.stringify(p.message.entry), p.message.queuedAt);
+          else dels.push(grp, id);
         }
       }
-      const roomPuts: JournalTables['room_snapshots'][] = [];
-      const roomDels: string[] = [];
+      const roomPuts: unknown[] = [];
+      const roomDels: unknown[] = [];
+      let sliceStart = performance.now();
       for (const [code, room] of rooms) {
-        if (room) roomPuts.push({ code, room: JSON.stringify(room), updated_at: now });
+        if (room) roomPuts.push(code, JSON.stringify(room), now);
         else roomDels.push(code);
+        if (performance.now() - sliceStart >= SLICE_MS) {
+          await new Promise((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
       }
-      const seriesPuts: JournalTables['series_snapshots'][] = [];
-      const seriesDels: string[] = [];
-      for (const [id, s] of series) {
-        if (s) seriesPuts.push({ id, series: JSON.stringify(s), updated_at: now });
+      const seriesPuts: unknown[] = [];
+      const seriesDels: unknown[] = [];
+      for (const [id, x] of series) {
+        if (x) seriesPuts.push(id, JSON.stringify(x), now);
         else seriesDels.push(id);
       }
-      const feedPuts: JournalTables['calendar_feeds'][] = [];
-      const feedDels: string[] = [];
+      const feedPuts: unknown[] = [];
+      const feedDels: unknown[] = [];
       for (const [identity, token] of feeds) {
-        if (token) feedPuts.push({ identity, token, updated_at: now });
+        if (token) feedPuts.push(identity, token, now);
         else feedDels.push(identity);
       }
-      await this.db.transaction().execute(async (tx) => {
-        for (const part of chunks(puts)) {
-          await tx.insertInto('outbox_journal').values(part).onConflict((oc) => oc.columns(['grp', 'id']).doNothing()).execute();
-        }
-        for (const [grp, ids] of byGroup(dels)) {
-          for (const part of chunks(ids)) await tx.deleteFrom('outbox_journal').where('grp', '=', grp).where('id', 'in', part).execute();
-        }
-        for (const part of chunks(roomPuts)) {
-          await tx
-            .insertInto('room_snapshots')
-            .values(part)
-            .onConflict((oc) => oc.column('code').doUpdateSet({ room: sql`excluded.room`, updated_at: sql`excluded.updated_at` }))
-            .execute();
-        }
-        for (const part of chunks(roomDels)) await tx.deleteFrom('room_snapshots').where('code', 'in', part).execute();
-        for (const part of chunks(seriesPuts)) {
-          await tx
-            .insertInto('series_snapshots')
-            .values(part)
-            .onConflict((oc) => oc.column('id').doUpdateSet({ series: sql`excluded.series`, updated_at: sql`excluded.updated_at` }))
-            .execute();
-        }
-        for (const part of chunks(seriesDels)) await tx.deleteFrom('series_snapshots').where('id', 'in', part).execute();
-        for (const part of chunks(feedPuts)) {
-          await tx
-            .insertInto('calendar_feeds')
-            .values(part)
-            .onConflict((oc) => oc.column('identity').doUpdateSet({ token: sql`excluded.token`, updated_at: sql`excluded.updated_at` }))
-            .execute();
-        }
-        for (const part of chunks(feedDels)) await tx.deleteFrom('calendar_feeds').where('identity', 'in', part).execute();
-        for (const { identity, id, record } of subs.values()) {
-          if (record) {
-            await tx
-              .insertInto('push_subscriptions')
-              .values({ identity, id, record: JSON.stringify(record) })
-              .onConflict((oc) => oc.columns(['identity', 'id']).doUpdateSet({ record: sql`excluded.record` }))
-              .execute();
-          } else {
-            await tx.deleteFrom('push_subscriptions').where('identity', '=', identity).where('id', '=', id).execute();
-          }
-        }
-      });
+      const subPuts: unknown[] = [];
+      const subDels: unknown[] = [];
+      for (const { identity, id, record } of subs.values()) {
+        if (record) subPuts.push(identity, id, JSON.stringify(record));
+        else subDels.push(identity, id);
+      }
+      const statements: BatchStatement[] = [];
+      const add = (sql: string, params: unknown[], width: number) => {
+        if (params.length > 0) statements.push({ sql, params, width });
+      };
+      add(PUT_ENTRY, puts, 4);
+      add(DEL_ENTRY, dels, 2);
+      add(PUT_ROOM, roomPuts, 3);
+      add(DEL_ROOM, roomDels, 1);
+      add(PUT_SERIES, seriesPuts, 3);
+      add(DEL_SERIES, seriesDels, 1);
+      add(PUT_FEED, feedPuts, 3);
+      add(DEL_FEED, feedDels, 1);
+      add(PUT_SUB, subPuts, 3);
+      add(DEL_SUB, subDels, 2);
+      if (statements.length > 0) await this.run(statements);
       this.delay = FLUSH_MS;
       this.onWritten();
     } catch (err) {
@@ -320,16 +329,4 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
       throw err;
     }
   }
-}
-
-function chunks<T>(items: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
-  return out;
-}
-
-function byGroup(pairs: Array<[string, string]>): Map<string, string[]> {
-  const m = new Map<string, string[]>();
-  for (const [g, id] of pairs) m.set(g, [...(m.get(g) ?? []), id]);
-  return m;
 }

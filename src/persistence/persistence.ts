@@ -238,7 +238,7 @@ export class Persistence {
     }
     this.firstTry();
     if (this.stopped || !this.sor) return;
-    this.repo = new ResultsRepository(this.sor.db);
+    this.repo = new ResultsRepository(this.sor.db, this.sor.batch);
     const sor = this.sor;
     const repo = this.repo;
     this.writer = new ResultsWriter({
@@ -286,8 +286,10 @@ export class Persistence {
   private async openJournal(sor: StoreOfRecord): Promise<void> {
     if (this.journal || !this.journaled() || !(this.outbox instanceof MemoryOutbox)) return;
     await migrateJournal(sor.db);
+    if (!sor.batch) return;
     const journal = new EmbeddedJournal(
       sor.db,
+      (statements) => sor.batch!(statements),
       (err) => this.journalFailed(err),
       () => {
         if (!this.journalFailing) return;

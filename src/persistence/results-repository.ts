@@ -10,6 +10,18 @@ import type { AttendanceRecord } from '../domain/attendance-record.js';
 import type { RoundRecord } from '../domain/round-record.js';
 import { BUCKET_MS, type StatsAggregate } from '../domain/stats.js';
 import type { Database } from './schema.js';
+import type { BatchStatement } from './sqlite-worker.js';
+
+/**
+ * The embedded store's insert of rounds and results: the same rows and conflict rule as the
+ * Kysely statements below, as single-row statements its worker prepares once and runs in
+ * one transaction (one message, nothing compiled on the event loop). Column lists must
+ * match `insertRounds`.
+ */
+const SQLITE_PUT_ROUND =
+  'INSERT INTO rounds (room_id, run_started_at, round, room_code, title, started_at, ended_at, planned_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, run_started_at, round) DO NOTHING';
+const SQLITE_PUT_RESULT =
+  'INSERT INTO round_results (room_id, run_started_at, round, participant_id, identity, user_name, status, focused_ms, pauses, ended_at, intention) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, run_started_at, round, participant_id) DO NOTHING';
 
 /** One row of an identity's results, as stats need it. */
 export interface ResultRow {
@@ -55,11 +67,30 @@ export function chunksFor<T extends object>(rows: T[]): T[][] {
 }
 
 export class ResultsRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** The embedded store's one-message transactions (StoreOfRecord.batch); absent on PostgreSQL. */
+    private readonly batch?: (statements: BatchStatement[]) => Promise<number[]>,
+  ) {}
 
   /** Stores the rounds and their results in one transaction; repeats change nothing. Returns result rows inserted. */
   async insertRounds(records: RoundRecord[]): Promise<number> {
     if (records.length === 0) return 0;
+    if (this.batch) {
+      const rounds: unknown[] = [];
+      const results: unknown[] = [];
+      for (const r of records) {
+        rounds.push(r.room_id, r.run_started_at, r.round, r.room_code, r.title, r.started_at, r.ended_at, r.planned_ms);
+        for (const p of r.results) {
+          results.push(r.room_id, r.run_started_at, r.round, p.participant_id, p.identity, p.user_name, p.status, Math.round(p.focused_ms), p.pauses, r.ended_at, p.intention ?? null);
+        }
+      }
+      const changes = await this.batch([
+        { sql: SQLITE_PUT_ROUND, params: rounds, width: 8 },
+        { sql: SQLITE_PUT_RESULT, params: results, width: 11 },
+      ]);
+      return changes[1] ?? 0;
+    }
     return this.db.transaction().execute(async (tx) => {
       const rounds = records.map((r) => ({
         room_id: r.room_id,

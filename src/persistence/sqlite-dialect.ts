@@ -16,7 +16,7 @@ import {
   type QueryResult,
   SqliteDialect,
 } from 'kysely';
-import type { WorkerError, WorkerInit, WorkerReply } from './sqlite-worker.js';
+import type { BatchStatement, WorkerError, WorkerInit, WorkerReply } from './sqlite-worker.js';
 
 /** A failure the worker reported, with what the operator can do about it (`kind`). */
 export class EmbeddedStoreError extends Error {
@@ -42,6 +42,8 @@ export class SqliteWorker {
   private readonly pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private dead: Error | null = null;
+  /** The one connection's mutex: a Kysely transaction or a batch holds it from first to last message. */
+  private locked: Promise<void> | null = null;
   readonly ready: Promise<void>;
 
   constructor(dataDir: string) {
@@ -65,12 +67,41 @@ export class SqliteWorker {
   }
 
   async query(sql: string, params: readonly unknown[]): Promise<WorkerReply & { ok: true }> {
+    return this.send((id) => ({ id, sql, params }));
+  }
+
+  /** Waits for the connection, then holds it until the returned release is called. */
+  async lock(): Promise<() => void> {
+    while (this.locked) await this.locked;
+    let release!: () => void;
+    this.locked = new Promise<void>((r) => (release = r));
+    return () => {
+      this.locked = null;
+      release();
+    };
+  }
+
+  /**
+   * Runs `statements` in one transaction in the worker, posted as one message (nothing is
+   * compiled here); resolves with each statement's rows changed. Takes the connection's
+   * mutex, so it never lands inside a Kysely transaction.
+   */
+  async batch(statements: BatchStatement[]): Promise<number[]> {
+    const release = await this.lock();
+    try {
+      return (await this.send((id) => ({ id, batch: statements }))).batchChanges ?? [];
+    } finally {
+      release();
+    }
+  }
+
+  private async send(message: (id: number) => object): Promise<WorkerReply & { ok: true }> {
     await this.ready;
     if (this.dead) throw this.dead;
     const id = this.nextId++;
     const reply = await new Promise<WorkerReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, sql, params });
+      this.worker.postMessage(message(id));
     });
     if (!reply.ok) throw new EmbeddedStoreError(reply.error);
     return reply;
@@ -121,7 +152,6 @@ class WorkerConnection implements DatabaseConnection {
 
 class WorkerDriver implements Driver {
   private readonly connection: WorkerConnection;
-  private locked: Promise<void> | null = null;
   private unlockFn: (() => void) | null = null;
 
   constructor(private readonly worker: SqliteWorker) {
@@ -133,8 +163,7 @@ class WorkerDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    while (this.locked) await this.locked;
-    this.locked = new Promise<void>((r) => (this.unlockFn = r));
+    this.unlockFn = await this.worker.lock();
     return this.connection;
   }
 
@@ -157,7 +186,6 @@ class WorkerDriver implements Driver {
 
   async releaseConnection(): Promise<void> {
     const unlock = this.unlockFn;
-    this.locked = null;
     this.unlockFn = null;
     unlock?.();
   }

@@ -13,7 +13,8 @@
  * on the same DATA_DIR cannot take it and is refused. The data file itself stays in normal
  * locking mode so `sqlite3 .backup` or `VACUUM INTO` can read it beside the server.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -31,8 +32,26 @@ export interface WorkerRequest {
   params: readonly unknown[];
 }
 
+/**
+ * Several statements in one transaction, in one message (the journal's flush, a batch of
+ * results): each statement's parameters flat, `width` per row, so the main thread compiles
+ * nothing and posts once. The reply's `changes` holds each statement's rows changed.
+ */
+export interface WorkerBatch {
+  id: number;
+  batch: BatchStatement[];
+}
+
+export interface BatchStatement {
+  sql: string;
+  /** Parameters of every row, one after the other. */
+  params: unknown[];
+  /** Parameters per row: the statement runs params.length / width times. */
+  width: number;
+}
+
 export type WorkerReply =
-  | { id: number; ok: true; rows: Record<string, unknown>[]; changes?: number; lastInsertRowid?: number }
+  | { id: number; ok: true; rows: Record<string, unknown>[]; changes?: number; lastInsertRowid?: number; batchChanges?: number[] }
   | { id: number; ok: false; error: WorkerError };
 
 /** An error as it crosses the thread boundary. `kind` says what an operator has to do about it. */
@@ -60,7 +79,8 @@ if (port) {
   } catch (err) {
     port.postMessage({ ready: false, error: describe(err, dataDir) });
   }
-  port.on('message', (req: WorkerRequest | { close: true }) => {
+  lowerPriority();
+  port.on('message', (req: WorkerRequest | WorkerBatch | { close: true }) => {
     if ('close' in req) {
       try {
         db?.close();
@@ -70,18 +90,54 @@ if (port) {
       }
       return;
     }
-    port.postMessage(run(req));
+    port.postMessage('batch' in req ? runBatch(req) : run(req));
   });
+
+  function prepared(sql: string): StatementSync {
+    let stmt = statements.get(sql);
+    if (!stmt) {
+      stmt = db!.prepare(sql);
+      if (statements.size >= STATEMENT_CACHE) statements.delete(statements.keys().next().value!);
+      statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  function runBatch(req: WorkerBatch): WorkerReply {
+    if (!db) return { id: req.id, ok: false, error: { message: 'the embedded database is not open', kind: 'other' } };
+    let open = false;
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      open = true;
+      const batchChanges: number[] = [];
+      for (const st of req.batch) {
+        const stmt = prepared(st.sql);
+        let changes = 0;
+        for (let i = 0; i < st.params.length; i += st.width) {
+          const row: SQLInputValue[] = new Array(st.width);
+          for (let j = 0; j < st.width; j++) row[j] = toSqlite(st.params[i + j]);
+          changes += Number(stmt.run(...row).changes);
+        }
+        batchChanges.push(changes);
+      }
+      db.exec('COMMIT');
+      return { id: req.id, ok: true, rows: [], batchChanges };
+    } catch (err) {
+      if (open && db.isTransaction) {
+        try {
+          db.exec('ROLLBACK');
+        } catch {
+          // SQLite rolled back by itself (a full disk): the statement's error is the one to report.
+        }
+      }
+      return { id: req.id, ok: false, error: describe(err, dataDir) };
+    }
+  }
 
   function run(req: WorkerRequest): WorkerReply {
     if (!db) return { id: req.id, ok: false, error: { message: 'the embedded database is not open', kind: 'other' } };
     try {
-      let stmt = statements.get(req.sql);
-      if (!stmt) {
-        stmt = db.prepare(req.sql);
-        if (statements.size >= STATEMENT_CACHE) statements.delete(statements.keys().next().value!);
-        statements.set(req.sql, stmt);
-      }
+      const stmt = prepared(req.sql);
       const params = req.params.map(toSqlite);
       if (stmt.columns().length > 0) return { id: req.id, ok: true, rows: stmt.all(...params) as Record<string, unknown>[] };
       const r = stmt.run(...params);
@@ -89,6 +145,24 @@ if (port) {
     } catch (err) {
       return { id: req.id, ok: false, error: describe(err, dataDir) };
     }
+  }
+}
+
+/**
+ * This thread runs at a lower CPU priority than the event loop's (nice +WORKER_NICE, this
+ * thread only: Linux gives each thread its own nice value). On a machine whose cores are
+ * all busy — or a server pinned to one core — the scheduler then gives the core to the
+ * ticks and completions first and to SQLite in what they leave; writes are late by at most
+ * the busy moment, never the other way round. Elsewhere (no /proc/thread-self) it is a no-op.
+ */
+const WORKER_NICE = 10;
+
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, Math.min(19, getPriority(tid) + WORKER_NICE));
+  } catch {
+    // Not Linux, or not allowed: the thread keeps the process's priority.
   }
 }
 

@@ -17,7 +17,8 @@ import type { Outbox, OutboxGroupStats, OutboxMessage } from './outbox.js';
 
 /** Where a durable copy of the queues is kept (told synchronously; it writes in the background). */
 export interface OutboxJournal {
-  added(group: string, message: OutboxMessage): void;
+  /** `json`: the entry's JSON when already made (its size is measured from it), so it is not made twice. */
+  added(group: string, message: OutboxMessage, json?: string): void;
   removed(group: string, ids: readonly string[]): void;
 }
 
@@ -77,15 +78,17 @@ export class MemoryOutbox implements Outbox {
   append(entries: OutboxEntry[], now = Date.now()): void {
     for (const entry of entries) {
       const id = `${this.idPrefix}${this.nextId++}`;
-      // Measured once per entry (serialized only when some group takes it).
+      // Measured once per entry (serialized only when some group takes it); the journal writes the same JSON.
+      let json: string | undefined;
       let size: number | undefined;
       for (const [name, g] of this.groups) {
         if (!g.types.has(entry.type)) continue;
         const message = { id, entry, queuedAt: now };
         g.queue.push(message);
-        size ??= Buffer.byteLength(JSON.stringify(entry));
+        json ??= JSON.stringify(entry);
+        size ??= Buffer.byteLength(json);
         this.measure(g, message, size);
-        this.journal?.added(name, message);
+        this.journal?.added(name, message, json);
         this.trim(name, g);
       }
     }
