@@ -6,10 +6,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+// Fastify loads its logger (pino) only when an instance is built: loaded here with every
+// other module instead, not as a block of the start (docs/performance.md, the start's loop delay).
+import 'fastify/lib/logger-pino.js';
 import type { Config } from './config.js';
 import { type Clock, SteadyClock } from './domain/clock.js';
 import { generateRoomCode } from './domain/room-code.js';
-import { registerApi, MAX_BODY_BYTES } from './http/api.js';
+import { lazySchemaCompilers, registerApi, MAX_BODY_BYTES } from './http/api.js';
 import { asyncApiRoute } from './http/asyncapi-route.js';
 import { healthRoute } from './http/health-route.js';
 import { historyRoute } from './http/history-route.js';
@@ -113,6 +116,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     forceCloseConnections: true,
     // A huge body is refused with 413 before it is buffered (src/http/api.ts).
     bodyLimit: MAX_BODY_BYTES,
+    // zod validates and serializes every route (src/http/api.ts): ajv is loaded only if asked for.
+    schemaController: { compilersFactory: lazySchemaCompilers as never },
     // One line per HTTP request would drown the log in load-balancer health checks.
     logController: new LogController({ disableRequestLogging: true }),
     // Slowloris: a request whose headers (or body) trickle in is cut after these (Node's
@@ -166,6 +171,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     ? new PushSender(config.push, outbox, runtime.pushSubscriptions, clock, metrics.registry, log, { ...defaultPushSenderOptions, ...deps.push })
     : null;
 
+  await nextTurn();
   const guard = new TransportGuard(config, metrics, log);
   const io = createSocketServer(fastify.server, config, () => draining, guard, metrics);
   const ticker = new Ticker(io, clock, (ms) => metrics.tickLateness.observe(ms / 1000));
@@ -253,8 +259,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   );
   wireSocketServer(io, { config, clock, limits, rooms, callers, dispatcher, metrics, log });
 
+  await nextTurn();
   await registerSecurityHeaders(fastify);
   await registerApi(fastify, { config, log, version: API_VERSION });
+  await nextTurn();
   healthRoute(fastify, {
     store,
     instanceId: config.instanceId,
@@ -271,6 +279,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   intentionRoutes(fastify, { rooms, clock, limits, callers, budget });
   historyRoute(fastify, { rooms, limits, callers, budget });
   asyncApiRoute(fastify, API_VERSION);
+  await nextTurn();
   scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, callers, userKeys });
   const series = new SeriesService({
     store: runtime.seriesStore,
@@ -295,8 +304,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     budget,
   });
   metricsRoute(fastify, metrics, config.metricsToken);
+  await nextTurn();
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
   await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });
+  await nextTurn();
 
   rooms.start();
   series.start();
@@ -347,6 +358,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       return closed;
     },
   };
+}
+
+/**
+ * Lets the event loop run (timers, I/O: the store's thread answering) between the start's
+ * steps, so no step of the setup holds it for long (docs/performance.md, the start's loop delay).
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** How long the start waits for the embedded store's first open before listening without it. */

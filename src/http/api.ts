@@ -7,9 +7,16 @@
  *
  * Register it before any route, so every route lands in the document.
  */
+import { createRequire } from 'node:module';
 import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+// The modules these two plugins load only when registered (the OpenAPI builder with its YAML
+// library; Swagger UI's routes with their own @fastify/static and glob): loaded here, with
+// every other module, before buildApp runs, rather than as 20–40 ms blocks of the start
+// while the embedded store opens (docs/performance.md, the start's loop delay).
+import '@fastify/swagger/lib/spec/openapi/index.js';
+import '@fastify/swagger-ui/lib/routes.js';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifySchemaCompiler } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
@@ -20,6 +27,19 @@ import { LIMITS } from '../contract/limits.js';
 import { describeIssue } from '../contract/schemas.js';
 import { originAllowed } from '../limits/origin-policy.js';
 import { toAppError } from '../store/store-errors.js';
+
+/**
+ * Fastify's default schema compilers (ajv, fast-json-stringify), loaded only if something
+ * asks for one. Every route here validates and serializes with zod (registerApi sets both
+ * compilers first), so normally they are never loaded: loading them was the longest single
+ * block of the start (~15 ms of module loading inside `Fastify()`). Resolved from fastify's
+ * own location, exactly as fastify would load them.
+ */
+const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'));
+export const lazySchemaCompilers = {
+  buildValidator: (...args: unknown[]) => (fastifyRequire('@fastify/ajv-compiler') as () => (...a: unknown[]) => unknown)()(...args),
+  buildSerializer: (...args: unknown[]) => (fastifyRequire('@fastify/fast-json-stringify-compiler') as () => (...a: unknown[]) => unknown)()(...args),
+};
 
 /** Largest request body: a REST call carries what one socket event may carry. */
 export const MAX_BODY_BYTES = LIMITS.maxFrameBytes;
@@ -108,6 +128,8 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
+  // A turn of the event loop between the two plugins' loading (each loads modules of its own).
+  await new Promise((resolve) => setImmediate(resolve));
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
     // Swagger UI's own CSP (hashes of its inline script and style) on /docs only, set after
