@@ -16,6 +16,7 @@
  * runs in a worker thread (flood-worker.mjs), so this thread's event loop — the server's —
  * carries only the server's work.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, connect, eventually, record, roomWith, type Client } from '../helpers/client.js';
@@ -35,6 +36,11 @@ afterEach(async () => {
   await server?.close();
   server = null;
 });
+
+/** Bytes V8 has reserved for its young generation (new space: two semi-spaces). */
+function youngGeneration(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+}
 
 /** A 50-seat room whose snapshot is big (40 tasks of 200 characters): every toggle re-sends it to everyone. */
 async function bigRoom(host: Client): Promise<string> {
@@ -66,10 +72,7 @@ async function toggle(host: Client, ms: number, done: () => boolean): Promise<nu
 }
 
 describe('slow consumers (MAX_BUFFERED_BYTES)', () => {
-  // Retried: in 1 of 3 runs at the end of a session the test process's RSS grew ~190 MB during
-  // this test (the same figure each time; cause not found yet; it also failed once with
-  // DATA_DIR=off). The bound stays: a retry must meet it.
-  it('WebSocket clients that stop reading are cut at 1 MB unsent; the server holds ≤ 1.1 MB each; another room ticks on time', { retry: 2, timeout: 60_000 }, async () => {
+  it('WebSocket clients that stop reading are cut at 1 MB unsent; the server holds ≤ 1.1 MB each; another room ticks on time', { timeout: 60_000 }, async () => {
     server = await startServer({ RATE_ROOM_CONTROLS_PER_MIN: '1000000' });
     expect(server.app.config.transport.maxBufferedBytes).toBe(MB);
     const host = await connect(server.url);
@@ -84,6 +87,7 @@ describe('slow consumers (MAX_BUFFERED_BYTES)', () => {
     const lateness = await probeRoom(server.url);
     for (const c of slow) c.stopReading();
     const rss0 = process.memoryUsage().rss;
+    const young0 = youngGeneration();
     let maxUnsent = 0;
     const sampler = setInterval(() => (maxUnsent = Math.max(maxUnsent, unsentBytes(server!.app.io.engine as never))), 50);
     const t0 = Date.now();
@@ -98,7 +102,14 @@ describe('slow consumers (MAX_BUFFERED_BYTES)', () => {
     const toggles = await toggle(host, 15_000, () => Date.now() - t0 > 4_000 && open().length === 0);
     clearInterval(cutWatch);
     clearInterval(sampler);
-    const rssGrowth = process.memoryUsage().rss - rss0;
+    // What this process holds more, less V8 growing its young generation. Server and clients
+    // share this process; under a high allocation rate (every toggle re-sends the big
+    // snapshot) V8 doubles the new space, step by step up to 134 MB on a 24 GB machine (it
+    // stood at 17, 34, 67 or 82 MB when this test began, run to run). Grown inside the window
+    // it adds up to ~130 MB of RSS that is room for garbage, not memory held for anyone: the
+    // ~190 MB seen in 1 run in 3. Output piling up for the slow clients is kept past a
+    // scavenge — old space, buffers, external memory — and stays counted.
+    const rssGrowth = process.memoryUsage().rss - rss0 - Math.max(0, youngGeneration() - young0);
 
     // Every slow client was cut, well before the 45 s a ping timeout would take.
     expect(open()).toHaveLength(0);
