@@ -16,7 +16,7 @@ import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-clust
 import { startSentinelSet, type TestSentinelSet } from '../helpers/redis-sentinel.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { newServer, type TestServer } from '../helpers/server.js';
-import { raceIntoFullSeries } from '../helpers/series-race.js';
+import { raceIntoFullSeries, raceMemberAgainstJoinByCode } from '../helpers/series-race.js';
 
 const DAY = 86_400_000;
 const newKey = issuedUserKey;
@@ -89,4 +89,8 @@ describe.each(['standalone', 'sentinel', 'cluster'] as const)('series on Redis %
   it('members racing into a series at its seat cap from both instances: all or nothing, never seen half-booked', async () => {
     await raceIntoFullSeries({ a, b, now: clockA.now() });
   }, 60_000);
+
+  it('a member booking on one instance racing a join by code on the other for the last seat: all occurrences or none', async () => {
+    await raceMemberAgainstJoinByCode({ a, b, now: clockA.now(), label: kind });
+  }, 90_000);
 });

@@ -6,8 +6,8 @@
  * polling the rooms and the series meanwhile never sees a loser seated or a member over the cap.
  */
 import { expect } from 'vitest';
-import { call, connect } from './client.js';
-import { http } from './http.js';
+import { call, connect, waitFor } from './client.js';
+import { expectHttpError, http } from './http.js';
 import type { TestServer } from './server.js';
 import { identityFromUserKey } from '../../src/domain/identity.js';
 import { issuedUserKey } from './test-env.js';
@@ -71,4 +71,50 @@ export async function raceIntoFullSeries({ a, b, now }: { a: TestServer; b: Test
       expect(mine).toEqual(other.has(key) ? [other.get(key)] : []);
     }
     expect((await http(`${b.url}/me/sessions`, { token: winners[0]! })).body.sessions.map((s: any) => s.room_code)).toEqual(occ.map((o) => o.room_code));
+}
+
+/**
+ * A member booking into a series (owner + 1 seat, 14 occurrences) through `a` while an
+ * outsider joins the last occurrence by code through `b`, set off by the member's first seat
+ * (the owner sits in the first occurrence and hears it). Either the member holds a seat in
+ * every occurrence and the outsider is refused, or the member is refused `room_full` naming
+ * the last occurrence and holds nothing anywhere (seats taken before it are undone); no
+ * occurrence is ever over its cap. Twelve rounds; the outcomes seen are logged.
+ */
+export async function raceMemberAgainstJoinByCode({ a, b, now, label = 'one server' }: { a: TestServer; b: TestServer; now: number; label?: string }): Promise<void> {
+  const outcomes = new Set<string>();
+  for (let i = 0; i < 12; i++) {
+    const owner = issuedUserKey();
+    const start = Math.ceil((now + 3_600_000) / 60_000) * 60_000;
+    const created = await http(`${a.url}/series`, { token: owner, body: { title: 'Pair', starts_at: start, rrule: 'FREQ=DAILY;COUNT=14', tz: 'UTC', max_participants: 2 } });
+    expect(created.status, created.text).toBe(201);
+    const occ = created.body.occurrences as { starts_at: number; room_code: string }[];
+    const member = issuedUserKey();
+    const outsider = await connect(b.url);
+    // The owner sits in the first occurrence: the member's seat there (step 2 under way)
+    // sets off the join by code of the last occurrence, racing the member's next seats.
+    const host = await connect(a.url);
+    expect((await call(host, 'join_session', { room_code: occ[0]!.room_code, user_name: 'Host', user_key: owner })).ok).toBe(true);
+    const outsiderJoin = waitFor(host, 'participant_joined').then(() => call(outsider, 'join_session', { room_code: occ[13]!.room_code, user_name: 'ByCode' }));
+    const booked = await http(`${a.url}/series/${created.body.series_id}/members`, { token: member, body: { user_name: 'Member' } });
+    const joined = await outsiderJoin;
+    const seats = await Promise.all(occ.map(async (o) => (await a.app.store.get(o.room_code))!.participants.map((p) => p.user_name).sort()));
+    if (booked.status === 200) {
+      outcomes.add('member');
+      expect(joined.error?.code, JSON.stringify(joined)).toBe('room_full');
+      expect(seats).toEqual(occ.map(() => ['Host', 'Member']));
+    } else {
+      outcomes.add('outsider (member undone)');
+      expectHttpError(booked, 409, 'room_full');
+      expect(booked.body.error.message).toContain(new Date(occ[13]!.starts_at).toISOString());
+      expect(joined.ok).toBe(true);
+      // The member's seats taken before the refusal are gone again.
+      expect(seats).toEqual(occ.map((_, k) => (k === 13 ? ['ByCode', 'Host'] : ['Host'])));
+      expect((await http(`${a.url}/me/sessions`, { token: member })).body.sessions).toEqual([]);
+      expect((await http(`${a.url}/series/${created.body.series_id}`, { token: member })).body).toMatchObject({ is_member: false, members: 1 });
+    }
+    host.disconnect();
+    outsider.disconnect();
+  }
+  console.log(`series member vs join by code (${label}): ${[...outcomes].join(', ')} won`);
 }

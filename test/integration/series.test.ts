@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { issuedUserKey } from '../helpers/test-env.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { call, closeAllClients, connect, waitFor } from '../helpers/client.js';
-import { raceIntoFullSeries } from '../helpers/series-race.js';
+import { raceIntoFullSeries, raceMemberAgainstJoinByCode } from '../helpers/series-race.js';
 import { expectHttpError, http } from '../helpers/http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -123,6 +123,11 @@ describe('series', () => {
     server = await startServer({ DATA_DIR: 'off' });
     await raceIntoFullSeries({ a: server, b: server, now: Date.now() });
   });
+
+  it('a member racing a join by code for the last seat of one occurrence: all occurrences or none, never over the cap', async () => {
+    server = await startServer({ DATA_DIR: 'off' });
+    await raceMemberAgainstJoinByCode({ a: server, b: server, now: Date.now() });
+  }, 60_000);
 
   it('bad input is a typed error and creates nothing', async () => {
     server = await startServer({ DATA_DIR: 'off' });
