@@ -4,7 +4,7 @@
  * /metrics, and per-core busy time from /proc/stat.
  */
 import { readFileSync } from 'node:fs';
-import { sleep } from '../../test/helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from './context.js';
 import { Hist, type HistJSON } from './hist.js';
 import type { NodeChild } from './procs.js';

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from '../../test/helpers/ports.js';
 import { startRedis, type TestRedis } from '../../test/helpers/redis-server.js';
-import { sleep } from '../../test/helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { launchPrefix, procCpuSeconds } from './procs.js';
 import type { RedisSample } from './redis.js';
 

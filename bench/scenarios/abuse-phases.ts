@@ -20,6 +20,7 @@
  * them (blind pongs and bare-session timers are not env-switchable), for the `lifted`
  * rows of docs/reliability.md's benchmark table.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import type { Socket as TcpSocket } from 'node:net';
@@ -91,7 +92,6 @@ export function abuseServerEnv(unbounded: boolean): Record<string, string> {
   return env;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function client(url: string, address: string): Promise<Socket> {
   const s = connectClient(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 10_000, extraHeaders: { 'x-forwarded-for': address } });

@@ -1,5 +1,5 @@
 /** join: create/join throughput, stepping the rate until p99 ack latency > 100 ms. */
-import { sleep } from '../../test/helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Ctx, profileFile, stopAll, type Worker } from '../lib/context.js';
 import { Hist, type HistJSON } from '../lib/hist.js';
 import { connectAll, cpuUs, type ServerStats } from '../lib/measure.js';

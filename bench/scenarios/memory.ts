@@ -1,5 +1,5 @@
 /** memory: heap and RSS per idle seated participant (forced GC in the server). */
-import { sleep } from '../../test/helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Ctx, SESSION_MS, stopAll, type Worker } from '../lib/context.js';
 import { connectAll, seatAll, type ServerStats } from '../lib/measure.js';
 import { goal, mb, type Results, round, type Row } from '../lib/report.js';

@@ -14,6 +14,7 @@
  *
  * Loopback only; kills only the processes it started.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,6 @@ import { connectAll, coreTimes, cpuUs, seatAll, type ServerStats, startAll } fro
 import { killAllChildren, NodeChild, spawnChild } from '../lib/procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface PushBenchOptions {
   reminders: number;

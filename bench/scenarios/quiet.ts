@@ -5,7 +5,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { buildBrowserClient } from '../../scripts/build-client.mjs';
-import { sleep } from '../../test/helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Ctx, SESSION_MS, stopAll, type Worker } from '../lib/context.js';
 import { connectAll, cpuUs, recordWindow, seatAll, type ServerStats, startAll } from '../lib/measure.js';
 import { goal, type Results, round, type Row } from '../lib/report.js';

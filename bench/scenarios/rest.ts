@@ -15,7 +15,7 @@
  */
 import { Agent, request } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
-import { sleep } from '../../test/helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ctx } from '../lib/context.js';
 import { Hist, summarize } from '../lib/hist.js';
 import { procCpuSeconds } from '../lib/procs.js';

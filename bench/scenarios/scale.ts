@@ -22,7 +22,7 @@
  * (countdowns running), and the load (ticks + room events); the difference of the last two
  * is what the room events cost, on the instances and on Redis.
  */
-import { sleep } from '../../test/helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Ctx, SESSION_MS, stopAll, type Worker } from '../lib/context.js';
 import { connectAll, cpuUs, recordWindow, seatAll, type ServerStats, startAll } from '../lib/measure.js';
 import type { NodeChild } from '../lib/procs.js';

@@ -15,6 +15,7 @@
  *   durability   kill -9 0.5 s after the last session_completed, then count the results
  *                in the file: all R × 4 must be there; the next start opens the data dir
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,7 +62,6 @@ export interface StoreResult {
 
 /** How far ahead the rooms are booked once all are set up (BENCH_STORE_START_IN_MS). */
 const START_IN_MS = Number(process.env.BENCH_STORE_START_IN_MS ?? 4_000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;

@@ -1,5 +1,5 @@
 /** The shared tick-load run behind the ws, ticks and cluster scenarios. */
-import { sleep } from '../../test/helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Ctx, profileFile, SESSION_MS, stopAll, type Worker } from '../lib/context.js';
 import { summarize, type Percentiles } from '../lib/hist.js';
 import { coreTimes, type CoreTimes, cpuUs, type EmitLateness, emitLateness, emitLatenessBuckets, recordWindow, seatAll, type ServerStats, startAll, connectAll } from '../lib/measure.js';

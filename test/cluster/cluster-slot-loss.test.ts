@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/redis/redis-keys.js';
 import { call, type Client, connect, eventually, record, waitFor } from '../helpers/client.js';
 import { useRedisClusterPair } from '../helpers/cluster.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const PREFIX = 'sl:';
 const PARTITIONS = 32;

@@ -19,7 +19,7 @@ import { useRedisClusterPair, useRedisPair } from '../helpers/cluster.js';
 import { deliveryFaults, type DeliveryLog, roomHistory, trackDeliveries } from '../helpers/delivery-log.js';
 import type { TestRedisCluster } from '../helpers/redis-cluster.js';
 import type { TestServer } from '../helpers/server.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Every socket has everything within this after a fault ends (the delivery guarantee's bound). */
 const BOUND_MS = 3_000;

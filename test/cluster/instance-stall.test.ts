@@ -10,7 +10,7 @@ import { call, closeAllClients, connect, eventually, record, waitFor } from '../
 import { newInstance, newRedis } from '../helpers/cluster.js';
 import type { TestRedis } from '../helpers/redis-server.js';
 import type { ChildInstance } from '../helpers/process.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const INSTANCE_TIMEOUT = 1_000;
 let redis: TestRedis;

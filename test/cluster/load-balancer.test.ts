@@ -13,7 +13,7 @@ import { newInstance, newRedis } from '../helpers/cluster.js';
 import type { TestRedis } from '../helpers/redis-server.js';
 import type { ChildInstance } from '../helpers/process.js';
 import { getJson } from '../helpers/http.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let redis: TestRedis;
 let one: ChildInstance | undefined;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { call, type Client, connect, eventually, record, waitFor } from '../helpers/client.js';
 import { TOPOLOGIES, useCluster } from '../helpers/cluster.js';
 import { getJson } from '../helpers/http.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 describe.each(TOPOLOGIES)('on Redis %s', (topology) => {
   const { servers } = useCluster({ ids: ['inst-a', 'inst-b', 'inst-c'], prefix: 'mi:', topology, env: { DISCONNECT_GRACE_MS: '10000' } });

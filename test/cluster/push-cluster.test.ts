@@ -14,7 +14,7 @@ import { http } from '../helpers/http.js';
 import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
 import { type PushService, startPushService } from '../helpers/push-service.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const vapid = webpush.generateVAPIDKeys();
 let redis: TestRedis;

@@ -23,7 +23,7 @@ import { getJson } from '../helpers/http.js';
 import { type ChildInstance, killInstance, spawnInstance } from '../helpers/process.js';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
 import { startSentinelSet, type TestSentinelSet } from '../helpers/redis-sentinel.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const GRACE = 30_000;
 /** The server's default REDIS_PARTITIONS: the spawned instances place rooms by it. */

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { call, connect, eventually, record, roomWith, waitFor } from '../helpers/client.js';
 import { useCluster } from '../helpers/cluster.js';
 import { getJson } from '../helpers/http.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const cluster = useCluster({ ids: ['out-a', 'out-b'], prefix: 'ro:', env: { INSTANCE_TIMEOUT_MS: '1000' } });
 const servers = cluster.servers;

@@ -10,7 +10,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useRedisCluster, useSentinelSet } from '../helpers/cluster.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** ms from `since` until `fn` first resolves (errors are retried every 50 ms until `timeoutMs`). */
 async function firstSuccess(since: number, fn: () => Promise<unknown>, timeoutMs: number): Promise<number> {

@@ -14,7 +14,7 @@ import { exitOf, trackChild } from '../helpers/children.js';
 import { call, closeAllClients, connect, waitFor } from '../helpers/client.js';
 import { getJson } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { registerTeardown } from '../helpers/teardown.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

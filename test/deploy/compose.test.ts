@@ -25,7 +25,7 @@ import { basename, join } from 'node:path';
 import { connect, type FocusroomClient } from 'focusroom/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { COMPOSE, ENGINE, must, report, ROOT, run, uniqueName } from './podman.js';
 
 const skip = process.env.SKIP_CONTAINERS === '1';

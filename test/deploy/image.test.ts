@@ -13,7 +13,7 @@ import { connect } from 'focusroom/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getJson, http } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { containerState, engine, IMAGE, MAX_IMAGE_BYTES, report, run, uniqueName, waitForHealth } from './podman.js';
 
 const skip = process.env.SKIP_CONTAINERS === '1';

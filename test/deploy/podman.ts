@@ -8,7 +8,7 @@ import { execFile, type ExecFileOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { getJson } from '../helpers/http.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ENGINE = process.env.CONTAINER ?? 'podman';

@@ -22,7 +22,7 @@ import { newRedis, newRedisCluster, newSentinelSet } from '../helpers/cluster.js
 import { getJson } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { registerTeardown } from '../helpers/teardown.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { trackChild } from './children.js';
 import { getJson } from './http.js';
 import { freePort } from './ports.js';
-import { sleep } from './sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TEST_ENV, withDataDir } from './test-env.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -4,7 +4,7 @@
  * INFO parsing, and polling with a deadline. Plain Node: also usable from the bench.
  */
 import { Redis } from 'ioredis';
-import { sleep } from './sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** One command to 127.0.0.1:`port` on a fresh connection; rejects if the node does not answer within `timeoutMs`. */
 export async function redisCommand(port: number, args: Array<string | number>, timeoutMs = 2_000): Promise<unknown> {

@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { call, connect, record, roomWith, waitFor } from '../helpers/client.js';
 import { getJson } from '../helpers/http.js';
 import { killIfRunning, type ServerProcess, spawnServer } from '../helpers/process.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Ticks may arrive this late on a loaded machine; a stalled loop made them 1.3 s late. */
 const LATE_MS = 200;

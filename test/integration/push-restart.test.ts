@@ -11,7 +11,7 @@ import { call, closeAllClients, connect, eventually } from '../helpers/client.js
 import { http } from '../helpers/http.js';
 import { killIfRunning, type ServerProcess, spawnServer, waitUntilHealthy } from '../helpers/process.js';
 import { type PushService, startPushService } from '../helpers/push-service.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freshDataDir, issuedUserKey, TEST_USER_KEY_SECRET } from '../helpers/test-env.js';
 
 const vapid = webpush.generateVAPIDKeys();

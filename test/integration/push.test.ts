@@ -13,7 +13,7 @@ import { call, connect, eventually, waitFor } from '../helpers/client.js';
 import { expectHttpError, http } from '../helpers/http.js';
 import { type PushService, startPushService } from '../helpers/push-service.js';
 import { newServer, type TestServer } from '../helpers/server.js';
-import { sleep } from '../helpers/sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const vapid = webpush.generateVAPIDKeys();
 export const pushEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
