@@ -217,7 +217,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     // before the server listens, and every change from now on is kept in the embedded
     // store (room-restore.ts, embedded-journal.ts): told synchronously, written in the
     // worker thread every ~0.1 s, never on a room's path.
-    store.observeChanges((code, room) => persistence.roomChanged(code, room));
+    store.observeChanges((code, room, json) => persistence.roomChanged(code, room, json));
     runtime.seriesStore.observeChanges?.((id, s) => persistence.seriesChanged(id, s));
     runtime.calendarFeeds.observeChanges?.((identity, token) => persistence.feedChanged(identity, token));
     const restore = async (kept: Kept) => {

@@ -138,8 +138,8 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
   private readonly db: Kysely<Database & JournalTables>;
   /** group → id → the message to write, or null: finished (delete it). */
   private outbox = new Map<string, Map<string, Pending | null>>();
-  /** code → the room to write, or null: gone (delete it). */
-  private rooms = new Map<string, Room | null>();
+  /** code → the room to write (or its JSON, serialized ahead), or null: gone (delete it). */
+  private rooms = new Map<string, Room | string | null>();
   /** identity + id → the subscription to write, or null: removed. */
   private subs = new Map<string, { identity: string; id: string; record: PushSubscriptionRecord | null }>();
   /** id → the series to write, or null: removed. */
@@ -198,8 +198,8 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
     this.schedule();
   }
 
-  roomChanged(code: string, room: Room | null): void {
-    this.rooms.set(code, room);
+  roomChanged(code: string, room: Room | null, json?: string): void {
+    this.rooms.set(code, room === null ? null : (json ?? room));
     this.schedule();
   }
 
@@ -272,7 +272,7 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
       const roomDels: unknown[] = [];
       let sliceStart = performance.now();
       for (const [code, room] of rooms) {
-        if (room) roomPuts.push(code, JSON.stringify(room), now);
+        if (room) roomPuts.push(code, typeof room === 'string' ? room : JSON.stringify(room), now);
         else roomDels.push(code);
         if (performance.now() - sliceStart >= SLICE_MS) {
           await new Promise((r) => setImmediate(r));

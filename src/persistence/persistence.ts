@@ -137,9 +137,9 @@ export class Persistence {
     if (subs instanceof MemoryPushSubscriptions) this.pushSubscriptions = subs;
   }
 
-  /** Told of every committed room change (single instance): written within ~0.1 s. */
-  roomChanged(code: string, room: Room | null): void {
-    if (this.journal) this.journal.roomChanged(code, room);
+  /** Told of every committed room change (single instance): written within ~0.1 s. `json`: the room, serialized already. */
+  roomChanged(code: string, room: Room | null, json?: string): void {
+    if (this.journal) this.journal.roomChanged(code, room, json);
     else this.earlyRooms?.set(code, room);
   }
 

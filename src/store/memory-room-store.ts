@@ -8,6 +8,11 @@ import { BoundedRoomLog } from './room-history.js';
 import type { MemoryOutbox } from './memory-outbox.js';
 import { emptyStatusCounts, type PreparedChange, type RoomChange, type RoomStore } from './room-store.js';
 
+/** A change prepared here: with the room's JSON when an observer will want it. */
+interface MemoryPrepared<T> extends PreparedChange<T> {
+  readonly json: string | undefined;
+}
+
 export class MemoryRoomStore implements RoomStore {
   readonly kind = 'memory' as const;
   private readonly rooms = new Map<string, Room>();
@@ -17,12 +22,12 @@ export class MemoryRoomStore implements RoomStore {
   private readonly logs = new Map<string, BoundedRoomLog>();
 
   /** Told of every committed room (null = gone), in the same step: the embedded store's snapshot writer. */
-  private observer: ((code: string, room: Room | null) => void) | null = null;
+  private observer: ((code: string, room: Room | null, json?: string) => void) | null = null;
 
   /** With an outbox, each change's entries are appended in the same synchronous step. */
   constructor(private readonly outbox: MemoryOutbox | null = null) {}
 
-  observeChanges(observer: ((code: string, room: Room | null) => void) | null): void {
+  observeChanges(observer: ((code: string, room: Room | null, json?: string) => void) | null): void {
     this.observer = observer;
   }
 
@@ -52,19 +57,23 @@ export class MemoryRoomStore implements RoomStore {
     const room = this.rooms.get(code);
     if (!room) return null;
     const outcome = change(room);
-    return outcome.changed ? { code, before: room, outcome } : null;
+    if (!outcome.changed) return null;
+    // The observer's copy (the embedded store) serialized now rather than in the burst.
+    const json = this.observer && outcome.room ? JSON.stringify(outcome.room) : undefined;
+    const prepared: MemoryPrepared<T> = { code, before: room, outcome, json };
+    return prepared;
   }
 
   /** One synchronous pass; a stored room is replaced on every change, so identity is its version. */
   async commitPrepared(changes: readonly PreparedChange<unknown>[]): Promise<boolean[]> {
     return changes.map((p) => {
       if (this.rooms.get(p.code) !== p.before) return false;
-      this.write(p.code, p.before, p.outcome);
+      this.write(p.code, p.before, p.outcome, (p as MemoryPrepared<unknown>).json);
       return true;
     });
   }
 
-  private write(code: string, before: Room, outcome: Outcome<unknown>): void {
+  private write(code: string, before: Room, outcome: Outcome<unknown>, json?: string): void {
     if (this.outbox) this.outbox.append(outboxEntries(before, outcome, this.outbox.types));
     if (outcome.room) {
       this.rooms.set(code, outcome.room);
@@ -75,7 +84,7 @@ export class MemoryRoomStore implements RoomStore {
       this.due.delete(code);
       this.logs.delete(code);
     }
-    this.observer?.(code, outcome.room ?? null);
+    this.observer?.(code, outcome.room ?? null, json);
   }
 
   async history(code: string, afterSeq: number, limit: number): Promise<RoomHistory | null> {

@@ -28,10 +28,11 @@ export interface RoomStore {
   readonly kind: 'memory' | 'redis';
   /**
    * Single instance: `observer` is told of every committed room (null = gone), in the
-   * same step, so the embedded store can keep the rooms across a restart. Redis keeps
-   * its rooms itself and has none.
+   * same step, so the embedded store can keep the rooms across a restart; with the room
+   * as JSON when a prepared change brought it serialized. Redis keeps its rooms itself
+   * and has none.
    */
-  observeChanges?(observer: ((code: string, room: Room | null) => void) | null): void;
+  observeChanges?(observer: ((code: string, room: Room | null, json?: string) => void) | null): void;
   /** Stores a new room unless its code is already taken by a live room (atomic reservation). */
   create(room: Room): Promise<boolean>;
   /** The room, or null. Treat it as read-only. */

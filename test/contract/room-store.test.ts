@@ -250,6 +250,29 @@ describe.each([memory, redisBackend('standalone'), redisBackend('cluster'), redi
     expect(await a.claimDue(nextDeadline(outcome!.room!), 10, 60_000)).toEqual(['SHORT2']);
   });
 
+  it('commits prepared changes compare-and-set, in one call: one whose room moved on is left unwritten', async () => {
+    const codes = ['PRP222', 'PRP223', 'PRP224'];
+    for (const code of codes) await a.create(makeRoom(code));
+    const prepared = [];
+    for (const code of codes) prepared.push((await a.prepare(code, (r) => join(r, person('early'), T0 + 5)))!);
+    expect(prepared.map((p) => p.outcome.events.map((e) => e.event))).toEqual(codes.map(() => ['participant_joined']));
+    // Nothing is written by preparing; an unchanged or missing room prepares nothing.
+    expect((await b.get('PRP222'))!.participants).toHaveLength(1);
+    expect(await a.prepare('PRP222', (r) => updateStatus(r, 'p-host', 'ready', T0))).toBeNull();
+    expect(await a.prepare('NOPE22', (r) => join(r, person(1), T0))).toBeNull();
+    // Another instance changes one of them in between.
+    await b.update('PRP223', (r) => join(r, person('other'), T0 + 6));
+    expect(await a.commitPrepared(prepared)).toEqual([true, false, true]);
+    for (const code of ['PRP222', 'PRP224']) {
+      const stored = (await b.get(code))!;
+      expect(stored).toEqual(prepared[codes.indexOf(code)]!.outcome.room);
+      expect(await b.history(code, 1, 10)).toEqual({ complete: true, events: [expect.objectContaining({ seq: 2, event: 'participant_joined', at: T0 + 5 })] });
+    }
+    expect((await b.get('PRP223'))!.participants.map((p) => p.id)).toEqual(['p-host', 'p-other']);
+    // A prepared change is written at most once.
+    expect(await a.commitPrepared([prepared[0]!])).toEqual([false]);
+  });
+
   it('counts live rooms by status', async () => {
     await a.create(makeRoom('WAIT22'));
     await a.create(makeRoom('WAIT33'));

@@ -266,6 +266,11 @@ describe('prepared runs (injected clock)', () => {
         return left;
       },
     });
+    // The embedded store's observer gets each prepared start serialized already (not in the burst).
+    const observed = new Map<string, string | undefined>();
+    store.observeChanges((code, room, json) => {
+      if (room?.status === 'active') observed.set(code, json);
+    });
     a.scheduler.start();
     const codes = Array.from({ length: 150 }, (_, i) => `PREP${String(i).padStart(3, '0')}`);
     for (const code of codes) await a.create(booked(code));
@@ -284,6 +289,7 @@ describe('prepared runs (injected clock)', () => {
     expect(a.starts().map((r) => r.code)).toEqual(['PREP007']);
     expect((await store.get('PREP007'))!).toMatchObject({ status: 'active', started_at: S, settings: { max_participants: 3 } });
     for (const code of codes) expect((await store.get(code))!.started_at).toBe(S);
+    for (const code of codes) expect(observed.get(code)).toBe(code === 'PREP007' ? undefined : JSON.stringify(await store.get(code)));
     expect(a.errors).toEqual([]);
     a.scheduler.stop();
   });
