@@ -1,9 +1,14 @@
+// @ts-check (tsconfig.public.json: checked by npm run typecheck)
 // focusroom web client, built on the SDK (focusroom/client, bundled at /sdk/): the SDK
 // keeps the room snapshot, the seat (in sessionStorage, so a reload resumes it), the
 // clock offset and every resume; this file only renders and turns clicks into calls.
-import { connect } from '/sdk/focusroom-client.js';
-import { $, announce, render, renderCountdown, renderStartsIn, showMessage } from './view.js';
+// @ts-expect-error the browser resolves /sdk/ (the server serves the SDK bundle there); its types are the SDK's own, below
+import { connect as connectSdk } from '/sdk/focusroom-client.js';
+import { $, $field, $link, announce, fieldOf, render, renderCountdown, renderStartsIn, showMessage } from './view.js';
 import { rememberUserKey, showStats, withKeyRetry } from './stats.js';
+
+/** @type {typeof import('../src/client/index.js').connect} */
+const connect = connectSdk;
 
 const FRIENDLY = {
   not_found: 'No room with that code. Check the code and try again.',
@@ -79,14 +84,14 @@ function update() {
     // A share link: focus the join form once the lobby shows (after the stored seat, if
     // any, was looked at): the name if it is missing, else the Join button (Enter joins).
     focusJoin = false;
-    const name = $('join-name');
-    (name.value ? $('join-form').querySelector('button[type="submit"]') : name).focus({ preventScroll: true });
+    const name = $field('join-name');
+    (name.value ? /** @type {HTMLButtonElement} */ ($('join-form').querySelector('button[type="submit"]')) : name).focus({ preventScroll: true });
   }
   tick();
 }
 
 function renderShare(s) {
-  const link = $('share-link');
+  const link = $link('share-link');
   if (!s) return;
   const url = `${location.origin}/?code=${encodeURIComponent(s.room_code)}`;
   if (link.href !== url) {
@@ -121,8 +126,8 @@ function chime() {
 }
 
 function phaseEnded(title, body) {
-  if ($('sound').checked) chime();
-  if ($('notify').checked && 'Notification' in window && Notification.permission === 'granted' && document.hidden) {
+  if ($field('sound').checked) chime();
+  if ($field('notify').checked && 'Notification' in window && Notification.permission === 'granted' && document.hidden) {
     try { new Notification(title, { body, tag: 'focusroom-phase' }); } catch { /* mobile browsers want a service worker */ }
   }
 }
@@ -207,7 +212,9 @@ client.on('creator_changed', (d) => {
   announce('You are now the host');
   showMessage('You are now the host: you start and pause the timer.');
 });
-for (const name of Object.keys(ANNOUNCE)) client.on(name, (d) => announce(name === 'session_started' && d.session.round > 1 ? `Round ${d.session.round}: focus` : ANNOUNCE[name]));
+for (const name of /** @type {Array<keyof typeof ANNOUNCE>} */ (Object.keys(ANNOUNCE))) {
+  client.on(name, (/** @type {{ session?: { round: number } }} */ d) => announce(name === 'session_started' && d.session.round > 1 ? `Round ${d.session.round}: focus` : ANNOUNCE[name]));
+}
 client.on('session_completed', (d) => {
   if (d.final === false) {
     announce(`Round ${d.round} done`);
@@ -263,11 +270,12 @@ client.socket.on('connect_error', (err) => {
 const onSubmit = (id, handler) =>
   $(id).addEventListener('submit', async (e) => {
     e.preventDefault();
-    const form = e.currentTarget;
-    const button = form.querySelector('button[type="submit"]');
+    const form = /** @type {HTMLFormElement} */ (e.currentTarget);
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type="submit"]'));
     button.disabled = true; // no double create/join while the first is on its way
     try {
-      if (form.elements.user_name) nameStore.set(form.elements.user_name.value);
+      const userName = fieldOf(form, 'user_name');
+      if (userName) nameStore.set(userName.value);
       await handler(form);
     } finally {
       button.disabled = false;
@@ -290,7 +298,7 @@ client.on('session_started', () => ($('recap').hidden = true));
 for (const button of $('recap').querySelectorAll('button')) {
   button.addEventListener('click', async () => {
     if (recapRound === null) return;
-    if (await act(() => client.setRecap(recapRound, button.dataset.outcome))) {
+    if (await act(() => client.setRecap(recapRound, /** @type {import('../src/contract/events.js').RecapOutcome} */ (button.dataset.outcome)))) {
       $('recap').hidden = true;
       showMessage(`Recap saved: ${button.textContent}`);
     }
@@ -301,7 +309,7 @@ $('start').addEventListener('click', () => actions.start());
 $('pause').addEventListener('click', () => actions.pause());
 $('resume').addEventListener('click', () => actions.resume());
 $('copy-code').addEventListener('click', () => actions.copy(client.session?.room_code ?? '', 'code'));
-$('copy-link').addEventListener('click', () => actions.copy($('share-link').href, 'link'));
+$('copy-link').addEventListener('click', () => actions.copy($link('share-link').href, 'link'));
 $('leave').addEventListener('click', () => actions.leave());
 for (const button of $('my-controls').querySelectorAll('button')) {
   button.addEventListener('click', () => actions.status(button.dataset.status));
@@ -310,26 +318,26 @@ for (const button of $('my-controls').querySelectorAll('button')) {
 // Notifications are opt-in: the permission prompt comes from the user's click.
 const prefs = { sound: 'focusroom.sound', notify: 'focusroom.notify' };
 for (const [id, key] of Object.entries(prefs)) {
-  try { if (localStorage.getItem(key) !== null) $(id).checked = localStorage.getItem(key) === '1'; } catch { /* storage disabled */ }
+  try { if (localStorage.getItem(key) !== null) $field(id).checked = localStorage.getItem(key) === '1'; } catch { /* storage disabled */ }
   $(id).addEventListener('change', async () => {
-    if (id === 'notify' && $(id).checked && 'Notification' in window && Notification.permission !== 'granted') {
-      $(id).checked = (await Notification.requestPermission()) === 'granted';
-      if (!$(id).checked) showMessage('Notifications are blocked for this site.', 'error');
+    if (id === 'notify' && $field(id).checked && 'Notification' in window && Notification.permission !== 'granted') {
+      $field(id).checked = (await Notification.requestPermission()) === 'granted';
+      if (!$field(id).checked) showMessage('Notifications are blocked for this site.', 'error');
     }
-    try { localStorage.setItem(key, $(id).checked ? '1' : '0'); } catch { /* storage disabled */ }
+    try { localStorage.setItem(key, $field(id).checked ? '1' : '0'); } catch { /* storage disabled */ }
   });
 }
-if (!('Notification' in window)) $('notify').disabled = true;
+if (!('Notification' in window)) $field('notify').disabled = true;
 
 const savedName = nameStore.get();
-if (typeof savedName === 'string') for (const id of ['create-name', 'join-name']) $(id).value = savedName;
+if (typeof savedName === 'string') for (const id of ['create-name', 'join-name']) $field(id).value = savedName;
 // A share link (/?code=X) opens the join form: first in the lobby, the code filled in, focused.
 const codeParam = new URLSearchParams(location.search).get('code');
 if (codeParam) {
-  $('join-code').value = codeParam.trim().toUpperCase();
+  $field('join-code').value = codeParam.trim().toUpperCase();
   $('lobby').classList.add('joining');
   focusJoin = true;
-  $('join-title').textContent = `Join room ${$('join-code').value}`;
+  $('join-title').textContent = `Join room ${$field('join-code').value}`;
 }
 if (client.seatPending) showMessage('Rejoining your room…');
 

@@ -1,9 +1,10 @@
+// @ts-check (tsconfig.public.json: checked by npm run typecheck)
 // Web Push in the web client (docs/push.md): registers the service worker (sw.js) and
 // offers "Remind me" on a booked room, or "Notify me while I'm away" once joined. The
 // subscription is stored for this browser's user_key (kept by stats.js) and posted again
 // on every visit, so a server that lost it (a single-instance restart) gets it back.
 // app.js is untouched: this module reads the room from the SDK client it exposes.
-import { $, showMessage } from './view.js';
+import { $, $field, showMessage } from './view.js';
 
 const USER_KEY = 'focusroom.user_key';
 const PUSH_ID = 'focusroom.push_id';
@@ -77,7 +78,7 @@ async function enable() {
 navigator.serviceWorker?.addEventListener('message', (e) => {
   if (e.data?.type !== 'focusroom.open_room' || !e.data.room_code) return;
   if (client.session?.room_code === e.data.room_code) return;
-  const input = $('join-code');
+  const input = $field('join-code');
   if (input) input.value = e.data.room_code;
 });
 

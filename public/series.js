@@ -1,3 +1,4 @@
+// @ts-check (tsconfig.public.json: checked by npm run typecheck)
 /**
  * Weekly series and the calendar feed in the web client: creates a series
  * (POST /series, FREQ=WEEKLY;COUNT=n in this browser's zone), lists its sessions with
@@ -6,7 +7,10 @@
  */
 import { ensureUserKey, forgetUserKey } from './stats.js';
 
+/** The page's element with this id. @param {string} id */
 const $ = (id) => document.getElementById(id);
+/** A form field by id. @param {string} id */
+const $field = (id) => /** @type {HTMLInputElement} */ ($(id));
 
 async function api(method, path, body, retried = false) {
   const res = await fetch(path, {
@@ -58,15 +62,17 @@ function showOccurrences(occurrences) {
 
 $('series-form')?.addEventListener('submit', async (e) => {
   e.preventDefault();
-  const form = e.currentTarget;
-  const button = form.querySelector('button[type="submit"]');
+  const form = /** @type {HTMLFormElement} */ (e.currentTarget);
+  const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type="submit"]'));
+  /** @param {string} name */
+  const field = (name) => /** @type {HTMLInputElement} */ (form.elements.namedItem(name));
   button.disabled = true;
   try {
     const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
     const created = await api('POST', '/series', {
-      title: form.elements.title.value,
-      starts_at: new Date(form.elements.starts_at.value).getTime(),
-      rrule: `FREQ=WEEKLY;COUNT=${Number(form.elements.weeks.value)}`,
+      title: field('title').value,
+      starts_at: new Date(field('starts_at').value).getTime(),
+      rrule: `FREQ=WEEKLY;COUNT=${Number(field('weeks').value)}`,
       tz,
     });
     showOccurrences(created.occurrences);
@@ -81,7 +87,7 @@ $('series-form')?.addEventListener('submit', async (e) => {
 $('feed-get')?.addEventListener('click', async () => {
   try {
     const { url } = await api('POST', '/me/calendar-feed');
-    $('feed-url').value = url;
+    $field('feed-url').value = url;
     $('feed-url').hidden = false;
     $('feed-copy').hidden = false;
   } catch (err) {
@@ -91,10 +97,10 @@ $('feed-get')?.addEventListener('click', async () => {
 
 $('feed-copy')?.addEventListener('click', async () => {
   try {
-    await navigator.clipboard.writeText($('feed-url').value);
+    await navigator.clipboard.writeText($field('feed-url').value);
     say('Copied calendar feed URL');
   } catch {
-    $('feed-url').select();
+    $field('feed-url').select();
     say('Select and copy the calendar feed URL');
   }
 });

@@ -1,3 +1,4 @@
+// @ts-check (tsconfig.public.json: checked by npm run typecheck)
 /**
  * Your stats in the web client: keeps the user_key the server issues (localStorage),
  * sends it back on create/join, and draws GET /me/stats (last 30 days) as a small SVG
@@ -103,7 +104,7 @@ function chart(days) {
   top.setAttribute('class', 'stats-max');
   top.textContent = `max ${formatDuration(max)}`;
   if (days.some((d) => d.focused_ms > 0)) svg.append(top);
-  for (const [i, anchor] of [[0, 'start'], [days.length - 1, 'end']]) {
+  for (const [i, anchor] of /** @type {Array<[number, string]>} */ ([[0, 'start'], [days.length - 1, 'end']])) {
     const label = document.createElementNS(SVG, 'text');
     label.setAttribute('x', String(anchor === 'start' ? 0 : w));
     label.setAttribute('y', String(TOP + h + 12));

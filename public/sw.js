@@ -1,6 +1,10 @@
 // focusroom service worker (docs/push.md): shows each Web Push notice as a notification and
 // opens the room when one is clicked. Same origin as the page, so the page's CSP
 // (script-src 'self') covers it; it caches nothing and handles no fetch.
+// @ts-check (public/tsconfig.sw.json: the WebWorker library, since this runs in a service worker's scope)
+
+/** This script's global scope: a service worker's. */
+const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
 const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
@@ -23,7 +27,11 @@ function describe(p) {
   }
 }
 
-/** waitUntil, tolerating an event a test dispatched itself (untrusted events may not extend). */
+/**
+ * waitUntil, tolerating an event a test dispatched itself (untrusted events may not extend).
+ * @param {ExtendableEvent} event
+ * @param {Promise<unknown>} promise
+ */
 function keepAlive(event, promise) {
   try {
     event.waitUntil(promise);
@@ -33,10 +41,10 @@ function keepAlive(event, promise) {
   return promise;
 }
 
-self.addEventListener('install', () => self.skipWaiting());
-self.addEventListener('activate', (event) => keepAlive(event, self.clients.claim()));
+sw.addEventListener('install', () => sw.skipWaiting());
+sw.addEventListener('activate', (event) => keepAlive(event, sw.clients.claim()));
 
-self.addEventListener('push', (event) => {
+sw.addEventListener('push', (event) => {
   let p = null;
   try {
     p = event.data ? event.data.json() : null;
@@ -47,32 +55,33 @@ self.addEventListener('push', (event) => {
   const [title, body] = describe(p);
   keepAlive(
     event,
-    self.registration.showNotification(title, {
+    // `renotify` is in the Notifications API (Chromium) but not in TypeScript's NotificationOptions.
+    sw.registration.showNotification(title, /** @type {NotificationOptions} */ ({
       body,
       // One notification per room: a newer notice replaces the older one (as the push Topic does).
       tag: `focusroom-${p.room_code}`,
       renotify: true,
       requireInteraction: p.type === 'reminder',
       data: { room_code: p.room_code, type: p.type },
-    }),
+    })),
   );
 });
 
-self.addEventListener('notificationclick', (event) => {
+sw.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const code = event.notification.data?.room_code;
-  const url = new URL(code ? `/?code=${encodeURIComponent(code)}` : '/', self.location.origin).href;
+  const url = new URL(code ? `/?code=${encodeURIComponent(code)}` : '/', sw.location.origin).href;
   keepAlive(
     event,
     (async () => {
-      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-      const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
+      const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const open = windows.find((w) => new URL(w.url).origin === sw.location.origin);
       if (open) {
         // The page decides: it is in that room already, or it offers to join it (push.js).
         open.postMessage({ type: 'focusroom.open_room', room_code: code });
         return open.focus();
       }
-      return self.clients.openWindow(url);
+      return sw.clients.openWindow(url);
     })(),
   );
 });

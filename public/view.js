@@ -1,7 +1,15 @@
+// @ts-check (tsconfig.public.json: checked by npm run typecheck)
 // Rendering: everything goes through textContent / attributes, never innerHTML,
 // because names and goals are user input.
 
+/** The page's element with this id. @param {string} id */
 export const $ = (id) => document.getElementById(id);
+/** A form field by id (`<input>`; its value, checked, disabled, select). @param {string} id */
+export const $field = (id) => /** @type {HTMLInputElement} */ ($(id));
+/** A link by id. @param {string} id */
+export const $link = (id) => /** @type {HTMLAnchorElement} */ ($(id));
+/** A form control of `form` by name (`<input>`), or null. @param {HTMLFormElement} form @param {string} name */
+export const fieldOf = (form, name) => /** @type {HTMLInputElement | null} */ (form.elements.namedItem(name));
 
 const STATUS_LABEL = {
   ready: 'Ready',
@@ -182,9 +190,9 @@ function renderSchedule(session) {
   $('schedule').hidden = !scheduled;
   if (!scheduled) return;
   const when = new Date(session.starts_at);
-  $('starts-at').dateTime = when.toISOString();
+  /** @type {HTMLTimeElement} */ ($('starts-at')).dateTime = when.toISOString();
   $('starts-at').textContent = when.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
-  $('add-to-calendar').href = `/sessions/${encodeURIComponent(session.room_code)}/calendar.ics`;
+  $link('add-to-calendar').href = `/sessions/${encodeURIComponent(session.room_code)}/calendar.ics`;
 }
 
 /** Shows the lobby (no session) or the room; `state` = { session, me, results }. */
