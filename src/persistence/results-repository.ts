@@ -16,10 +16,12 @@ import type { BatchStatement } from './sqlite-worker.js';
  * The embedded store's insert of rounds and results: the same rows and conflict rule as the
  * Kysely statements below, as single-row statements its worker prepares once and runs in
  * one transaction (one message, nothing compiled on the event loop). Column lists must
- * match `insertRounds`.
+ * match `insertRounds` and `insertAttendance`.
  */
 const SQLITE_PUT_ROUND =
   'INSERT INTO rounds (room_id, run_started_at, round, room_code, title, started_at, ended_at, planned_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, run_started_at, round) DO NOTHING';
+const SQLITE_PUT_ATTENDANCE =
+  'INSERT INTO attendance (room_id, run_started_at, participant_id, identity, room_code, starts_at, attended) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, run_started_at, participant_id) DO NOTHING';
 const SQLITE_PUT_RESULT =
   'INSERT INTO round_results (room_id, run_started_at, round, participant_id, identity, user_name, status, focused_ms, pauses, ended_at, intention) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, run_started_at, round, participant_id) DO NOTHING';
 
@@ -175,6 +177,11 @@ export class ResultsRepository {
       })),
     );
     if (rows.length === 0) return 0;
+    if (this.batch) {
+      const params: unknown[] = [];
+      for (const r of rows) params.push(r.room_id, r.run_started_at, r.participant_id, r.identity, r.room_code, r.starts_at, r.attended);
+      return (await this.batch([{ sql: SQLITE_PUT_ATTENDANCE, params, width: 7 }]))[0] ?? 0;
+    }
     return this.db.transaction().execute(async (tx) => {
       let inserted = 0;
       for (const chunk of chunksFor(rows)) {
