@@ -45,6 +45,9 @@ export class MemoryOutbox implements Outbox {
   private readonly idPrefix = `${Date.now().toString(36)}-`;
   private closed = false;
   private journal: OutboxJournal | null = null;
+  /** Appended, not yet queued (see append). */
+  private unsettled: OutboxMessage[] = [];
+  private settling: NodeJS.Immediate | null = null;
 
   constructor(
     private readonly maxPerGroup: number,
@@ -59,11 +62,13 @@ export class MemoryOutbox implements Outbox {
 
   /** From now on, every entry added or finished is told to `journal`. */
   setJournal(journal: OutboxJournal | null): void {
+    this.settle();
     this.journal = journal;
   }
 
   /** Puts entries kept from an earlier run back, before anything queued since, oldest first. */
   restore(group: string, messages: OutboxMessage[]): void {
+    this.settle();
     const g = this.groups.get(group);
     if (!g || messages.length === 0) return;
     const present = new Set(g.queue.map((m) => m.id));
@@ -74,16 +79,31 @@ export class MemoryOutbox implements Outbox {
     for (const wake of g.waiters.splice(0)) wake();
   }
 
-  /** Called by the memory store inside its synchronous update. */
+  /**
+   * Called by the memory store inside its synchronous update: the entries are recorded
+   * there, in order, and queued (measured, journaled, readers woken) right after — on the
+   * next turn of the event loop, or first thing in any other call of this outbox — so the
+   * step that completes a round emits its `session_completed` before its entry's JSON is
+   * even made.
+   */
   append(entries: OutboxEntry[], now = Date.now()): void {
-    for (const entry of entries) {
-      const id = `${this.idPrefix}${this.nextId++}`;
-      // Measured once per entry (serialized only when some group takes it); the journal writes the same JSON.
+    for (const entry of entries) this.unsettled.push({ id: `${this.idPrefix}${this.nextId++}`, entry, queuedAt: now });
+    if (this.unsettled.length > 0 && !this.settling) this.settling = setImmediate(() => this.settle());
+  }
+
+  /** Queues what `append` recorded: measured once per entry (serialized only when some group takes it); the journal writes the same JSON. */
+  private settle(): void {
+    if (this.settling) clearImmediate(this.settling);
+    this.settling = null;
+    if (this.unsettled.length === 0) return;
+    const pending = this.unsettled;
+    this.unsettled = [];
+    for (const { id, entry, queuedAt } of pending) {
       let json: string | undefined;
       let size: number | undefined;
       for (const [name, g] of this.groups) {
         if (!g.types.has(entry.type)) continue;
-        const message = { id, entry, queuedAt: now };
+        const message = { id, entry, queuedAt };
         g.queue.push(message);
         json ??= JSON.stringify(entry);
         size ??= Buffer.byteLength(json);
@@ -98,6 +118,7 @@ export class MemoryOutbox implements Outbox {
   }
 
   async read(group: string, count: number, blockMs: number): Promise<OutboxMessage[]> {
+    this.settle();
     const g = this.group(group);
     let ready = this.ready(g, count);
     if (ready.length === 0 && blockMs > 0 && !this.closed) {
@@ -119,22 +140,26 @@ export class MemoryOutbox implements Outbox {
 
   /** Hides `ids` from `group`'s reads until `until` (epoch ms); they stay queued. */
   defer(group: string, ids: string[], until: number): void {
+    this.settle();
     const g = this.group(group);
     for (const id of ids) if (g.sizes.has(id)) g.notBefore.set(id, until);
   }
 
   hold(group: string, ids: string[]): void {
+    this.settle();
     const g = this.group(group);
     for (const id of ids) if (g.sizes.has(id)) g.held.add(id);
   }
 
   release(group: string, ids: string[]): void {
+    this.settle();
     const g = this.group(group);
     for (const id of ids) g.held.delete(id);
     if (g.queue.length > 0) for (const wake of g.waiters.splice(0)) wake();
   }
 
   async ack(group: string, ids: string[]): Promise<void> {
+    this.settle();
     const g = this.group(group);
     const done = new Set(ids);
     g.queue = g.queue.filter((m) => !done.has(m.id));
@@ -184,16 +209,19 @@ export class MemoryOutbox implements Outbox {
 
   /** JSON bytes queued for `group` (OUTBOX_MAX_BYTES bounds it). */
   bytes(group: string): number {
+    this.settle();
     return this.group(group).bytes;
   }
 
   async stats(group: string): Promise<OutboxGroupStats> {
+    this.settle();
     const g = this.group(group);
     const oldest = g.queue[0];
     return { depth: g.queue.length, oldestAgeMs: oldest ? Math.max(0, Date.now() - oldest.queuedAt) : 0 };
   }
 
   dropped(group: string): number {
+    this.settle();
     return this.group(group).dropped;
   }
 
@@ -202,6 +230,7 @@ export class MemoryOutbox implements Outbox {
   }
 
   async close(): Promise<void> {
+    this.settle();
     this.closed = true;
     for (const g of this.groups.values()) for (const wake of g.waiters.splice(0)) wake();
   }
