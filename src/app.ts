@@ -340,6 +340,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       closed ??= (async () => {
         draining = true;
         if (clockWatch) clearInterval(clockWatch);
+        // Push stops taking work first, beside the sockets' closing: its requests in flight get
+        // that time to answer, and what it will not send is handed to another instance sooner.
+        const pushStopped = push?.stop();
         rooms.stop();
         await series.stop();
         budget.stop();
@@ -352,7 +355,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         // Disconnects reach the store first, so in a cluster the seats wait out their grace.
         await Promise.race([dispatcher.drain(), new Promise((r) => setTimeout(r, 2_000).unref())]);
         await fastify.close();
-        await Promise.all([persistence?.close(), webhooks?.stop(), push?.stop()]);
+        // The readers first: their last acknowledgements reach the embedded store's journal
+        // before it closes (else a restart would send them again).
+        await Promise.all([webhooks?.stop(), pushStopped]);
+        await persistence?.close();
         await runtime.close();
       })();
       return closed;

@@ -14,6 +14,11 @@
  *   that was in flight when its instance died is sent again, with the same `Topic`.
  * - The entry is acknowledged once every delivery of it is done; until then this reader
  *   holds it (Outbox.hold), so its own reads skip it.
+ * - A graceful stop reads nothing more, drops the jobs the worker has not started, gives
+ *   requests in flight STOP_WAIT_MS to answer, records what was sent, then releases the
+ *   leases of everything else and hands its entries back (Outbox.handBack): another
+ *   instance sends them at once, not a lease later. A request still unanswered then is
+ *   sent again there (at least once; same Topic, so the device shows it once).
  * - The main thread's share (reading, subscription lookup, lease, JSON) runs in slices of
  *   at most ~2 ms that yield to the event loop (and at once when a running room's tick is
  *   due); encryption, signing and the HTTP request run in a worker thread (push-worker.ts),
@@ -38,7 +43,7 @@ import type { Outbox, OutboxMessage } from '../store/outbox.js';
 import type { PushSubscriptionRecord, PushSubscriptions } from '../store/push-subscriptions.js';
 import { throttled } from '../throttled.js';
 import { pushPayload, topicOf, ttlSeconds, unreachableSubject, urgencyOf } from './push-message.js';
-import type { PushJob, PushResult, PushWorkerData } from './push-worker.js';
+import type { PushJob, PushResult, PushWorkerData, StopSending } from './push-worker.js';
 
 export const PUSH_GROUP = 'push';
 
@@ -116,7 +121,7 @@ export class PushSender {
   private readonly retries = new Map<string, number>();
   private outgoing: PushJob[] = [];
   private answers: PushResult[] = [];
-  private answering = false;
+  private answering: Promise<void> | null = null;
   /** Finished since the last flush: keys to mark done (with their ttl), entries to acknowledge or hand back. */
   private finished: { key: string; ttlMs: number }[] = [];
   private toAck: string[] = [];
@@ -127,6 +132,7 @@ export class PushSender {
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly wakers: (() => void)[] = [];
   private stopped = false;
+  private stopping: Promise<void> | null = null;
   private sliceStart = 0;
   private urgent: () => boolean = () => false;
   private readonly results: Counter;
@@ -147,7 +153,7 @@ export class PushSender {
     }
     this.results = new Counter({
       name: 'focusroom_push_deliveries_total',
-      help: 'Web Push attempts by result: sent, gone (404/410, subscription deleted), retry, failed (given up), duplicate (done already), held (leased by another instance)',
+      help: 'Web Push attempts by result: sent, gone (404/410, subscription deleted), retry, failed (given up), duplicate (done already), held (leased by another instance), handed_over (not sent when this instance stopped: released to another)',
       labelNames: ['result'],
       registers: [registry],
     });
@@ -189,26 +195,59 @@ export class PushSender {
   }
 
   /**
-   * Lets requests in flight finish for a moment, records what finished, then ends the
-   * worker. What is still under way stays leased and unacknowledged: another instance (or
-   * this one after a restart, from the embedded store) sends it once the lease lapses.
+   * Graceful stop (once; later calls wait for the first): no more reads, jobs the worker
+   * has not started are dropped, requests in flight get STOP_WAIT_MS to answer and what
+   * they sent is recorded. Then the worker ends, so nothing more goes out from here, and
+   * only then is every delivery still under way (never started, waiting for a retry, or
+   * unanswered) released and its entry handed back: another instance (or this one after
+   * a restart) sends it at once. An unanswered request may have reached the push
+   * service: it is sent again (at least once, not at most once; docs/push.md).
    */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearInterval(this.retryTimer);
-    if (this.renewTimer) clearInterval(this.renewTimer);
     this.retries.clear();
+    for (const wake of this.wakers.splice(0)) wake();
     await Promise.race([this.consumer.stop(), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+    // Messages keep their order: every job posted before this is dropped or under way.
+    this.worker?.postMessage('stop' satisfies StopSending);
     const drained = new Promise<void>((resolve) => {
       const check = () => (this.inWorker === 0 ? resolve() : setTimeout(check, 20).unref());
       check();
     });
     await Promise.race([drained, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+    await this.worker?.terminate();
+    this.worker = null;
+    // Renewed until here: no other instance may take a delivery this one could still be sending.
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.answer();
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     await this.flushing;
     await this.flush();
-    for (const wake of this.wakers.splice(0)) wake();
-    await this.worker?.terminate();
+    await this.handOver();
+  }
+
+  /** What this instance did not send: its leases end now and its entries go to the next reader. */
+  private async handOver(): Promise<void> {
+    const left = [...this.active.keys()];
+    this.active.clear();
+    this.unfinished.clear();
+    try {
+      if (left.length > 0) {
+        await this.subs.release(left, this.owner);
+        this.results.inc({ result: 'handed_over' }, left.length);
+      }
+      await this.outbox.handBack?.(PUSH_GROUP);
+    } catch (err) {
+      // Left leased and pending: another instance takes them once the lease lapses, as after a crash.
+      this.warn({ err: String(err), deliveries: left.length }, 'could not hand unsent pushes over; they go out after the lease');
+    }
   }
 
   /** Deliveries waiting for a retry on this instance. */
@@ -313,7 +352,7 @@ export class PushSender {
     d.attempts += 1;
     d.job.ttl = ttlSeconds(d.notice, this.clock.now());
     if (!this.worker || this.stopped) {
-      this.answers.push({ key: d.job.key, status: 0, retryAfterMs: null, error: 'stopped' });
+      this.answers.push({ key: d.job.key, status: 0, retryAfterMs: null, error: 'stopped', unsent: true });
       void this.answer();
       return;
     }
@@ -328,27 +367,31 @@ export class PushSender {
     }
   }
 
-  /** The worker's answers, in slices that yield like the rest. */
-  private async answer(): Promise<void> {
-    if (this.answering) return;
-    this.answering = true;
-    try {
-      while (this.answers.length > 0) {
-        await this.slice();
-        const step = this.answers.splice(0, ANSWERS_PER_STEP);
-        const now = this.clock.now();
-        for (const r of step) this.settle(r, now);
-      }
-    } finally {
-      this.answering = false;
+  /** The worker's answers, in slices that yield like the rest; resolves once none is left. */
+  private answer(): Promise<void> {
+    this.answering ??= this.answerAll().finally(() => {
+      this.answering = null;
+      if (this.answers.length > 0) void this.answer(); // came while this run was ending
+    });
+    return this.answering;
+  }
+
+  private async answerAll(): Promise<void> {
+    while (this.answers.length > 0) {
+      await this.slice();
+      const step = this.answers.splice(0, ANSWERS_PER_STEP);
+      const now = this.clock.now();
+      for (const r of step) this.settle(r, now);
     }
   }
 
   private settle(r: PushResult, now: number): void {
     const d = this.active.get(r.key);
     if (!d) return;
+    // Stopping: what was not sent for good stays under way, and is handed over at the end of stop().
+    if (r.unsent) return;
     const outcome = this.judge(d, r, now);
-    if (this.stopped && outcome !== 'sent' && outcome !== 'gone') return; // left leased: sent again after the lease
+    if (this.stopped && outcome !== 'sent' && outcome !== 'gone') return;
     this.results.inc({ result: outcome });
     if (outcome === 'retry') return;
     this.active.delete(r.key);
@@ -406,7 +449,7 @@ export class PushSender {
 
   /** Extends the leases of what is under way here, and tells the outbox its entries are still being worked on. */
   private async renew(): Promise<void> {
-    if (this.stopped || this.active.size === 0) return;
+    if (this.active.size === 0) return;
     try {
       await this.subs.renew([...this.active.keys()], this.owner, this.config.leaseMs);
       await this.outbox.touch?.(PUSH_GROUP, [...this.unfinished.keys()]);

@@ -34,7 +34,12 @@ export interface PushResult {
   /** Retry-After in ms, when the push service sent one. */
   retryAfterMs: number | null;
   error: string | null;
+  /** True when the job was dropped before its request began (the worker was stopping): nothing reached the push service. */
+  unsent?: boolean;
 }
+
+/** Sent by the sender on shutdown: jobs not started are dropped (answered `unsent`), requests in flight go on. */
+export type StopSending = 'stop';
 
 export interface PushWorkerData {
   vapid: { publicKey: string; privateKey: string; subject: string };
@@ -121,6 +126,7 @@ function run(data: PushWorkerData): void {
   let inFlight = 0;
   let pending: PushResult[] = [];
   let flushing = false;
+  let stopping = false;
 
   function vapidHeader(origin: string): string {
     const now = Date.now();
@@ -177,8 +183,19 @@ function run(data: PushWorkerData): void {
     }
   }
 
-  port.on('message', (jobs: PushJob[]) => {
-    for (const j of jobs) queue.push(j);
+  /** Answers jobs that never reached the push service: the sender hands them to another instance. */
+  function drop(jobs: PushJob[]): void {
+    for (const j of jobs) report({ key: j.key, status: 0, retryAfterMs: null, error: 'not sent: stopping', unsent: true });
+  }
+
+  port.on('message', (msg: PushJob[] | StopSending) => {
+    if (msg === 'stop') {
+      stopping = true;
+      drop(queue.splice(0));
+      return;
+    }
+    if (stopping) return drop(msg);
+    for (const j of msg) queue.push(j);
     pump();
   });
 }

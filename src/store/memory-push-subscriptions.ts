@@ -97,6 +97,10 @@ export class MemoryPushSubscriptions implements PushSubscriptions {
     }
   }
 
+  async release(keys: string[], owner: string): Promise<void> {
+    for (const k of keys) if (this.claims.get(k)?.owner === owner) this.claims.delete(k);
+  }
+
   async finish(keys: string[], ttlMs: number): Promise<void> {
     const until = this.now() + ttlMs;
     for (const k of keys) {

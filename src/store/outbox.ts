@@ -56,6 +56,13 @@ export interface Outbox {
   release?(group: string, ids: string[]): void;
   /** Tells the outbox this reader still works on `ids` (Redis: resets their idle time, so no one claims them). */
   touch?(group: string, ids: string[]): Promise<void>;
+  /**
+   * This reader stops gracefully: every entry of `group` it was handed and has not
+   * acknowledged goes to another reader at once rather than after `claimIdleMs` (Redis:
+   * made idle, and a marker in the stream wakes a reader elsewhere to claim them). Memory
+   * has no other reader: its entries wait in the journal for the next start.
+   */
+  handBack?(group: string): Promise<void>;
 }
 
 export type OutboxGroup = 'db' | 'webhooks' | 'push';

@@ -100,6 +100,10 @@ export class PartitionedOutbox implements Outbox {
     await Promise.all([...this.byPartition(ids)].map(([p, list]) => this.parts[p]!.touch(group, list)));
   }
 
+  async handBack(group: string): Promise<void> {
+    await Promise.all(this.parts.map((part) => part.handBack(group)));
+  }
+
   async ack(group: string, ids: string[]): Promise<void> {
     await Promise.all([...this.byPartition(ids)].map(([p, list]) => this.parts[p]!.ack(group, list)));
   }

@@ -32,6 +32,11 @@ export interface PushSubscriptions {
   claim(keys: string[], owner: string, leaseMs: number): Promise<ClaimState[]>;
   /** Extends `owner`'s leases on `keys` by `leaseMs` (a key leased to someone else is left alone). */
   renew(keys: string[], owner: string, leaseMs: number): Promise<void>;
+  /**
+   * Ends `owner`'s leases on `keys` now (a key done or leased to someone else is left
+   * alone): a stopping instance hands what it did not send to whoever reads it next.
+   */
+  release(keys: string[], owner: string): Promise<void>;
   /** Marks `keys` done for `ttlMs` (past the notice's expiry): a redelivery skips them. */
   finish(keys: string[], ttlMs: number): Promise<void>;
 }

@@ -6,6 +6,10 @@
  * XACK stays pending and is taken over by another instance (XAUTOCLAIM) once it has
  * been idle for `claimIdleMs`.
  *
+ * A reader that stops gracefully hands its pending entries back (`handBack`): they are
+ * made idle past any claim time and a marker entry (`c` = `claim`) is added, which wakes a
+ * reader of the group on another instance to claim them at once.
+ *
  * Entries are trimmed once every group has acknowledged them (XTRIM MINID), with an
  * approximate MAXLEN in the script as the memory bound of last resort.
  *
@@ -34,22 +38,28 @@ export interface RedisOutboxOptions {
 }
 
 const TRIM_EVERY_MS = 5_000;
+/** A handed-back entry's idle time: past any group's claim time (XCLAIM IDLE must stay below the epoch). */
+const HANDED_BACK_IDLE_MS = 24 * 3600_000;
+/** XPENDING rows per call while handing entries back. */
+const HAND_BACK_PAGE = 1_000;
 
 type StreamReply = [id: string, fields: string[]][];
 
 /** The stream id's first part is the epoch ms Redis added it at. */
 const idTime = (id: string): number => Number(id.split('-')[0]);
 
-function toMessages(entries: StreamReply | null | undefined): OutboxMessage[] {
-  const out: OutboxMessage[] = [];
+/** The entries of a stream reply, and the ids of the hand-back markers in it (with the group each names). */
+function toMessages(entries: StreamReply | null | undefined): { messages: OutboxMessage[]; markers: { id: string; group: string }[] } {
+  const messages: OutboxMessage[] = [];
+  const markers: { id: string; group: string }[] = [];
   for (const [id, fields] of entries ?? []) {
     // A deleted-but-pending entry comes back with null fields: nothing to deliver.
     if (!fields) continue;
     const i = fields.indexOf('e');
-    if (i < 0) continue;
-    out.push({ id, entry: JSON.parse(fields[i + 1]!) as OutboxEntry, queuedAt: idTime(id) });
+    if (i >= 0 && i % 2 === 0) messages.push({ id, entry: JSON.parse(fields[i + 1]!) as OutboxEntry, queuedAt: idTime(id) });
+    else if (fields[0] === 'c' && fields[1] === 'claim') markers.push({ id, group: fields[3] ?? '' });
   }
-  return out;
+  return { messages, markers };
 }
 
 export class RedisOutbox implements Outbox {
@@ -121,7 +131,7 @@ export class RedisOutbox implements Outbox {
       const own = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count + (later?.size ?? 0) + (held?.size ?? 0), 'STREAMS', key, '0')) as
         | [string, StreamReply][]
         | null;
-      const mine = this.due(group, toMessages(own?.[0]?.[1])).slice(0, count);
+      const mine = this.due(group, await this.take(group, own?.[0]?.[1])).slice(0, count);
       if (mine.length > 0) return this.handedOut(group, mine);
       if (!later?.size) this.ownPending.set(group, false);
     }
@@ -131,19 +141,61 @@ export class RedisOutbox implements Outbox {
     if (now - (this.lastClaim.get(group) ?? 0) >= idleMs / 2) {
       this.lastClaim.set(group, now);
       const claimed = (await this.redis.xautoclaim(key, group, consumer, idleMs, '0-0', 'COUNT', count)) as [string, StreamReply, string[]?];
-      const taken = this.due(group, toMessages(claimed[1]));
+      const taken = this.due(group, await this.take(group, claimed[1]));
+      // More may be claimable (a stopped reader handed back more than one batch): claim again on the next read.
+      if (taken.length > 0 && claimed[0] !== '0-0') this.lastClaim.set(group, 0);
       if (taken.length > 0) return this.handedOut(group, taken);
     }
     // 3. New entries, waiting on the group's own connection.
     if (this.opts.block === false) {
       const now = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '>')) as [string, StreamReply][] | null;
-      return this.handedOut(group, toMessages(now?.[0]?.[1]));
+      return this.handedOut(group, await this.take(group, now?.[0]?.[1]));
     }
     const conn = this.blocking.get(group) ?? this.redis;
     const fresh = (await conn.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', Math.max(1, blockMs), 'STREAMS', key, '>')) as
       | [string, StreamReply][]
       | null;
-    return this.handedOut(group, toMessages(fresh?.[0]?.[1]));
+    return this.handedOut(group, await this.take(group, fresh?.[0]?.[1]));
+  }
+
+  /**
+   * The entries of a read. Hand-back markers are acknowledged here (every group reads them;
+   * they carry nothing to deliver), and one naming this group makes the next read claim
+   * idle entries at once rather than on the claim's usual period.
+   */
+  private async take(group: string, reply: StreamReply | null | undefined): Promise<OutboxMessage[]> {
+    const { messages, markers } = toMessages(reply);
+    if (markers.length > 0) {
+      if (markers.some((m) => m.group === group)) this.lastClaim.set(group, 0);
+      await this.redis.xack(this.opts.key, group, ...markers.map((m) => m.id));
+    }
+    return messages;
+  }
+
+  /**
+   * This reader stops: every entry of `group` pending at this consumer (held, deferred or
+   * not yet handled) is made idle past any claim time (XCLAIM … IDLE, JUSTID: the delivery
+   * count is left alone), then one marker entry wakes a reader of the group elsewhere,
+   * which claims them on its next read instead of after `claimIdleMs`.
+   */
+  async handBack(group: string): Promise<void> {
+    await this.ensureGroup(group);
+    const { key, consumer } = this.opts;
+    let start = '-';
+    let handed = 0;
+    for (;;) {
+      const rows = (await this.redis.xpending(key, group, start, '+', HAND_BACK_PAGE, consumer)) as [string, string, number, number][];
+      if (rows.length === 0) break;
+      const ids = rows.map((r) => r[0]);
+      await this.redis.xclaim(key, group, consumer, 0, ...ids, 'IDLE', HANDED_BACK_IDLE_MS, 'JUSTID');
+      handed += ids.length;
+      if (rows.length < HAND_BACK_PAGE) break;
+      start = `(${ids[ids.length - 1]!}`;
+    }
+    this.held.delete(group);
+    this.deferred.delete(group);
+    this.open.delete(group);
+    if (handed > 0) await this.redis.xadd(key, '*', 'c', 'claim', 'g', group);
   }
 
   /** Hides `ids` (this consumer's pending entries) from `group`'s reads until `until` (epoch ms). */

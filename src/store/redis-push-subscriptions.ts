@@ -50,6 +50,14 @@ end
 return 0
 `;
 
+/** KEYS the leases; ARGV owner: deletes those still the owner's. */
+const RELEASE = `
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
+end
+return 0
+`;
+
 /** KEYS the leases; ARGV ttl ms: each becomes done. */
 const FINISH = `
 for _, k in ipairs(KEYS) do redis.call('SET', k, 'done', 'PX', ARGV[1]) end
@@ -60,6 +68,7 @@ interface ScriptedRedis {
   focusroomPushAdd(key: string, id: string, json: string, max: number): Promise<number>;
   focusroomPushClaim(n: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
   focusroomPushRenew(n: number, ...keysAndArgs: (string | number)[]): Promise<number>;
+  focusroomPushRelease(n: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   focusroomPushFinish(n: number, ...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
@@ -81,6 +90,7 @@ export class RedisPushSubscriptions implements PushSubscriptions {
       focusroomPushAdd: { keys: 1, lua: ADD },
       focusroomPushClaim: { lua: CLAIM },
       focusroomPushRenew: { lua: RENEW },
+      focusroomPushRelease: { lua: RELEASE },
       focusroomPushFinish: { lua: FINISH },
     });
     this.chunk = isCluster(redis) ? 1 : CHUNK;
@@ -124,6 +134,10 @@ export class RedisPushSubscriptions implements PushSubscriptions {
   async renew(keys: string[], owner: string, leaseMs: number): Promise<void> {
     const px = Math.max(1, Math.ceil(leaseMs));
     await this.each(keys, (part) => this.scripts.focusroomPushRenew(part.length, ...part, owner, px));
+  }
+
+  async release(keys: string[], owner: string): Promise<void> {
+    await this.each(keys, (part) => this.scripts.focusroomPushRelease(part.length, ...part, owner));
   }
 
   async finish(keys: string[], ttlMs: number): Promise<void> {

@@ -1,9 +1,10 @@
 /**
  * Web Push on a single instance across a restart on the same DATA_DIR (real processes,
- * kill -9): subscriptions are kept in the embedded store, so a booked room's reminder due
- * after the restart still reaches the subscription, once; and a notice whose request was
- * in flight when the process died is sent again by the next one (at least once), with the
- * same Topic, so the device shows it once.
+ * kill -9 and SIGTERM): subscriptions are kept in the embedded store, so a booked room's
+ * reminder due after the restart still reaches the subscription, once; a notice whose
+ * request was in flight when the process died is sent again by the next one (at least
+ * once), with the same Topic, so the device shows it once; and after a graceful stop the
+ * next start sends at once what the stopped one had not sent, and nothing it had.
  */
 import webpush from 'web-push';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freshDataDir, issuedUserKey, TEST_USER_KEY_SECRET } from '../helpers/test-env.js';
 
 const vapid = webpush.generateVAPIDKeys();
-const env = (dataDir: string) => ({
+const env = (dataDir: string, extra: Record<string, string> = {}) => ({
   DATA_DIR: dataDir,
   USER_KEY_SECRET: TEST_USER_KEY_SECRET,
   VAPID_PUBLIC_KEY: vapid.publicKey,
@@ -25,6 +26,7 @@ const env = (dataDir: string) => ({
   REMINDER_LEAD_MS: '2000',
   PUSH_LEASE_MS: '2000',
   PUSH_WORKER_NICE: '0',
+  ...extra,
 });
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -39,8 +41,8 @@ afterAll(async () => {
   await push?.close();
 });
 
-async function start(dataDir: string): Promise<ServerProcess> {
-  const s = await spawnServer(env(dataDir));
+async function start(dataDir: string, extra: Record<string, string> = {}): Promise<ServerProcess> {
+  const s = await spawnServer(env(dataDir, extra));
   servers.push(s);
   await waitUntilHealthy(s, 30_000);
   return s;
@@ -59,6 +61,14 @@ async function subscribe(url: string, key: string) {
 }
 
 const receivedBy = (token: string) => push.received.filter((r) => r.token === token);
+const attemptsAt = (token: string) => push.attempts.filter((a) => a.token === token);
+
+/** Deliveries under way (leased, not answered for good). */
+async function pendingOn(s: ServerProcess): Promise<number> {
+  const res = await fetch(`${s.url}/metrics`);
+  const m = /^focusroom_push_pending (\d+)/m.exec(await res.text());
+  return m ? Number(m[1]) : 0;
+}
 
 describe('a single instance restarted on the same DATA_DIR', () => {
   it('keeps the subscriptions: a reminder due after the restart goes out once', async () => {
@@ -116,4 +126,49 @@ describe('a single instance restarted on the same DATA_DIR', () => {
     expect(push.rejected).toEqual([]);
     await crash(second);
   }, 60_000);
+
+  it('SIGTERM with deliveries under way: the next start sends at once what was not sent, and nothing twice', async () => {
+    const dataDir = freshDataDir();
+    // Reminders due ~3 s from now, the rooms' starts after the test; no drain: push stops at SIGTERM.
+    const lead = 120_000;
+    const extra = { REMINDER_LEAD_MS: String(lead), PUSH_TIMEOUT_MS: '60000', SHUTDOWN_DRAIN_MS: '0' };
+    const first = await start(dataDir, extra);
+    const startsAt = Date.now() + lead + 3_000;
+    const tokens: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const key = issuedUserKey();
+      tokens.push((await subscribe(first.url, key)).token);
+      const host = await connect(first.url);
+      expect((await call(host, 'create_session', { user_name: `B${i}`, user_key: key, starts_at: startsAt + i, session_duration: 60_000 })).ok).toBe(true);
+    }
+    const [answered, unanswered, ...retrying] = tokens as [string, string, ...string[]];
+    for (const t of retrying) push.behave(t, { status: 503, headers: { 'retry-after': '60' } });
+    push.behave(answered, 'hold');
+    push.behave(unanswered, 'hang');
+    await eventually(async () => {
+      for (const t of tokens) expect(attemptsAt(t)).toHaveLength(1);
+      expect(await pendingOn(first)).toBe(tokens.length);
+    }, 15_000, 50);
+    for (const t of [...retrying, unanswered]) push.behave(t, { status: 201 });
+    first.child.kill('SIGTERM');
+    // Answered while the process stops: recorded as sent, and that record reaches the embedded store.
+    await sleep(1_000);
+    push.behave(answered, { status: 201 });
+    expect((await first.exited).code).toBe(0);
+    expect(receivedBy(answered)).toHaveLength(1);
+
+    const second = await start(dataDir, extra);
+    const upAt = Date.now();
+    await eventually(() => {
+      for (const t of tokens) expect(receivedBy(t)).toHaveLength(1);
+    }, 10_000, 50);
+    const sentIn = Math.max(...[...retrying, unanswered].map((t) => receivedBy(t)[0]!.at)) - upAt;
+    console.log(`push: ${retrying.length + 1} notices sent within ${sentIn} ms of the restart`);
+    expect(sentIn).toBeLessThan(5_000);
+    await sleep(1_500); // a second copy would arrive here
+    for (const t of tokens) expect(receivedBy(t)).toHaveLength(1);
+    expect(attemptsAt(answered)).toHaveLength(1);
+    expect(push.rejected).toEqual([]);
+    await crash(second);
+  }, 90_000);
 });
