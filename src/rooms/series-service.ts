@@ -108,7 +108,10 @@ export class SeriesService {
    *    and the bookings, and the caller gets `room_full` naming it.
    * 3. The member is added to the series by compare-and-set: the commit. Until then the
    *    series, GET /series/:id, /me/sessions' series view and the calendar feed do not
-   *    show them; occurrences the sweep created meanwhile seat them right after.
+   *    show them. Occurrences the sweep created meanwhile (their code in the committed
+   *    series, their room there) seat them right after; one whose code the sweep claimed
+   *    before the commit but whose room it creates after this looked is seated by the
+   *    sweep, which looks at the members again once the room exists (seatLateMembers).
    */
   async addMember(id: string, member: SeriesMember): Promise<Series> {
     const s = await this.get(id);
@@ -134,25 +137,27 @@ export class SeriesService {
       throw err;
     }
     const seated: { code: string; participantId: string }[] = [];
+    let next: Series | null;
     try {
       for (const r of rooms) {
         const participantId = await this.seat(r.code, member);
         if (participantId === null) throw full(r.t);
         seated.push({ code: r.code, participantId });
       }
-      const next = await this.deps.store.update(id, (cur) => {
+      next = await this.deps.store.update(id, (cur) => {
         if (cur.ended_at !== null) throw new AppError('invalid_state', 'the series is cancelled');
         return cur.members.some((m) => m.identity === member.identity) ? cur : { ...cur, members: [...cur.members, member] };
       });
       if (!next) throw new AppError('not_found', 'no such series');
-      // An occurrence that started or went away meanwhile keeps no booking.
-      await this.releaseUnseated(member.identity, seated.filter((x) => x.participantId === '').map((x) => x.code));
-      await this.seatInLater(next, member, new Set(rooms.map((r) => r.code)));
-      return next;
     } catch (err) {
       await this.unseat(member.identity, seated, rooms.map((r) => r.code));
       throw err;
     }
+    // Committed: nothing from here on undoes the booking.
+    // An occurrence that started or went away meanwhile keeps no booking.
+    await this.releaseUnseated(member.identity, seated.filter((x) => x.participantId === '').map((x) => x.code));
+    await this.seatInLater(next, member, new Set(rooms.map((r) => r.code)));
+    return next;
   }
 
   /**
@@ -198,21 +203,44 @@ export class SeriesService {
     );
   }
 
-  /** Occurrences the sweep created while `member` was joining (it read the members before the commit): seated as the sweep would. */
+  /**
+   * Occurrences the sweep created while `member` was joining (it read the members before
+   * the commit): seated as the sweep would. One whose room is not there yet is the
+   * sweep's to seat them in (seatLateMembers, after it creates the room).
+   */
   private async seatInLater(s: Series, member: SeriesMember, done: Set<string>): Promise<void> {
     for (const t of occurrencesInHorizon(s, this.deps.clock.now())) {
       const code = s.occurrences[String(t)];
       if (code === undefined || done.has(code)) continue;
       const room = await this.deps.rooms.get(code);
       if (!room || heldSeat(room, member.identity)) continue;
-      try {
-        await this.deps.bookings.claim(member.identity, code, windowAt(s, t));
-      } catch (err) {
-        if (err instanceof AppError && err.code === 'time_slot_taken') continue;
-        throw err;
-      }
-      if ((await this.seat(code, member)) === null) await this.deps.bookings.release(member.identity, code).catch(() => {});
+      await this.seatLate(s, t, code, member);
     }
+  }
+
+  /**
+   * After the sweep created an occurrence's room from the members it read when it claimed
+   * the code: a member committed since (whose own booking looked before the room existed)
+   * is seated now. Between them the member's booking and this look cover every order:
+   * a commit before this re-read is seen here, one after it finds the room there.
+   */
+  private async seatLateMembers(id: string, t: number, code: string): Promise<void> {
+    const s = await this.deps.store.get(id);
+    if (!s || s.ended_at !== null || s.cancelled.includes(t)) return;
+    const room = await this.deps.rooms.get(code);
+    if (!room) return;
+    for (const m of s.members) if (!heldSeat(room, m.identity)) await this.seatLate(s, t, code, m);
+  }
+
+  /** A member booked and seated into one occurrence after its room was made: left out if booked elsewhere then, or if it is full. */
+  private async seatLate(s: Series, t: number, code: string, member: SeriesMember): Promise<void> {
+    try {
+      await this.deps.bookings.claim(member.identity, code, windowAt(s, t));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'time_slot_taken') return;
+      throw err;
+    }
+    if ((await this.seat(code, member)) === null) await this.deps.bookings.release(member.identity, code).catch(() => {});
   }
 
   private bookedSeat(m: SeriesMember, id = newParticipantId()): NewParticipant {
@@ -294,7 +322,7 @@ export class SeriesService {
           if (!(err instanceof AppError && err.code === 'time_slot_taken')) throw err;
         }
       }
-      await this.createOccurrenceRoom(next, t, code, seated);
+      if (await this.createOccurrenceRoom(next, t, code, seated)) await this.seatLateMembers(id, t, code);
     }
   }
 
@@ -320,13 +348,17 @@ export class SeriesService {
           if (!(err instanceof AppError && err.code === 'time_slot_taken')) throw err;
         }
       }
-      await this.createOccurrenceRoom(s, t, code, seated);
+      if (await this.createOccurrenceRoom(s, t, code, seated)) await this.seatLateMembers(s.id, t, code);
     }
   }
 
-  /** The occurrence as a scheduled room whose seats are the members' bookings (not connected). */
-  private async createOccurrenceRoom(s: Series, startsAt: number, code: string, members: SeriesMember[]): Promise<void> {
-    if (members.length === 0) return;
+  /**
+   * The occurrence as a scheduled room whose seats are the members' bookings (not
+   * connected). True when the occurrence's room exists now (made here, or by another
+   * instance repairing it at the same moment).
+   */
+  private async createOccurrenceRoom(s: Series, startsAt: number, code: string, members: SeriesMember[]): Promise<boolean> {
+    if (members.length === 0) return false;
     const now = this.deps.clock.now();
     const seat = (m: SeriesMember): NewParticipant => this.bookedSeat(m);
     const [host, ...rest] = members;
@@ -346,10 +378,12 @@ export class SeriesService {
     room.seq = 1;
     if (!(await this.deps.rooms.create(room))) {
       // Created by another instance repairing it at the same moment: its seats are ours too.
-      if ((await this.deps.rooms.get(code))?.id === room.id) return;
+      if ((await this.deps.rooms.get(code))?.id === room.id) return true;
       this.deps.log.warn({ series: s.id, room: code }, 'series occurrence room code already in use');
       for (const m of members) await this.deps.bookings.release(m.identity, code).catch(() => {});
+      return false;
     }
+    return true;
   }
 
   /** Closes an occurrence's room; returns the seq of its `room_closed` (1 when the room was gone). */

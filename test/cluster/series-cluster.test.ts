@@ -5,7 +5,9 @@
  * one identity racing a series booking on one instance against a clashing booking on the
  * other gets exactly one of them; members racing into a series at its seat cap, some of
  * them clashing with their own other bookings, get all of it or nothing, and a reader
- * polling meanwhile never sees a loser seated or a member beyond the cap.
+ * polling meanwhile never sees a loser seated or a member beyond the cap; a member booking
+ * on one instance while the other sweeps the next occurrence into existence ends up seated
+ * in every occurrence, the new one included.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issuedUserKey } from '../helpers/test-env.js';
@@ -16,7 +18,7 @@ import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-clust
 import { startSentinelSet, type TestSentinelSet } from '../helpers/redis-sentinel.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { newServer, type TestServer } from '../helpers/server.js';
-import { raceIntoFullSeries, raceMemberAgainstJoinByCode } from '../helpers/series-race.js';
+import { raceIntoFullSeries, raceMemberAgainstJoinByCode, raceMemberAgainstSweep } from '../helpers/series-race.js';
 
 const DAY = 86_400_000;
 const newKey = issuedUserKey;
@@ -93,4 +95,9 @@ describe.each(['standalone', 'sentinel', 'cluster'] as const)('series on Redis %
   it('a member booking on one instance racing a join by code on the other for the last seat: all occurrences or none', async () => {
     await raceMemberAgainstJoinByCode({ a, b, now: clockA.now(), label: kind });
   }, 90_000);
+
+  it('a member booking on one instance while the other sweeps the next occurrence: seated in every occurrence, the new one included', async () => {
+    const offsets = Array.from({ length: 12 }, (_, i) => i * 3);
+    await raceMemberAgainstSweep({ a, b, clocks: [clockA, clockB], hop: () => new Promise((r) => setImmediate(r)), offsets, others: 12, label: kind });
+  }, 120_000);
 });

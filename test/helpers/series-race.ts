@@ -118,3 +118,77 @@ export async function raceMemberAgainstJoinByCode({ a, b, now, label = 'one serv
   }
   console.log(`series member vs join by code (${label}): ${[...outcomes].join(', ')} won`);
 }
+
+/**
+ * A member booking into a series through `a`'s series service while `b`'s sweep creates
+ * the series' next occurrence (the clocks moved a day): the sweep starts `offset` hops
+ * after the booking, a later offset each round, so the sweep's claim of the new
+ * occurrence, its room's creation and the booking's commit meet in every order (among
+ * them: claimed before the commit, its room created only after the booking looked for
+ * it). The member ends up seated once in every upcoming occurrence, the new one included,
+ * and so does every earlier member. `hop`: one step of the offset — a microtask for the
+ * memory store (its operations resolve within one turn), a turn of the event loop on Redis.
+ */
+export async function raceMemberAgainstSweep({
+  a,
+  b,
+  clocks,
+  hop,
+  offsets,
+  others,
+  label = 'one server',
+}: {
+  a: TestServer;
+  b: TestServer;
+  clocks: { now(): number; advance(ms: number): void }[];
+  hop: () => Promise<void>;
+  offsets: number[];
+  /** Members already in: the sweep books each of them into the new occurrence before creating its room. */
+  others: number;
+  label?: string;
+}): Promise<void> {
+  const DAY = 86_400_000;
+  for (const offset of offsets) {
+    const owner = issuedUserKey();
+    const start = Math.ceil((clocks[0]!.now() + 3_600_000) / 60_000) * 60_000;
+    const created = await http(`${a.url}/series`, { token: owner, body: { title: 'Daily', starts_at: start, rrule: 'FREQ=DAILY;COUNT=30', tz: 'UTC', max_participants: others + 2 } });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.series_id as string;
+    // The horizon's 14 exist as rooms; the rest are listed without one yet.
+    const occ = (created.body.occurrences as { starts_at: number; room_code: string | null }[]).filter((o): o is { starts_at: number; room_code: string } => o.room_code !== null);
+    expect(occ).toHaveLength(14);
+    const keys = [owner];
+    for (let m = 0; m < others; m++) {
+      const key = issuedUserKey();
+      expect((await http(`${a.url}/series/${id}/members`, { token: key, body: { user_name: `M${m}` } })).status).toBe(200);
+      keys.push(key);
+    }
+    for (const c of clocks) c.advance(DAY);
+    const member = issuedUserKey();
+    const [booked] = await Promise.all([
+      a.app.series.addMember(id, { identity: identityFromUserKey(member), user_name: 'Member' }),
+      (async () => {
+        for (let h = 0; h < offset; h++) await hop();
+        await b.app.series.sweep();
+      })(),
+    ]);
+    expect(booked.members.map((m) => m.identity)).toContain(identityFromUserKey(member));
+    keys.push(member);
+    const seen = await http(`${b.url}/series/${id}`, { token: member });
+    expect(seen.body).toMatchObject({ is_member: true, members: others + 2 });
+    const codes = (seen.body.occurrences as { starts_at: number; room_code: string | null }[]).map((o) => o.room_code).filter((c): c is string => c !== null);
+    // The 14 of the creation (the first is past since the move) and the new one.
+    expect(codes).toEqual([...occ.map((o) => o.room_code), expect.any(String)]);
+    const upcoming = codes.slice(1);
+    const everyone = keys.map(identityFromUserKey).sort();
+    for (const code of upcoming) {
+      const room = await a.app.store.get(code);
+      expect(room?.participants.map((p) => p.identity).sort(), `offset ${offset}, room ${code}${code === codes.at(-1) ? ' (the new one)' : ''}`).toEqual(everyone);
+    }
+    // The member's own view: booked into every upcoming occurrence.
+    const mine = (await http(`${b.url}/me/sessions`, { token: member })).body.sessions.map((s: any) => s.room_code).sort();
+    expect(mine).toEqual([...upcoming].sort());
+    expect((await http(`${a.url}/series/${id}`, { method: 'DELETE', token: owner })).status).toBe(204);
+  }
+  console.log(`series member vs sweep (${label}): ${offsets.length} offsets, the member seated in every occurrence each time`);
+}

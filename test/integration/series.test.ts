@@ -4,13 +4,14 @@
  * (a clash refuses everything and names the first clashing starts_at), a member enters an
  * occurrence by joining with their identity (taking the booked seat), /me/sessions lists
  * the occurrences, cancelling closes rooms with room_closed cancelled, the horizon moves
- * (an injected clock), and bad input is a typed error with nothing created.
+ * (an injected clock) — a member booking while the sweep creates the next occurrence is
+ * seated there too — and bad input is a typed error with nothing created.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { issuedUserKey } from '../helpers/test-env.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { call, closeAllClients, connect, waitFor } from '../helpers/client.js';
-import { raceIntoFullSeries, raceMemberAgainstJoinByCode } from '../helpers/series-race.js';
+import { raceIntoFullSeries, raceMemberAgainstJoinByCode, raceMemberAgainstSweep } from '../helpers/series-race.js';
 import { expectHttpError, http } from '../helpers/http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -128,6 +129,13 @@ describe('series', () => {
     server = await startServer({ DATA_DIR: 'off' });
     await raceMemberAgainstJoinByCode({ a: server, b: server, now: Date.now() });
   }, 60_000);
+
+  it('a member booking while the sweep creates the next occurrence: seated in every occurrence, the new one included', async () => {
+    const clock = new ManualClock(Date.now());
+    server = await startServer({ DATA_DIR: 'off' }, { clock });
+    const offsets = Array.from({ length: 16 }, (_, i) => i * 10);
+    await raceMemberAgainstSweep({ a: server, b: server, clocks: [clock], hop: () => Promise.resolve(), offsets, others: 30 });
+  }, 90_000);
 
   it('bad input is a typed error and creates nothing', async () => {
     server = await startServer({ DATA_DIR: 'off' });
