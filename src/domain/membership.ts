@@ -213,6 +213,26 @@ export function disconnect(room: Room, participantId: string, socketId: string, 
   return d.done(undefined);
 }
 
+/**
+ * Every seat that has a socket loses it, as `disconnect` one after the other would (the
+ * same events, in seat order), in one change: a restart puts a kept room back with its
+ * sockets gone (rooms/room-restore.ts), one commit per room rather than one per seat.
+ */
+export function disconnectAll(room: Room, now: number): Outcome {
+  let merged: Outcome = unchanged(room, undefined);
+  for (const p of room.participants) {
+    if (!p.socket_id || !merged.room) continue;
+    const o = disconnect(merged.room, p.id, p.socket_id, now);
+    if (!o.changed) continue;
+    const records = [...(merged.records ?? []), ...(o.records ?? [])];
+    const attendance = [...(merged.attendance ?? []), ...(o.attendance ?? [])];
+    merged = { room: o.room, events: [...merged.events, ...o.events], result: undefined, changed: true };
+    if (records.length > 0) merged.records = records;
+    if (attendance.length > 0) merged.attendance = attendance;
+  }
+  return merged;
+}
+
 /** Re-attaches a participant (token already verified by the caller) to a new socket. */
 export function reconnect(room: Room, participantId: string, socketId: string, now: number): Outcome<{ replacedSocket: string | null }> {
   const p = findParticipant(room, participantId);

@@ -31,8 +31,23 @@ import type { BatchStatement } from './sqlite-worker.js';
 export const FLUSH_MS = 100;
 /** The wait before writing again after a failed write. */
 const RETRY_MS = 1_000;
-/** Main-thread time a flush may serialise rooms for before it lets the loop run (then goes on). */
+/** Main-thread time a flush may serialise rooms (or a start decode them) for before it lets the loop run (then goes on). */
 const SLICE_MS = 2;
+/** Rows read per query at start: one reply of ~0.7 MB of rooms at most. */
+const PAGE_ROWS = 250;
+
+/** Lets the loop run (setImmediate: timers and I/O first) once SLICE_MS of work has gone by since the last time. */
+export class Slicer {
+  private start = performance.now();
+  constructor(private readonly sliceMs = SLICE_MS) {}
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.start >= this.sliceMs) await this.yield();
+  }
+  async yield(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    this.start = performance.now();
+  }
+}
 
 const PUT_ENTRY = 'INSERT INTO outbox_journal (grp, id, entry, queued_at) VALUES (?, ?, ?, ?) ON CONFLICT (grp, id) DO NOTHING';
 const DEL_ENTRY = 'DELETE FROM outbox_journal WHERE grp = ? AND id = ?';
@@ -128,7 +143,10 @@ export async function migrateJournal(db: Kysely<Database>): Promise<void> {
 export interface JournalState {
   /** Unfinished outbox entries per reader group, oldest first. */
   outbox: Map<string, OutboxMessage[]>;
-  rooms: Room[];
+  /** Each of those entries' JSON size in bytes, in the same order (the outbox bounds its bytes). */
+  outboxBytes: Map<string, number[]>;
+  /** Each live room's JSON, as written (parsed as it is restored, rooms/room-restore.ts). */
+  rooms: string[];
   series: Series[];
   feeds: { identity: string; token: string }[];
   pushSubscriptions: { identity: string; record: PushSubscriptionRecord }[];
@@ -161,26 +179,53 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
     this.db = db.withTables<JournalTables>();
   }
 
-  /** Everything kept from the last run. */
+  /**
+   * Everything kept from the last run, read a page at a time and decoded in slices of at
+   * most SLICE_MS with the loop free between them: 2,500 kept rooms are ~7 MB of JSON, and
+   * one `JSON.parse` pass over them (or one 7 MB reply from the worker) would hold the loop
+   * for tens of ms. Decoding stays here rather than in the worker: its objects would come
+   * back through a structured clone, which costs the loop as much as parsing does. The rooms
+   * stay JSON: restoreRooms (rooms/room-restore.ts) parses each as it puts it back, in its
+   * own slices, so the parsed rooms never pile up in the young generation all at once.
+   */
   async load(): Promise<JournalState> {
     const outbox = new Map<string, OutboxMessage[]>();
+    const outboxBytes = new Map<string, number[]>();
+    const slicer = new Slicer();
+    // One query (ordered by the worker): unfinished entries are normally few.
     const entries = await this.db.selectFrom('outbox_journal').selectAll().orderBy('queued_at').orderBy('id').execute();
     for (const e of entries) {
       const list = outbox.get(e.grp) ?? [];
+      const bytes = outboxBytes.get(e.grp) ?? [];
       list.push({ id: e.id, entry: JSON.parse(e.entry), queuedAt: Number(e.queued_at) });
+      bytes.push(Buffer.byteLength(e.entry));
       outbox.set(e.grp, list);
+      outboxBytes.set(e.grp, bytes);
+      await slicer.maybeYield();
     }
-    const rows = await this.db.selectFrom('room_snapshots').select('room').execute();
+    // The rooms a page at a time, by their key.
+    const rooms: string[] = [];
+    for (let after = ''; ; ) {
+      const page = await this.db.selectFrom('room_snapshots').select(['code', 'room']).where('code', '>', after).orderBy('code').limit(PAGE_ROWS).execute();
+      for (const r of page) rooms.push(r.room);
+      if (page.length < PAGE_ROWS) break;
+      after = page[page.length - 1]!.code;
+      await slicer.yield();
+    }
     const series = await this.db.selectFrom('series_snapshots').select('series').execute();
     const feeds = await this.db.selectFrom('calendar_feeds').select(['identity', 'token']).execute();
     const subs = await this.db.selectFrom('push_subscriptions').selectAll().execute();
-    return {
-      outbox,
-      rooms: rows.map((r) => JSON.parse(r.room) as Room),
-      series: series.map((r) => JSON.parse(r.series) as Series),
-      feeds,
-      pushSubscriptions: subs.map((r) => ({ identity: r.identity, record: JSON.parse(r.record) as PushSubscriptionRecord })),
-    };
+    const parsedSeries: Series[] = [];
+    for (const r of series) {
+      parsedSeries.push(JSON.parse(r.series) as Series);
+      await slicer.maybeYield();
+    }
+    const pushSubscriptions: JournalState['pushSubscriptions'] = [];
+    for (const r of subs) {
+      pushSubscriptions.push({ identity: r.identity, record: JSON.parse(r.record) as PushSubscriptionRecord });
+      await slicer.maybeYield();
+    }
+    return { outbox, outboxBytes, rooms, series: parsedSeries, feeds, pushSubscriptions };
   }
 
   added(group: string, message: OutboxMessage, json?: string): void {

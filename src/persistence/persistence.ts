@@ -298,7 +298,7 @@ export class Persistence {
       },
     );
     const kept = await journal.load();
-    for (const [group, messages] of kept.outbox) this.outbox.restore(group, messages);
+    for (const [group, messages] of kept.outbox) this.outbox.restore(group, messages, kept.outboxBytes.get(group));
     this.outbox.setJournal(journal);
     this.journal = journal;
     if (this.pushSubscriptions) {

@@ -66,14 +66,21 @@ export class MemoryOutbox implements Outbox {
     this.journal = journal;
   }
 
-  /** Puts entries kept from an earlier run back, before anything queued since, oldest first. */
-  restore(group: string, messages: OutboxMessage[]): void {
+  /**
+   * Puts entries kept from an earlier run back, before anything queued since, oldest first.
+   * `bytes`: each one's JSON size, when the caller has its JSON (not serialized again here).
+   */
+  restore(group: string, messages: OutboxMessage[], bytes?: readonly number[]): void {
     this.settle();
     const g = this.groups.get(group);
     if (!g || messages.length === 0) return;
     const present = new Set(g.queue.map((m) => m.id));
-    const restored = messages.filter((m) => !present.has(m.id));
-    for (const m of restored) this.measure(g, m);
+    const restored: OutboxMessage[] = [];
+    messages.forEach((m, i) => {
+      if (present.has(m.id)) return;
+      restored.push(m);
+      this.measure(g, m, bytes?.[i]);
+    });
     g.queue = [...restored, ...g.queue];
     this.trim(group, g);
     for (const wake of g.waiters.splice(0)) wake();
