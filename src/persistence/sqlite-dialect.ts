@@ -16,7 +16,52 @@ import {
   type QueryResult,
   SqliteDialect,
 } from 'kysely';
-import type { BatchStatement, WorkerError, WorkerInit, WorkerReply } from './sqlite-worker.js';
+import type { BatchStatement, WorkerBatchPart, WorkerError, WorkerInit, WorkerReply } from './sqlite-worker.js';
+
+/** Characters of parameters (a number counts 8) posted to the worker in one message at most. */
+const PART_CHARS = 1_000_000;
+
+/** One message's statements, and for each the index of the statement (of the whole batch) it was cut from. */
+interface BatchPart {
+  statements: BatchStatement[];
+  origins: number[];
+}
+
+/**
+ * Cuts `statements` into parts of about `maxChars` of parameters, each statement between
+ * rows (a piece keeps its SQL and width); in order, so the worker runs the rows as given.
+ */
+export function splitBatch(statements: readonly BatchStatement[], maxChars: number): BatchPart[] {
+  const parts: BatchPart[] = [];
+  let part: BatchPart = { statements: [], origins: [] };
+  let chars = 0;
+  statements.forEach((st, origin) => {
+    let from = 0;
+    for (let i = 0; i < st.params.length; i += st.width) {
+      let row = 0;
+      for (let j = i; j < i + st.width; j++) {
+        const v = st.params[j];
+        row += typeof v === 'string' ? v.length : 8;
+      }
+      if (chars + row > maxChars && (i > from || part.statements.length > 0)) {
+        if (i > from) {
+          part.statements.push({ sql: st.sql, params: st.params.slice(from, i), width: st.width });
+          part.origins.push(origin);
+        }
+        parts.push(part);
+        part = { statements: [], origins: [] };
+        chars = 0;
+        from = i;
+      }
+      chars += row;
+    }
+    if (from === 0) part.statements.push(st);
+    else part.statements.push({ sql: st.sql, params: st.params.slice(from), width: st.width });
+    part.origins.push(origin);
+  });
+  parts.push(part);
+  return parts;
+}
 
 /** A failure the worker reported, with what the operator can do about it (`kind`). */
 export class EmbeddedStoreError extends Error {
@@ -82,23 +127,41 @@ export class SqliteWorker {
   }
 
   /**
-   * Runs `statements` in one transaction in the worker, posted as one message (nothing is
-   * compiled here); resolves with each statement's rows changed. Takes the connection's
-   * mutex, so it never lands inside a Kysely transaction.
+   * Runs `statements` in one transaction in the worker (nothing is compiled here); resolves
+   * with each statement's rows changed. Takes the connection's mutex, so it never lands
+   * inside a Kysely transaction. A large batch (a flush of 2,500 rooms is ~7 MB) is posted
+   * in parts of about PART_CHARS, the loop free between them: one structured clone of it
+   * would hold the loop for 5–15 ms. The worker keeps the parts and runs them all, in one
+   * transaction, when the last arrives (sqlite-worker.ts), so a crash between parts
+   * commits nothing of it.
    */
   async batch(statements: BatchStatement[]): Promise<number[]> {
     const release = await this.lock();
     try {
-      return (await this.send((id) => ({ id, batch: statements }))).batchChanges ?? [];
+      await this.ready;
+      if (this.dead) throw this.dead;
+      const parts = splitBatch(statements, PART_CHARS);
+      const id = this.nextId++;
+      for (const part of parts.slice(0, -1)) {
+        this.worker.postMessage({ id, part: part.statements } satisfies WorkerBatchPart);
+        await new Promise((r) => setImmediate(r));
+        if (this.dead) throw this.dead;
+      }
+      const last = parts[parts.length - 1]!;
+      const reply = await this.send(() => ({ id, batch: last.statements }), id);
+      // Changes per piece, summed back to the statements the pieces were cut from.
+      const changes = new Array<number>(statements.length).fill(0);
+      const origins = parts.flatMap((p) => p.origins);
+      (reply.batchChanges ?? []).forEach((n, i) => (changes[origins[i]!] = (changes[origins[i]!] ?? 0) + n));
+      return changes;
     } finally {
       release();
     }
   }
 
-  private async send(message: (id: number) => object): Promise<WorkerReply & { ok: true }> {
+  private async send(message: (id: number) => object, id = this.nextId++): Promise<WorkerReply & { ok: true }> {
     await this.ready;
     if (this.dead) throw this.dead;
-    const id = this.nextId++;
     const reply = await new Promise<WorkerReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage(message(id));

@@ -42,6 +42,15 @@ export interface WorkerBatch {
   batch: BatchStatement[];
 }
 
+/**
+ * A part of a large batch, posted ahead of it (the loop free between parts): kept until
+ * the batch with the same id arrives, then run first, in the same transaction. No reply.
+ */
+export interface WorkerBatchPart {
+  id: number;
+  part: BatchStatement[];
+}
+
 export interface BatchStatement {
   sql: string;
   /** Parameters of every row, one after the other. */
@@ -80,7 +89,15 @@ if (port) {
     port.postMessage({ ready: false, error: describe(err, dataDir) });
   }
   lowerPriority();
-  port.on('message', (req: WorkerRequest | WorkerBatch | { close: true }) => {
+  /** Parts of a batch still to come, by its id. */
+  const staged = new Map<number, BatchStatement[]>();
+  port.on('message', (req: WorkerRequest | WorkerBatch | WorkerBatchPart | { close: true }) => {
+    if ('part' in req) {
+      const list = staged.get(req.id);
+      if (list) list.push(...req.part);
+      else staged.set(req.id, [...req.part]);
+      return;
+    }
     if ('close' in req) {
       try {
         db?.close();
@@ -90,7 +107,13 @@ if (port) {
       }
       return;
     }
-    port.postMessage('batch' in req ? runBatch(req) : run(req));
+    if ('batch' in req) {
+      const before = staged.get(req.id);
+      staged.delete(req.id);
+      port.postMessage(runBatch(before ? { id: req.id, batch: [...before, ...req.batch] } : req));
+    } else {
+      port.postMessage(run(req));
+    }
   });
 
   function prepared(sql: string): StatementSync {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
 import { pause, start } from '../../src/domain/countdown.js';
 import { runDue } from '../../src/domain/deadlines.js';
-import { createRoom, disconnect, join, leave, reconnect } from '../../src/domain/membership.js';
+import { createRoom, disconnect, disconnectAll, join, leave, reconnect } from '../../src/domain/membership.js';
 import type { Room, RoomSettings } from '../../src/domain/room-state.js';
 import { snapshot } from '../../src/domain/snapshot.js';
 import { codeOf, hostedRoom, ok, person, T0, withJoined } from './fixtures.js';
@@ -207,6 +207,24 @@ describe('disconnect and reconnect', () => {
     expect(ok(o).participants[1]).toMatchObject({ id: 'b', connected: false, socket_id: null, disconnected_at: T0 + 5_000, status: 'ready' });
     const hostGone = ok(disconnect(room, 'h', 'sock-h', T0 + 5_000));
     expect(hostGone.host_id).toBe('h');
+  });
+
+  it('disconnectAll is the seats with a socket disconnected one after the other, in one change (a restart)', () => {
+    const room = ok(disconnect(roomWith(['b', 'c']), 'b', 'sock-b', T0 + 4_000));
+    const one = disconnectAll(room, T0 + 5_000);
+    let seq = room;
+    const events = [];
+    for (const id of ['h', 'c']) {
+      const o = disconnect(seq, id, `sock-${id}`, T0 + 5_000);
+      events.push(...o.events);
+      seq = ok(o);
+    }
+    expect(one.changed).toBe(true);
+    expect(one.room).toEqual(seq);
+    expect(one.events).toEqual(events);
+    expect(one.events.map((e) => e.data.participant_id)).toEqual(['h', 'c']);
+    // Nothing attached: nothing changes.
+    expect(disconnectAll(ok(one), T0 + 6_000)).toEqual({ room: one.room, events: [], result: undefined, changed: false });
   });
 
   it('reconnect restores the seat, emits connected:true, and reports no replaced socket', () => {
