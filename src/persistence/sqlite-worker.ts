@@ -75,6 +75,13 @@ export const DB_FILE = 'focusroom.db';
 export const LOCK_FILE = 'focusroom.lock';
 /** Prepared statements kept per connection (queries are few and parameterised). */
 const STATEMENT_CACHE = 256;
+/**
+ * How much lower than the event loop's this thread's CPU priority is (lowerPriority).
+ * Declared before the code below runs: lowerPriority() is called from it, and a `const`
+ * declared after that point would not be initialised yet (the call would throw, into
+ * lowerPriority's catch, and the thread would silently keep nice 0).
+ */
+const WORKER_NICE = 10;
 
 const port = (workerData as WorkerInit | null)?.focusroomSqlite ? parentPort : null;
 if (port) {
@@ -178,8 +185,6 @@ if (port) {
  * ticks and completions first and to SQLite in what they leave; writes are late by at most
  * the busy moment, never the other way round. Elsewhere (no /proc/thread-self) it is a no-op.
  */
-const WORKER_NICE = 10;
-
 function lowerPriority(): void {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());

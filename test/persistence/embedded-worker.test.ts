@@ -1,8 +1,10 @@
 /**
- * The embedded store's one-transaction batches (sqlite-dialect.ts batch): a batch larger
- * than one message is posted in parts, the loop free between them, and still commits as
- * one transaction — all of it, or nothing of it when a statement fails.
+ * The embedded store's worker thread (sqlite-worker.ts, sqlite-dialect.ts): it runs at a
+ * lower CPU priority than the event loop (Linux), and a one-transaction batch larger than
+ * one message is posted in parts, the loop free between them, and still commits as one
+ * transaction — all of it, or nothing of it when a statement fails.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { openDatabase, type StoreOfRecord } from '../../src/persistence/database.js';
@@ -18,6 +20,27 @@ afterEach(async () => {
 const PUT = 'INSERT INTO scratch (k, v) VALUES (?, ?)';
 /** `n` rows of ~1 KB each: 3,000 rows are ~3 MB, three parts or more. */
 const rows = (n: number, from = 0) => Array.from({ length: n }, (_, i) => [`k${from + i}`, 'x'.repeat(1_000)]).flat();
+
+/** This process's threads at nice `n` (Linux: each thread has its own). */
+function threadsAtNice(n: number): string[] {
+  return readdirSync('/proc/self/task').filter((tid) => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === n;
+    } catch {
+      return false; // a thread that ended meanwhile
+    }
+  });
+}
+
+it.runIf(existsSync('/proc/thread-self'))('the SQLite thread runs at nice +10, the event loop stays at its own', async () => {
+  const before = threadsAtNice(10);
+  store = openDatabase({ kind: 'sqlite', dataDir: freshDataDir() });
+  await store.migrate();
+  const after = threadsAtNice(10).filter((tid) => !before.includes(tid));
+  expect(after).toHaveLength(1);
+  expect(after).not.toContain(String(process.pid));
+});
 
 it('cuts a batch into parts between rows, keeping each piece with its statement', () => {
   const a = { sql: 'A', params: rows(10), width: 2 };
