@@ -6,7 +6,7 @@
  */
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { migrationProvider } from './migrations.js';
+import { migrationNameOrder, migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 import { SqliteWorker, WorkerSqliteDialect } from './sqlite-dialect.js';
 import type { BatchStatement } from './sqlite-worker.js';
@@ -55,7 +55,7 @@ function wrap(kind: 'postgres' | 'sqlite', db: Kysely<Database>): StoreOfRecord 
     kind,
     db,
     async migrate() {
-      const migrator = new Migrator({ db, provider: migrationProvider });
+      const migrator = new Migrator({ db, provider: migrationProvider, nameComparator: migrationNameOrder });
       const { error, results } = await migrator.migrateToLatest();
       if (error) throw error instanceof Error ? error : new Error(String(error));
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

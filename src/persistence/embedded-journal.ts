@@ -24,6 +24,7 @@ import type { OutboxJournal } from '../store/memory-outbox.js';
 import type { OutboxMessage } from '../store/outbox.js';
 import type { PushSubscriptionJournal } from '../store/memory-push-subscriptions.js';
 import type { PushSubscriptionRecord } from '../store/push-subscriptions.js';
+import { migrationNameOrder } from './migrations.js';
 import type { Database } from './schema.js';
 import type { BatchStatement } from './sqlite-worker.js';
 
@@ -143,6 +144,7 @@ export async function migrateJournal(db: Kysely<Database>): Promise<void> {
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'embedded_migration',
     migrationLockTableName: 'embedded_migration_lock',
+    nameComparator: migrationNameOrder,
   });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

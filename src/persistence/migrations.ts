@@ -97,3 +97,11 @@ export const migrationProvider: MigrationProvider = {
     return migrations;
   },
 };
+
+/**
+ * The order of migration names for Kysely's Migrator: code-point order. Every name starts
+ * with its own 4-digit number, so this is the order the default (`localeCompare`) gives,
+ * without its first call loading ICU's collator on the event loop at start (~6–11 ms,
+ * once executed migrations are there to sort: every start on an existing data dir).
+ */
+export const migrationNameOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
