@@ -180,14 +180,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   // Single instance: prepared host packets are written to the sockets directly (no delivery gate).
   const broadcaster = new Broadcaster(io, clock, metrics, store.kind === 'memory');
   const bookings = new Bookings(runtime.bookingIndex, store, clock);
-  let scheduler: DueScheduler | null = null;
   const rooms = new RoomService({
     store,
     clock,
     delivery: new SocketDelivery(io, broadcaster, ticker),
     metrics,
     deadlines: (runDue, prepared) => {
-      scheduler = new DueScheduler(
+      const scheduler = new DueScheduler(
         store,
         clock,
         runDue,
@@ -219,8 +218,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     // store (room-restore.ts, embedded-journal.ts): told synchronously, written in the
     // worker thread every ~0.1 s, never on a room's path.
     store.observeChanges((code, room, json) => persistence.roomChanged(code, room, json));
-    // A burst of due rooms (2,500 completions in a second) goes before the journal's serialisation.
-    persistence.yieldTo(() => scheduler?.busy() ?? false);
     runtime.seriesStore.observeChanges?.((id, s) => persistence.seriesChanged(id, s));
     runtime.calendarFeeds.observeChanges?.((identity, token) => persistence.feedChanged(identity, token));
     const restore = async (kept: Kept) => {

@@ -34,14 +34,6 @@ export const FLUSH_MS = 100;
 const RETRY_MS = 1_000;
 /** Main-thread time a flush may serialise rooms (or a start decode them) for before it lets the loop run (then goes on). */
 const SLICE_MS = 2;
-/**
- * How long a flush's room serialisation waits, at most, while due rooms are being run
- * (yieldTo): a burst of 2,500 completions takes ~1 s of the loop; the journal catches up
- * after it, so a crash in a burst loses at most this much more.
- */
-const MAX_WAIT_MS = 1_000;
-/** The wait between two looks at whether the burst is over. */
-const WAIT_STEP_MS = 5;
 /** Rows read per query at start: one reply of ~0.7 MB of rooms at most. */
 const PAGE_ROWS = 250;
 
@@ -179,8 +171,6 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
   private closed = false;
   /** FLUSH_MS, or longer after a failed write (a full disk is not retried ten times a second). */
   private delay = FLUSH_MS;
-  /** Whether the loop has more urgent work (due rooms being run): the rooms' serialisation waits for it. */
-  private busy: () => boolean = () => false;
 
   constructor(
     db: Kysely<Database>,
@@ -238,15 +228,6 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
       await slicer.maybeYield();
     }
     return { outbox, outboxBytes, rooms, series: parsedSeries, feeds, pushSubscriptions };
-  }
-
-  /**
-   * Makes each flush's room serialisation (the journal's main-thread work: ~10–25 µs a
-   * room) wait while `busy()` — a burst of due rooms, whose `session_completed` must not
-   * queue behind it — for up to MAX_WAIT_MS a flush; then it goes on in its slices.
-   */
-  yieldTo(busy: () => boolean): void {
-    this.busy = busy;
   }
 
   added(group: string, message: OutboxMessage, json?: string): void {
@@ -337,13 +318,7 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
       const roomPuts: unknown[] = [];
       const roomDels: unknown[] = [];
       let sliceStart = performance.now();
-      const waitUntil = sliceStart + MAX_WAIT_MS;
       for (const [code, room] of rooms) {
-        if (typeof room === 'object' && room !== null && this.busy() && performance.now() < waitUntil) {
-          // Due rooms are being run: their events go first, the serialisation after them.
-          while (this.busy() && performance.now() < waitUntil) await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
-          sliceStart = performance.now();
-        }
         if (room) roomPuts.push(code, typeof room === 'string' ? room : JSON.stringify(room), now);
         else roomDels.push(code);
         if (performance.now() - sliceStart >= SLICE_MS) {

@@ -64,7 +64,6 @@ export class Persistence {
   /** Web Push subscriptions to keep in the journal too (single instance). */
   private pushSubscriptions: MemoryPushSubscriptions | null = null;
   private earlyRooms: Map<string, Room | null> | null = new Map();
-  private busy: (() => boolean) | null = null;
   private earlySeries: Map<string, Series | null> | null = new Map();
   private earlyFeeds: Map<string, string | null> | null = new Map();
   private readonly firstTried = new Promise<void>((r) => (this.firstTry = r));
@@ -154,12 +153,6 @@ export class Persistence {
   feedChanged(identity: string, token: string | null): void {
     if (this.journal) this.journal.feedChanged(identity, token);
     else this.earlyFeeds?.set(identity, token);
-  }
-
-  /** Work the journal's flush lets go first (embedded-journal.ts yieldTo): due rooms being run. */
-  yieldTo(busy: () => boolean): void {
-    this.busy = busy;
-    this.journal?.yieldTo(busy);
   }
 
   /** Writes the journal's pending changes now (tests). */
@@ -304,7 +297,6 @@ export class Persistence {
         if (!this.writeFailing) this.problem = null;
       },
     );
-    if (this.busy) journal.yieldTo(this.busy);
     const kept = await journal.load();
     for (const [group, messages] of kept.outbox) this.outbox.restore(group, messages, kept.outboxBytes.get(group));
     this.outbox.setJournal(journal);

@@ -309,11 +309,6 @@ export class DueScheduler {
     this.drain();
   }
 
-  /** Whether due rooms are being run (a burst of completions or starts): work that can wait (the embedded journal's flush) waits. */
-  busy(): boolean {
-    return this.dispatching;
-  }
-
   /** Starts the dispatcher for the due rooms unless it is running; it stops when none are left. */
   private drain(): void {
     if (this.dispatching || this.ready.size === 0) return;
