@@ -38,7 +38,7 @@ const SLICE_MS = 2;
 const PAGE_ROWS = 250;
 
 /** Lets the loop run (setImmediate: timers and I/O first) once SLICE_MS of work has gone by since the last time. */
-export class Slicer {
+class Slicer {
   private start = performance.now();
   constructor(private readonly sliceMs = SLICE_MS) {}
   async maybeYield(): Promise<void> {
@@ -182,8 +182,8 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
   }
 
   /**
-   * Everything kept from the last run, read a page at a time and decoded in slices of at
-   * most SLICE_MS with the loop free between them: 2,500 kept rooms are ~7 MB of JSON, and
+   * Everything kept from the last run, the rooms read PAGE_ROWS at a time, the rest decoded
+   * in slices of at most SLICE_MS with the loop free between them: 2,500 kept rooms are ~7 MB of JSON, and
    * one `JSON.parse` pass over them (or one 7 MB reply from the worker) would hold the loop
    * for tens of ms. Decoding stays here rather than in the worker: its objects would come
    * back through a structured clone, which costs the loop as much as parsing does. The rooms
