@@ -1,6 +1,8 @@
 /** memory: heap and RSS per idle seated participant (forced GC in the server). */
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Ctx, SESSION_MS, stopAll, type Worker } from '../lib/context.js';
+import type { NodeChild } from '../lib/procs.js';
 import { connectAll, seatAll, type ServerStats } from '../lib/measure.js';
 import { goal, mb, type Results, round, type Row } from '../lib/report.js';
 import type { Log, Scenario } from './scenario.js';
@@ -15,6 +17,17 @@ export interface MemoryResult {
   totals: { heapMb: number; rssMb: number };
 }
 
+/**
+ * BENCH_HEAP_SNAPSHOT=dir: a heap snapshot of the server at the baseline, with every client connected, and once seated
+ * (dir/memory-{base,connected,seated}.heapsnapshot), taken after the figures
+ * are read; bench/lib/heap-diff.mjs lists what each participant added, by constructor.
+ */
+async function snapshot(server: NodeChild, name: string): Promise<void> {
+  const dir = process.env.BENCH_HEAP_SNAPSHOT;
+  if (!dir) return;
+  await server.request({ type: 'heap-snapshot', file: resolve(dir, `memory-${name}.heapsnapshot`) }, 300_000);
+}
+
 async function run(ctx: Ctx, _results: Results, log: Log): Promise<MemoryResult> {
   const n = ctx.opts.memoryClients;
   const server = await ctx.focusroom('memory', n);
@@ -22,14 +35,17 @@ async function run(ctx: Ctx, _results: Results, log: Log): Promise<MemoryResult>
   try {
     await sleep(500);
     const base = await server.request<ServerStats>({ type: 'stats', gc: true });
+    await snapshot(server, 'base');
     workers = await ctx.workers(n);
     await connectAll(workers, 'sio', [server.url]);
     await sleep(1500);
     const conn = await server.request<ServerStats>({ type: 'stats', gc: true });
+    await snapshot(server, 'connected');
     const rooms = await seatAll(workers, SESSION_MS);
     // Let acks, broadcasts and socket write buffers settle before counting what stays.
     await sleep(3000);
     const seated = await server.request<ServerStats>({ type: 'stats', gc: true });
+    await snapshot(server, 'seated');
     log(`  ${n} participants in ${rooms} rooms; heap ${mb(base.mem.heapUsed)} → ${mb(seated.mem.heapUsed)} MB, rss ${mb(base.mem.rss)} → ${mb(seated.mem.rss)} MB`);
     const per = (a: number, b: number) => round((b - a) / n / 1024, 2);
     return {
