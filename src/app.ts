@@ -257,7 +257,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     userKeys,
     throttled(5_000, (err: Error) => log.warn({ err: err.message }, 'could not fetch the JWKS to verify a token')),
   );
-  wireSocketServer(io, { config, clock, limits, rooms, callers, dispatcher, metrics, log });
+  wireSocketServer(io, { config, guard, clock, limits, rooms, callers, dispatcher, metrics, log });
 
   await nextTurn();
   await registerSecurityHeaders(fastify);

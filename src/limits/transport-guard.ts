@@ -99,6 +99,14 @@ export class TransportGuard {
     return clientAddress(req.headers['x-forwarded-for'], req.socket.remoteAddress, this.config.trustProxy);
   }
 
+  /**
+   * The limit address of an open connection, as read from its handshake request when it
+   * opened (the request itself is not kept: socket-server.ts drops it for memory).
+   */
+  connAddress(conn: EngineSocket): string {
+    return this.conns.get(conn)?.address ?? clientAddress(undefined, conn.remoteAddress, false);
+  }
+
   /** For engine.io's allowRequest (new handshakes only): null = let it in. */
   refusal(req: IncomingMessage): RefusalReason | null {
     const t = this.config.transport;

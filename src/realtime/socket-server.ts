@@ -2,7 +2,7 @@
  * Socket.IO setup: transport limits, origin check, handshake auth (auth/caller.ts)
  * and connection limits, then every event goes to the dispatcher.
  */
-import type { Server as HttpServer } from 'node:http';
+import { type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { Server } from 'socket.io';
 import type { Config } from '../config.js';
@@ -17,7 +17,6 @@ import { AppError } from '../contract/errors.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { seatFromAuth, seatIsLive } from '../auth/handshake-seat.js';
 import type { RoomService } from '../rooms/room-service.js';
-import { clientAddress } from '../limits/client-address.js';
 import type { TransportGuard } from '../limits/transport-guard.js';
 import type { TypedServer, TypedSocket } from './types.js';
 
@@ -46,17 +45,36 @@ export function createSocketServer(httpServer: HttpServer, config: Config, isDra
     },
   });
   guard.attach(io);
+  releaseRequests(io);
   return io;
 }
 
 /**
-/** The client address for per-address limits (limits/client-address.ts: last trusted hop, IPv6 by /64). */
-export function clientIp(socket: TypedSocket, trustProxy: boolean): string {
-  return clientAddress(socket.handshake.headers['x-forwarded-for'], socket.handshake.address, trustProxy);
+ * Memory per idle connection: Engine.IO keeps each connection's HTTP request (headers,
+ * raw headers, query, parser state: about 2.3 KB) for its whole life, through the Engine.IO
+ * socket and, for a WebSocket, the upgrade's stand-in response (held by the TCP socket's
+ * `close` listener). Nothing reads it once the connection is open — the limit address is
+ * taken from it as it opens (limits/transport-guard.ts, whose listener runs first), and
+ * `socket.handshake` keeps only `auth` and `address` for our use (headers and query are
+ * empty) — so both references are dropped, as Socket.IO's memory guide suggests.
+ */
+function releaseRequests(io: TypedServer): void {
+  io.engine.on('connection', (conn: { request: IncomingMessage | null }) => {
+    conn.request = null;
+  });
+  // The last Engine.IO middleware (after the CORS one, which writes its headers through the
+  // response): for a WebSocket upgrade the response is engine.io's stand-in, which nothing
+  // uses after the middlewares but which would keep the request until the TCP socket closes.
+  io.engine.use((_req: IncomingMessage, res: ServerResponse | { req: IncomingMessage | null }, next: (err?: Error) => void) => {
+    if (!(res instanceof ServerResponse)) res.req = null;
+    next();
+  });
 }
 
 interface WireDeps {
   config: Config;
+  /** Each connection's limit address (limits/client-address.ts: last trusted hop, IPv6 by /64), read as it opened. */
+  guard: Pick<TransportGuard, 'connAddress'>;
   clock: Clock;
   limits: RateLimits;
   rooms: RoomService;
@@ -70,7 +88,7 @@ export function wireSocketServer(io: TypedServer, deps: WireDeps): void {
   const { config, limits, metrics } = deps;
 
   io.use(async (socket, next) => {
-    const ip = clientIp(socket, config.trustProxy);
+    const ip = deps.guard.connAddress(socket.conn);
     socket.data = { roomCode: null, participantId: null, deliveredSeq: 0, userSub: null, userName: null, tokenExpiresAt: null, identity: null, ip, quiet: false };
     // A handshake coming back to a live seat is not charged (auth/handshake-seat.ts).
     const seat = seatFromAuth(socket.handshake.auth);
