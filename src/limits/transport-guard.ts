@@ -74,11 +74,6 @@ export class TransportGuard {
     this.onPacketCreate = function (this: EngineSocket, packet: { data?: unknown }) {
       guard.charge(this, packet.data);
     };
-    // The writeBuffer went to the transport.
-    this.onDrain = function (this: EngineSocket) {
-      const state = guard.conns.get(this);
-      if (state) state.queued = 0;
-    };
     /**
      * Engine.IO v4 takes any pong as a heartbeat and postpones its next ping, so a client
      * that sends pongs on its own is never found dead. A pong with no ping outstanding is
@@ -91,7 +86,6 @@ export class TransportGuard {
 
   private readonly onClose: (this: EngineSocket) => void;
   private readonly onPacketCreate: (this: EngineSocket, packet: { data?: unknown }) => void;
-  private readonly onDrain: (this: EngineSocket) => void;
   private readonly onPacket: (this: EngineSocket, packet: { type: string }) => void;
 
   /** The client address of an HTTP request (handshake or upgrade), as every limit keys it. */
@@ -121,6 +115,11 @@ export class TransportGuard {
   /** Hooks every Engine.IO connection of `io`. */
   attach(io: GuardedServer): void {
     io.engine.on('connection', (conn: EngineSocket) => this.onEngineConnection(conn));
+    // A connection's writeBuffer went to the transport (the server's event, not one listener per connection).
+    io.engine.on('drain', (conn: EngineSocket) => {
+      const state = this.conns.get(conn);
+      if (state) state.queued = 0;
+    });
     // The Socket.IO connect went through: the session is no longer bare.
     io.on('connection', (socket) => this.settle(socket.conn));
   }
@@ -140,9 +139,9 @@ export class TransportGuard {
     this.open += 1;
     // Shared listeners (`this` = the connection), not closures: memory per idle connection.
     conn.on('packetCreate', this.onPacketCreate);
-    conn.on('drain', this.onDrain);
     conn.on('packet', this.onPacket);
-    conn.once('close', this.onClose);
+    // `on`, not `once`: `close` comes once, and `once` would add a wrapper and its state per connection.
+    conn.on('close', this.onClose);
   }
 
   private settle(conn: EngineSocket): void {
