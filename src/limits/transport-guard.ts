@@ -26,14 +26,19 @@ export interface GuardedServer {
 interface ConnState {
   address: string;
   pending: boolean;
-  /** Flood back-off (pauseReading): consecutive refusals, the last one, and the end of the current pause (0 = reading). */
-  strikes: number;
-  lastShedAt: number;
-  pausedUntil: number;
+  /** Flood back-off (pauseReading), from the connection's first pause on: most connections never have one. */
+  backoff: Backoff | null;
   /** Closes the session if it is still bare after CONNECT_TIMEOUT_MS. */
   connectTimer: NodeJS.Timeout | null;
   /** Characters of packets queued in Engine.IO's writeBuffer (unsent: the transport is not writable). */
   queued: number;
+}
+
+/** Consecutive refusals, the last one, and the end of the current pause (0 = reading). */
+interface Backoff {
+  strikes: number;
+  lastShedAt: number;
+  pausedUntil: number;
 }
 
 /** Engine.IO internals read here (typed loosely; checked by the slow-consumer tests). */
@@ -51,7 +56,7 @@ export type RefusalReason = 'instance_full' | 'address_full' | 'too_many_pending
 export class TransportGuard {
   private readonly conns = new WeakMap<EngineSocket, ConnState>();
   /** Open connections per address, and how many of them are still bare. */
-  private readonly perAddress = new Map<string, { open: number; pending: number }>();
+  private readonly perAddress = new Map<string, { address: string; open: number; pending: number }>();
   private open = 0;
 
   constructor(
@@ -125,14 +130,16 @@ export class TransportGuard {
   }
 
   private onEngineConnection(conn: EngineSocket): void {
-    const address = this.addressOf(conn.request);
-    const state: ConnState = { address, pending: true, queued: 0, connectTimer: null, strikes: 0, lastShedAt: -Infinity, pausedUntil: 0 };
+    const read = this.addressOf(conn.request);
+    const counts = this.perAddress.get(read) ?? { address: read, open: 0, pending: 0 };
+    // One string per address, shared by its connections (and their sockets' data.ip).
+    const address = counts.address;
+    const state: ConnState = { address, pending: true, queued: 0, connectTimer: null, backoff: null };
     // Socket.IO's own connectTimeout closes politely, which for a long-polling session that
     // stopped polling waits 30 s more for a poll to answer; this one discards at once.
     state.connectTimer = setTimeout(() => this.cut(conn, 'connect timeout'), this.config.transport.connectTimeoutMs);
     state.connectTimer.unref();
     this.conns.set(conn, state);
-    const counts = this.perAddress.get(address) ?? { open: 0, pending: 0 };
     counts.open += 1;
     counts.pending += 1;
     this.perAddress.set(address, counts);
@@ -178,17 +185,18 @@ export class TransportGuard {
   pauseReading(conn: EngineSocket): void {
     const state = this.conns.get(conn);
     const ws = (conn as unknown as EngineInternals).transport.socket;
-    if (!state || !ws?.pause || state.pausedUntil > 0) return;
+    if (!state || !ws?.pause || (state.backoff?.pausedUntil ?? 0) > 0) return;
+    const b = (state.backoff ??= { strikes: 0, lastShedAt: -Infinity, pausedUntil: 0 });
     const now = performance.now();
-    state.strikes = now - state.lastShedAt < 2 * PAUSE_MAX_MS ? Math.min(state.strikes + 1, PAUSE_STEPS) : 0;
-    state.lastShedAt = now;
-    const ms = PAUSE_MIN_MS * 2 ** state.strikes;
-    state.pausedUntil = now + ms;
+    b.strikes = now - b.lastShedAt < 2 * PAUSE_MAX_MS ? Math.min(b.strikes + 1, PAUSE_STEPS) : 0;
+    b.lastShedAt = now;
+    const ms = PAUSE_MIN_MS * 2 ** b.strikes;
+    b.pausedUntil = now + ms;
     // ws's own pause: a bare socket.pause() is undone by ws when its parser drains.
     ws.pause();
     setTimeout(() => {
-      state.pausedUntil = 0;
-      state.lastShedAt = performance.now();
+      b.pausedUntil = 0;
+      b.lastShedAt = performance.now();
       ws.resume?.();
     }, ms).unref();
   }
