@@ -14,7 +14,9 @@
  * `socket.handshake` keeps only `auth` and `address` for our use (its headers and query are
  * empty). Dropping the request is Socket.IO's own memory advice.
  */
-import { type IncomingMessage, ServerResponse } from 'node:http';
+// Types only: a value import of node:http in ESM reads every export of the module, and one
+// of them loads Node's bundled undici (~1.1 MB of heap for nothing).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { TypedServer } from './types.js';
@@ -51,8 +53,10 @@ export function releaseHandshakes(io: TypedServer): void {
   // only one here: Node removed its HTTP listeners before the upgrade, ws adds its own
   // after the middlewares) would keep it and the request for the connection's life;
   // nothing listens for the stand-in's own `close`.
-  io.engine.use((_req: IncomingMessage, res: ServerResponse | UpgradeResponse, next: (err?: Error) => void) => {
-    if (!(res instanceof ServerResponse)) {
+  io.engine.use((_req: IncomingMessage, response: ServerResponse | UpgradeResponse, next: (err?: Error) => void) => {
+    // engine.io's stand-in is not a ServerResponse: it has no status.
+    if (!('statusCode' in response)) {
+      const res = response;
       res.req = null;
       const closers = res.socket.rawListeners('close');
       if (closers.length === 1) res.socket.removeListener('close', closers[0] as () => void);
