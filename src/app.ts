@@ -9,6 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 // Fastify loads its logger (pino) only when an instance is built: loaded here with every
 // other module instead, not as a block of the start (docs/performance.md, the start's loop delay).
 import 'fastify/lib/logger-pino.js';
+import { isIPv6 } from 'node:net';
 import type { Config } from './config.js';
 import { type Clock, SteadyClock } from './domain/clock.js';
 import { generateRoomCode } from './domain/room-code.js';
@@ -96,6 +97,12 @@ export interface App {
 /** The version the API documents carry (package.json's). */
 const API_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+// listen() looks its host up and checks each address with isIPv6, whose large regular
+// expression V8 compiles on the first two calls (~3 ms, then ~1 ms): done here, with the
+// modules' loading, rather than as a block of the start's last turns.
+isIPv6('::1');
+isIPv6('::1');
+
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 /** The browser bundle of the SDK (scripts/build-client.mjs, part of `npm run build`); the same path from src/ and dist/. */
 const SDK_BUNDLE_DIR = fileURLToPath(new URL('../dist/browser/', import.meta.url));
@@ -131,6 +138,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     },
   });
   const log = fastify.log;
+  await nextTurn();
 
   // Every backend (memory, or Redis for a cluster) comes from the runtime: no mode branches here.
   let runtime: Runtime;
@@ -262,25 +270,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await nextTurn();
   await registerSecurityHeaders(fastify);
   await registerApi(fastify, { config, log, version: API_VERSION });
-  await nextTurn();
-  healthRoute(fastify, {
-    store,
-    instanceId: config.instanceId,
-    startedAt,
-    isDraining: () => draining,
-    connections: () => io.engine.clientsCount,
-    database: () => persistence?.status() ?? 'disabled',
-    databaseError: () => persistence?.statusError() ?? null,
-    push: config.push ? 'enabled' : 'disabled',
-    writer: async () => (persistence ? persistence.writerStatus() : 'disabled'),
-  });
-  sessionRoute(fastify, { store, clock, limits });
-  taskRoutes(fastify, { rooms, clock, limits, callers, budget });
-  intentionRoutes(fastify, { rooms, clock, limits, callers, budget });
-  historyRoute(fastify, { rooms, limits, callers, budget });
-  asyncApiRoute(fastify, API_VERSION);
-  await nextTurn();
-  scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, callers, userKeys });
   const series = new SeriesService({
     store: runtime.seriesStore,
     rooms,
@@ -291,19 +280,47 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     entry: { rooms, clock, config, bookings, generateRoomCode: generateCode },
     log,
   });
-  seriesRoutes(fastify, { series, clock, callers, maxParticipants: config.maxParticipants });
-  calendarFeedRoutes(fastify, { feeds: runtime.calendarFeeds, bookingIndex: runtime.bookingIndex, seriesStore: runtime.seriesStore, rooms, clock, config, limits, callers });
-  meRoutes(fastify, { persistence, clock, callers, bookingIndex: runtime.bookingIndex, rooms, limits, budget });
-  userKeyRoute(fastify, { userKeys, limits, authOn: callers.authOn });
-  pushRoutes(fastify, {
-    push: config.push ? { publicKey: config.push.vapid.publicKey, allowHttp: config.push.allowHttp } : null,
-    subscriptions: runtime.pushSubscriptions,
-    clock,
-    callers,
-    limits,
-    budget,
-  });
-  metricsRoute(fastify, metrics, config.metricsToken);
+  // One group of routes per turn of the event loop: registering ~50 routes (their router
+  // entries, Swagger's record of each) in one go was a block of the start of its own.
+  const routeGroups: Array<() => void> = [
+    () =>
+      healthRoute(fastify, {
+        store,
+        instanceId: config.instanceId,
+        startedAt,
+        isDraining: () => draining,
+        connections: () => io.engine.clientsCount,
+        database: () => persistence?.status() ?? 'disabled',
+        databaseError: () => persistence?.statusError() ?? null,
+        push: config.push ? 'enabled' : 'disabled',
+        writer: async () => (persistence ? persistence.writerStatus() : 'disabled'),
+      }),
+    () => sessionRoute(fastify, { store, clock, limits }),
+    () => taskRoutes(fastify, { rooms, clock, limits, callers, budget }),
+    () => intentionRoutes(fastify, { rooms, clock, limits, callers, budget }),
+    () => historyRoute(fastify, { rooms, limits, callers, budget }),
+    () => asyncApiRoute(fastify, API_VERSION),
+    () => scheduleRoutes(fastify, { rooms, clock, config, bookings, generateRoomCode: generateCode, limits, callers, userKeys }),
+    () => seriesRoutes(fastify, { series, clock, callers, maxParticipants: config.maxParticipants }),
+    () =>
+      calendarFeedRoutes(fastify, { feeds: runtime.calendarFeeds, bookingIndex: runtime.bookingIndex, seriesStore: runtime.seriesStore, rooms, clock, config, limits, callers }),
+    () => meRoutes(fastify, { persistence, clock, callers, bookingIndex: runtime.bookingIndex, rooms, limits, budget }),
+    () => userKeyRoute(fastify, { userKeys, limits, authOn: callers.authOn }),
+    () =>
+      pushRoutes(fastify, {
+        push: config.push ? { publicKey: config.push.vapid.publicKey, allowHttp: config.push.allowHttp } : null,
+        subscriptions: runtime.pushSubscriptions,
+        clock,
+        callers,
+        limits,
+        budget,
+      }),
+    () => metricsRoute(fastify, metrics, config.metricsToken),
+  ];
+  for (const addRoutes of routeGroups) {
+    await nextTurn();
+    addRoutes();
+  }
   await nextTurn();
   await fastify.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
   await fastify.register(fastifyStatic, { root: SDK_BUNDLE_DIR, prefix: '/sdk/', decorateReply: false });

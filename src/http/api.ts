@@ -11,10 +11,12 @@ import { createRequire } from 'node:module';
 import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-// The modules these two plugins load only when registered (the OpenAPI builder with its YAML
-// library; Swagger UI's routes with their own @fastify/static and glob): loaded here, with
-// every other module, before buildApp runs, rather than as 20–40 ms blocks of the start
-// while the embedded store opens (docs/performance.md, the start's loop delay).
+// The modules these two plugins load only when registered (the route collector with its
+// $ref resolver and URI parser, the OpenAPI builder with its YAML library; Swagger UI's routes
+// with their own @fastify/static and glob): loaded here, with every other module, before
+// buildApp runs, rather than as 10–40 ms blocks of the start while the embedded store opens
+// (docs/performance.md, the start's loop delay).
+import '@fastify/swagger/lib/mode/dynamic.js';
 import '@fastify/swagger/lib/spec/openapi/index.js';
 import '@fastify/swagger-ui/lib/routes.js';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifySchemaCompiler } from 'fastify';
@@ -90,6 +92,7 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
     log.error({ err, method: req.method, url: req.url.slice(0, 200) }, 'request failed');
     return sendError(reply, error);
   });
+  await nextTurn();
   app.setNotFoundHandler((req, reply) => sendError(reply, new AppError('not_found', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 100)}`)));
 
   // The socket's origin rule, server-side: CORS headers alone would still let a foreign
@@ -99,6 +102,7 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
       return sendError(reply, new AppError('unauthorized', 'origin not allowed'), 403);
     }
   });
+  await nextTurn();
   await app.register(fastifyCors, {
     origin: config.corsOrigins ?? true,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
@@ -108,6 +112,7 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
     strictPreflight: false,
   });
 
+  await nextTurn();
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -128,8 +133,7 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  // A turn of the event loop between the two plugins' loading (each loads modules of its own).
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
     // Swagger UI's own CSP (hashes of its inline script and style) on /docs only, set after
@@ -139,4 +143,13 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+/**
+ * A turn of the event loop between the setup's steps (each plugin's registration, the
+ * not-found route for every method): none of them holds the loop for long at the start
+ * (docs/performance.md, the start's loop delay).
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
