@@ -114,8 +114,8 @@ module.exports = {
     {
       name: 'shared-modules-low',
       severity: 'error',
-      comment: 'config.ts, metrics.ts, throttled.ts and timeout.ts are used by every layer, so they import only the contract.',
-      from: { path: '^src/(config|metrics|throttled|timeout)\\.ts$' },
+      comment: 'config.ts, metrics.ts, slices.ts, throttled.ts and timeout.ts are used by every layer, so they import only the contract.',
+      from: { path: '^src/(config|metrics|slices|throttled|timeout)\\.ts$' },
       to: { path: '^src/(?!contract/)' },
     },
     {
@@ -124,7 +124,7 @@ module.exports = {
       comment:
         'A module at the top of src/ sits in no layer, so no rule above covers it: put it in the layer it belongs to. The known ones are the wiring (app.ts, server.ts) and the shared modules of shared-modules-low.',
       from: { path: '^src/' },
-      to: { path: '^src/[^/]+$', pathNot: '^src/(app|server|config|metrics|throttled|timeout)\\.ts$' },
+      to: { path: '^src/[^/]+$', pathNot: '^src/(app|server|config|metrics|slices|throttled|timeout)\\.ts$' },
     },
     {
       name: 'client-only-contract',

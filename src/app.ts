@@ -11,6 +11,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import 'fastify/lib/logger-pino.js';
 import { isIPv6 } from 'node:net';
 import type { Config } from './config.js';
+import { nextTurn } from './slices.js';
 import { type Clock, SteadyClock } from './domain/clock.js';
 import { generateRoomCode } from './domain/room-code.js';
 import { lazySchemaCompilers, registerApi, MAX_BODY_BYTES } from './http/api.js';
@@ -381,14 +382,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       return closed;
     },
   };
-}
-
-/**
- * Lets the event loop run (timers, I/O: the store's thread answering) between the start's
- * steps, so no step of the setup holds it for long (docs/performance.md, the start's loop delay).
- */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** How long the start waits for the embedded store's first open before listening without it. */

@@ -28,6 +28,7 @@ import { HTTP_STATUS } from '../contract/http-status.js';
 import { LIMITS } from '../contract/limits.js';
 import { describeIssue } from '../contract/schemas.js';
 import { originAllowed } from '../limits/origin-policy.js';
+import { nextTurn } from '../slices.js';
 import { toAppError } from '../store/store-errors.js';
 
 /**
@@ -143,13 +144,4 @@ export async function registerApi(app: FastifyInstance, { config, log, version }
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-}
-
-/**
- * A turn of the event loop between the setup's steps (each plugin's registration, the
- * not-found route for every method): none of them holds the loop for long at the start
- * (docs/performance.md, the start's loop delay).
- */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

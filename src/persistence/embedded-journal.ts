@@ -16,10 +16,10 @@
  * These tables are the embedded store's own, created by their own migrations (never on
  * PostgreSQL, where rooms live in Redis and the outbox is a Redis Stream).
  */
-import { performance } from 'node:perf_hooks';
 import { type Kysely, type Migration, Migrator } from 'kysely';
 import type { Room } from '../domain/room-state.js';
 import type { Series } from '../domain/series.js';
+import { Slicer } from '../slices.js';
 import type { OutboxJournal } from '../store/memory-outbox.js';
 import type { OutboxMessage } from '../store/outbox.js';
 import type { PushSubscriptionJournal } from '../store/memory-push-subscriptions.js';
@@ -36,19 +36,6 @@ const RETRY_MS = 1_000;
 const SLICE_MS = 2;
 /** Rows read per query at start: one reply of ~0.7 MB of rooms at most. */
 const PAGE_ROWS = 250;
-
-/** Lets the loop run (setImmediate: timers and I/O first) once SLICE_MS of work has gone by since the last time. */
-class Slicer {
-  private start = performance.now();
-  constructor(private readonly sliceMs = SLICE_MS) {}
-  async maybeYield(): Promise<void> {
-    if (performance.now() - this.start >= this.sliceMs) await this.yield();
-  }
-  async yield(): Promise<void> {
-    await new Promise((r) => setImmediate(r));
-    this.start = performance.now();
-  }
-}
 
 const PUT_ENTRY = 'INSERT INTO outbox_journal (grp, id, entry, queued_at) VALUES (?, ?, ?, ?) ON CONFLICT (grp, id) DO NOTHING';
 const DEL_ENTRY = 'DELETE FROM outbox_journal WHERE grp = ? AND id = ?';
@@ -193,7 +180,7 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
   async load(): Promise<JournalState> {
     const outbox = new Map<string, OutboxMessage[]>();
     const outboxBytes = new Map<string, number[]>();
-    const slicer = new Slicer();
+    const slicer = new Slicer(SLICE_MS);
     // One query (ordered by the worker): unfinished entries are normally few.
     const entries = await this.db.selectFrom('outbox_journal').selectAll().orderBy('queued_at').orderBy('id').execute();
     for (const e of entries) {
@@ -317,14 +304,11 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
       }
       const roomPuts: unknown[] = [];
       const roomDels: unknown[] = [];
-      let sliceStart = performance.now();
+      const slicer = new Slicer(SLICE_MS);
       for (const [code, room] of rooms) {
         if (room) roomPuts.push(code, typeof room === 'string' ? room : JSON.stringify(room), now);
         else roomDels.push(code);
-        if (performance.now() - sliceStart >= SLICE_MS) {
-          await new Promise((r) => setImmediate(r));
-          sliceStart = performance.now();
-        }
+        await slicer.maybeYield();
       }
       const seriesPuts: unknown[] = [];
       const seriesDels: unknown[] = [];

@@ -16,6 +16,7 @@ import {
   type QueryResult,
   SqliteDialect,
 } from 'kysely';
+import { nextTurn } from '../slices.js';
 import type { BatchStatement, WorkerBatchPart, WorkerError, WorkerInit, WorkerReply } from './sqlite-worker.js';
 
 /** Characters of parameters (a number counts 8) posted to the worker in one message at most. */
@@ -144,7 +145,7 @@ export class SqliteWorker {
       const id = this.nextId++;
       for (const part of parts.slice(0, -1)) {
         this.worker.postMessage({ id, part: part.statements } satisfies WorkerBatchPart);
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
         if (this.dead) throw this.dead;
       }
       const last = parts[parts.length - 1]!;

@@ -41,6 +41,7 @@ import type { PushNotice } from '../domain/push-notices.js';
 import { type ConsumerOptions, OutboxConsumer } from '../store/outbox-consumer.js';
 import type { Outbox, OutboxMessage } from '../store/outbox.js';
 import type { PushSubscriptionRecord, PushSubscriptions } from '../store/push-subscriptions.js';
+import { nextTurn } from '../slices.js';
 import { throttled } from '../throttled.js';
 import { pushPayload, topicOf, ttlSeconds, unreachableSubject, urgencyOf } from './push-message.js';
 import type { PushJob, PushResult, PushWorkerData, StopSending } from './push-worker.js';
@@ -104,8 +105,6 @@ type Outcome = 'sent' | 'gone' | 'retry' | 'failed';
 
 /** The worker file beside this one: compiled `.js` in dist/, the `.ts` source under tests (Node strips its types). */
 const workerUrl = (): URL => new URL(import.meta.url.endsWith('.ts') ? './push-worker.ts' : './push-worker.js', import.meta.url);
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class PushSender {
   private readonly consumer: OutboxConsumer;

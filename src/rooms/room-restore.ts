@@ -16,12 +16,12 @@
  * time longer instead (~0.2–0.5 s for 2,500 rooms), and there is no "not yet restored"
  * state for any handler to wait on.
  */
-import { performance } from 'node:perf_hooks';
 import type { Clock } from '../domain/clock.js';
 import { disconnectAll } from '../domain/membership.js';
 import type { Room } from '../domain/room-state.js';
 import { windowOf } from '../domain/schedule.js';
 import { type RoomTimer, roomTimer } from '../domain/snapshot.js';
+import { Slicer } from '../slices.js';
 import type { BookingIndex } from '../store/booking-index.js';
 import { identitiesOf } from './bookings.js';
 import type { RoomService } from './room-service.js';
@@ -41,14 +41,11 @@ const SLICE_MS = 3;
 /** Puts `kept` back (each a room, or its JSON as the store kept it); returns how many rooms are live again. */
 export async function restoreRooms(kept: readonly (Room | string)[], deps: RestoreDeps): Promise<number> {
   let restored = 0;
-  let sliceStart = performance.now();
+  const slicer = new Slicer(SLICE_MS);
   for (const item of kept) {
     // The memory store answers in microtasks: without these turns, the ticks of rooms
     // already restored (and any timer) would wait for the whole lot.
-    if (performance.now() - sliceStart >= SLICE_MS) {
-      await new Promise((r) => setImmediate(r));
-      sliceStart = performance.now();
-    }
+    await slicer.maybeYield();
     let code = '?';
     try {
       const room = typeof item === 'string' ? (JSON.parse(item) as Room) : item;
