@@ -48,10 +48,12 @@ import { UserKeys } from './domain/user-keys.js';
 import type { Runtime } from './runtime/runtime.js';
 import { DueScheduler, type DueSchedulerOptions, defaultDueSchedulerOptions } from './scheduler/due-scheduler.js';
 import type { RoomStore } from './store/room-store.js';
+import type { Room } from './domain/room-state.js';
 import { throttled } from './throttled.js';
 import type { ConsumerOptions } from './store/outbox-consumer.js';
 import { OutboxMetrics } from './persistence/outbox-metrics.js';
 import { type Kept, Persistence } from './persistence/persistence.js';
+import { NO_KEPT_ROOMS } from './persistence/embedded-journal.js';
 import { restoreRooms } from './rooms/room-restore.js';
 import type { Outbox } from './store/outbox.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
@@ -226,7 +228,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     // before the server listens, and every change from now on is kept in the embedded
     // store (room-restore.ts, embedded-journal.ts): told synchronously, written in the
     // worker thread every ~0.1 s, never on a room's path.
-    store.observeChanges((code, room, json) => persistence.roomChanged(code, room, json));
+    // A room being restored is created as its row holds it already: nothing to write
+    // (room-restore.ts, asKept); any change made to it afterwards is written as usual.
+    let asKept: Room | null = null;
+    store.observeChanges((code, room, json) => {
+      if (room === null || room !== asKept) persistence.roomChanged(code, room, json);
+    });
     runtime.seriesStore.observeChanges?.((id, s) => persistence.seriesChanged(id, s));
     runtime.calendarFeeds.observeChanges?.((identity, token) => persistence.feedChanged(identity, token));
     const restore = async (kept: Kept) => {
@@ -240,13 +247,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         bookingIndex: runtime.bookingIndex,
         clock,
         onError: (err, code) => log.warn({ err, room: code }, 'a kept room could not be restored'),
+        asKept: (room) => (asKept = room),
       });
       log.info({ rooms: restored }, 'rooms restored');
     };
     // Normally the journal is loaded by now (the start waited for the store) and this
     // restores before listening; after a slower open it restores when the journal loads.
     let waited = false;
-    let keptNow: Kept = { rooms: [], series: [], feeds: [] };
+    let keptNow: Kept = { rooms: NO_KEPT_ROOMS, series: [], feeds: [] };
     persistence.onKept((kept) => {
       if (waited) void restore(kept);
       else keptNow = kept; // called at once: the journal is loaded

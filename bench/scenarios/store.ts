@@ -12,6 +12,7 @@
  *                loop delay max from 1 s before the first end to 2 s after the last, the
  *                ends_at → session_completed lag at the clients, when all R × 4 results
  *                are in the file (read by a second SQLite connection), RSS after
+ *                (fresh: the loop delay window ends at the kill, 0.5 s after the last session_completed)
  *   durability   kill -9 0.5 s after the last session_completed, then count the results
  *                in the file: all R × 4 must be there; the next start opens the data dir
  */
@@ -177,10 +178,13 @@ async function burst(server: NodeChild & { url: string }, mode: Burst['mode'], d
     if (profileDir) await server.request({ type: 'profile-stop', file: join(profileDir, `store-burst-${mode}.cpuprofile`) });
     let allWrittenMs: number | null = null;
     let durableAfterKill: number | null = null;
+    let loopDelayMaxMs = NaN;
     const target = before + rooms * 4;
     if (kill) {
-      // kill -9 0.5 s after the last session_completed a client saw; then count.
+      // kill -9 0.5 s after the last session_completed a client saw; then count. The loop
+      // delay is read just before the kill (its window ends there, not 2 s after the last end).
       await sleep(500);
+      loopDelayMaxMs = round((await server.request<{ loop: { delayMaxMs: number } }>({ type: 'stats' })).loop.delayMaxMs);
       process.kill(server.pid, 'SIGKILL');
       await new Promise((r) => server.child.proc.once('exit', r));
       durableAfterKill = countIn(dataDir) - before;
@@ -192,7 +196,6 @@ async function burst(server: NodeChild & { url: string }, mode: Burst['mode'], d
         }
       }
     }
-    let loopDelayMaxMs = NaN;
     let rssAfterMb: number | null = null;
     if (!kill) {
       await sleep(Math.max(0, lastEndsAt + 2_000 - Date.now()));

@@ -134,12 +134,29 @@ export interface JournalState {
   outbox: Map<string, OutboxMessage[]>;
   /** Each of those entries' JSON size in bytes, in the same order (the outbox bounds its bytes). */
   outboxBytes: Map<string, number[]>;
-  /** Each live room's JSON, as written (parsed as it is restored, rooms/room-restore.ts). */
-  rooms: string[];
+  /** The live rooms the last run left, read a page at a time as they are restored (rooms/room-restore.ts). */
+  rooms: KeptRooms;
   series: Series[];
   feeds: { identity: string; token: string }[];
   pushSubscriptions: { identity: string; record: PushSubscriptionRecord }[];
 }
+
+/**
+ * The kept rooms: their codes read at load (small), each room's JSON only as the restore
+ * comes to it, PAGE_ROWS at a time. Read all at once, 2,500 rooms' ~7 MB of JSON stayed
+ * alive through the whole restore beside the rooms parsed from it, and a young-generation
+ * collection in the start copied both (~14 MB, the start's longest pause); a page at a
+ * time, a page's JSON is garbage once its rooms are back. Only the rows whose codes were
+ * there at load are read, so a room this run wrote meanwhile is never taken for a kept one.
+ */
+export interface KeptRooms {
+  readonly length: number;
+  /** Each kept room's JSON, as written, page by page. */
+  [Symbol.asyncIterator](): AsyncIterator<string>;
+}
+
+/** No kept rooms (a fresh data dir, or before the journal loads). */
+export const NO_KEPT_ROOMS: KeptRooms = { length: 0, async *[Symbol.asyncIterator]() {} };
 
 export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
   private readonly db: Kysely<Database & JournalTables>;
@@ -169,11 +186,12 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
   }
 
   /**
-   * Everything kept from the last run, the rooms read PAGE_ROWS at a time, the rest decoded
-   * in slices of at most SLICE_MS with the loop free between them: 2,500 kept rooms are ~7 MB of JSON, and
-   * one `JSON.parse` pass over them (or one 7 MB reply from the worker) would hold the loop
-   * for tens of ms. Decoding stays here rather than in the worker: its objects would come
-   * back through a structured clone, which costs the loop as much as parsing does. The rooms
+   * Everything kept from the last run, decoded in slices of at most SLICE_MS with the loop
+   * free between them; the rooms only by their codes, their JSON read PAGE_ROWS at a time
+   * as they are restored (KeptRooms): 2,500 kept rooms are ~7 MB of JSON, and one
+   * `JSON.parse` pass over them (or one 7 MB reply from the worker) would hold the loop for
+   * tens of ms. Decoding stays here rather than in the worker: its objects would come back
+   * through a structured clone, which costs the loop as much as parsing does. The rooms
    * stay JSON: restoreRooms (rooms/room-restore.ts) parses each as it puts it back, in its
    * own slices, so the parsed rooms never pile up in the young generation all at once.
    */
@@ -192,15 +210,26 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
       outboxBytes.set(e.grp, bytes);
       await slicer.maybeYield();
     }
-    // The rooms a page at a time, by their key.
-    const rooms: string[] = [];
-    for (let after = ''; ; ) {
-      const page = await this.db.selectFrom('room_snapshots').select(['code', 'room']).where('code', '>', after).orderBy('code').limit(PAGE_ROWS).execute();
-      for (const r of page) rooms.push(r.room);
-      if (page.length < PAGE_ROWS) break;
-      after = page[page.length - 1]!.code;
-      await slicer.yield();
-    }
+    // The rooms' codes now; their JSON a page at a time as they are restored (KeptRooms).
+    const codes = (await this.db.selectFrom('room_snapshots').select('code').orderBy('code').execute()).map((r) => r.code);
+    const db = this.db;
+    const rooms: KeptRooms = {
+      length: codes.length,
+      async *[Symbol.asyncIterator]() {
+        for (let i = 0; i < codes.length; i += PAGE_ROWS) {
+          const part = codes.slice(i, i + PAGE_ROWS);
+          const wanted = new Set(part);
+          const page = await db
+            .selectFrom('room_snapshots')
+            .select(['code', 'room'])
+            .where('code', '>=', part[0]!)
+            .where('code', '<=', part[part.length - 1]!)
+            .orderBy('code')
+            .execute();
+          for (const r of page) if (wanted.has(r.code)) yield r.room;
+        }
+      },
+    };
     const series = await this.db.selectFrom('series_snapshots').select('series').execute();
     const feeds = await this.db.selectFrom('calendar_feeds').select(['identity', 'token']).execute();
     const subs = await this.db.selectFrom('push_subscriptions').selectAll().execute();

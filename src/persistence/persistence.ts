@@ -20,12 +20,12 @@ import type { Room } from '../domain/room-state.js';
 import { MemoryOutbox } from '../store/memory-outbox.js';
 import { MemoryPushSubscriptions } from '../store/memory-push-subscriptions.js';
 import type { PushSubscriptions } from '../store/push-subscriptions.js';
-import { EmbeddedJournal, type JournalState, migrateJournal } from './embedded-journal.js';
+import { EmbeddedJournal, type JournalState, migrateJournal, NO_KEPT_ROOMS } from './embedded-journal.js';
 import type { Series } from '../domain/series.js';
 
 /** What the last run left for the server to put back (single instance on a data dir). */
 export type Kept = Pick<JournalState, 'rooms' | 'series' | 'feeds'>;
-const NOTHING_KEPT: Kept = { rooms: [], series: [], feeds: [] };
+const NOTHING_KEPT: Kept = { rooms: NO_KEPT_ROOMS, series: [], feeds: [] };
 import { type ConsumerOptions, defaultConsumerOptions, OutboxConsumer } from '../store/outbox-consumer.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
 import { ResultsRepository } from './results-repository.js';
