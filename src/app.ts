@@ -241,6 +241,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       runtime.calendarFeeds.restore?.(kept.feeds);
       if (kept.series.length > 0 || kept.feeds.length > 0) log.info({ series: kept.series.length, calendar_feeds: kept.feeds.length }, 'series and calendar feeds restored');
       if (kept.rooms.length === 0) return;
+      // The kept rooms' rows are read as they are restored (embedded-journal.ts, KeptRooms):
+      // a failed read leaves the rest where they are, kept for the next start.
       const restored = await restoreRooms(kept.rooms, {
         rooms,
         ticker,
@@ -248,6 +250,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
         clock,
         onError: (err, code) => log.warn({ err, room: code }, 'a kept room could not be restored'),
         asKept: (room) => (asKept = room),
+      }).catch((err: unknown) => {
+        log.error({ err }, 'kept rooms could not be read; those not restored stay in the data dir');
+        return null;
       });
       log.info({ rooms: restored }, 'rooms restored');
     };

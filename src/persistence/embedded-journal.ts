@@ -216,17 +216,26 @@ export class EmbeddedJournal implements OutboxJournal, PushSubscriptionJournal {
     const rooms: KeptRooms = {
       length: codes.length,
       async *[Symbol.asyncIterator]() {
-        for (let i = 0; i < codes.length; i += PAGE_ROWS) {
+        const read = (i: number) => {
           const part = codes.slice(i, i + PAGE_ROWS);
           const wanted = new Set(part);
-          const page = await db
+          return db
             .selectFrom('room_snapshots')
             .select(['code', 'room'])
             .where('code', '>=', part[0]!)
             .where('code', '<=', part[part.length - 1]!)
             .orderBy('code')
-            .execute();
-          for (const r of page) if (wanted.has(r.code)) yield r.room;
+            .execute()
+            .then((rows) => rows.filter((r) => wanted.has(r.code)));
+        };
+        // The next page is asked for before this one is restored: the worker reads it (behind
+        // any journal write already queued) while the main thread restores, so the restore
+        // does not wait for each page in turn; two pages (~1.4 MB) are alive at most.
+        let next = codes.length > 0 ? read(0) : null;
+        for (let i = 0; next; i += PAGE_ROWS) {
+          const page = await next;
+          next = i + PAGE_ROWS < codes.length ? read(i + PAGE_ROWS) : null;
+          for (const r of page) yield r.room;
         }
       },
     };
