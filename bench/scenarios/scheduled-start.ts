@@ -78,6 +78,11 @@ export interface ScheduleResult {
   /** Ticks measured in each window. */
   ticksQuiet: number;
   ticksDuring: number;
+  /**
+   * The booked rooms' own ticks in the start window (arrival − the whole second announced):
+   * they tick in lockstep, one crowd per second, and wait behind the running rooms' ticks.
+   */
+  bookedTicksMs: Percentiles;
   /** Booked starts prepared ahead and how each went (focusroom_prepared_runs_total: prepared, committed, changed, stale). */
   preparedRuns: Record<string, number>;
   /** How long reading /metrics took (it is kept out of the windows). */
@@ -196,6 +201,8 @@ async function hostsChild(): Promise<void> {
   let hosts: Socket[] = [];
   let startsAt = 0;
   const arrivals: number[] = [];
+  /** The booked rooms' own ticks due in the start window (starts_at to + 2 s): arrival − due. */
+  const ticks: number[] = [];
   // The same request/response IPC as the bench's other children (lib/harness-ipc.mjs).
   process.on('disconnect', () => process.exit(0));
   process.on('message', (msg: any) => {
@@ -214,12 +221,17 @@ async function hostsChild(): Promise<void> {
             const r = await ack(h, 'create_session', { user_name: `S${i + j}`, starts_at: startsAt, session_duration: 3_600_000 });
             if (!r.ok) throw new Error(`scheduled create failed: ${JSON.stringify(r.error)}`);
             h.once('session_started', () => arrivals.push(Date.now() - startsAt));
+            h.on('time_update', (p: { ends_at: number; time_left_ms: number }) => {
+              const due = p.ends_at - p.time_left_ms;
+              if (due >= startsAt && due <= startsAt + 2_000) ticks.push(Date.now() - due);
+            });
           }),
         );
       }
       return { created: hosts.length };
     }
     if (msg.type === 'arrivals') return arrivals;
+    if (msg.type === 'ticks') return ticks;
     if (msg.type === 'close') {
       for (const h of hosts) h.disconnect();
       setImmediate(() => process.exit(0));
@@ -376,6 +388,8 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
     }
     const lateness = new Hist();
     for (const ms of arrivals) lateness.add(Math.max(0, ms));
+    const bookedTicks = new Hist();
+    for (const ms of await hostsProc.request<number[]>({ type: 'ticks' })) bookedTicks.add(Math.max(0, ms));
     if (detail) {
       const sorted = [...arrivals].sort((a, b) => a - b);
       const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -388,6 +402,7 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
       instances: opts.instances,
       started: arrivals.length,
       startLatenessMs: summarize(lateness),
+      bookedTicksMs: summarize(bookedTicks),
       tickP99QuietMs: summarize(quiet.lateness).p99,
       tickP99DuringStartMs: summarize(during.lateness).p99,
       tickP99PrepareMs: summarize(preparing.lateness).p99,
@@ -418,7 +433,8 @@ export async function scheduleScenario(opts: ScheduleOptions, log: (s: string) =
     log(
       `  ${result.started}/${opts.rooms} scheduled rooms started; start lateness p50 ${result.startLatenessMs.p50} ms, p99 ${result.startLatenessMs.p99} ms, max ${result.startLatenessMs.max} ms; ` +
         `tick p99 ${result.tickP99QuietMs} ms quiet → ${result.tickP99PrepareMs} ms preparing → ${result.tickP99DuringStartMs} ms during the start (×${result.tickRatio}); ` +
-        `its server part ${result.serverTickP99QuietMs} → ${result.serverTickP99DuringMs} ms (${result.ticksQuiet} → ${result.ticksDuring} ticks); server: loop delay max ${result.loopDelayMaxQuietMs} → ${result.loopDelayMaxDuringMs} ms, ` +
+        `its server part ${result.serverTickP99QuietMs} → ${result.serverTickP99DuringMs} ms (${result.ticksQuiet} → ${result.ticksDuring} ticks); ` +
+        `booked rooms' own ticks p50 ${result.bookedTicksMs.p50} p99 ${result.bookedTicksMs.p99} max ${result.bookedTicksMs.max} ms (${result.bookedTicksMs.count}); server: loop delay max ${result.loopDelayMaxQuietMs} → ${result.loopDelayMaxDuringMs} ms, ` +
         `${result.sentInWindow} starts sent and CPU ${result.serverCpuQuietPct.join('+')} → ${result.serverCpuPct.join('+')} % (${result.cpuPerStartUs} µs per start); prepared ahead ${JSON.stringify(result.preparedRuns)}; /metrics took ${metricsMs} ms; load ${load1}, cores busy ${result.coreBusyPct.join('/')} %`,
     );
     return result;

@@ -13,10 +13,20 @@
  * `io.local.to(room).except(quiet).emit()` would send, without Engine.IO's per-socket
  * packet, events and write callback.
  *
+ * A crowd of ticks due together (2,500 rooms booked for one instant tick in lockstep, every
+ * second of their countdown) does not hold up the rooms that are not part of it: at most
+ * `CROWD_PER_TURN` ticks go out in one turn of the event loop, the rest of the crowd waits
+ * in order and goes out in slices of at most `CROWD_SLICE_MS` per turn, so the timers of
+ * other rooms due meanwhile (and socket I/O) run between the slices. The crowd's own ticks
+ * go out late (by up to its whole cost, ~30 µs per tick: 75 ms for 2,500), as they would
+ * all but the first have anyway; their payload is unchanged (the whole second), and their
+ * lateness is observed like any other tick's. docs/performance.md ("Booked starts").
+ *
  * Quiet sockets (`set_ticks { enabled: false }`) sit in a second Socket.IO room per focus
  * room (`q:<code>`) that the broadcast excepts: a ticking-only room pays one map lookup
  * for it, and a room whose local sockets are all quiet has no timer at all.
  */
+import { performance } from 'node:perf_hooks';
 import type { TimeUpdatePayload } from '../contract/events.js';
 import type { RoomTimer } from '../domain/snapshot.js';
 import type { Clock } from '../domain/clock.js';
@@ -24,6 +34,15 @@ import { emitToRoom } from './room-frame.js';
 import { quietKey, roomKey, type TypedServer } from './types.js';
 
 type Namespace = TypedServer['sockets'];
+
+/**
+ * Ticks sent in one turn of the event loop before the rest wait as a crowd: ~1 ms of
+ * writes. Rooms started at random moments are ~3 per ms at 10,000 connections, so only a
+ * real crowd (or the backlog of a long stall) reaches it.
+ */
+export const CROWD_PER_TURN = 32;
+/** A crowd's work per turn of the event loop. */
+export const CROWD_SLICE_MS = 1;
 
 interface Entry {
   code: string;
@@ -47,6 +66,12 @@ export class Ticker {
    */
   private readonly dueCount = new Map<number, number>();
   private readonly dueHeap: number[] = [];
+  /** Ticks sent in this turn of the event loop (reset by an immediate after the timers). */
+  private sentThisTurn = 0;
+  /** A crowd's ticks waiting for their slice, oldest first, from `crowdHead` on. */
+  private crowd: Entry[] = [];
+  private crowdHead = 0;
+  private crowdDrain: NodeJS.Immediate | null = null;
 
   constructor(
     io: TypedServer,
@@ -104,6 +129,15 @@ export class Ticker {
 
   stopAll(): void {
     for (const code of [...this.rooms.keys()]) this.stop(code);
+    this.crowd = [];
+    this.crowdHead = 0;
+    if (this.crowdDrain) clearImmediate(this.crowdDrain);
+    this.crowdDrain = null;
+  }
+
+  /** Ticks of a crowd waiting for their slice. */
+  get crowded(): number {
+    return this.crowd.length - this.crowdHead;
   }
 
   get size(): number {
@@ -135,6 +169,43 @@ export class Ticker {
     if (this.rooms.get(entry.code) !== entry) return;
     this.unpend(entry.dueAt);
     entry.handle = null;
+    if (this.sentThisTurn === 0) setImmediate(this.newTurn);
+    if (this.sentThisTurn >= CROWD_PER_TURN) {
+      // A crowd: this tick waits for a slice. Ticks of other rooms coming due later still
+      // go first (they are below CROWD_PER_TURN in their own turn). A waiting tick no
+      // longer counts for tickDue(): a burst of starts need not yield to a crowd.
+      this.crowd.push(entry);
+      this.crowdDrain ??= setImmediate(this.drainCrowd);
+      return;
+    }
+    this.sentThisTurn += 1;
+    this.send(entry);
+  };
+
+  private readonly newTurn = (): void => {
+    this.sentThisTurn = 0;
+  };
+
+  /** One slice of a crowd's ticks; the rest wait for the next turn (after its timers and I/O). */
+  private readonly drainCrowd = (): void => {
+    this.crowdDrain = null;
+    const start = performance.now();
+    const crowd = this.crowd;
+    while (this.crowdHead < crowd.length) {
+      const entry = crowd[this.crowdHead]!;
+      crowd[this.crowdHead++] = undefined as unknown as Entry;
+      // A room stopped or re-synced meanwhile has a new entry (or none): its tick is gone.
+      if (this.rooms.get(entry.code) === entry && entry.handle === null) this.send(entry);
+      if (performance.now() - start >= CROWD_SLICE_MS) break;
+    }
+    if (this.crowdHead < crowd.length) this.crowdDrain = setImmediate(this.drainCrowd);
+    else {
+      this.crowd = [];
+      this.crowdHead = 0;
+    }
+  };
+
+  private send(entry: Entry): void {
     if (!this.hasTickingSockets(entry.key, entry.quiet)) {
       this.rooms.delete(entry.code);
       return;
@@ -153,7 +224,7 @@ export class Ticker {
     };
     emitToRoom(this.nsp, entry.key, entry.quiet, 'time_update', payload);
     this.scheduleNext(entry, entry.k);
-  };
+  }
 
   /** Local sockets of the room that want ticks (quiet ones are a subset of the room). */
   private hasTickingSockets(key: string, quiet: string): boolean {
