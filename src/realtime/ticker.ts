@@ -15,8 +15,8 @@
  *
  * A crowd of ticks due together (2,500 rooms booked for one instant tick in lockstep, every
  * second of their countdown) does not hold up the rooms that are not part of it: at most
- * `CROWD_PER_TURN` ticks go out in one turn of the event loop, the rest of the crowd waits
- * in order and goes out in slices of at most `CROWD_SLICE_MS` per turn, so the timers of
+ * `CROWD_PER_TURN` ticks go out in one turn of the event loop, the rest wait, grouped by
+ * the millisecond they were due (small groups first, then the crowds in due order), and go out in slices of at most `CROWD_SLICE_MS` per turn, so the timers of
  * other rooms due meanwhile (and socket I/O) run between the slices. The crowd's own ticks
  * go out late (by up to its whole cost, ~30 µs per tick: 75 ms for 2,500), as they would
  * all but the first have anyway; their payload is unchanged (the whole second), and their
@@ -68,9 +68,13 @@ export class Ticker {
   private readonly dueHeap: number[] = [];
   /** Ticks sent in this turn of the event loop (reset by an immediate after the timers). */
   private sentThisTurn = 0;
-  /** A crowd's ticks waiting for their slice, oldest first, from `crowdHead` on. */
-  private crowd: Entry[] = [];
-  private crowdHead = 0;
+  /**
+   * Ticks waiting for a slice, grouped by the millisecond they were due (in due order):
+   * a crowd is one big group; a room due a moment later whose timer fired in the same
+   * turn (the crowd's own timers took that long) is a small group, and goes first.
+   */
+  private readonly waiting = new Map<number, { entries: Entry[]; head: number }>();
+  private waitingCount = 0;
   private crowdDrain: NodeJS.Immediate | null = null;
 
   constructor(
@@ -129,15 +133,15 @@ export class Ticker {
 
   stopAll(): void {
     for (const code of [...this.rooms.keys()]) this.stop(code);
-    this.crowd = [];
-    this.crowdHead = 0;
+    this.waiting.clear();
+    this.waitingCount = 0;
     if (this.crowdDrain) clearImmediate(this.crowdDrain);
     this.crowdDrain = null;
   }
 
   /** Ticks of a crowd waiting for their slice. */
   get crowded(): number {
-    return this.crowd.length - this.crowdHead;
+    return this.waitingCount;
   }
 
   get size(): number {
@@ -174,7 +178,10 @@ export class Ticker {
       // A crowd: this tick waits for a slice. Ticks of other rooms coming due later still
       // go first (they are below CROWD_PER_TURN in their own turn). A waiting tick no
       // longer counts for tickDue(): a burst of starts need not yield to a crowd.
-      this.crowd.push(entry);
+      const group = this.waiting.get(entry.dueAt);
+      if (group) group.entries.push(entry);
+      else this.waiting.set(entry.dueAt, { entries: [entry], head: 0 });
+      this.waitingCount += 1;
       this.crowdDrain ??= setImmediate(this.drainCrowd);
       return;
     }
@@ -186,23 +193,33 @@ export class Ticker {
     this.sentThisTurn = 0;
   };
 
-  /** One slice of a crowd's ticks; the rest wait for the next turn (after its timers and I/O). */
+  /**
+   * One slice of the waiting ticks: the small groups first (rooms that are not part of a
+   * crowd), then the crowds in due order; the rest wait for the next turn (after its
+   * timers and I/O).
+   */
   private readonly drainCrowd = (): void => {
     this.crowdDrain = null;
     const start = performance.now();
-    const crowd = this.crowd;
-    while (this.crowdHead < crowd.length) {
-      const entry = crowd[this.crowdHead]!;
-      crowd[this.crowdHead++] = undefined as unknown as Entry;
-      // A room stopped or re-synced meanwhile has a new entry (or none): its tick is gone.
-      if (this.rooms.get(entry.code) === entry && entry.handle === null) this.send(entry);
-      if (performance.now() - start >= CROWD_SLICE_MS) break;
+    let done = false;
+    for (const small of [true, false]) {
+      for (const [at, group] of this.waiting) {
+        const { entries } = group;
+        if (small && entries.length - group.head > CROWD_PER_TURN) continue;
+        while (group.head < entries.length && !done) {
+          const entry = entries[group.head]!;
+          entries[group.head++] = undefined as unknown as Entry;
+          this.waitingCount -= 1;
+          // A room stopped or re-synced meanwhile has a new entry (or none): its tick is gone.
+          if (this.rooms.get(entry.code) === entry && entry.handle === null) this.send(entry);
+          done = performance.now() - start >= CROWD_SLICE_MS;
+        }
+        if (group.head >= entries.length) this.waiting.delete(at);
+        if (done) break;
+      }
+      if (done) break;
     }
-    if (this.crowdHead < crowd.length) this.crowdDrain = setImmediate(this.drainCrowd);
-    else {
-      this.crowd = [];
-      this.crowdHead = 0;
-    }
+    if (this.waitingCount > 0) this.crowdDrain = setImmediate(this.drainCrowd);
   };
 
   private send(entry: Entry): void {

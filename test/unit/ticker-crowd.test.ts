@@ -9,7 +9,7 @@
  * record when the ticker looks at their size (twice per tick it sends: whether the room
  * still has ticking sockets, then in the frame's write), which gives the
  * order the ticks went out in; the clock and the timers are real (the ticks are due
- * within ~100 ms).
+ * within a second).
  */
 import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,11 +38,11 @@ describe('Ticker crowds', () => {
     ticker.sync({ room_code: code, status: 'active', ends_at: dueAt + 1_000, phase_duration: 60_000, phase: 'focus', round: 1 });
   };
 
-  it('sends a crowd in slices, and a room due meanwhile goes before the crowd’s tail', async () => {
-    const n = 6_000;
-    const dueAt = Date.now() + 150;
+  it('sends a crowd in slices, and a room due meanwhile goes before the crowd’s tail', { timeout: 30_000 }, async () => {
+    const n = 20_000;
+    const dueAt = Date.now() + 600;
     for (let i = 0; i < n; i++) room(`C${String(i).padStart(5, '0')}`, dueAt);
-    room('LONER1', dueAt + 2);
+    room('LONER1', dueAt + 10);
     lateness = [];
     looks = [];
     recording = true;
@@ -53,7 +53,7 @@ describe('Ticker crowds', () => {
       if (recording) setImmediate(onTurn);
     };
     setImmediate(onTurn);
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + 20_000;
     while (lateness.length < n + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     recording = false;
     clearInterval(counting);
@@ -68,7 +68,7 @@ describe('Ticker crowds', () => {
     const firstTurn = crowd[0]!.turn;
     expect(crowd.filter((l) => l.turn === firstTurn).length).toBeLessThanOrEqual(CROWD_PER_TURN);
     expect(crowd.at(-1)!.turn).toBeGreaterThan(firstTurn + 1);
-    // The loner, due 2 ms after the crowd, went out before the crowd's last tick.
+    // The loner, due 10 ms after the crowd (whose ticks take longer than that), went out before the crowd's last tick.
     const lonerAt = looks.findIndex((l) => l.code === 'LONER1');
     let lastCrowdAt = looks.length - 1;
     while (lastCrowdAt >= 0 && !looks[lastCrowdAt]!.code.startsWith('C')) lastCrowdAt--;
