@@ -15,9 +15,10 @@
  *
  * A crowd of ticks due together (2,500 rooms booked for one instant tick in lockstep, every
  * second of their countdown) does not hold up the rooms that are not part of it: at most
- * `CROWD_PER_TURN` ticks go out in one turn of the event loop, the rest wait, grouped by
- * the millisecond they were due (small groups first, then the crowds in due order), and go out in slices of at most `CROWD_SLICE_MS` per turn, so the timers of
- * other rooms due meanwhile (and socket I/O) run between the slices. The crowd's own ticks
+ * `CROWD_PER_TURN` ticks go out in one turn of the event loop; the rest wait, grouped by
+ * the millisecond they were due (small groups first, then the crowds in due order), and
+ * go out in slices of at most `CROWD_SLICE_MS` per turn, so the timers of other rooms due
+ * meanwhile (and socket I/O) run between the slices. The crowd's own ticks
  * go out late (by up to its whole cost, ~30 µs per tick: 75 ms for 2,500), as they would
  * all but the first have anyway; their payload is unchanged (the whole second), and their
  * lateness is observed like any other tick's. docs/performance.md ("Booked starts").
