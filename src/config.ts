@@ -167,6 +167,7 @@ const envSchema = z.object({
   PUSH_TIMEOUT_MS: intVar(10_000, 100, 60_000),
   PUSH_LEASE_MS: intVar(30_000, 1_000, 10 * 60_000),
   PUSH_WORKER_NICE: intVar(5, 0, 19),
+  PUSH_WORKER_IDLE: boolVar(false),
 });
 
 const base64urlBytes = (v: string): number => (/^[A-Za-z0-9_-]+$/.test(v) ? Buffer.from(v, 'base64url').length : -1);
@@ -308,6 +309,8 @@ const configSchema = envSchema.transform((e, ctx) => {
             leaseMs: e.PUSH_LEASE_MS,
             /** How much lower than the process the push worker thread runs (Linux nice): the rooms' ticks get the CPU first. */
             workerNice: e.PUSH_WORKER_NICE,
+            /** Linux: the push worker thread runs under SCHED_IDLE (any other thread preempts it at once); falls back to workerNice. */
+            workerIdle: e.PUSH_WORKER_IDLE,
           }
         : null,
     rateLimits: {

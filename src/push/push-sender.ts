@@ -44,7 +44,7 @@ import type { PushSubscriptionRecord, PushSubscriptions } from '../store/push-su
 import { nextTurn } from '../slices.js';
 import { throttled } from '../throttled.js';
 import { pushPayload, topicOf, ttlSeconds, unreachableSubject, urgencyOf } from './push-message.js';
-import type { PushJob, PushResult, PushWorkerData, StopSending } from './push-worker.js';
+import type { PushJob, PushResult, PushWorkerData, StopSending, WorkerPriority } from './push-worker.js';
 
 export const PUSH_GROUP = 'push';
 
@@ -55,6 +55,8 @@ export interface PushConfig {
   leaseMs: number;
   /** Added to the worker thread's nice value (Linux), so the main thread wins the CPU; 0 leaves it alone. */
   workerNice: number;
+  /** Linux: the worker thread runs under SCHED_IDLE (`chrt --idle`): any other thread preempts it at once; workerNice if that fails. */
+  workerIdle: boolean;
 }
 
 export interface PushSenderOptions {
@@ -143,7 +145,7 @@ export class PushSender {
     private readonly subs: PushSubscriptions,
     private readonly clock: Clock,
     registry: Registry,
-    log: FastifyBaseLogger,
+    private readonly log: FastifyBaseLogger,
     private readonly opts: PushSenderOptions = defaultPushSenderOptions,
   ) {
     this.warn = throttled(5_000, (obj: object, msg: string) => log.warn(obj, msg));
@@ -177,10 +179,15 @@ export class PushSender {
   }
 
   start(): void {
-    const data: PushWorkerData = { vapid: this.config.vapid, timeoutMs: this.config.timeoutMs, maxInFlight: MAX_IN_FLIGHT, nice: this.config.workerNice };
+    const data: PushWorkerData = { vapid: this.config.vapid, timeoutMs: this.config.timeoutMs, maxInFlight: MAX_IN_FLIGHT, nice: this.config.workerNice, idle: this.config.workerIdle };
     this.worker = new Worker(workerUrl(), { workerData: data });
     this.worker.unref();
-    this.worker.on('message', (results: PushResult[]) => {
+    this.worker.on('message', (results: PushResult[] | WorkerPriority) => {
+      if (!Array.isArray(results)) {
+        if (results.error) this.log.warn({ tid: results.tid, error: results.error, now: results.priority }, 'PUSH_WORKER_IDLE: could not move the push worker thread to SCHED_IDLE (chrt); it runs at PUSH_WORKER_NICE');
+        else this.log.info({ tid: results.tid, priority: results.priority }, 'push worker thread scheduling');
+        return;
+      }
       this.inWorker = Math.max(0, this.inWorker - results.length);
       for (const r of results) this.answers.push(r);
       void this.answer();

@@ -8,6 +8,7 @@
  * Self-contained on purpose (only node built-ins and web-push, erasable types only): Node
  * loads it as it is, compiled from dist/ or stripped of its types from src/ under tests.
  */
+import { execFile } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -48,6 +49,15 @@ export interface PushWorkerData {
   maxInFlight: number;
   /** Added to this thread's nice value (0: unchanged). */
   nice: number;
+  /** Linux: run under SCHED_IDLE (`chrt --idle -p 0 <tid>`); the nice value above stays if that fails. */
+  idle?: boolean;
+}
+
+/** Posted once by the worker after start: the scheduling it got (`error`: why SCHED_IDLE was not). */
+export interface WorkerPriority {
+  priority: 'idle' | 'nice' | 'unchanged';
+  tid: number | null;
+  error?: string;
 }
 
 /** A VAPID JWT lives 12 h (RFC 8292 allows 24) and is re-signed an hour before that. */
@@ -97,25 +107,48 @@ function post(url: URL, headers: Record<string, string>, body: Buffer, agents: R
   });
 }
 
+/** This thread's id (Linux: /proc/thread-self names it); null elsewhere. */
+function threadId(): number | null {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) && tid > 0 ? tid : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Linux: this thread's nice value goes up by `nice` (PUSH_WORKER_NICE; a per-thread
  * attribute there, /proc/thread-self names the thread), so when the cores are busy the
  * scheduler gives the main thread, which ticks rooms, the CPU first and a burst of pushes
- * waits instead. Elsewhere, or if refused, nothing changes.
+ * waits instead. With `idle` (PUSH_WORKER_IDLE) the thread then moves to SCHED_IDLE, by
+ * `chrt --idle -p 0 <tid>` (util-linux; Node has no sched_setscheduler): a waking thread of
+ * any other policy preempts it at once, where a nice thread may finish its slice first (ms
+ * on EEVDF); the price is that it gets almost nothing while the core is busy with anything
+ * else. Elsewhere, or if refused, the nice value (or nothing) stays.
  */
-function lowerPriority(nice: number): void {
-  if (nice <= 0) return;
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.min(19, os.getPriority(tid) + nice));
-  } catch {
-    // not Linux, or not allowed: the thread keeps the process's priority
+function lowerPriority(data: PushWorkerData, done: (p: WorkerPriority) => void): void {
+  const tid = threadId();
+  let priority: WorkerPriority['priority'] = 'unchanged';
+  if (tid !== null && data.nice > 0) {
+    try {
+      os.setPriority(tid, Math.min(19, os.getPriority(tid) + data.nice));
+      priority = 'nice';
+    } catch {
+      // not allowed: the thread keeps the process's priority
+    }
   }
+  if (!data.idle) return done({ priority, tid });
+  if (tid === null) return done({ priority, tid, error: 'no thread id (not Linux)' });
+  execFile('chrt', ['--idle', '-p', '0', String(tid)], { timeout: 5_000 }, (err, _out, stderr) => {
+    if (err) done({ priority, tid, error: (stderr.trim() || err.message).slice(0, 200) });
+    else done({ priority: 'idle', tid });
+  });
 }
 
 function run(data: PushWorkerData): void {
   const port = parentPort!;
-  lowerPriority(data.nice);
+  lowerPriority(data, (p) => port.postMessage(p));
   // One keep-alive pool per scheme: a push service's connections are reused across messages.
   const agents: Record<string, http.Agent> = {
     'http:': new http.Agent({ keepAlive: true, maxSockets: data.maxInFlight }),

@@ -24,7 +24,20 @@ export interface OutboxJournal {
 
 interface Group {
   types: ReadonlySet<OutboxEntryType>;
+  /**
+   * Queued entries in order, and acknowledged ones not swept out yet (`dead`; an entry is
+   * queued while `sizes` has its id): an acknowledgement costs its ids, not a pass over the
+   * queue; the dead are swept once they are half of it.
+   */
   queue: OutboxMessage[];
+  dead: number;
+  /**
+   * Every entry before this index is acknowledged or held: a read starts here. A Web Push
+   * burst holds thousands of entries at the head of the queue until they are sent; without
+   * this each read (one per append turn) walked past all of them again, ~1 s of the main
+   * thread in a burst of 10,000 (docs/push.md).
+   */
+  scanFrom: number;
   waiters: (() => void)[];
   dropped: number;
   /** JSON bytes of the queued entries, and of each (by message id). */
@@ -56,7 +69,7 @@ export class MemoryOutbox implements Outbox {
 
   /** Declares a reader group before any entry is appended, so it misses none. */
   addGroup(name: string, types: ReadonlySet<OutboxEntryType>): void {
-    this.groups.set(name, { types, queue: [], waiters: [], dropped: 0, bytes: 0, sizes: new Map(), notBefore: new Map(), held: new Set() });
+    this.groups.set(name, { types, queue: [], dead: 0, scanFrom: 0, waiters: [], dropped: 0, bytes: 0, sizes: new Map(), notBefore: new Map(), held: new Set() });
     for (const t of types) this.types.add(t);
   }
 
@@ -74,7 +87,7 @@ export class MemoryOutbox implements Outbox {
     this.settle();
     const g = this.groups.get(group);
     if (!g || messages.length === 0) return;
-    const present = new Set(g.queue.map((m) => m.id));
+    const present = g.sizes;
     const restored: OutboxMessage[] = [];
     messages.forEach((m, i) => {
       if (present.has(m.id)) return;
@@ -82,6 +95,7 @@ export class MemoryOutbox implements Outbox {
       this.measure(g, m, bytes?.[i]);
     });
     g.queue = [...restored, ...g.queue];
+    g.scanFrom = 0;
     this.trim(group, g);
     for (const wake of g.waiters.splice(0)) wake();
   }
@@ -162,26 +176,39 @@ export class MemoryOutbox implements Outbox {
     this.settle();
     const g = this.group(group);
     for (const id of ids) g.held.delete(id);
+    g.scanFrom = 0;
     if (g.queue.length > 0) for (const wake of g.waiters.splice(0)) wake();
   }
 
   async ack(group: string, ids: string[]): Promise<void> {
     this.settle();
     const g = this.group(group);
-    const done = new Set(ids);
-    g.queue = g.queue.filter((m) => !done.has(m.id));
-    for (const id of ids) this.forget(g, id);
+    for (const id of ids) if (this.forget(g, id)) g.dead += 1;
+    if (g.dead > 1_024 && g.dead * 2 > g.queue.length) this.sweep(g);
     this.journal?.removed(group, ids);
+  }
+
+  /** Drops the acknowledged entries from the queue. */
+  private sweep(g: Group): void {
+    g.queue = g.queue.filter((m) => g.sizes.has(m.id));
+    g.dead = 0;
+    g.scanFrom = 0;
   }
 
   /** Up to `count` entries not deferred past now, oldest first. */
   private ready(g: Group, count: number): OutboxMessage[] {
-    if (g.notBefore.size === 0 && g.held.size === 0) return g.queue.slice(0, count);
+    if (g.notBefore.size === 0 && g.held.size === 0 && g.dead === 0) return g.queue.slice(0, count);
     const now = Date.now();
     const out: OutboxMessage[] = [];
-    for (const m of g.queue) {
-      if (out.length >= count) break;
-      if (g.held.has(m.id)) continue;
+    const q = g.queue;
+    let head = true;
+    for (let i = g.scanFrom; i < q.length && out.length < count; i++) {
+      const m = q[i]!;
+      if (!g.sizes.has(m.id) || g.held.has(m.id)) {
+        if (head) g.scanFrom = i + 1;
+        continue;
+      }
+      head = false;
       const at = g.notBefore.get(m.id);
       if (at !== undefined && at > now) continue;
       if (at !== undefined) g.notBefore.delete(m.id);
@@ -195,20 +222,26 @@ export class MemoryOutbox implements Outbox {
     g.bytes += size;
   }
 
-  private forget(g: Group, id: string): void {
+  /** Whether `id` was queued. */
+  private forget(g: Group, id: string): boolean {
     const size = g.sizes.get(id);
-    if (size === undefined) return;
+    if (size === undefined) return false;
     g.sizes.delete(id);
     g.notBefore.delete(id);
     g.held.delete(id);
     g.bytes -= size;
+    return true;
   }
 
   /** Drops the oldest entries while the group is over its count or bytes (keeps the newest one). */
   private trim(name: string, g: Group): void {
-    while (g.queue.length > this.maxPerGroup || (g.bytes > this.maxBytesPerGroup && g.queue.length > 1)) {
+    while (g.sizes.size > this.maxPerGroup || (g.bytes > this.maxBytesPerGroup && g.sizes.size > 1)) {
       const old = g.queue.shift()!;
-      this.forget(g, old.id);
+      g.scanFrom = Math.max(0, g.scanFrom - 1);
+      if (!this.forget(g, old.id)) {
+        g.dead -= 1;
+        continue;
+      }
       g.dropped += 1;
       this.journal?.removed(name, [old.id]);
     }
@@ -223,8 +256,8 @@ export class MemoryOutbox implements Outbox {
   async stats(group: string): Promise<OutboxGroupStats> {
     this.settle();
     const g = this.group(group);
-    const oldest = g.queue[0];
-    return { depth: g.queue.length, oldestAgeMs: oldest ? Math.max(0, Date.now() - oldest.queuedAt) : 0 };
+    const oldest = g.queue.find((m) => g.sizes.has(m.id));
+    return { depth: g.sizes.size, oldestAgeMs: oldest ? Math.max(0, Date.now() - oldest.queuedAt) : 0 };
   }
 
   dropped(group: string): number {

@@ -19,8 +19,10 @@ describe('Web Push configuration', () => {
       timeoutMs: 10_000,
       leaseMs: 30_000,
       workerNice: 5,
+      workerIdle: false,
     });
     expect(loadConfig({ ...vapid, VAPID_SUBJECT: 'https://focus.example.com/contact', PUSH_ALLOW_HTTP: 'true', REMINDER_LEAD_MS: '60000' }).push).toMatchObject({ allowHttp: true, reminderLeadMs: 60_000 });
+    expect(loadConfig({ ...vapid, PUSH_WORKER_IDLE: 'true', PUSH_WORKER_NICE: '19' }).push).toMatchObject({ workerIdle: true, workerNice: 19 });
   });
 
   it('refuses one or two of the three, naming them', () => {
