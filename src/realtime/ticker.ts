@@ -42,6 +42,8 @@ type Namespace = TypedServer['sockets'];
  * real crowd (or the backlog of a long stall) reaches it.
  */
 export const CROWD_PER_TURN = 32;
+/** Sends counted before a reset of the count is scheduled (see `fire`). */
+const COUNT_RESET = 8;
 /** A crowd's work per turn of the event loop. */
 export const CROWD_SLICE_MS = 1;
 
@@ -67,7 +69,7 @@ export class Ticker {
    */
   private readonly dueCount = new Map<number, number>();
   private readonly dueHeap: number[] = [];
-  /** Ticks sent in this turn of the event loop (reset by an immediate after the timers). */
+  /** Ticks sent in this turn of the event loop, give or take COUNT_RESET (see `fire`). */
   private sentThisTurn = 0;
   /**
    * Ticks waiting for a slice, grouped by the millisecond they were due (in due order):
@@ -174,7 +176,6 @@ export class Ticker {
     if (this.rooms.get(entry.code) !== entry) return;
     this.unpend(entry.dueAt);
     entry.handle = null;
-    if (this.sentThisTurn === 0) setImmediate(this.newTurn);
     if (this.sentThisTurn >= CROWD_PER_TURN) {
       // A crowd: this tick waits for a slice. Ticks of other rooms coming due later still
       // go first (they are below CROWD_PER_TURN in their own turn). A waiting tick no
@@ -186,7 +187,12 @@ export class Ticker {
       this.crowdDrain ??= setImmediate(this.drainCrowd);
       return;
     }
+    // The count is reset at the end of the turn in which it reaches COUNT_RESET, not of
+    // every turn: an immediate per turn that sends a tick cost ~5 % more CPU per tick and
+    // a higher p99 (bench ticks, 8,000 connections). So a turn may start with up to
+    // COUNT_RESET − 1 sends counted from earlier turns, and defers after 25 to 32.
     this.sentThisTurn += 1;
+    if (this.sentThisTurn === COUNT_RESET) setImmediate(this.newTurn);
     this.send(entry);
   };
 
