@@ -18,10 +18,10 @@
  * `CROWD_PER_TURN` ticks go out in one turn of the event loop; the rest wait, grouped by
  * the millisecond they were due (small groups first, then the crowds in due order), and
  * go out in slices of at most `CROWD_SLICE_MS` per turn, so the timers of other rooms due
- * meanwhile (and socket I/O) run between the slices. The crowd's own ticks
- * go out late (by up to its whole cost, ~30 µs per tick: 75 ms for 2,500), as they would
- * all but the first have anyway; their payload is unchanged (the whole second), and their
- * lateness is observed like any other tick's. docs/performance.md ("Booked starts").
+ * meanwhile (and socket I/O) run between the slices. The crowd's own ticks go out late (by
+ * up to its whole cost, ~30 µs per tick: 75 ms for 2,500), as all but the first would have
+ * anyway; their payload is unchanged (the whole second), and their lateness is observed
+ * like any other tick's. docs/performance.md ("Booked rooms' ticks").
  *
  * Quiet sockets (`set_ticks { enabled: false }`) sit in a second Socket.IO room per focus
  * room (`q:<code>`) that the broadcast excepts: a ticking-only room pays one map lookup
@@ -142,11 +142,6 @@ export class Ticker {
     this.crowdDrain = null;
   }
 
-  /** Ticks of a crowd waiting for their slice. */
-  get crowded(): number {
-    return this.waitingCount;
-  }
-
   get size(): number {
     return this.rooms.size;
   }
@@ -200,34 +195,35 @@ export class Ticker {
     this.sentThisTurn = 0;
   };
 
-  /**
-   * One slice of the waiting ticks: the small groups first (rooms that are not part of a
-   * crowd), then the crowds in due order; the rest wait for the next turn (after its
-   * timers and I/O).
-   */
+  /** One slice of the waiting ticks; the rest wait for the next turn (after its timers and I/O). */
   private readonly drainCrowd = (): void => {
     this.crowdDrain = null;
     const start = performance.now();
-    let done = false;
-    for (const small of [true, false]) {
-      for (const [at, group] of this.waiting) {
-        const { entries } = group;
-        if (small && entries.length - group.head > CROWD_PER_TURN) continue;
-        while (group.head < entries.length && !done) {
-          const entry = entries[group.head]!;
-          entries[group.head++] = undefined as unknown as Entry;
-          this.waitingCount -= 1;
-          // A room stopped or re-synced meanwhile has a new entry (or none): its tick is gone.
-          if (this.rooms.get(entry.code) === entry && entry.handle === null) this.send(entry);
-          done = performance.now() - start >= CROWD_SLICE_MS;
-        }
-        if (group.head >= entries.length) this.waiting.delete(at);
-        if (done) break;
-      }
-      if (done) break;
-    }
+    // The small groups first (rooms that are not part of a crowd), then the crowds in due order.
+    if (this.drainGroups(true, start)) this.drainGroups(false, start);
     if (this.waitingCount > 0) this.crowdDrain = setImmediate(this.drainCrowd);
   };
+
+  /** Sends the waiting ticks of the small groups (or of all) until the slice is over; false if it is. */
+  private drainGroups(smallOnly: boolean, start: number): boolean {
+    for (const [at, group] of this.waiting) {
+      const { entries } = group;
+      if (smallOnly && entries.length - group.head > CROWD_PER_TURN) continue;
+      while (group.head < entries.length) {
+        const entry = entries[group.head]!;
+        entries[group.head++] = undefined as unknown as Entry;
+        this.waitingCount -= 1;
+        // A room stopped or re-synced meanwhile has a new entry (or none): its tick is gone.
+        if (this.rooms.get(entry.code) === entry && entry.handle === null) this.send(entry);
+        if (performance.now() - start >= CROWD_SLICE_MS) {
+          if (group.head >= entries.length) this.waiting.delete(at);
+          return false;
+        }
+      }
+      this.waiting.delete(at);
+    }
+    return true;
+  }
 
   private send(entry: Entry): void {
     if (!this.hasTickingSockets(entry.key, entry.quiet)) {
