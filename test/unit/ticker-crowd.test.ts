@@ -75,4 +75,36 @@ describe('Ticker crowds', () => {
     expect(lonerAt).toBeGreaterThan(-1);
     expect(lonerAt).toBeLessThan(lastCrowdAt);
   });
+
+  it('a crowd room stopped or re-synced while its tick waits sends no stale tick', { timeout: 30_000 }, async () => {
+    const n = 20_000;
+    const dueAt = Date.now() + 600;
+    for (let i = 0; i < n; i++) room(`S${String(i).padStart(5, '0')}`, dueAt);
+    lateness = [];
+    looks = [];
+    recording = true;
+    // Once the crowd is waiting (the first turn sent at most CROWD_PER_TURN), stop its last
+    // room and move the one before it to a countdown 5 s longer: neither ticks for dueAt.
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (lateness.length === 0) return;
+        clearInterval(poll);
+        recording = false; // sync looks at the room's members too
+        ticker.stop(`S${n - 1}`);
+        ticker.sync({ room_code: `S${n - 2}`, status: 'active', ends_at: dueAt + 6_000, phase_duration: 60_000, phase: 'focus', round: 1 });
+        recording = true;
+        resolve();
+      }, 0);
+    });
+    const deadline = Date.now() + 20_000;
+    while (lateness.length < n - 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50)); // a stale tick would land here
+    recording = false;
+
+    expect(lateness.length).toBe(n - 2);
+    const sent = new Set(looks.map((l) => l.code));
+    expect(sent.has(`S${n - 1}`)).toBe(false);
+    expect(sent.has(`S${n - 2}`)).toBe(false);
+    expect(sent.size).toBe(n - 2);
+  });
 });
