@@ -81,4 +81,4 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 # generation, which then needs a major GC every ~30 s instead of every ~100 s). One V8
 # worker thread keeps a major GC's helpers from crowding the event loop off its core
 # (one instance per core; with the default 4, major GCs stalled the loop 0.1–0.45 s).
-CMD ["node", "--max-semi-space-size=128", "--v8-pool-size=1", "--no-allocation-site-pretenuring", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=32", "--v8-pool-size=1", "--no-allocation-site-pretenuring", "dist/server.js"]

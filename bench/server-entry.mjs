@@ -56,7 +56,8 @@ if (process.env.BENCH_STALL_MS) {
   let last = performance.now();
   setInterval(() => {
     const now = performance.now();
-    if (now - last > limit) console.error(`[stall] uptime ${Math.round(now)} ms: loop blocked ${Math.round(now - last)} ms`);
+    // hrtime µs (CLOCK_MONOTONIC, the clock of a CPU profile's timestamps): what ran in the gap.
+    if (now - last > limit) console.error(`[stall] uptime ${Math.round(now)} ms: loop blocked ${Math.round(now - last)} ms, until hrtime ${process.hrtime.bigint() / 1000n} µs`);
     last = now;
   }, 5).unref();
 }
