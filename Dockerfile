@@ -75,8 +75,9 @@ STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # Not `npm start`: npm would sit between tini and node (and swallow the signals).
 # GC flags, measured in docs/performance.md (keep them equal to `npm start`; the deploy
-# lint checks). Tick garbage must die young: 128 MB semi-spaces (a scavenge every ~1.7 s
-# at 19.5k connections, longer than a tick's objects live) and no allocation-site
+# lint checks). Tick garbage must die young, and each scavenge stays short: 32 MB
+# semi-spaces (128 before: beside 10k sockets each scavenge then copied 10-20 MB, a
+# 25-67 ms pause; 32 beat 128 on each bench rerun, docs/performance.md) and no allocation-site
 # pretenuring (V8 otherwise moves Socket.IO's per-write objects straight to the old
 # generation, which then needs a major GC every ~30 s instead of every ~100 s). One V8
 # worker thread keeps a major GC's helpers from crowding the event loop off its core
