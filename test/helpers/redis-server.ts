@@ -4,6 +4,9 @@
  * Redis (6379) is never touched.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Socket } from 'node:net';
 import { exitOf, trackChild } from './children.js';
 import { freePort } from './ports.js';
@@ -57,11 +60,12 @@ export interface RedisOptions {
   port?: number;
 }
 
-const NO_PERSISTENCE = ['--save', '', '--appendonly', 'no'];
+/** No snapshots, no AOF; a dir of its own all the same: a replica's full sync writes an RDB file there (never into the checkout). */
+const noPersistence = (): string[] => ['--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'focusroom-redis-'))];
 
 /** Spawns redis-server on `port` and waits until it answers PING; rejects if it dies first. */
 async function spawnOn(port: number, opts: RedisOptions): Promise<ChildProcess> {
-  const argv = [...(opts.prefix ?? []), REDIS_BIN, ...(opts.configFile ? [opts.configFile] : []), '--port', String(port), '--bind', '127.0.0.1', ...(opts.args ?? NO_PERSISTENCE)];
+  const argv = [...(opts.prefix ?? []), REDIS_BIN, ...(opts.configFile ? [opts.configFile] : []), '--port', String(port), '--bind', '127.0.0.1', ...(opts.args ?? noPersistence())];
   const child = trackChild(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   child.stdout?.on('data', (c) => (output += c.toString()));
