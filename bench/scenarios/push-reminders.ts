@@ -223,9 +223,8 @@ export async function pushScenario(opts: PushBenchOptions, log: (s: string) => v
     const { pid: servicePid } = await service.ready;
     // The push service's HTTP (its checks wait until after the window) runs on the clients'
     // core, where the clients read the ticks (the "delivery" part of the measured lateness).
-    // PUSH_BENCH_SERVICE_PRIORITY=idle runs
-    // it under SCHED_IDLE (chrt, all its threads), a number 1–19 nicer: the clients then get
-    // their core first. Unset: as before, same priority.
+    // PUSH_BENCH_SERVICE_PRIORITY=idle runs it under SCHED_IDLE (chrt, all its threads), a
+    // number 1–19 nicer: the clients then get their core first. Unset: the same priority.
     const servicePriority = process.env.PUSH_BENCH_SERVICE_PRIORITY;
     if (servicePriority === 'idle') execFileSync('chrt', ['-a', '--idle', '-p', '0', String(servicePid)]);
     else if (Number(servicePriority) > 0) os.setPriority(servicePid, Number(servicePriority));
