@@ -139,7 +139,8 @@ describe('a single instance restarted on the same DATA_DIR', () => {
       const key = issuedUserKey();
       tokens.push((await subscribe(first.url, key)).token);
       const host = await connect(first.url);
-      expect((await call(host, 'create_session', { user_name: `B${i}`, user_key: key, starts_at: startsAt + i, session_duration: 60_000 })).ok).toBe(true);
+      const created = await call(host, 'create_session', { user_name: `B${i}`, user_key: key, starts_at: startsAt + i, session_duration: 60_000 });
+      expect(created.ok, JSON.stringify(created)).toBe(true);
     }
     const [answered, unanswered, ...retrying] = tokens as [string, string, ...string[]];
     for (const t of retrying) push.behave(t, { status: 503, headers: { 'retry-after': '60' } });
