@@ -76,6 +76,15 @@ export interface PushBenchResult {
   coreBusyPct: number[];
 }
 
+/** What the push service's child reports once the window is over (`received`). */
+interface ServiceReport {
+  received: number;
+  duplicates: number;
+  rejected: number;
+  firstRejection: string | null;
+  arrivals: { at: number; startsAt: number }[];
+}
+
 /** The push service's child: subscriptions made as browsers make them, and what arrived. */
 async function pushServiceChild(): Promise<void> {
   const { startPushService } = await import('../../test/helpers/push-service.js');
@@ -97,13 +106,14 @@ async function pushServiceChild(): Promise<void> {
       service.settle();
       const byToken = new Map<string, number>();
       for (const r of service.received) byToken.set(r.token, (byToken.get(r.token) ?? 0) + 1);
-      return {
+      const report: ServiceReport = {
         received: service.received.length,
         duplicates: [...byToken.values()].reduce((a, n) => a + n - 1, 0),
         rejected: service.rejected.length,
         firstRejection: service.rejected[0]?.reason ?? null,
         arrivals: service.received.map((r) => ({ at: r.at, startsAt: r.payload.starts_at as number })),
       };
+      return report;
     }
     if (msg.type === 'close') {
       await service.close();
@@ -293,7 +303,7 @@ export async function pushScenario(opts: PushBenchOptions, log: (s: string) => v
     const s2 = await server.request<ServerStats>({ type: 'stats' });
     const threads2 = threadCpu(serverPid);
     const cores1 = coreTimes();
-    const got = await service.request<{ received: number; duplicates: number; rejected: number; firstRejection: string | null; arrivals: { at: number; startsAt: number }[] }>({ type: 'received' }, 60_000);
+    const got = await service.request<ServiceReport>({ type: 'received' }, 60_000);
     // Exact percentiles (seconds-long latenesses are past the tick histogram's range).
     const late = got.arrivals.map((a) => Math.max(0, a.at - (a.startsAt - leadMs))).sort((a, b) => a - b);
     const q = (p: number) => late[Math.min(late.length - 1, Math.floor(p * late.length))] ?? NaN;

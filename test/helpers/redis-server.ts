@@ -4,12 +4,10 @@
  * Redis (6379) is never touched.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Socket } from 'node:net';
 import { exitOf, trackChild } from './children.js';
 import { freePort } from './ports.js';
+import { freshDataDir } from './test-env.js';
 
 export interface TestRedis {
   port: number;
@@ -60,8 +58,8 @@ export interface RedisOptions {
   port?: number;
 }
 
-/** No snapshots, no AOF; a dir of its own all the same: a replica's full sync writes an RDB file there (never into the checkout). */
-const noPersistence = (): string[] => ['--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'focusroom-redis-'))];
+/** No snapshots, no AOF; a dir of its own all the same (removed at exit): a replica's full sync writes an RDB file there, never into the checkout. */
+const noPersistence = (): string[] => ['--save', '', '--appendonly', 'no', '--dir', freshDataDir()];
 
 /** Spawns redis-server on `port` and waits until it answers PING; rejects if it dies first. */
 async function spawnOn(port: number, opts: RedisOptions): Promise<ChildProcess> {
